@@ -1,0 +1,237 @@
+//! `onrecordctl laws ...` and `status`.
+
+use crate::fail::Fail;
+use crate::text::{emit, utc, wrap};
+use clap::Subcommand;
+use onrecord_interface::{
+    DaemonProxy, Decision, JurisdictionInfo, LawsProxy, Location, NumberInfo, Party, Requirement,
+};
+use serde::Serialize;
+
+const WIDTH: usize = 88;
+
+#[derive(Subcommand, Debug)]
+pub enum LawsCmd {
+    /// What consent would a call need? Explains the decision and its citations.
+    Check {
+        /// Your jurisdiction (US-TX); default: the configured one.
+        #[arg(long, value_name = "ID")]
+        me: Option<String>,
+        /// Another party: a phone number or a jurisdiction id. Repeat for each party.
+        #[arg(long, value_name = "NUMBER|ID", required = true)]
+        them: Vec<String>,
+        /// phone, in-person or electronic.
+        #[arg(long, default_value = "phone")]
+        medium: String,
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One jurisdiction's table: rules, citations, sources.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every jurisdiction in the tables.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-read the tables from disk now.
+    Reload,
+    /// Where is a phone number?
+    Lookup {
+        number: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn print_json<T: Serialize>(v: &T) -> Result<(), Fail> {
+    let s = serde_json::to_string_pretty(v).map_err(|e| Fail::Other(format!("cannot write JSON: {e}")))?;
+    emit(&format!("{s}\n"))
+}
+
+pub async fn run(conn: &zbus::Connection, cmd: LawsCmd) -> Result<(), Fail> {
+    let laws = LawsProxy::new(conn).await?;
+    match cmd {
+        LawsCmd::Check { me, them, medium, json } => {
+            let them: Vec<&str> = them.iter().map(String::as_str).collect();
+            let d = laws.evaluate(me.as_deref().unwrap_or(""), &them, &medium).await?;
+            if json { print_json(&d) } else { emit(&explain(&d)) }
+        }
+        LawsCmd::Show { id, json } => {
+            let j = laws.get_jurisdiction(&id).await?;
+            if json { print_json(&j) } else { emit(&show(&j)) }
+        }
+        LawsCmd::List { json } => {
+            let list = laws.list_jurisdictions().await?;
+            if json {
+                return print_json(&list);
+            }
+            let mut o = format!("{:<8} {:<44} {:<14} {:<14} {}\n", "ID", "NAME", "PHONE", "IN-PERSON", "CONFIDENCE");
+            for j in &list {
+                let user = if j.origin == "user" { " (yours)" } else { "" };
+                o.push_str(&format!("{:<8} {:<44} {:<14} {:<14} {}{}\n", j.id, j.name, j.phone, j.in_person, j.confidence, user));
+            }
+            emit(&o)
+        }
+        LawsCmd::Reload => {
+            let digest = laws.reload().await?;
+            let count = laws.jurisdiction_count().await?;
+            emit(&format!("reloaded: {count} jurisdictions, tables {digest}\n"))
+        }
+        LawsCmd::Lookup { number, json } => {
+            let n = laws.lookup_number(&number).await?;
+            if json { print_json(&n) } else { emit(&lookup(&n)) }
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Status {
+    version: String,
+    api_version: (u32, u32),
+    tables_digest: String,
+    jurisdiction_count: u32,
+    loaded_at: String,
+    last_reload_error: String,
+    user_jurisdiction: String,
+}
+
+pub async fn status(conn: &zbus::Connection, json: bool) -> Result<(), Fail> {
+    let daemon = DaemonProxy::new(conn).await?;
+    let laws = LawsProxy::new(conn).await?;
+    let s = Status {
+        version: daemon.version().await?,
+        api_version: daemon.api_version().await?,
+        tables_digest: laws.tables_digest().await?,
+        jurisdiction_count: laws.jurisdiction_count().await?,
+        loaded_at: utc(laws.loaded_at().await?),
+        last_reload_error: laws.last_reload_error().await?,
+        user_jurisdiction: laws.user_jurisdiction().await?,
+    };
+    if json {
+        return print_json(&s);
+    }
+    let mut o = format!("onrecordd {} (API {}.{})\n", s.version, s.api_version.0, s.api_version.1);
+    let me = if s.user_jurisdiction.is_empty() { "not configured" } else { &s.user_jurisdiction };
+    o.push_str(&format!("your jurisdiction: {me}\n"));
+    o.push_str(&format!("law tables: {} jurisdictions, loaded {}, {}\n", s.jurisdiction_count, s.loaded_at, s.tables_digest));
+    if !s.last_reload_error.is_empty() {
+        o.push_str("last reload FAILED (the tables above stay in use):\n");
+        for line in s.last_reload_error.lines() {
+            o.push_str(&format!("  {line}\n"));
+        }
+    }
+    emit(&o)
+}
+
+fn where_is(p: &Party) -> String {
+    match p.location {
+        Location::Explicit => format!("{} (given)", p.jurisdiction),
+        Location::Number => format!("{} ({})", p.jurisdiction, p.detail),
+        Location::Ambiguous => format!("one of {} ({})", p.candidates.join(", "), p.detail),
+        Location::Unknown => format!("unknown ({})", p.detail),
+    }
+}
+
+/// The human explanation of a decision: the answer first, then why.
+pub fn explain(d: &Decision) -> String {
+    let mut o = String::new();
+    match d.requirement {
+        Requirement::AllParty => o.push_str("ALL-PARTY consent: every other party must agree before you record.\n"),
+        Requirement::OneParty if d.notice_required_by_law => {
+            o.push_str("ONE-PARTY consent, but the law requires telling everyone you are recording.\n")
+        }
+        Requirement::OneParty => o.push_str("ONE-PARTY consent: your own consent is enough in law.\n"),
+    }
+    o.push_str("onrecord always tells the other side before recording.\n");
+    o.push_str(&format!("\nWhy ({} call):\n", d.medium));
+    for g in &d.governing {
+        let who = if g.jurisdiction.is_empty() { g.name.clone() } else { format!("{} {}", g.jurisdiction, g.name) };
+        o.push_str(&format!("  {who}: {}\n", g.rule));
+        if !g.citations.is_empty() {
+            o.push_str(&wrap(&g.citations.join("; "), 6, WIDTH));
+        }
+    }
+    o.push_str("\nParties:\n");
+    o.push_str(&format!("  you: {}\n", where_is(&d.recorder)));
+    for p in &d.parties {
+        o.push_str(&format!("  {}: {}\n", p.input, where_is(p)));
+    }
+    if d.requirement == Requirement::AllParty {
+        let yes = if d.notice_counts_as_consent { "yes" } else { "no" };
+        o.push_str(&format!("\nA recorded notice counts as consent: {yes}"));
+        if !d.accepted_notice.is_empty() {
+            let m: Vec<&str> = d.accepted_notice.iter().map(|m| m.as_str()).collect();
+            o.push_str(&format!(" ({})", m.join(", ")));
+        }
+        o.push('\n');
+    }
+    if !d.warnings.is_empty() {
+        o.push_str("\nWarnings:\n");
+        for w in &d.warnings {
+            o.push_str(&wrap(&format!("! {}", w.message), 2, WIDTH));
+        }
+    }
+    o.push_str(&format!("\nTables: {}\n", d.tables_digest));
+    o
+}
+
+fn show(j: &JurisdictionInfo) -> String {
+    let mut o = String::new();
+    let parent = if j.parent.is_empty() { String::new() } else { format!(", part of {}", j.parent) };
+    o.push_str(&format!("{} {}{parent}\n", j.id, j.name));
+    o.push_str(&format!(
+        "  confidence {}, last verified {}; from the {} tables ({})\n",
+        j.confidence, j.last_verified, j.origin, j.file
+    ));
+    o.push_str("\nRules:\n");
+    if j.rules.is_empty() {
+        o.push_str(&format!("  none of its own: {}'s rules govern\n", j.parent));
+    }
+    for r in &j.rules {
+        let media: Vec<&str> = r.media.iter().map(|m| m.as_str()).collect();
+        o.push_str(&format!("  {} ({}): {}", media.join(", "), r.regime, r.consent));
+        if matches!(r.consent, onrecord_interface::Consent::AllParty | onrecord_interface::Consent::Unsettled) {
+            o.push_str(&format!("; a notice counts as consent: {}", r.notice_counts_as_consent));
+        }
+        o.push('\n');
+        if !r.notice_mechanisms.is_empty() {
+            let m: Vec<&str> = r.notice_mechanisms.iter().map(|m| m.as_str()).collect();
+            o.push_str(&format!("      accepted notice: {}\n", m.join(", ")));
+        }
+        o.push_str(&wrap(&r.citations.join("; "), 6, WIDTH));
+        if !r.note.is_empty() {
+            o.push_str(&wrap(&r.note, 6, WIDTH));
+        }
+    }
+    for m in &j.no_rule_for {
+        o.push_str(&format!("  {m}: no rule of its own; the others' rules govern\n"));
+    }
+    o.push_str("\nNotes:\n");
+    o.push_str(&wrap(&j.notes, 2, WIDTH));
+    if !j.disputed.is_empty() {
+        o.push_str("\nSources disagree:\n");
+        o.push_str(&wrap(&j.disputed, 2, WIDTH));
+    }
+    if !j.choice_of_law.is_empty() {
+        o.push_str("\nAcross borders:\n");
+        o.push_str(&wrap(&j.choice_of_law, 2, WIDTH));
+    }
+    if !j.sources.is_empty() {
+        o.push_str("\nSources:\n");
+        for s in &j.sources {
+            let when = if s.updated.is_empty() { String::new() } else { format!(", updated {}", s.updated) };
+            o.push_str(&format!("  {} ({}{when})\n", s.url, s.publisher));
+        }
+    }
+    o
+}
+
+fn lookup(n: &NumberInfo) -> String {
+    let country = if n.country.is_empty() { String::new() } else { format!(", country {}", n.country) };
+    format!("{}: {} number{country}\n  location: {}\n", n.e164, n.kind, where_is(&n.party))
+}

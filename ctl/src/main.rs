@@ -1,0 +1,77 @@
+//! `onrecordctl`: the command-line client of onrecordd, over its D-Bus interface.
+
+mod fail;
+mod laws;
+mod text;
+
+use clap::{Parser, Subcommand};
+use fail::{Fail, START_HINT};
+use onrecord_interface::{API_VERSION, DaemonProxy, api_compatible};
+use std::process::ExitCode;
+
+/// Talk to onrecordd, the lawful call recorder.
+#[derive(Parser, Debug)]
+#[command(version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Top,
+}
+
+#[derive(Subcommand, Debug)]
+enum Top {
+    /// Recording law: what consent a call needs, and the tables behind it.
+    #[command(subcommand)]
+    Laws(laws::LawsCmd),
+    /// The daemon's version and the state of its law tables.
+    Status {
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // Help and version go to stdout with success; usage errors exit 2.
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return Fail::Other(format!("cannot start: {e}")).exit(),
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => f.exit(),
+    }
+}
+
+/// A session-bus connection to a compatible daemon.
+async fn connect() -> Result<zbus::Connection, Fail> {
+    let conn = zbus::Connection::session()
+        .await
+        .map_err(|e| Fail::Unreachable(format!("cannot reach the session bus ({e}); is DBUS_SESSION_BUS_ADDRESS set?")))?;
+    let daemon = DaemonProxy::new(&conn).await?;
+    let served = daemon.api_version().await.map_err(|e| match Fail::from(e) {
+        Fail::Other(m) => Fail::Unreachable(format!("onrecordd did not answer ({m}); {START_HINT}")),
+        f => f,
+    })?;
+    if !api_compatible(served, API_VERSION) {
+        return Err(Fail::Other(format!(
+            "onrecordd serves API {}.{}, onrecordctl needs {}.{} or a later minor: update the older one",
+            served.0, served.1, API_VERSION.0, API_VERSION.1
+        )));
+    }
+    Ok(conn)
+}
+
+async fn run(cli: Cli) -> Result<(), Fail> {
+    let conn = connect().await?;
+    match cli.command {
+        Top::Laws(cmd) => laws::run(&conn, cmd).await,
+        Top::Status { json } => laws::status(&conn, json).await,
+    }
+}

@@ -1,0 +1,76 @@
+//! The user's configuration: `$XDG_CONFIG_HOME/onrecord/config.toml` or `--config`.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Deserialize, Debug, Default, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the user is: a jurisdiction id such as `US-TX`. Used when a request names none,
+    /// and to read phone numbers written without a country code.
+    pub jurisdiction: Option<String>,
+    /// Where calls and recordings are kept; `--data-dir` overrides it.
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    Parse { path: PathBuf, line: usize, column: usize, message: String },
+}
+
+impl Config {
+    /// Reads `path`. A missing file is an error when `required` (given with `--config`), and
+    /// the empty configuration otherwise.
+    pub fn load(path: &Path, required: bool) -> Result<Config, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(Config::default()),
+            Err(source) => return Err(ConfigError::Read { path: path.to_owned(), source }),
+        };
+        toml::from_str(&text).map_err(|e| {
+            let at = e.span().map_or(0, |s| s.start).min(text.len());
+            let before = &text[..at];
+            ConfigError::Parse {
+                path: path.to_owned(),
+                line: before.matches('\n').count() + 1,
+                column: before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1,
+                message: e.message().trim().to_owned(),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_optional_config_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Config::load(&dir.path().join("none.toml"), false).unwrap(), Config::default());
+        assert!(Config::load(&dir.path().join("none.toml"), true).is_err());
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "jurisdiction = \"US-TX\"\ncolour = \"blue\"\n").unwrap();
+        let e = Config::load(&p, true).unwrap_err().to_string();
+        assert!(e.contains("c.toml:2:1"), "{e}");
+        assert!(e.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn reads_jurisdiction_and_data_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "jurisdiction = \"US-TX\"\ndata_dir = \"/tmp/x\"\n").unwrap();
+        let c = Config::load(&p, true).unwrap();
+        assert_eq!(c.jurisdiction.as_deref(), Some("US-TX"));
+        assert_eq!(c.data_dir.as_deref(), Some(Path::new("/tmp/x")));
+    }
+}

@@ -1,0 +1,14 @@
+//! Law tables: their file format, loading and validation, phone numbers, and the engine that
+//! turns them into a [`onrecord_interface::Decision`]. Pure code apart from reading files in
+//! [`load`].
+
+pub mod eval;
+pub mod load;
+pub mod model;
+pub mod number;
+pub mod set;
+pub mod view;
+
+pub use eval::{EvalError, evaluate, resolve, resolve_recorder};
+pub use load::{LoadError, Problem, load};
+pub use set::LawSet;

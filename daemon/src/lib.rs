@@ -1,0 +1,10 @@
+//! onrecordd's library: everything the daemon does, so tests and benchmarks reach it.
+//!
+//! - [`laws`]: the law tables and the engine (pure, but for reading files).
+//! - [`config`]: the user's configuration file.
+//! - [`service`]: the owner loop that holds all mutable state, the file watcher and the D-Bus
+//!   interfaces that feed it.
+
+pub mod config;
+pub mod laws;
+pub mod service;

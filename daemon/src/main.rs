@@ -1,0 +1,148 @@
+//! `onrecordd`: the onrecord user daemon.
+
+use clap::Parser;
+use onrecord_interface::{BUS_NAME, OBJECT_PATH};
+use onrecordd::config::Config;
+use onrecordd::service::{Command, DaemonIface, LawsIface, Owner, Paths, watch_dirs};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+/// The onrecord daemon: law tables, calls and their consent, on the session bus.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// The shipped law tables (default: the installed ones, or the source tree's laws/).
+    #[arg(long, value_name = "DIR")]
+    laws_dir: Option<PathBuf>,
+    /// The user's own tables, overlaid on the shipped ones by id
+    /// (default: $XDG_CONFIG_HOME/onrecord/laws).
+    #[arg(long, value_name = "DIR")]
+    user_laws_dir: Option<PathBuf>,
+    /// Where calls and recordings are kept (default: the config's data_dir, else
+    /// $XDG_DATA_HOME/onrecord).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// The configuration file (default: $XDG_CONFIG_HOME/onrecord/config.toml, if present).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let args = Args::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("onrecordd: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("onrecordd: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn xdg(var: &str, fallback: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(fallback)))
+}
+
+/// The shipped tables: installed beside the binary (`<prefix>/share/onrecord/laws`), else the
+/// source tree's (a development build).
+fn default_laws_dir() -> Option<PathBuf> {
+    let installed = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent()?.parent().map(|p| p.join("share/onrecord/laws")));
+    let source_tree = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../laws"));
+    installed.into_iter().chain([source_tree]).find(|p| p.is_dir())
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let config_home = xdg("XDG_CONFIG_HOME", ".config").map(|p| p.join("onrecord"));
+    let config = match (&args.config, &config_home) {
+        (Some(path), _) => Config::load(path, true),
+        (None, Some(home)) => Config::load(&home.join("config.toml"), false),
+        (None, None) => Ok(Config::default()),
+    }
+    .map_err(|e| format!("invalid configuration: {e}"))?;
+    let laws_dir = args
+        .laws_dir
+        .or_else(default_laws_dir)
+        .ok_or("no law tables found: pass --laws-dir")?;
+    let user_laws_dir = args.user_laws_dir.or_else(|| config_home.as_ref().map(|h| h.join("laws")));
+    let data_dir = args
+        .data_dir
+        .or(config.data_dir.clone())
+        .or_else(|| xdg("XDG_DATA_HOME", ".local/share").map(|p| p.join("onrecord")))
+        .ok_or("no data directory: pass --data-dir")?;
+    create_private_dir(&data_dir)?;
+    if let Some(dir) = &user_laws_dir {
+        // Created so that it can be watched from the start; a user who never writes a table
+        // there loses nothing.
+        if let Err(e) = create_private_dir(dir) {
+            tracing::warn!("{e}; the user's law overlay is not watched");
+        }
+    }
+    let paths = Paths { laws_dir: laws_dir.clone(), user_laws_dir: user_laws_dir.clone(), data_dir };
+    let (owner, state) = Owner::start(paths, config.jurisdiction.clone())
+        .map_err(|e| format!("invalid law tables:\n{e}"))?;
+    if let Some(j) = &config.jurisdiction {
+        if state.borrow().set.get(j).is_none() {
+            return Err(format!("invalid configuration: jurisdiction {j:?} is not in the law tables"));
+        }
+    }
+
+    let (commands, rx) = mpsc::channel(8);
+    let conn = zbus::connection::Builder::session()
+        .name(BUS_NAME)
+        .serve_at(OBJECT_PATH, DaemonIface)
+        .serve_at(OBJECT_PATH, LawsIface::new(state, commands.clone()))
+        .build()
+        .await
+        .map_err(|e| format!("cannot serve {BUS_NAME} on the session bus: {e}"))?;
+    tracing::info!(name = BUS_NAME, "serving on the session bus");
+    tokio::spawn(owner.run(rx, conn.clone()));
+
+    let dirs: Vec<PathBuf> = [Some(laws_dir), user_laws_dir].into_iter().flatten().collect();
+    let _watcher = watch_dirs(&dirs, commands.clone())
+        .map_err(|e| tracing::warn!("cannot watch the law tables ({e}); use Reload or SIGHUP"))
+        .ok();
+
+    let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
+    let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    loop {
+        tokio::select! {
+            _ = hup.recv() => {
+                let _ = commands.send(Command::Reload { why: "SIGHUP", reply: None }).await;
+            }
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+    }
+    tracing::info!("stopping");
+    Ok(())
+}
+
+fn create_private_dir(dir: &std::path::Path) -> Result<(), String> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))
+}

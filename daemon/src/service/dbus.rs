@@ -1,0 +1,193 @@
+//! The D-Bus interfaces at `/org/onrecord/OnRecord1`. Handlers read the published snapshot and
+//! send commands to the owner; they hold no state of their own.
+
+use super::{Command, Published};
+use crate::laws::{self, EvalError, number::NumberError, view};
+use onrecord_interface::{
+    API_VERSION, Decision, Error, JurisdictionInfo, JurisdictionSummary, Medium, NumberInfo,
+};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot, watch};
+use zbus::interface;
+use zbus::object_server::SignalEmitter;
+
+/// Inputs longer than this are refused rather than parsed.
+const MAX_ARG_LEN: usize = 256;
+/// At most this many other parties in one evaluation.
+const MAX_PARTIES: usize = 64;
+
+pub struct DaemonIface;
+
+#[interface(name = "org.onrecord.Daemon1")]
+impl DaemonIface {
+    /// The daemon's release version, for people.
+    #[zbus(property(emits_changed_signal = "const"))]
+    fn version(&self) -> String {
+        env!("CARGO_PKG_VERSION").to_owned()
+    }
+
+    /// (major, minor): a client built for (M, m) works when major == M and minor >= m.
+    #[zbus(property(emits_changed_signal = "const"))]
+    fn api_version(&self) -> (u32, u32) {
+        API_VERSION
+    }
+}
+
+pub struct LawsIface {
+    state: watch::Receiver<Arc<Published>>,
+    commands: mpsc::Sender<Command>,
+}
+
+impl LawsIface {
+    pub fn new(state: watch::Receiver<Arc<Published>>, commands: mpsc::Sender<Command>) -> Self {
+        LawsIface { state, commands }
+    }
+
+    fn now(&self) -> Arc<Published> {
+        self.state.borrow().clone()
+    }
+}
+
+fn check_len(what: &str, s: &str) -> Result<(), Error> {
+    if s.len() > MAX_ARG_LEN {
+        return Err(Error::InvalidArgument(format!("{what} is longer than {MAX_ARG_LEN} bytes")));
+    }
+    Ok(())
+}
+
+impl From<EvalError> for Error {
+    fn from(e: EvalError) -> Self {
+        match e {
+            EvalError::UnknownJurisdiction(_) => Error::UnknownJurisdiction(e.to_string()),
+            EvalError::InvalidNumber(n) => Error::InvalidNumber(n.to_string()),
+        }
+    }
+}
+
+impl From<NumberError> for Error {
+    fn from(e: NumberError) -> Self {
+        Error::InvalidNumber(e.to_string())
+    }
+}
+
+/// The country part of a jurisdiction id (`US-TX` -> `US`).
+fn country_of(id: &str) -> &str {
+    id.split('-').next().unwrap_or(id)
+}
+
+#[interface(name = "org.onrecord.Laws1")]
+impl LawsIface {
+    /// Decides what consent a call needs. `me`: the user's jurisdiction id, empty for the
+    /// configured one. `them`: one entry per other party, a jurisdiction id or a phone number.
+    /// `medium`: phone, in-person or electronic; empty for phone.
+    async fn evaluate(&self, me: &str, them: Vec<String>, medium: &str) -> Result<Decision, Error> {
+        check_len("me", me)?;
+        check_len("medium", medium)?;
+        if them.is_empty() {
+            return Err(Error::InvalidArgument("name at least one other party (a number or a jurisdiction id)".into()));
+        }
+        if them.len() > MAX_PARTIES {
+            return Err(Error::InvalidArgument(format!("at most {MAX_PARTIES} other parties")));
+        }
+        for t in &them {
+            check_len("a party", t)?;
+        }
+        let medium: Medium = if medium.is_empty() { Medium::Phone } else { medium.parse().map_err(Error::InvalidArgument)? };
+        let now = self.now();
+        let me = match (me.trim(), &now.user_jurisdiction) {
+            ("", Some(configured)) => configured.clone(),
+            ("", None) => {
+                return Err(Error::NoJurisdiction(
+                    "your jurisdiction is not configured: pass it (--me US-TX) or set `jurisdiction` in config.toml".into(),
+                ));
+            }
+            (given, _) => given.to_owned(),
+        };
+        let set = &now.set;
+        let recorder = laws::resolve_recorder(set, &me)?;
+        let country = country_of(if recorder.jurisdiction.is_empty() { &me } else { &recorder.jurisdiction }).to_ascii_uppercase();
+        let parties = them
+            .iter()
+            .map(|t| laws::resolve(set, t, Some(&country)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(laws::evaluate(set, &recorder, &parties, medium))
+    }
+
+    /// Reads a phone number and tells where it is. Numbers without a country code are read as
+    /// in the configured jurisdiction's country.
+    async fn lookup_number(&self, number: &str) -> Result<NumberInfo, Error> {
+        check_len("number", number)?;
+        let now = self.now();
+        let country = now.user_jurisdiction.as_deref().map(country_of);
+        Ok(laws::number::lookup(&now.set, number, country)?)
+    }
+
+    /// Every jurisdiction in the tables, by id.
+    async fn list_jurisdictions(&self) -> Result<Vec<JurisdictionSummary>, Error> {
+        Ok(view::summaries(&self.now().set))
+    }
+
+    /// One jurisdiction's whole table entry.
+    async fn get_jurisdiction(&self, id: &str) -> Result<JurisdictionInfo, Error> {
+        check_len("id", id)?;
+        let now = self.now();
+        let key = id.trim().to_ascii_uppercase();
+        now.set
+            .get(&key)
+            .map(view::info)
+            .ok_or_else(|| Error::UnknownJurisdiction(format!("unknown jurisdiction {id:?} (see `onrecordctl laws list`)")))
+    }
+
+    /// Re-reads the tables from disk now. Returns the digest of the tables in use; on
+    /// ReloadFailed the previous tables stay in use.
+    async fn reload(&self) -> Result<String, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Reload { why: "Reload method", reply: Some(tx) })
+            .await
+            .map_err(|_| Error::Internal("the daemon is shutting down".into()))?;
+        match rx.await {
+            Ok(Ok(digest)) => Ok(digest),
+            Ok(Err(e)) => Err(Error::ReloadFailed(e)),
+            Err(_) => Err(Error::Internal("the reload was dropped".into())),
+        }
+    }
+
+    /// `sha256:<hex>` of the tables in use.
+    #[zbus(property)]
+    fn tables_digest(&self) -> String {
+        self.now().set.digest.clone()
+    }
+
+    /// When the tables in use were loaded: microseconds since the Unix epoch, UTC.
+    #[zbus(property)]
+    fn loaded_at(&self) -> u64 {
+        self.now().loaded_at_us
+    }
+
+    #[zbus(property)]
+    fn jurisdiction_count(&self) -> u32 {
+        self.now().set.jurisdictions.len() as u32
+    }
+
+    /// The error of the last reload that failed (file:line:column: field: message, one per
+    /// line), or empty when the last reload succeeded.
+    #[zbus(property)]
+    fn last_reload_error(&self) -> String {
+        self.now().last_error.clone()
+    }
+
+    /// The user's configured jurisdiction, or empty.
+    #[zbus(property(emits_changed_signal = "const"))]
+    fn user_jurisdiction(&self) -> String {
+        self.now().user_jurisdiction.clone().unwrap_or_default()
+    }
+
+    /// New tables are in use.
+    #[zbus(signal)]
+    async fn tables_changed(emitter: &SignalEmitter<'_>, digest: &str, jurisdiction_count: u32) -> zbus::Result<()>;
+
+    /// A reload failed; the previous tables stay in use.
+    #[zbus(signal)]
+    async fn reload_failed(emitter: &SignalEmitter<'_>, error: &str) -> zbus::Result<()>;
+}

@@ -1,0 +1,23 @@
+//! The running daemon: one owner task holds all mutable state (STYLE 2); D-Bus handlers, the
+//! file watcher and signal handlers only send it [`Command`]s, and read the immutable snapshot
+//! it publishes.
+
+mod dbus;
+mod owner;
+mod watch;
+
+pub use dbus::{DaemonIface, LawsIface};
+pub use owner::{Command, Owner, Published};
+pub use watch::watch_dirs;
+
+use std::path::PathBuf;
+
+/// Where the daemon reads and writes.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// The shipped law tables.
+    pub laws_dir: PathBuf,
+    /// The user's overlay (`$XDG_CONFIG_HOME/onrecord/laws`).
+    pub user_laws_dir: Option<PathBuf>,
+    pub data_dir: PathBuf,
+}

@@ -1,0 +1,50 @@
+use zbus::DBusError;
+
+/// The typed errors of every onrecord interface, on the wire as `org.onrecord.Error.<Variant>`.
+///
+/// A client matches the variant, never the text; the text is one line meant for a person.
+#[derive(DBusError, Debug, Clone, PartialEq)]
+#[zbus(prefix = "org.onrecord.Error")]
+pub enum Error {
+    /// A failure of the bus itself (not sent by the daemon).
+    #[zbus(error)]
+    ZBus(zbus::Error),
+    /// The jurisdiction id is not in the law tables (or not a well-formed id).
+    UnknownJurisdiction(String),
+    /// The text could not be read as a phone number.
+    InvalidNumber(String),
+    /// An argument is out of its domain (an unknown medium, an empty list, ...).
+    InvalidArgument(String),
+    /// The user's own jurisdiction is needed, but neither given nor configured.
+    NoJurisdiction(String),
+    /// The law tables on disk are invalid; the last good tables stay in use.
+    ReloadFailed(String),
+    /// A bug or an unexpected failure inside the daemon.
+    Internal(String),
+}
+
+impl Error {
+    /// The short name of the variant (`UnknownJurisdiction`), as in the D-Bus error name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::ZBus(_) => "Bus",
+            Error::UnknownJurisdiction(_) => "UnknownJurisdiction",
+            Error::InvalidNumber(_) => "InvalidNumber",
+            Error::InvalidArgument(_) => "InvalidArgument",
+            Error::NoJurisdiction(_) => "NoJurisdiction",
+            Error::ReloadFailed(_) => "ReloadFailed",
+            Error::Internal(_) => "Internal",
+        }
+    }
+
+    /// True for errors caused by what the caller passed (as opposed to the daemon or bus).
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            Error::UnknownJurisdiction(_)
+                | Error::InvalidNumber(_)
+                | Error::InvalidArgument(_)
+                | Error::NoJurisdiction(_)
+        )
+    }
+}
