@@ -109,6 +109,9 @@ async fn run(args: Args) -> Result<(), String> {
     let (commands, rx) = mpsc::channel(8);
     let conn = zbus::connection::Builder::session()
         .name(BUS_NAME)
+        // One daemon owns the devices: a second one must fail, not take over.
+        .allow_name_replacements(false)
+        .replace_existing_names(false)
         .serve_at(OBJECT_PATH, DaemonIface)
         .serve_at(OBJECT_PATH, LawsIface::new(state, commands.clone()))
         .build()

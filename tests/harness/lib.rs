@@ -1,0 +1,271 @@
+//! The hermetic test harness (STYLE 12): each test gets its own temp dir, its own private
+//! `dbus-daemon`, and an `onrecordd` started with explicit `--laws-dir`, `--data-dir` and
+//! `--config`, in an environment cleared of the developer's XDG dirs and bus.
+//!
+//! The binaries are the workspace's own (`target/<profile>/onrecordd`, `onrecordctl`), built by
+//! `make test` before the suite runs.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What onrecordd logs once it owns its name on the bus.
+const READY: &str = "serving on the session bus";
+
+/// The repository's shipped law tables.
+pub fn shipped_laws() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../laws")
+}
+
+/// A workspace binary, next to the test executable's directory.
+pub fn bin(name: &str) -> PathBuf {
+    let dir = match std::env::var_os("ONRECORD_BIN_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => {
+            let exe = std::env::current_exe().expect("current exe");
+            // target/<profile>/deps/<test> -> target/<profile>
+            exe.parent().and_then(Path::parent).expect("target dir").to_owned()
+        }
+    };
+    let path = dir.join(name);
+    assert!(path.is_file(), "{} is missing: run `cargo build --workspace --bins` first (make test does)", path.display());
+    path
+}
+
+/// A private session bus, ended on drop.
+pub struct Bus {
+    pub address: String,
+    pid: i32,
+}
+
+impl Bus {
+    pub fn start() -> Bus {
+        let out = Command::new("dbus-daemon")
+            .args(["--session", "--fork", "--print-address=1", "--print-pid=1"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("dbus-daemon must be installed (make test installs it)");
+        assert!(out.status.success(), "dbus-daemon failed");
+        let text = String::from_utf8(out.stdout).expect("utf-8");
+        let mut lines = text.lines();
+        let address = lines.next().expect("address").trim().to_owned();
+        let pid = lines.next().expect("pid").trim().parse().expect("pid");
+        Bus { address, pid }
+    }
+}
+
+impl Drop for Bus {
+    fn drop(&mut self) {
+        // The bus was forked by us (it is not our child) and is ours to end.
+        let _ = Command::new("kill").arg(self.pid.to_string()).status();
+    }
+}
+
+/// One test's world: a temp dir, a bus, and (once started) a daemon.
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+    pub bus: Bus,
+    /// The shipped tables the daemon reads (`--laws-dir`).
+    pub laws_dir: PathBuf,
+    /// `$XDG_CONFIG_HOME/onrecord/laws` inside the temp dir: the user's overlay.
+    pub user_laws_dir: PathBuf,
+    pub data_dir: PathBuf,
+    pub config: PathBuf,
+    daemon: Option<Child>,
+}
+
+impl Default for TestEnv {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestEnv {
+    /// A world whose user is in Texas, reading the repository's shipped tables.
+    pub fn new() -> TestEnv {
+        let dir = tempfile::Builder::new().prefix("onrecord-test-").tempdir().expect("temp dir");
+        for d in ["home", "config", "data-home", "run", "data"] {
+            fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir.path().join("run"), fs::Permissions::from_mode(0o700)).unwrap();
+        let config = dir.path().join("config.toml");
+        fs::write(&config, "jurisdiction = \"US-TX\"\n").unwrap();
+        TestEnv {
+            laws_dir: shipped_laws(),
+            user_laws_dir: dir.path().join("config/onrecord/laws"),
+            data_dir: dir.path().join("data"),
+            config,
+            bus: Bus::start(),
+            dir,
+            daemon: None,
+        }
+    }
+
+    /// Uses a copy of the shipped tables, so a test may change them.
+    pub fn with_own_shipped_copy(mut self) -> TestEnv {
+        let copy = self.dir.path().join("laws");
+        copy_dir(&shipped_laws(), &copy);
+        self.laws_dir = copy;
+        self
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("onrecordd.log")
+    }
+
+    /// The daemon's log so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// The environment every program of the test runs in: nothing of the developer's.
+    pub fn hermetic(&self, cmd: &mut Command) {
+        let root = self.dir.path();
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", root.join("home"))
+            .env("XDG_CONFIG_HOME", root.join("config"))
+            .env("XDG_DATA_HOME", root.join("data-home"))
+            .env("XDG_RUNTIME_DIR", root.join("run"))
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus.address)
+            .env("RUST_LOG", std::env::var("ONRECORD_TEST_LOG").unwrap_or_else(|_| "info".into()))
+            .env("RUST_BACKTRACE", "1")
+            .stdin(Stdio::null());
+    }
+
+    /// The daemon's command line, not started.
+    pub fn daemon_command(&self) -> Command {
+        let mut cmd = Command::new(bin("onrecordd"));
+        self.hermetic(&mut cmd);
+        cmd.arg("--laws-dir")
+            .arg(&self.laws_dir)
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("--config")
+            .arg(&self.config);
+        cmd
+    }
+
+    /// Starts the daemon and waits until it serves on the bus.
+    pub fn start_daemon(&mut self) -> &mut Self {
+        assert!(self.daemon.is_none(), "the daemon is already running");
+        let before = self.log().matches(READY).count();
+        let log = fs::OpenOptions::new().create(true).append(true).open(self.log_path()).unwrap();
+        let child = self
+            .daemon_command()
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start onrecordd");
+        self.daemon = Some(child);
+        self.wait_serving(before);
+        self
+    }
+
+    fn wait_serving(&mut self, before: usize) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if self.log().matches(READY).count() > before {
+                return;
+            }
+            if let Some(status) = self.daemon.as_mut().unwrap().try_wait().unwrap() {
+                panic!("onrecordd exited with {status} before serving:\n{}", self.log());
+            }
+            assert!(Instant::now() < deadline, "onrecordd did not start in time:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Sends a signal to the running daemon.
+    pub fn signal_daemon(&self, signal: &str) {
+        let pid = self.daemon.as_ref().expect("daemon running").id();
+        let ok = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().unwrap().success();
+        assert!(ok, "kill -{signal} {pid}");
+    }
+
+    /// Whether the daemon process is still alive.
+    pub fn daemon_alive(&mut self) -> bool {
+        matches!(self.daemon.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+
+    /// Stops the daemon (SIGTERM) and waits for it.
+    pub fn stop_daemon(&mut self) -> std::process::ExitStatus {
+        let mut child = self.daemon.take().expect("daemon running");
+        let _ = Command::new("kill").arg(child.id().to_string()).status();
+        child.wait().unwrap()
+    }
+
+    /// `onrecordctl` in the test's environment.
+    pub fn ctl(&self) -> assert_cmd::Command {
+        let mut cmd = Command::new(bin("onrecordctl"));
+        self.hermetic(&mut cmd);
+        assert_cmd::Command::from_std(cmd)
+    }
+
+    /// Runs `onrecordctl` and returns (exit code, stdout, stderr).
+    pub fn ctl_run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self.ctl().args(args).output().expect("run onrecordctl");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// `onrecordctl ... --json`, parsed; panics on a non-zero exit.
+    pub fn ctl_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all: Vec<&str> = args.to_vec();
+        all.push("--json");
+        let (code, out, err) = self.ctl_run(&all);
+        assert_eq!(code, 0, "onrecordctl {all:?} failed: {err}");
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+    }
+
+    /// A zbus connection to the test's bus.
+    pub async fn connection(&self) -> zbus::Connection {
+        zbus::connection::Builder::address(self.bus.address.as_str()).build().await.expect("connect to the test bus")
+    }
+
+    /// Writes `text` to `dir/name` atomically, as editors do: a temp file, then a rename.
+    pub fn write_by_rename(dir: &Path, name: &str, text: &str) {
+        fs::create_dir_all(dir).unwrap();
+        let tmp = dir.join(format!(".{name}.tmp"));
+        fs::write(&tmp, text).unwrap();
+        fs::rename(&tmp, dir.join(name)).unwrap();
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.daemon.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            let mut log = String::new();
+            if let Ok(mut f) = fs::File::open(self.log_path()) {
+                let _ = f.read_to_string(&mut log);
+            }
+            eprintln!("--- onrecordd log ---\n{log}--- end of log ---");
+        }
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            fs::copy(e.path(), target).unwrap();
+        }
+    }
+}

@@ -80,7 +80,8 @@ impl LawsIface {
     /// Decides what consent a call needs. `me`: the user's jurisdiction id, empty for the
     /// configured one. `them`: one entry per other party, a jurisdiction id or a phone number.
     /// `medium`: phone, in-person or electronic; empty for phone.
-    async fn evaluate(&self, me: &str, them: Vec<String>, medium: &str) -> Result<Decision, Error> {
+    #[zbus(out_args("decision"))]
+    async fn evaluate(&self, me: &str, them: Vec<String>, medium: &str) -> Result<(Decision,), Error> {
         check_len("me", me)?;
         check_len("medium", medium)?;
         if them.is_empty() {
@@ -110,36 +111,40 @@ impl LawsIface {
             .iter()
             .map(|t| laws::resolve(set, t, Some(&country)))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(laws::evaluate(set, &recorder, &parties, medium))
+        Ok((laws::evaluate(set, &recorder, &parties, medium),))
     }
 
     /// Reads a phone number and tells where it is. Numbers without a country code are read as
     /// in the configured jurisdiction's country.
-    async fn lookup_number(&self, number: &str) -> Result<NumberInfo, Error> {
+    #[zbus(out_args("info"))]
+    async fn lookup_number(&self, number: &str) -> Result<(NumberInfo,), Error> {
         check_len("number", number)?;
         let now = self.now();
         let country = now.user_jurisdiction.as_deref().map(country_of);
-        Ok(laws::number::lookup(&now.set, number, country)?)
+        Ok((laws::number::lookup(&now.set, number, country)?,))
     }
 
     /// Every jurisdiction in the tables, by id.
+    #[zbus(out_args("jurisdictions"))]
     async fn list_jurisdictions(&self) -> Result<Vec<JurisdictionSummary>, Error> {
         Ok(view::summaries(&self.now().set))
     }
 
     /// One jurisdiction's whole table entry.
-    async fn get_jurisdiction(&self, id: &str) -> Result<JurisdictionInfo, Error> {
+    #[zbus(out_args("jurisdiction"))]
+    async fn get_jurisdiction(&self, id: &str) -> Result<(JurisdictionInfo,), Error> {
         check_len("id", id)?;
         let now = self.now();
         let key = id.trim().to_ascii_uppercase();
         now.set
             .get(&key)
-            .map(view::info)
+            .map(|j| (view::info(j),))
             .ok_or_else(|| Error::UnknownJurisdiction(format!("unknown jurisdiction {id:?} (see `onrecordctl laws list`)")))
     }
 
     /// Re-reads the tables from disk now. Returns the digest of the tables in use; on
     /// ReloadFailed the previous tables stay in use.
+    #[zbus(out_args("digest"))]
     async fn reload(&self) -> Result<String, Error> {
         let (tx, rx) = oneshot::channel();
         self.commands
