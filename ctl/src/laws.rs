@@ -159,7 +159,11 @@ pub fn explain(d: &Decision) -> String {
     o.push_str("\nParties:\n");
     o.push_str(&format!("  you: {}\n", where_is(&d.recorder)));
     for p in &d.parties {
-        o.push_str(&format!("  {}: {}\n", p.input, where_is(p)));
+        if p.location == Location::Explicit {
+            o.push_str(&format!("  {}\n", where_is(p)));
+        } else {
+            o.push_str(&format!("  {}: {}\n", p.input, where_is(p)));
+        }
     }
     if d.requirement == Requirement::AllParty {
         let yes = if d.notice_counts_as_consent { "yes" } else { "no" };

@@ -94,7 +94,7 @@ pub fn evaluate(set: &LawSet, recorder: &Party, parties: &[Party], medium: Mediu
     for c in &governing {
         if let Some(j) = set.get(&c.rule.jurisdiction) {
             if let Some(d) = &j.disputed {
-                warnings.insert(warn("disputed", &j.id, format!("{}: sources disagree: {d}", j.name)));
+                warnings.insert(warn("disputed", &j.id, format!("{}: {d}", j.name)));
             }
             if let Some(law) = &j.choice_of_law {
                 warnings.insert(warn("choice-of-law", &j.id, format!("{}: {law}", j.name)));

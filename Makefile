@@ -1,0 +1,39 @@
+# onrecord: the two commands of the quick start are `make demo` and `make test`.
+# Each first installs the Debian packages it needs (apt-get as root; otherwise it prints the
+# command to run and stops).
+
+CARGO ?= cargo
+# dbus-daemon: the private buses of the demo and tests; systemd: busctl, the non-Rust client.
+DEMO_DEBS  := dbus-daemon
+TEST_DEBS  := dbus-daemon systemd
+BENCH_DEBS := dbus-daemon
+
+.PHONY: build demo test bench introspection clean
+
+build:
+	$(CARGO) build --workspace --bins
+
+demo:
+	scripts/deps.sh $(DEMO_DEBS)
+	$(CARGO) build --workspace --bins
+	scripts/demo.sh
+
+# The integration suite runs the workspace's own binaries: build them first.
+test:
+	scripts/deps.sh $(TEST_DEBS)
+	$(CARGO) build --workspace --bins
+	$(CARGO) test --workspace
+
+bench:
+	scripts/deps.sh $(BENCH_DEBS)
+	$(CARGO) build --release --workspace --bins
+	$(CARGO) bench -p onrecordd --bench laws
+	$(CARGO) bench -p onrecord-tests --bench reload
+
+# After a deliberate change of the D-Bus interface: regenerate the committed XML.
+introspection:
+	$(CARGO) build --workspace --bins
+	ONRECORD_UPDATE_INTROSPECTION=1 $(CARGO) test -p onrecord-tests --test tests introspection
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# make demo: onrecordd on its embedded defaults (the source tree's law tables), on a private
+# session bus unless one is given, and a few decisions asked through onrecordctl.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${ONRECORD_BIN_DIR:-target/debug}
+ctl="$bin/onrecordctl"
+work=$(mktemp -d -t onrecord-demo-XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+if [[ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]]; then
+  { read -r addr; read -r buspid; } < <(dbus-daemon --session --fork --print-address=1 --print-pid=1)
+  export DBUS_SESSION_BUS_ADDRESS=$addr
+  pids+=("$buspid")
+  echo "== a private session bus: $addr"
+fi
+
+if "$ctl" status >/dev/null 2>&1; then
+  echo "== using the onrecordd already on this bus"
+else
+  # The demo's own config and data, so it touches nothing of yours.
+  printf 'jurisdiction = "US-TX"\n' > "$work/config.toml"
+  XDG_CONFIG_HOME="$work/config" RUST_LOG=warn "$bin/onrecordd" \
+    --config "$work/config.toml" --data-dir "$work/data" 2>"$work/onrecordd.log" &
+  pids+=("$!")
+  for _ in $(seq 100); do "$ctl" status >/dev/null 2>&1 && break; sleep 0.05; done
+  echo "== onrecordd started (you are in Texas, US-TX)"
+fi
+echo
+"$ctl" status
+step() {
+  echo
+  echo "== $1"
+  printf '$ onrecordctl'; printf ' %q' "${@:2}"; echo
+  "$ctl" "${@:2}" || true
+}
+step "Texas calling Texas" laws check --me US-TX --them "+1 214 555 0100"
+step "Texas calling California (area code 415)" laws check --me US-TX --them "+1 (415) 555-0100"
+step "A toll-free customer service line: nobody knows where the agent sits" laws check --them "1-800-555-0199"
+step "Michigan, where the courts disagree" laws check --me US-TX --them US-MI
+step "In person in Oregon" laws check --me US-OR --them US-OR --medium in-person
+step "Calling Germany" laws check --them "+49 30 1234567"
+step "Where is an Australian (0)2 number?" laws lookup "+61 2 9999 0000"
+step "A number that is not one" laws check --them "call me maybe"
