@@ -1,6 +1,6 @@
 //! Bad input gets a clear, typed error, and the daemon keeps serving.
 
-use onrecord_interface::{Error, LawsProxy};
+use onrecord_interface::Error;
 use onrecord_tests::TestEnv;
 
 #[test]
@@ -36,7 +36,7 @@ async fn bad_arguments_on_the_bus_are_typed_errors() {
     let mut env = TestEnv::new();
     env.start_daemon();
     let conn = env.connection().await;
-    let laws = LawsProxy::new(&conn).await.unwrap();
+    let laws = env.laws(&conn).await;
 
     let huge = "9".repeat(100_000);
     match laws.evaluate("US-TX", &[huge.as_str()], "phone").await {

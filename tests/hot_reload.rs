@@ -2,7 +2,6 @@
 //! files, the Reload method and SIGHUP.
 
 use futures_util::StreamExt;
-use onrecord_interface::LawsProxy;
 use onrecord_tests::TestEnv;
 use std::time::{Duration, Instant};
 
@@ -53,7 +52,7 @@ async fn overlay_written_by_rename_is_served_within_a_second_with_the_signal() {
     env.start_daemon();
     assert_eq!(requirement(&env), "all-party");
     let conn = env.connection().await;
-    let laws = LawsProxy::new(&conn).await.unwrap();
+    let laws = env.laws(&conn).await;
     let old_digest = laws.tables_digest().await.unwrap();
     let mut changed = laws.receive_tables_changed().await.unwrap();
 
@@ -80,7 +79,7 @@ async fn overlay_rewritten_in_place_is_served() {
     env.start_daemon();
     assert_eq!(requirement(&env), "one-party");
     let conn = env.connection().await;
-    let laws = LawsProxy::new(&conn).await.unwrap();
+    let laws = env.laws(&conn).await;
     let mut changed = laws.receive_tables_changed().await.unwrap();
 
     let strict = WA_ONE_PARTY.replace("consent = \"one-party\"", "consent = \"all-party\"\nnotice_counts_as_consent = \"yes\"");
@@ -94,7 +93,7 @@ async fn reload_keeps_last_good_tables_on_parse_error() {
     let mut env = TestEnv::new();
     env.start_daemon();
     let conn = env.connection().await;
-    let laws = LawsProxy::new(&conn).await.unwrap();
+    let laws = env.laws(&conn).await;
     let good_digest = laws.tables_digest().await.unwrap();
     let mut failed = laws.receive_reload_failed().await.unwrap();
 
@@ -130,7 +129,7 @@ async fn an_invalid_but_well_formed_change_is_rejected_too() {
     let mut env = TestEnv::new();
     env.start_daemon();
     let conn = env.connection().await;
-    let laws = LawsProxy::new(&conn).await.unwrap();
+    let laws = env.laws(&conn).await;
     let mut failed = laws.receive_reload_failed().await.unwrap();
     // An all-party rule with no citation.
     let bad = WA_ONE_PARTY
@@ -147,7 +146,7 @@ async fn sighup_and_the_reload_method_reload() {
     let mut env = TestEnv::new();
     env.start_daemon();
     let conn = env.connection().await;
-    let laws = LawsProxy::new(&conn).await.unwrap();
+    let laws = env.laws(&conn).await;
     let first = laws.loaded_at().await.unwrap();
 
     env.signal_daemon("HUP");
@@ -173,7 +172,7 @@ async fn the_shipped_directory_is_watched_too() {
     let mut env = TestEnv::new().with_own_shipped_copy();
     env.start_daemon();
     let conn = env.connection().await;
-    let laws = LawsProxy::new(&conn).await.unwrap();
+    let laws = env.laws(&conn).await;
     let mut changed = laws.receive_tables_changed().await.unwrap();
     let before = env.ctl_json(&["laws", "lookup", "+380 50 123 4567"]);
     assert_eq!(before["kind"], "unknown");

@@ -7,8 +7,15 @@ use onrecord_interface::{
     DaemonProxy, Decision, JurisdictionInfo, LawsProxy, Location, NumberInfo, Party, Requirement,
 };
 use serde::Serialize;
+use zbus::proxy::CacheProperties;
 
 const WIDTH: usize = 88;
+
+/// A one-shot client reads each property once: caching would only add a GetAll and a match
+/// rule to every command.
+async fn laws_proxy(conn: &zbus::Connection) -> Result<LawsProxy<'static>, Fail> {
+    Ok(LawsProxy::builder(conn).cache_properties(CacheProperties::No).build().await?)
+}
 
 #[derive(Subcommand, Debug)]
 pub enum LawsCmd {
@@ -54,7 +61,7 @@ fn print_json<T: Serialize>(v: &T) -> Result<(), Fail> {
 }
 
 pub async fn run(conn: &zbus::Connection, cmd: LawsCmd) -> Result<(), Fail> {
-    let laws = LawsProxy::new(conn).await?;
+    let laws = laws_proxy(conn).await?;
     match cmd {
         LawsCmd::Check { me, them, medium, json } => {
             let them: Vec<&str> = them.iter().map(String::as_str).collect();
@@ -101,8 +108,8 @@ struct Status {
 }
 
 pub async fn status(conn: &zbus::Connection, json: bool) -> Result<(), Fail> {
-    let daemon = DaemonProxy::new(conn).await?;
-    let laws = LawsProxy::new(conn).await?;
+    let daemon = DaemonProxy::builder(conn).cache_properties(CacheProperties::No).build().await?;
+    let laws = laws_proxy(conn).await?;
     let s = Status {
         version: daemon.version().await?,
         api_version: daemon.api_version().await?,

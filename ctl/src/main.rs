@@ -54,7 +54,7 @@ async fn connect() -> Result<zbus::Connection, Fail> {
     let conn = zbus::Connection::session()
         .await
         .map_err(|e| Fail::Unreachable(format!("cannot reach the session bus ({e}); is DBUS_SESSION_BUS_ADDRESS set?")))?;
-    let daemon = DaemonProxy::new(&conn).await?;
+    let daemon = DaemonProxy::builder(&conn).cache_properties(zbus::proxy::CacheProperties::No).build().await?;
     let served = daemon.api_version().await.map_err(|e| match Fail::from(e) {
         Fail::Other(m) => Fail::Unreachable(format!("onrecordd did not answer ({m}); {START_HINT}")),
         f => f,

@@ -227,6 +227,16 @@ impl TestEnv {
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
     }
 
+    /// An uncached `Laws1` proxy: every property read asks the daemon, so a test never sees a
+    /// value that a pending PropertiesChanged has not yet updated.
+    pub async fn laws(&self, conn: &zbus::Connection) -> onrecord_interface::LawsProxy<'static> {
+        onrecord_interface::LawsProxy::builder(conn)
+            .cache_properties(zbus::proxy::CacheProperties::No)
+            .build()
+            .await
+            .expect("Laws1 proxy")
+    }
+
     /// A zbus connection to the test's bus.
     pub async fn connection(&self) -> zbus::Connection {
         zbus::connection::Builder::address(self.bus.address.as_str()).build().await.expect("connect to the test bus")

@@ -1,8 +1,11 @@
 //! Watching the law directories (not files: editors save by rename), debounced.
+//!
+//! The debounce is a tokio timer that exists only while changes arrive: an idle daemon has no
+//! periodic wakeup. (notify-debouncer-full, the first choice, ticks its thread every
+//! timeout/4 forever, and adds up to a tick of latency.)
 
 use super::Command;
-use notify::{EventKind, RecursiveMode};
-use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
+use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -10,31 +13,41 @@ use tokio::sync::mpsc;
 /// How long the tables must be quiet before they are re-read.
 pub const DEBOUNCE: Duration = Duration::from_millis(200);
 
-/// Watches `dirs` recursively and asks the owner to reload after each burst of changes. The
-/// returned debouncer must be kept alive. A directory that does not exist is skipped.
-pub fn watch_dirs(
-    dirs: &[PathBuf],
-    commands: mpsc::Sender<Command>,
-) -> notify::Result<Debouncer<notify::RecommendedWatcher, RecommendedCache>> {
-    let mut debouncer = new_debouncer(DEBOUNCE, None, move |res: DebounceEventResult| match res {
-        Ok(events) => {
-            // Reading the tables produces access events of our own: those change nothing.
-            if events.iter().any(|e| !matches!(e.kind, EventKind::Access(_))) {
-                // A full queue means a reload is already pending, which will see this change.
-                let _ = commands.try_send(Command::Reload { why: "files changed", reply: None });
-            }
+/// Watches `dirs` recursively and asks the owner to reload once a burst of changes has been
+/// quiet for [`DEBOUNCE`]. The returned watcher must be kept alive. A directory that does not
+/// exist is skipped.
+pub fn watch_dirs(dirs: &[PathBuf], commands: mpsc::Sender<Command>) -> notify::Result<RecommendedWatcher> {
+    let (poke, pokes) = mpsc::channel::<()>(64);
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| match res {
+        // Reading the tables produces access events of our own: those change nothing.
+        Ok(event) if matches!(event.kind, EventKind::Access(_)) => {}
+        // A full channel already holds a pending poke: this change will be seen by that reload.
+        Ok(_) => {
+            let _ = poke.try_send(());
         }
-        Err(errors) => {
-            for e in errors {
-                tracing::warn!("watching the law tables: {e}");
-            }
-        }
+        Err(e) => tracing::warn!("watching the law tables: {e}"),
     })?;
     for dir in dirs {
         if dir.is_dir() {
-            debouncer.watch(dir, RecursiveMode::Recursive)?;
+            watcher.watch(dir, RecursiveMode::Recursive)?;
             tracing::debug!(dir = %dir.display(), "watching");
         }
     }
-    Ok(debouncer)
+    tokio::spawn(debounce(pokes, commands));
+    Ok(watcher)
+}
+
+/// Turns each burst of pokes into one reload, [`DEBOUNCE`] after the last poke.
+async fn debounce(mut pokes: mpsc::Receiver<()>, commands: mpsc::Sender<Command>) {
+    while pokes.recv().await.is_some() {
+        loop {
+            tokio::select! {
+                more = pokes.recv() => if more.is_none() { return },
+                () = tokio::time::sleep(DEBOUNCE) => break,
+            }
+        }
+        if commands.send(Command::Reload { why: "files changed", reply: None }).await.is_err() {
+            return;
+        }
+    }
 }
