@@ -22,7 +22,7 @@ demo:
 test:
 	scripts/deps.sh $(TEST_DEBS)
 	$(CARGO) build --workspace --bins
-	$(CARGO) test --workspace
+	scripts/test.sh
 
 bench:
 	scripts/deps.sh $(BENCH_DEBS)

@@ -4,18 +4,35 @@ use onrecord_tests::TestEnv;
 use serde_json::Value;
 
 fn governing_ids(d: &Value) -> Vec<String> {
-    d["governing"].as_array().unwrap().iter().map(|g| g["jurisdiction"].as_str().unwrap().to_owned()).collect()
+    d["governing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["jurisdiction"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 fn warning_kinds(d: &Value) -> Vec<String> {
-    d["warnings"].as_array().unwrap().iter().map(|w| w["kind"].as_str().unwrap().to_owned()).collect()
+    d["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["kind"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[test]
 fn check_one_party_pair() {
     let mut env = TestEnv::new();
     env.start_daemon();
-    let d = env.ctl_json(&["laws", "check", "--me", "US-TX", "--them", "+1 214 555 0100"]);
+    let d = env.ctl_json(&[
+        "laws",
+        "check",
+        "--me",
+        "US-TX",
+        "--them",
+        "+1 214 555 0100",
+    ]);
     assert_eq!(d["requirement"], "one-party");
     assert_eq!(d["notice_counts_as_consent"], true);
     assert!(governing_ids(&d).contains(&"US-TX".to_owned()));
@@ -28,15 +45,32 @@ fn check_one_party_pair() {
 fn check_all_party_pair_explains_with_citations() {
     let mut env = TestEnv::new();
     env.start_daemon();
-    let d = env.ctl_json(&["laws", "check", "--me", "US-TX", "--them", "+1 (415) 555-0100"]);
+    let d = env.ctl_json(&[
+        "laws",
+        "check",
+        "--me",
+        "US-TX",
+        "--them",
+        "+1 (415) 555-0100",
+    ]);
     assert_eq!(d["requirement"], "all-party");
     assert_eq!(governing_ids(&d), ["US-CA"]);
     let cites = d["governing"][0]["citations"].as_array().unwrap();
-    assert!(cites.iter().any(|c| c.as_str().unwrap().contains("632.7")), "{cites:?}");
+    assert!(
+        cites.iter().any(|c| c.as_str().unwrap().contains("632.7")),
+        "{cites:?}"
+    );
     assert_eq!(d["parties"][0]["jurisdiction"], "US-CA");
     assert_eq!(d["parties"][0]["location"], "number");
 
-    let (code, out, err) = env.ctl_run(&["laws", "check", "--me", "US-TX", "--them", "+1 (415) 555-0100"]);
+    let (code, out, err) = env.ctl_run(&[
+        "laws",
+        "check",
+        "--me",
+        "US-TX",
+        "--them",
+        "+1 (415) 555-0100",
+    ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("ALL-PARTY"), "{out}");
     assert!(out.contains("US-CA California"), "{out}");
@@ -71,13 +105,31 @@ fn check_unsettled_state_is_all_party_and_says_so() {
 fn check_in_person_in_oregon_needs_notice() {
     let mut env = TestEnv::new();
     env.start_daemon();
-    let d = env.ctl_json(&["laws", "check", "--me", "US-OR", "--them", "US-OR", "--medium", "in-person"]);
+    let d = env.ctl_json(&[
+        "laws",
+        "check",
+        "--me",
+        "US-OR",
+        "--them",
+        "US-OR",
+        "--medium",
+        "in-person",
+    ]);
     assert_eq!(d["medium"], "in-person");
     assert_eq!(d["requirement"], "one-party");
     assert_eq!(d["notice_required_by_law"], true);
     assert_eq!(governing_ids(&d), ["US-OR"]);
     assert_eq!(d["governing"][0]["consent"], "notice");
-    let (_, out, _) = env.ctl_run(&["laws", "check", "--me", "US-OR", "--them", "US-OR", "--medium", "in-person"]);
+    let (_, out, _) = env.ctl_run(&[
+        "laws",
+        "check",
+        "--me",
+        "US-OR",
+        "--them",
+        "US-OR",
+        "--medium",
+        "in-person",
+    ]);
     assert!(out.contains("requires telling everyone"), "{out}");
 }
 
@@ -91,13 +143,23 @@ fn show_list_and_lookup() {
     assert!(!ca["sources"].as_array().unwrap().is_empty());
     let (code, out, _) = env.ctl_run(&["laws", "show", "US-CT"]);
     assert_eq!(code, 0);
-    assert!(out.contains("Conn. Gen. Stat. § 52-570d") && out.contains("Sources disagree"), "{out}");
+    assert!(
+        out.contains("Conn. Gen. Stat. § 52-570d") && out.contains("Sources disagree"),
+        "{out}"
+    );
 
     let list = env.ctl_json(&["laws", "list"]);
     let status = env.ctl_json(&["status"]);
-    assert_eq!(list.as_array().unwrap().len() as u64, status["jurisdiction_count"].as_u64().unwrap());
+    assert_eq!(
+        list.as_array().unwrap().len() as u64,
+        status["jurisdiction_count"].as_u64().unwrap()
+    );
     let (_, out, _) = env.ctl_run(&["laws", "list"]);
-    assert!(out.lines().any(|l| l.starts_with("US-WA") && l.contains("all-party")), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("US-WA") && l.contains("all-party")),
+        "{out}"
+    );
 
     let n = env.ctl_json(&["laws", "lookup", "+18005550199"]);
     assert_eq!(n["kind"], "toll-free");
@@ -112,11 +174,19 @@ fn unreachable_daemon_exits_3_with_a_hint() {
     let env = TestEnv::new();
     let (code, _, err) = env.ctl_run(&["laws", "list"]);
     assert_eq!(code, 3, "{err}");
-    assert!(err.starts_with("onrecordctl: onrecordd is not running"), "{err}");
+    assert!(
+        err.starts_with("onrecordctl: onrecordd is not running"),
+        "{err}"
+    );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 
     // No bus at all.
-    let out = env.ctl().env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus").args(["status"]).output().unwrap();
+    let out = env
+        .ctl()
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .args(["status"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
 }
 
@@ -135,11 +205,29 @@ fn a_non_rust_client_can_evaluate() {
     let mut cmd = std::process::Command::new("busctl");
     env.hermetic(&mut cmd);
     let out = cmd
-        .args(["--user", "--json=short", "call", "org.onrecord.OnRecord1", "/org/onrecord/OnRecord1"])
-        .args(["org.onrecord.Laws1", "Evaluate", "sass", "US-TX", "1", "+14155550100", "phone"])
+        .args([
+            "--user",
+            "--json=short",
+            "call",
+            "org.onrecord.OnRecord1",
+            "/org/onrecord/OnRecord1",
+        ])
+        .args([
+            "org.onrecord.Laws1",
+            "Evaluate",
+            "sass",
+            "US-TX",
+            "1",
+            "+14155550100",
+            "phone",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     // The reply is one struct whose first member is the requirement.
     assert_eq!(v["data"][0][0], "all-party", "{v}");

@@ -82,9 +82,14 @@ async fn overlay_rewritten_in_place_is_served() {
     let laws = env.laws(&conn).await;
     let mut changed = laws.receive_tables_changed().await.unwrap();
 
-    let strict = WA_ONE_PARTY.replace("consent = \"one-party\"", "consent = \"all-party\"\nnotice_counts_as_consent = \"yes\"");
+    let strict = WA_ONE_PARTY.replace(
+        "consent = \"one-party\"",
+        "consent = \"all-party\"\nnotice_counts_as_consent = \"yes\"",
+    );
     std::fs::write(env.user_laws_dir.join("wa.toml"), strict).unwrap();
-    tokio::time::timeout(Duration::from_secs(1), changed.next()).await.expect("TablesChanged within 1 s");
+    tokio::time::timeout(Duration::from_secs(1), changed.next())
+        .await
+        .expect("TablesChanged within 1 s");
     assert_eq!(requirement(&env), "all-party");
 }
 
@@ -97,13 +102,20 @@ async fn reload_keeps_last_good_tables_on_parse_error() {
     let good_digest = laws.tables_digest().await.unwrap();
     let mut failed = laws.receive_reload_failed().await.unwrap();
 
-    TestEnv::write_by_rename(&env.user_laws_dir, "wa.toml", "schema_version = 1\n[[jurisdiction]\nid = \"US-WA\"\n");
+    TestEnv::write_by_rename(
+        &env.user_laws_dir,
+        "wa.toml",
+        "schema_version = 1\n[[jurisdiction]\nid = \"US-WA\"\n",
+    );
     let signal = tokio::time::timeout(Duration::from_secs(2), failed.next())
         .await
         .expect("ReloadFailed signal")
         .unwrap();
     let error = signal.args().unwrap().error.to_owned();
-    assert!(error.contains("wa.toml:2:"), "the error names file and line: {error}");
+    assert!(
+        error.contains("wa.toml:2:"),
+        "the error names file and line: {error}"
+    );
 
     // The old tables are still served, and the failure is visible.
     assert_eq!(laws.tables_digest().await.unwrap(), good_digest);
@@ -114,12 +126,17 @@ async fn reload_keeps_last_good_tables_on_parse_error() {
     assert!(status.contains("last reload FAILED"), "{status}");
     let (code, _, err) = env.ctl_run(&["laws", "reload"]);
     assert_eq!(code, 1);
-    assert!(err.contains("org.onrecord.Error.ReloadFailed") && err.contains("wa.toml:2:"), "{err}");
+    assert!(
+        err.contains("org.onrecord.Error.ReloadFailed") && err.contains("wa.toml:2:"),
+        "{err}"
+    );
 
     // Fixing the file recovers.
     let mut changed = laws.receive_tables_changed().await.unwrap();
     TestEnv::write_by_rename(&env.user_laws_dir, "wa.toml", WA_ONE_PARTY);
-    tokio::time::timeout(Duration::from_secs(2), changed.next()).await.expect("TablesChanged after the fix");
+    tokio::time::timeout(Duration::from_secs(2), changed.next())
+        .await
+        .expect("TablesChanged after the fix");
     assert_eq!(requirement(&env), "one-party");
     assert_eq!(laws.last_reload_error().await.unwrap(), "");
 }
@@ -133,12 +150,24 @@ async fn an_invalid_but_well_formed_change_is_rejected_too() {
     let mut failed = laws.receive_reload_failed().await.unwrap();
     // An all-party rule with no citation.
     let bad = WA_ONE_PARTY
-        .replace("consent = \"one-party\"", "consent = \"all-party\"\nnotice_counts_as_consent = \"no\"")
-        .replace("citations = [\"Wash. Rev. Code § 9.73.030\"]", "citations = []");
+        .replace(
+            "consent = \"one-party\"",
+            "consent = \"all-party\"\nnotice_counts_as_consent = \"no\"",
+        )
+        .replace(
+            "citations = [\"Wash. Rev. Code § 9.73.030\"]",
+            "citations = []",
+        );
     TestEnv::write_by_rename(&env.user_laws_dir, "wa.toml", &bad);
-    let s = tokio::time::timeout(Duration::from_secs(2), failed.next()).await.expect("ReloadFailed").unwrap();
+    let s = tokio::time::timeout(Duration::from_secs(2), failed.next())
+        .await
+        .expect("ReloadFailed")
+        .unwrap();
     let error = s.args().unwrap().error.to_owned();
-    assert!(error.contains("rule.citations") && error.contains("must cite its law"), "{error}");
+    assert!(
+        error.contains("rule.citations") && error.contains("must cite its law"),
+        "{error}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,7 +182,9 @@ async fn sighup_and_the_reload_method_reload() {
     let laws2 = laws.clone();
     let reloaded = tokio::task::spawn_blocking(move || {
         let rt = tokio::runtime::Handle::current();
-        eventually(Duration::from_secs(5), || rt.block_on(laws2.loaded_at()).unwrap() > first)
+        eventually(Duration::from_secs(5), || {
+            rt.block_on(laws2.loaded_at()).unwrap() > first
+        })
     })
     .await
     .unwrap();
@@ -179,7 +210,9 @@ async fn the_shipped_directory_is_watched_too() {
     // A new plan, in a new numbering file.
     let plan = "schema_version = 1\n[[plan]]\ncalling_code = 380\ncountry = \"UA\"\nname = \"Ukraine\"\n[[plan.area]]\nkind = \"mobile\"\nprefixes = [\"50\"]\n";
     TestEnv::write_by_rename(&env.laws_dir.join("numbering"), "ua.toml", plan);
-    tokio::time::timeout(Duration::from_secs(2), changed.next()).await.expect("TablesChanged");
+    tokio::time::timeout(Duration::from_secs(2), changed.next())
+        .await
+        .expect("TablesChanged");
     let after = env.ctl_json(&["laws", "lookup", "+380 50 123 4567"]);
     assert_eq!(after["kind"], "mobile");
     assert_eq!(after["country"], "UA");

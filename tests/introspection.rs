@@ -5,7 +5,10 @@
 use onrecord_tests::TestEnv;
 use std::path::Path;
 
-const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/dbus/org.onrecord.OnRecord1.xml");
+const COMMITTED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../docs/dbus/org.onrecord.OnRecord1.xml"
+);
 
 /// The `org.onrecord.*` interfaces of an introspection document, without comments or blank
 /// lines, so that documentation wording and indentation do not matter.
@@ -50,7 +53,9 @@ async fn committed_introspection_matches_the_live_daemon() {
         .unwrap();
     let live = proxy.introspect().await.unwrap();
     let live_ifaces = onrecord_interfaces(&live);
-    assert!(live_ifaces.contains("org.onrecord.Laws1") && live_ifaces.contains("org.onrecord.Daemon1"));
+    assert!(
+        live_ifaces.contains("org.onrecord.Laws1") && live_ifaces.contains("org.onrecord.Daemon1")
+    );
     if std::env::var_os("ONRECORD_UPDATE_INTROSPECTION").is_some() {
         let doc = format!(
             "<!DOCTYPE node PUBLIC \"-//freedesktop//DTD D-BUS Object Introspection 1.0//EN\"\n \
@@ -62,7 +67,8 @@ async fn committed_introspection_matches_the_live_daemon() {
         std::fs::create_dir_all(Path::new(COMMITTED).parent().unwrap()).unwrap();
         std::fs::write(COMMITTED, doc).unwrap();
     }
-    let committed = std::fs::read_to_string(COMMITTED).expect("docs/dbus/org.onrecord.OnRecord1.xml is committed");
+    let committed = std::fs::read_to_string(COMMITTED)
+        .expect("docs/dbus/org.onrecord.OnRecord1.xml is committed");
     assert_eq!(
         onrecord_interfaces(&committed),
         live_ifaces,
@@ -80,7 +86,11 @@ fn indent(block: &str) -> String {
         out.push_str(&"  ".repeat(depth));
         out.push_str(line);
         out.push('\n');
-        if line.starts_with('<') && !line.starts_with("</") && !line.ends_with("/>") && !line.contains("</") {
+        if line.starts_with('<')
+            && !line.starts_with("</")
+            && !line.ends_with("/>")
+            && !line.contains("</")
+        {
             depth += 1;
         }
     }

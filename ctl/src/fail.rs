@@ -33,11 +33,27 @@ impl Fail {
 fn from_bus(e: &zbus::Error) -> Fail {
     use zbus::fdo;
     match e {
-        zbus::Error::FDO(f) if matches!(**f, fdo::Error::ServiceUnknown(_) | fdo::Error::NameHasNoOwner(_)) => {
-            Fail::Unreachable(format!("onrecordd is not running on the session bus; {START_HINT}"))
+        zbus::Error::FDO(f)
+            if matches!(
+                **f,
+                fdo::Error::ServiceUnknown(_) | fdo::Error::NameHasNoOwner(_)
+            ) =>
+        {
+            Fail::Unreachable(format!(
+                "onrecordd is not running on the session bus; {START_HINT}"
+            ))
         }
-        zbus::Error::FDO(f) if matches!(**f, fdo::Error::UnknownMethod(_) | fdo::Error::UnknownInterface(_) | fdo::Error::UnknownObject(_)) => {
-            Fail::Other(format!("this onrecordd does not offer what onrecordctl needs ({f}); update it"))
+        zbus::Error::FDO(f)
+            if matches!(
+                **f,
+                fdo::Error::UnknownMethod(_)
+                    | fdo::Error::UnknownInterface(_)
+                    | fdo::Error::UnknownObject(_)
+            ) =>
+        {
+            Fail::Other(format!(
+                "this onrecordd does not offer what onrecordctl needs ({f}); update it"
+            ))
         }
         zbus::Error::InputOutput(io) => Fail::Unreachable(format!("lost the session bus: {io}")),
         other => Fail::Other(format!("D-Bus error: {other}")),
@@ -59,7 +75,11 @@ impl From<Error> for Fail {
                     Error::ZBus(_) => unreachable!("handled above"),
                 };
                 let line = format!("org.onrecord.Error.{}: {text}", e.kind());
-                if e.is_bad_input() { Fail::Input(line) } else { Fail::Other(line) }
+                if e.is_bad_input() {
+                    Fail::Input(line)
+                } else {
+                    Fail::Other(line)
+                }
             }
         }
     }

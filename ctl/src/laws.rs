@@ -14,7 +14,10 @@ const WIDTH: usize = 88;
 /// A one-shot client reads each property once: caching would only add a GetAll and a match
 /// rule to every command.
 async fn laws_proxy(conn: &zbus::Connection) -> Result<LawsProxy<'static>, Fail> {
-    Ok(LawsProxy::builder(conn).cache_properties(CacheProperties::No).build().await?)
+    Ok(LawsProxy::builder(conn)
+        .cache_properties(CacheProperties::No)
+        .build()
+        .await?)
 }
 
 #[derive(Subcommand, Debug)]
@@ -56,42 +59,70 @@ pub enum LawsCmd {
 }
 
 fn print_json<T: Serialize>(v: &T) -> Result<(), Fail> {
-    let s = serde_json::to_string_pretty(v).map_err(|e| Fail::Other(format!("cannot write JSON: {e}")))?;
+    let s = serde_json::to_string_pretty(v)
+        .map_err(|e| Fail::Other(format!("cannot write JSON: {e}")))?;
     emit(&format!("{s}\n"))
 }
 
 pub async fn run(conn: &zbus::Connection, cmd: LawsCmd) -> Result<(), Fail> {
     let laws = laws_proxy(conn).await?;
     match cmd {
-        LawsCmd::Check { me, them, medium, json } => {
+        LawsCmd::Check {
+            me,
+            them,
+            medium,
+            json,
+        } => {
             let them: Vec<&str> = them.iter().map(String::as_str).collect();
-            let d = laws.evaluate(me.as_deref().unwrap_or(""), &them, &medium).await?;
-            if json { print_json(&d) } else { emit(&explain(&d)) }
+            let d = laws
+                .evaluate(me.as_deref().unwrap_or(""), &them, &medium)
+                .await?;
+            if json {
+                print_json(&d)
+            } else {
+                emit(&explain(&d))
+            }
         }
         LawsCmd::Show { id, json } => {
             let j = laws.get_jurisdiction(&id).await?;
-            if json { print_json(&j) } else { emit(&show(&j)) }
+            if json {
+                print_json(&j)
+            } else {
+                emit(&show(&j))
+            }
         }
         LawsCmd::List { json } => {
             let list = laws.list_jurisdictions().await?;
             if json {
                 return print_json(&list);
             }
-            let mut o = format!("{:<8} {:<44} {:<14} {:<14} {}\n", "ID", "NAME", "PHONE", "IN-PERSON", "CONFIDENCE");
+            let mut o = format!(
+                "{:<8} {:<44} {:<14} {:<14} {}\n",
+                "ID", "NAME", "PHONE", "IN-PERSON", "CONFIDENCE"
+            );
             for j in &list {
                 let user = if j.origin == "user" { " (yours)" } else { "" };
-                o.push_str(&format!("{:<8} {:<44} {:<14} {:<14} {}{}\n", j.id, j.name, j.phone, j.in_person, j.confidence, user));
+                o.push_str(&format!(
+                    "{:<8} {:<44} {:<14} {:<14} {}{}\n",
+                    j.id, j.name, j.phone, j.in_person, j.confidence, user
+                ));
             }
             emit(&o)
         }
         LawsCmd::Reload => {
             let digest = laws.reload().await?;
             let count = laws.jurisdiction_count().await?;
-            emit(&format!("reloaded: {count} jurisdictions, tables {digest}\n"))
+            emit(&format!(
+                "reloaded: {count} jurisdictions, tables {digest}\n"
+            ))
         }
         LawsCmd::Lookup { number, json } => {
             let n = laws.lookup_number(&number).await?;
-            if json { print_json(&n) } else { emit(&lookup(&n)) }
+            if json {
+                print_json(&n)
+            } else {
+                emit(&lookup(&n))
+            }
         }
     }
 }
@@ -108,7 +139,10 @@ struct Status {
 }
 
 pub async fn status(conn: &zbus::Connection, json: bool) -> Result<(), Fail> {
-    let daemon = DaemonProxy::builder(conn).cache_properties(CacheProperties::No).build().await?;
+    let daemon = DaemonProxy::builder(conn)
+        .cache_properties(CacheProperties::No)
+        .build()
+        .await?;
     let laws = laws_proxy(conn).await?;
     let s = Status {
         version: daemon.version().await?,
@@ -122,10 +156,20 @@ pub async fn status(conn: &zbus::Connection, json: bool) -> Result<(), Fail> {
     if json {
         return print_json(&s);
     }
-    let mut o = format!("onrecordd {} (API {}.{})\n", s.version, s.api_version.0, s.api_version.1);
-    let me = if s.user_jurisdiction.is_empty() { "not configured" } else { &s.user_jurisdiction };
+    let mut o = format!(
+        "onrecordd {} (API {}.{})\n",
+        s.version, s.api_version.0, s.api_version.1
+    );
+    let me = if s.user_jurisdiction.is_empty() {
+        "not configured"
+    } else {
+        &s.user_jurisdiction
+    };
     o.push_str(&format!("your jurisdiction: {me}\n"));
-    o.push_str(&format!("law tables: {} jurisdictions, loaded {}, {}\n", s.jurisdiction_count, s.loaded_at, s.tables_digest));
+    o.push_str(&format!(
+        "law tables: {} jurisdictions, loaded {}, {}\n",
+        s.jurisdiction_count, s.loaded_at, s.tables_digest
+    ));
     if !s.last_reload_error.is_empty() {
         o.push_str("last reload FAILED (the tables above stay in use):\n");
         for line in s.last_reload_error.lines() {
@@ -148,16 +192,24 @@ fn where_is(p: &Party) -> String {
 pub fn explain(d: &Decision) -> String {
     let mut o = String::new();
     match d.requirement {
-        Requirement::AllParty => o.push_str("ALL-PARTY consent: every other party must agree before you record.\n"),
-        Requirement::OneParty if d.notice_required_by_law => {
-            o.push_str("ONE-PARTY consent, but the law requires telling everyone you are recording.\n")
+        Requirement::AllParty => {
+            o.push_str("ALL-PARTY consent: every other party must agree before you record.\n")
         }
-        Requirement::OneParty => o.push_str("ONE-PARTY consent: your own consent is enough in law.\n"),
+        Requirement::OneParty if d.notice_required_by_law => o.push_str(
+            "ONE-PARTY consent, but the law requires telling everyone you are recording.\n",
+        ),
+        Requirement::OneParty => {
+            o.push_str("ONE-PARTY consent: your own consent is enough in law.\n")
+        }
     }
     o.push_str("onrecord always tells the other side before recording.\n");
     o.push_str(&format!("\nWhy ({} call):\n", d.medium));
     for g in &d.governing {
-        let who = if g.jurisdiction.is_empty() { g.name.clone() } else { format!("{} {}", g.jurisdiction, g.name) };
+        let who = if g.jurisdiction.is_empty() {
+            g.name.clone()
+        } else {
+            format!("{} {}", g.jurisdiction, g.name)
+        };
         o.push_str(&format!("  {who}: {}\n", g.rule));
         if !g.citations.is_empty() {
             o.push_str(&wrap(&g.citations.join("; "), 6, WIDTH));
@@ -173,7 +225,11 @@ pub fn explain(d: &Decision) -> String {
         }
     }
     if d.requirement == Requirement::AllParty {
-        let yes = if d.notice_counts_as_consent { "yes" } else { "no" };
+        let yes = if d.notice_counts_as_consent {
+            "yes"
+        } else {
+            "no"
+        };
         o.push_str(&format!("\nA recorded notice counts as consent: {yes}"));
         if !d.accepted_notice.is_empty() {
             let m: Vec<&str> = d.accepted_notice.iter().map(|m| m.as_str()).collect();
@@ -193,7 +249,11 @@ pub fn explain(d: &Decision) -> String {
 
 fn show(j: &JurisdictionInfo) -> String {
     let mut o = String::new();
-    let parent = if j.parent.is_empty() { String::new() } else { format!(", part of {}", j.parent) };
+    let parent = if j.parent.is_empty() {
+        String::new()
+    } else {
+        format!(", part of {}", j.parent)
+    };
     o.push_str(&format!("{} {}{parent}\n", j.id, j.name));
     o.push_str(&format!(
         "  confidence {}, last verified {}; from the {} tables ({})\n",
@@ -205,9 +265,20 @@ fn show(j: &JurisdictionInfo) -> String {
     }
     for r in &j.rules {
         let media: Vec<&str> = r.media.iter().map(|m| m.as_str()).collect();
-        o.push_str(&format!("  {} ({}): {}", media.join(", "), r.regime, r.consent));
-        if matches!(r.consent, onrecord_interface::Consent::AllParty | onrecord_interface::Consent::Unsettled) {
-            o.push_str(&format!("; a notice counts as consent: {}", r.notice_counts_as_consent));
+        o.push_str(&format!(
+            "  {} ({}): {}",
+            media.join(", "),
+            r.regime,
+            r.consent
+        ));
+        if matches!(
+            r.consent,
+            onrecord_interface::Consent::AllParty | onrecord_interface::Consent::Unsettled
+        ) {
+            o.push_str(&format!(
+                "; a notice counts as consent: {}",
+                r.notice_counts_as_consent
+            ));
         }
         o.push('\n');
         if !r.notice_mechanisms.is_empty() {
@@ -220,7 +291,9 @@ fn show(j: &JurisdictionInfo) -> String {
         }
     }
     for m in &j.no_rule_for {
-        o.push_str(&format!("  {m}: no rule of its own; the others' rules govern\n"));
+        o.push_str(&format!(
+            "  {m}: no rule of its own; the others' rules govern\n"
+        ));
     }
     o.push_str("\nNotes:\n");
     o.push_str(&wrap(&j.notes, 2, WIDTH));
@@ -235,7 +308,11 @@ fn show(j: &JurisdictionInfo) -> String {
     if !j.sources.is_empty() {
         o.push_str("\nSources:\n");
         for s in &j.sources {
-            let when = if s.updated.is_empty() { String::new() } else { format!(", updated {}", s.updated) };
+            let when = if s.updated.is_empty() {
+                String::new()
+            } else {
+                format!(", updated {}", s.updated)
+            };
             o.push_str(&format!("  {} ({}{when})\n", s.url, s.publisher));
         }
     }
@@ -243,6 +320,15 @@ fn show(j: &JurisdictionInfo) -> String {
 }
 
 fn lookup(n: &NumberInfo) -> String {
-    let country = if n.country.is_empty() { String::new() } else { format!(", country {}", n.country) };
-    format!("{}: {} number{country}\n  location: {}\n", n.e164, n.kind, where_is(&n.party))
+    let country = if n.country.is_empty() {
+        String::new()
+    } else {
+        format!(", country {}", n.country)
+    };
+    format!(
+        "{}: {} number{country}\n  location: {}\n",
+        n.e164,
+        n.kind,
+        where_is(&n.party)
+    )
 }

@@ -36,10 +36,17 @@ fn main() -> ExitCode {
         Err(e) => {
             // Help and version go to stdout with success; usage errors exit 2.
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => return Fail::Other(format!("cannot start: {e}")).exit(),
     };
@@ -51,14 +58,24 @@ fn main() -> ExitCode {
 
 /// A session-bus connection to a compatible daemon.
 async fn connect() -> Result<zbus::Connection, Fail> {
-    let conn = zbus::Connection::session()
-        .await
-        .map_err(|e| Fail::Unreachable(format!("cannot reach the session bus ({e}); is DBUS_SESSION_BUS_ADDRESS set?")))?;
-    let daemon = DaemonProxy::builder(&conn).cache_properties(zbus::proxy::CacheProperties::No).build().await?;
-    let served = daemon.api_version().await.map_err(|e| match Fail::from(e) {
-        Fail::Other(m) => Fail::Unreachable(format!("onrecordd did not answer ({m}); {START_HINT}")),
-        f => f,
+    let conn = zbus::Connection::session().await.map_err(|e| {
+        Fail::Unreachable(format!(
+            "cannot reach the session bus ({e}); is DBUS_SESSION_BUS_ADDRESS set?"
+        ))
     })?;
+    let daemon = DaemonProxy::builder(&conn)
+        .cache_properties(zbus::proxy::CacheProperties::No)
+        .build()
+        .await?;
+    let served = daemon
+        .api_version()
+        .await
+        .map_err(|e| match Fail::from(e) {
+            Fail::Other(m) => {
+                Fail::Unreachable(format!("onrecordd did not answer ({m}); {START_HINT}"))
+            }
+            f => f,
+        })?;
     if !api_compatible(served, API_VERSION) {
         return Err(Fail::Other(format!(
             "onrecordd serves API {}.{}, onrecordctl needs {}.{} or a later minor: update the older one",

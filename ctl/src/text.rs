@@ -32,7 +32,9 @@ pub fn emit(s: &str) -> Result<(), crate::fail::Fail> {
     match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(crate::fail::Fail::Other(format!("cannot write the output: {e}"))),
+        Err(e) => Err(crate::fail::Fail::Other(format!(
+            "cannot write the output: {e}"
+        ))),
     }
 }
 

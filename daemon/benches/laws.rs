@@ -19,21 +19,31 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("evaluate");
     g.bench_function("ids: US-TX calls US-CA", |b| {
-        b.iter(|| laws::evaluate(black_box(&set), &me, std::slice::from_ref(&ca), Medium::Phone))
+        b.iter(|| {
+            laws::evaluate(
+                black_box(&set),
+                &me,
+                std::slice::from_ref(&ca),
+                Medium::Phone,
+            )
+        })
     });
     g.bench_function("ids: US-TX calls US-CA and US-WA", |b| {
         let parties = [ca.clone(), wa.clone()];
         b.iter(|| laws::evaluate(black_box(&set), &me, &parties, Medium::Phone))
     });
-    g.bench_function("numbers: parse +1 (415) 555-0100 and 1-800-555-0199, then evaluate", |b| {
-        b.iter(|| {
-            let parties: Vec<_> = ["+1 (415) 555-0100", "1-800-555-0199"]
-                .iter()
-                .map(|n| laws::resolve(&set, black_box(n), Some("US")).unwrap())
-                .collect();
-            laws::evaluate(&set, &me, &parties, Medium::Phone)
-        })
-    });
+    g.bench_function(
+        "numbers: parse +1 (415) 555-0100 and 1-800-555-0199, then evaluate",
+        |b| {
+            b.iter(|| {
+                let parties: Vec<_> = ["+1 (415) 555-0100", "1-800-555-0199"]
+                    .iter()
+                    .map(|n| laws::resolve(&set, black_box(n), Some("US")).unwrap())
+                    .collect();
+                laws::evaluate(&set, &me, &parties, Medium::Phone)
+            })
+        },
+    );
     g.finish();
 
     let mut g = c.benchmark_group("number");

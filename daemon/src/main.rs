@@ -38,7 +38,11 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let args = Args::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("onrecordd: cannot start the runtime: {e}");
@@ -64,11 +68,16 @@ fn xdg(var: &str, fallback: &str) -> Option<PathBuf> {
 /// The shipped tables: installed beside the binary (`<prefix>/share/onrecord/laws`), else the
 /// source tree's (a development build).
 fn default_laws_dir() -> Option<PathBuf> {
-    let installed = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent()?.parent().map(|p| p.join("share/onrecord/laws")));
+    let installed = std::env::current_exe().ok().and_then(|exe| {
+        exe.parent()?
+            .parent()
+            .map(|p| p.join("share/onrecord/laws"))
+    });
     let source_tree = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../laws"));
-    installed.into_iter().chain([source_tree]).find(|p| p.is_dir())
+    installed
+        .into_iter()
+        .chain([source_tree])
+        .find(|p| p.is_dir())
 }
 
 async fn run(args: Args) -> Result<(), String> {
@@ -83,7 +92,9 @@ async fn run(args: Args) -> Result<(), String> {
         .laws_dir
         .or_else(default_laws_dir)
         .ok_or("no law tables found: pass --laws-dir")?;
-    let user_laws_dir = args.user_laws_dir.or_else(|| config_home.as_ref().map(|h| h.join("laws")));
+    let user_laws_dir = args
+        .user_laws_dir
+        .or_else(|| config_home.as_ref().map(|h| h.join("laws")));
     let data_dir = args
         .data_dir
         .or(config.data_dir.clone())
@@ -97,13 +108,19 @@ async fn run(args: Args) -> Result<(), String> {
             tracing::warn!("{e}; the user's law overlay is not watched");
         }
     }
-    let paths = Paths { laws_dir: laws_dir.clone(), user_laws_dir: user_laws_dir.clone(), data_dir };
+    let paths = Paths {
+        laws_dir: laws_dir.clone(),
+        user_laws_dir: user_laws_dir.clone(),
+        data_dir,
+    };
     let (owner, state) = Owner::start(paths, config.jurisdiction.clone())
         .map_err(|e| format!("invalid law tables:\n{e}"))?;
-    if let Some(j) = &config.jurisdiction {
-        if state.borrow().set.get(j).is_none() {
-            return Err(format!("invalid configuration: jurisdiction {j:?} is not in the law tables"));
-        }
+    if let Some(j) = &config.jurisdiction
+        && state.borrow().set.get(j).is_none()
+    {
+        return Err(format!(
+            "invalid configuration: jurisdiction {j:?} is not in the law tables"
+        ));
     }
 
     let (commands, rx) = mpsc::channel(8);
@@ -120,7 +137,10 @@ async fn run(args: Args) -> Result<(), String> {
     tracing::info!(name = BUS_NAME, "serving on the session bus");
     tokio::spawn(owner.run(rx, conn.clone()));
 
-    let dirs: Vec<PathBuf> = [Some(laws_dir), user_laws_dir].into_iter().flatten().collect();
+    let dirs: Vec<PathBuf> = [Some(laws_dir), user_laws_dir]
+        .into_iter()
+        .flatten()
+        .collect();
     let _watcher = watch_dirs(&dirs, commands.clone())
         .map_err(|e| tracing::warn!("cannot watch the law tables ({e}); use Reload or SIGHUP"))
         .ok();

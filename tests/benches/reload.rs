@@ -9,7 +9,11 @@ use std::time::{Duration, Instant};
 const RUNS: usize = 20;
 
 fn overlay(consent: &str) -> String {
-    let notice = if consent == "all-party" { "notice_counts_as_consent = \"yes\"\n" } else { "" };
+    let notice = if consent == "all-party" {
+        "notice_counts_as_consent = \"yes\"\n"
+    } else {
+        ""
+    };
     format!(
         "schema_version = 1\n\n[[jurisdiction]]\nid = \"US-WA\"\nname = \"Washington\"\nparent = \"US\"\n\
          confidence = \"low\"\nlast_verified = \"2026-11-28\"\nnotes = \"bench\"\n\n[[jurisdiction.rule]]\n\

@@ -26,11 +26,18 @@ pub fn bin(name: &str) -> PathBuf {
         None => {
             let exe = std::env::current_exe().expect("current exe");
             // target/<profile>/deps/<test> -> target/<profile>
-            exe.parent().and_then(Path::parent).expect("target dir").to_owned()
+            exe.parent()
+                .and_then(Path::parent)
+                .expect("target dir")
+                .to_owned()
         }
     };
     let path = dir.join(name);
-    assert!(path.is_file(), "{} is missing: run `cargo build --workspace --bins` first (make test does)", path.display());
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build --workspace --bins` first (make test does)",
+        path.display()
+    );
     path
 }
 
@@ -88,7 +95,10 @@ impl Default for TestEnv {
 impl TestEnv {
     /// A world whose user is in Texas, reading the repository's shipped tables.
     pub fn new() -> TestEnv {
-        let dir = tempfile::Builder::new().prefix("onrecord-test-").tempdir().expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("onrecord-test-")
+            .tempdir()
+            .expect("temp dir");
         for d in ["home", "config", "data-home", "run", "data"] {
             fs::create_dir_all(dir.path().join(d)).unwrap();
         }
@@ -134,7 +144,10 @@ impl TestEnv {
             .env("XDG_DATA_HOME", root.join("data-home"))
             .env("XDG_RUNTIME_DIR", root.join("run"))
             .env("DBUS_SESSION_BUS_ADDRESS", &self.bus.address)
-            .env("RUST_LOG", std::env::var("ONRECORD_TEST_LOG").unwrap_or_else(|_| "info".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("ONRECORD_TEST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .env("RUST_BACKTRACE", "1")
             .stdin(Stdio::null());
     }
@@ -156,7 +169,11 @@ impl TestEnv {
     pub fn start_daemon(&mut self) -> &mut Self {
         assert!(self.daemon.is_none(), "the daemon is already running");
         let before = self.log().matches(READY).count();
-        let log = fs::OpenOptions::new().create(true).append(true).open(self.log_path()).unwrap();
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .unwrap();
         let child = self
             .daemon_command()
             .stdout(log.try_clone().unwrap())
@@ -175,9 +192,16 @@ impl TestEnv {
                 return;
             }
             if let Some(status) = self.daemon.as_mut().unwrap().try_wait().unwrap() {
-                panic!("onrecordd exited with {status} before serving:\n{}", self.log());
+                panic!(
+                    "onrecordd exited with {status} before serving:\n{}",
+                    self.log()
+                );
             }
-            assert!(Instant::now() < deadline, "onrecordd did not start in time:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "onrecordd did not start in time:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -185,7 +209,12 @@ impl TestEnv {
     /// Sends a signal to the running daemon.
     pub fn signal_daemon(&self, signal: &str) {
         let pid = self.daemon.as_ref().expect("daemon running").id();
-        let ok = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().unwrap().success();
+        let ok = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()
+            .unwrap()
+            .success();
         assert!(ok, "kill -{signal} {pid}");
     }
 
@@ -239,7 +268,10 @@ impl TestEnv {
 
     /// A zbus connection to the test's bus.
     pub async fn connection(&self) -> zbus::Connection {
-        zbus::connection::Builder::address(self.bus.address.as_str()).build().await.expect("connect to the test bus")
+        zbus::connection::Builder::address(self.bus.address.as_str())
+            .build()
+            .await
+            .expect("connect to the test bus")
     }
 
     /// Writes `text` to `dir/name` atomically, as editors do: a temp file, then a rename.

@@ -21,7 +21,11 @@ pub enum EvalError {
 }
 
 /// Reads one party: a jurisdiction id (`US-WA`, case-insensitive) or a phone number.
-pub fn resolve(set: &LawSet, input: &str, default_country: Option<&str>) -> Result<Party, EvalError> {
+pub fn resolve(
+    set: &LawSet,
+    input: &str,
+    default_country: Option<&str>,
+) -> Result<Party, EvalError> {
     let trimmed = input.trim();
     if looks_like_id(trimmed) {
         let id = trimmed.to_ascii_uppercase();
@@ -71,23 +75,45 @@ pub fn evaluate(set: &LawSet, recorder: &Party, parties: &[Party], medium: Mediu
             "no researched rule covers this call",
             Consent::Unsettled,
         ));
-        warnings.insert(warn("not-researched", "", format!("no rule in the tables covers a {medium} call here")));
+        warnings.insert(warn(
+            "not-researched",
+            "",
+            format!("no rule in the tables covers a {medium} call here"),
+        ));
     }
     let max = contribs.iter().map(|c| c.strictness).max().unwrap_or(2);
-    let requirement = if max >= 2 { Requirement::AllParty } else { Requirement::OneParty };
+    let requirement = if max >= 2 {
+        Requirement::AllParty
+    } else {
+        Requirement::OneParty
+    };
     let mut seen = BTreeSet::new();
     let mut governing: Vec<Contribution> = contribs
         .into_iter()
         .filter(|c| c.strictness == max)
-        .filter(|c| seen.insert((c.rule.jurisdiction.clone(), c.rule.rule.clone(), c.rule.citations.clone())))
+        .filter(|c| {
+            seen.insert((
+                c.rule.jurisdiction.clone(),
+                c.rule.rule.clone(),
+                c.rule.citations.clone(),
+            ))
+        })
         .collect();
-    governing.sort_by(|a, b| (&a.rule.jurisdiction, &a.rule.rule).cmp(&(&b.rule.jurisdiction, &b.rule.rule)));
+    governing.sort_by(|a, b| {
+        (&a.rule.jurisdiction, &a.rule.rule).cmp(&(&b.rule.jurisdiction, &b.rule.rule))
+    });
     let notice_counts_as_consent = requirement == Requirement::OneParty
-        || governing.iter().all(|c| c.rule.notice_counts_as_consent == NoticeCounts::Yes);
+        || governing
+            .iter()
+            .all(|c| c.rule.notice_counts_as_consent == NoticeCounts::Yes);
     let accepted_notice = if requirement == Requirement::AllParty && notice_counts_as_consent {
-        let mut it = governing.iter().map(|c| c.mechanisms.iter().copied().collect::<BTreeSet<_>>());
+        let mut it = governing
+            .iter()
+            .map(|c| c.mechanisms.iter().copied().collect::<BTreeSet<_>>());
         let first = it.next().unwrap_or_default();
-        it.fold(first, |acc, s| acc.intersection(&s).copied().collect()).into_iter().collect()
+        it.fold(first, |acc, s| acc.intersection(&s).copied().collect())
+            .into_iter()
+            .collect()
     } else {
         Vec::new()
     };
@@ -123,12 +149,19 @@ fn party_contributions(
     warnings: &mut BTreeSet<Warning>,
 ) {
     match p.location {
-        Location::Explicit | Location::Number => chain_contributions(set, &p.jurisdiction, medium, out, warnings),
+        Location::Explicit | Location::Number => {
+            chain_contributions(set, &p.jurisdiction, medium, out, warnings)
+        }
         Location::Ambiguous => {
             warnings.insert(warn(
                 "ambiguous-location",
                 "",
-                format!("{}: could be in {} ({}); the strictest applies", p.input, p.candidates.join(", "), p.detail),
+                format!(
+                    "{}: could be in {} ({}); the strictest applies",
+                    p.input,
+                    p.candidates.join(", "),
+                    p.detail
+                ),
             ));
             for c in &p.candidates {
                 chain_contributions(set, c, medium, out, warnings);
@@ -138,9 +171,15 @@ fn party_contributions(
             warnings.insert(warn(
                 "unknown-location",
                 "",
-                format!("{}: location unknown ({}); treated as all-party", p.input, p.detail),
+                format!(
+                    "{}: location unknown ({}); treated as all-party",
+                    p.input, p.detail
+                ),
             ));
-            out.push(policy("location unknown: treated as all-party", Consent::AllParty));
+            out.push(policy(
+                "location unknown: treated as all-party",
+                Consent::AllParty,
+            ));
         }
     }
 }
@@ -155,7 +194,11 @@ fn chain_contributions(
 ) {
     for jid in set.chain(id) {
         let Some(j) = set.get(jid) else {
-            warnings.insert(warn("no-table", jid, format!("{jid}: not in the law tables; treated as all-party")));
+            warnings.insert(warn(
+                "no-table",
+                jid,
+                format!("{jid}: not in the law tables; treated as all-party"),
+            ));
             out.push(Contribution {
                 strictness: 2,
                 rule: GoverningRule {
@@ -172,13 +215,24 @@ fn chain_contributions(
             return;
         };
         if j.confidence == Confidence::Low {
-            warnings.insert(warn("low-confidence", &j.id, format!("{}: the research behind this table is of low confidence", j.name)));
+            warnings.insert(warn(
+                "low-confidence",
+                &j.id,
+                format!(
+                    "{}: the research behind this table is of low confidence",
+                    j.name
+                ),
+            ));
         }
         let mut any = false;
         for r in j.rules_for(medium) {
             any = true;
             if r.consent == Consent::Unsettled {
-                warnings.insert(warn("unsettled", &j.id, format!("{}: the law is unsettled; treated as all-party", j.name)));
+                warnings.insert(warn(
+                    "unsettled",
+                    &j.id,
+                    format!("{}: the law is unsettled; treated as all-party", j.name),
+                ));
             }
             out.push(from_rule(j, r, medium));
         }
@@ -186,7 +240,10 @@ fn chain_contributions(
             warnings.insert(warn(
                 "not-researched",
                 &j.id,
-                format!("{}: no rule for {medium} is in the tables; treated as all-party", j.name),
+                format!(
+                    "{}: no rule for {medium} is in the tables; treated as all-party",
+                    j.name
+                ),
             ));
             out.push(Contribution {
                 strictness: 2,
@@ -245,7 +302,11 @@ fn policy(why: &str, consent: Consent) -> Contribution {
 }
 
 fn warn(kind: &str, jurisdiction: &str, message: String) -> Warning {
-    Warning { kind: kind.to_owned(), jurisdiction: jurisdiction.to_owned(), message }
+    Warning {
+        kind: kind.to_owned(),
+        jurisdiction: jurisdiction.to_owned(),
+        message,
+    }
 }
 
 #[cfg(test)]

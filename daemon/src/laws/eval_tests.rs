@@ -16,7 +16,10 @@ fn set() -> &'static LawSet {
 fn decide(me: &str, them: &[&str], medium: Medium) -> Decision {
     let s = set();
     let recorder = resolve_recorder(s, me).unwrap();
-    let parties: Vec<Party> = them.iter().map(|t| resolve(s, t, Some("US")).unwrap()).collect();
+    let parties: Vec<Party> = them
+        .iter()
+        .map(|t| resolve(s, t, Some("US")).unwrap())
+        .collect();
     evaluate(s, &recorder, &parties, medium)
 }
 
@@ -46,7 +49,10 @@ fn all_party_pair() {
     assert_eq!(d.governing.len(), 1, "{:?}", d.governing);
     assert!(governs(&d, "US-CA"));
     assert!(d.governing[0].citations.iter().any(|c| c.contains("632.7")));
-    assert!(!d.notice_counts_as_consent, "California leaves it unsettled");
+    assert!(
+        !d.notice_counts_as_consent,
+        "California leaves it unsettled"
+    );
     assert!(has_warning(&d, "choice-of-law"));
 }
 
@@ -64,7 +70,10 @@ fn toll_free_is_unknown_location_so_all_party() {
     assert_eq!(d.parties[0].location, Location::Unknown);
     assert!(has_warning(&d, "unknown-location"));
     assert!(!d.notice_counts_as_consent);
-    assert!(d.governing.iter().any(|g| g.jurisdiction.is_empty()), "the policy rule governs");
+    assert!(
+        d.governing.iter().any(|g| g.jurisdiction.is_empty()),
+        "the policy rule governs"
+    );
 }
 
 #[test]
@@ -72,7 +81,13 @@ fn unsettled_state_is_all_party_with_a_warning() {
     for id in ["US-MI", "US-DE"] {
         let d = decide("US-TX", &[id], Medium::Phone);
         assert_eq!(d.requirement, Requirement::AllParty, "{id}");
-        assert!(d.warnings.iter().any(|w| w.kind == "unsettled" && w.jurisdiction == id), "{id}: {:?}", d.warnings);
+        assert!(
+            d.warnings
+                .iter()
+                .any(|w| w.kind == "unsettled" && w.jurisdiction == id),
+            "{id}: {:?}",
+            d.warnings
+        );
         assert!(has_warning(&d, "disputed"));
     }
 }
@@ -84,7 +99,12 @@ fn oregon_in_person_needs_notice_not_consent() {
     assert!(d.notice_required_by_law);
     assert_eq!(d.governing.len(), 1);
     assert_eq!(d.governing[0].consent, Consent::Notice);
-    assert!(d.governing[0].citations.iter().any(|c| c.contains("165.540(1)(c)")));
+    assert!(
+        d.governing[0]
+            .citations
+            .iter()
+            .any(|c| c.contains("165.540(1)(c)"))
+    );
     // By phone Oregon is one-party without any notice duty.
     let phone = decide("US-OR", &["US-OR"], Medium::Phone);
     assert_eq!(phone.requirement, Requirement::OneParty);
@@ -93,8 +113,14 @@ fn oregon_in_person_needs_notice_not_consent() {
 
 #[test]
 fn nevada_is_strict_by_phone_only() {
-    assert_eq!(decide("US-TX", &["US-NV"], Medium::Phone).requirement, Requirement::AllParty);
-    assert_eq!(decide("US-TX", &["US-NV"], Medium::InPerson).requirement, Requirement::OneParty);
+    assert_eq!(
+        decide("US-TX", &["US-NV"], Medium::Phone).requirement,
+        Requirement::AllParty
+    );
+    assert_eq!(
+        decide("US-TX", &["US-NV"], Medium::InPerson).requirement,
+        Requirement::OneParty
+    );
 }
 
 #[test]
@@ -152,7 +178,13 @@ fn a_province_inherits_canada() {
 fn vermont_inherits_the_federal_rule() {
     let d = decide("US-VT", &["US-VT"], Medium::Phone);
     assert_eq!(d.requirement, Requirement::OneParty);
-    assert_eq!(d.governing.iter().map(|g| g.jurisdiction.as_str()).collect::<Vec<_>>(), ["US"]);
+    assert_eq!(
+        d.governing
+            .iter()
+            .map(|g| g.jurisdiction.as_str())
+            .collect::<Vec<_>>(),
+        ["US"]
+    );
 }
 
 #[test]
@@ -187,9 +219,18 @@ fn a_bare_country_with_states_is_ambiguous() {
 
 #[test]
 fn ids_are_case_insensitive_and_unknown_ids_are_errors() {
-    assert_eq!(decide("us-tx", &["us-ca"], Medium::Phone).requirement, Requirement::AllParty);
-    assert!(matches!(resolve(set(), "US-ZZ", None), Err(EvalError::UnknownJurisdiction(_))));
-    assert!(matches!(resolve_recorder(set(), "+14155550100"), Err(EvalError::UnknownJurisdiction(_))));
+    assert_eq!(
+        decide("us-tx", &["us-ca"], Medium::Phone).requirement,
+        Requirement::AllParty
+    );
+    assert!(matches!(
+        resolve(set(), "US-ZZ", None),
+        Err(EvalError::UnknownJurisdiction(_))
+    ));
+    assert!(matches!(
+        resolve_recorder(set(), "+14155550100"),
+        Err(EvalError::UnknownJurisdiction(_))
+    ));
 }
 
 #[test]
@@ -208,15 +249,29 @@ fn numbers_in_common_forms() {
         assert_eq!(p.jurisdiction, want, "{input}: {p:?}");
     }
     let it = crate::laws::number::lookup(s, "+39 06 1234 5678", None).unwrap();
-    assert_eq!(it.e164, "+390612345678", "Italian numbers keep their leading zero");
+    assert_eq!(
+        it.e164, "+390612345678",
+        "Italian numbers keep their leading zero"
+    );
 }
 
 #[test]
 fn garbage_numbers_are_errors() {
     let s = set();
-    for bad in ["hello", "", "+", "1-800-FLOWERS", "12", "+1 415 555 0100 0000 0000 00", "++--()"] {
+    for bad in [
+        "hello",
+        "",
+        "+",
+        "1-800-FLOWERS",
+        "12",
+        "+1 415 555 0100 0000 0000 00",
+        "++--()",
+    ] {
         assert!(
-            matches!(resolve(s, bad, Some("US")), Err(EvalError::InvalidNumber(_))),
+            matches!(
+                resolve(s, bad, Some("US")),
+                Err(EvalError::InvalidNumber(_))
+            ),
             "{bad:?} should be an invalid number"
         );
     }
@@ -232,8 +287,17 @@ fn garbage_numbers_are_errors() {
 fn inputs() -> Vec<String> {
     let mut v: Vec<String> = set().jurisdictions.keys().cloned().collect();
     v.extend(
-        ["+1 800 555 0199", "+1 415 555 0100", "+1 902 555 0100", "+1 876 555 0100", "+61 2 9999 0000", "+61 412 345 678", "+49 30 1234567", "+7 495 123 4567"]
-            .map(String::from),
+        [
+            "+1 800 555 0199",
+            "+1 415 555 0100",
+            "+1 902 555 0100",
+            "+1 876 555 0100",
+            "+61 2 9999 0000",
+            "+61 412 345 678",
+            "+49 30 1234567",
+            "+7 495 123 4567",
+        ]
+        .map(String::from),
     );
     v
 }
@@ -244,7 +308,13 @@ fn party(i: usize) -> Party {
 }
 
 fn unknown(input: &str) -> Party {
-    Party { input: input.into(), location: Location::Unknown, jurisdiction: String::new(), candidates: vec![], detail: "test".into() }
+    Party {
+        input: input.into(),
+        location: Location::Unknown,
+        jurisdiction: String::new(),
+        candidates: vec![],
+        detail: "test".into(),
+    }
 }
 
 fn medium() -> impl Strategy<Value = Medium> {
@@ -254,7 +324,11 @@ fn medium() -> impl Strategy<Value = Medium> {
 /// How strict a decision is, as one comparable value: requirement, then whether a notice no
 /// longer stands in for consent, then whether notice is a legal duty.
 fn strictness(d: &Decision) -> (u8, bool, bool) {
-    (matches!(d.requirement, Requirement::AllParty) as u8, !d.notice_counts_as_consent, d.notice_required_by_law)
+    (
+        matches!(d.requirement, Requirement::AllParty) as u8,
+        !d.notice_counts_as_consent,
+        d.notice_required_by_law,
+    )
 }
 
 proptest! {

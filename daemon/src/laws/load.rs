@@ -229,7 +229,10 @@ impl Ctx {
                 (Some(p), true) if p.get_ref() != country => bad.push(t.problem(
                     p.span(),
                     "jurisdiction.parent",
-                    format!("the parent of {id:?} must be {country:?}, not {:?}", p.get_ref()),
+                    format!(
+                        "the parent of {id:?} must be {country:?}, not {:?}",
+                        p.get_ref()
+                    ),
                 )),
                 _ => {}
             }
@@ -259,7 +262,11 @@ impl Ctx {
                 let r = sr.get_ref();
                 let at = sr.span();
                 if r.media.is_empty() {
-                    bad.push(t.problem(at.clone(), "rule.media", "a rule needs at least one medium"));
+                    bad.push(t.problem(
+                        at.clone(),
+                        "rule.media",
+                        "a rule needs at least one medium",
+                    ));
                 }
                 if let Some(m) = r.media.iter().find(|m| j.no_rule_for.contains(m)) {
                     bad.push(t.problem(
@@ -285,7 +292,10 @@ impl Ctx {
                     bad.push(t.problem(
                         at.clone(),
                         "rule.notice_counts_as_consent",
-                        format!("a {} rule must say whether a notice counts as consent", r.consent),
+                        format!(
+                            "a {} rule must say whether a notice counts as consent",
+                            r.consent
+                        ),
                     ));
                 }
                 rules.push(Rule {
@@ -301,14 +311,16 @@ impl Ctx {
             let mut sources = Vec::new();
             for s in &j.source {
                 let s = s.get_ref();
-                if let Some(u) = &s.updated {
-                    if !(is_date(u.get_ref(), 1) || is_date(u.get_ref(), 2) || is_date(u.get_ref(), 3)) {
-                        bad.push(t.problem(
-                            u.span(),
-                            "source.updated",
-                            "expected YYYY, YYYY-MM or YYYY-MM-DD",
-                        ));
-                    }
+                if let Some(u) = &s.updated
+                    && !(is_date(u.get_ref(), 1)
+                        || is_date(u.get_ref(), 2)
+                        || is_date(u.get_ref(), 3))
+                {
+                    bad.push(t.problem(
+                        u.span(),
+                        "source.updated",
+                        "expected YYYY, YYYY-MM or YYYY-MM-DD",
+                    ));
                 }
                 sources.push(Source {
                     url: s.url.clone(),
@@ -326,8 +338,14 @@ impl Ctx {
                     confidence: j.confidence,
                     last_verified: j.last_verified.into_inner(),
                     notes: j.notes.trim().to_owned(),
-                    disputed: j.disputed.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
-                    choice_of_law: j.choice_of_law.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
+                    disputed: j
+                        .disputed
+                        .map(|s| s.trim().to_owned())
+                        .filter(|s| !s.is_empty()),
+                    choice_of_law: j
+                        .choice_of_law
+                        .map(|s| s.trim().to_owned())
+                        .filter(|s| !s.is_empty()),
                     no_rule_for: j.no_rule_for,
                     rules,
                     sources,
@@ -363,14 +381,14 @@ impl Ctx {
                     "a calling code has 1 to 3 digits",
                 ));
             }
-            if let Some(c) = &p.country {
-                if !is_jurisdiction_id(c.get_ref()) || c.get_ref().contains('-') {
-                    self.problems.push(t.problem(
-                        c.span(),
-                        "plan.country",
-                        format!("{:?} is not an ISO 3166-1 alpha-2 code", c.get_ref()),
-                    ));
-                }
+            if let Some(c) = &p.country
+                && (!is_jurisdiction_id(c.get_ref()) || c.get_ref().contains('-'))
+            {
+                self.problems.push(t.problem(
+                    c.span(),
+                    "plan.country",
+                    format!("{:?} is not an ISO 3166-1 alpha-2 code", c.get_ref()),
+                ));
             }
             let plan = self.plans.entry(code).or_insert_with(|| Plan {
                 calling_code: code,
@@ -401,14 +419,21 @@ impl Ctx {
                     self.problems.push(t.problem(
                         jurs_span.clone(),
                         "area.jurisdictions",
-                        format!("a {} area has no location: leave jurisdictions out", a.kind.as_str()),
+                        format!(
+                            "a {} area has no location: leave jurisdictions out",
+                            a.kind.as_str()
+                        ),
                     ));
                 }
                 for id in &jurs {
                     self.area_refs.push((file, jurs_span.clone(), id.clone()));
                 }
                 if a.prefixes.get_ref().is_empty() {
-                    self.problems.push(t.problem(a.prefixes.span(), "area.prefixes", "no prefixes"));
+                    self.problems.push(t.problem(
+                        a.prefixes.span(),
+                        "area.prefixes",
+                        "no prefixes",
+                    ));
                 }
                 for prefix in a.prefixes.get_ref() {
                     if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) {
@@ -443,14 +468,14 @@ impl Ctx {
         let ids: std::collections::HashSet<&str> =
             self.jurisdictions.keys().map(String::as_str).collect();
         for p in self.jurisdictions.values() {
-            if let Some(parent) = &p.j.parent {
-                if !ids.contains(parent.as_str()) {
-                    self.problems.push(self.texts[p.file].problem(
-                        p.parent_span.clone(),
-                        "jurisdiction.parent",
-                        format!("unknown parent {parent:?}"),
-                    ));
-                }
+            if let Some(parent) = &p.j.parent
+                && !ids.contains(parent.as_str())
+            {
+                self.problems.push(self.texts[p.file].problem(
+                    p.parent_span.clone(),
+                    "jurisdiction.parent",
+                    format!("unknown parent {parent:?}"),
+                ));
             }
         }
         for (file, span, id) in &self.area_refs {
@@ -527,7 +552,9 @@ pub fn is_jurisdiction_id(s: &str) -> bool {
         && country.len() == 2
         && country.bytes().all(|b| b.is_ascii_uppercase())
         && sub.is_none_or(|s| {
-            (1..=3).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            (1..=3).contains(&s.len())
+                && s.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
         })
 }
 

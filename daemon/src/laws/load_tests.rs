@@ -54,7 +54,9 @@ fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
 
 fn problems(files: &[(&str, &str)]) -> Vec<Problem> {
     let d = dir_with(files);
-    load(d.path(), None).expect_err("the set should be rejected").0
+    load(d.path(), None)
+        .expect_err("the set should be rejected")
+        .0
 }
 
 #[test]
@@ -101,7 +103,9 @@ fn duplicate_id_in_one_layer_is_rejected() {
 
 #[test]
 fn dangling_parent_is_rejected() {
-    let text = OK_US.replace("id = \"US-CA\"", "id = \"XX-CA\"").replace("parent = \"US\"", "parent = \"XX\"");
+    let text = OK_US
+        .replace("id = \"US-CA\"", "id = \"XX-CA\"")
+        .replace("parent = \"US\"", "parent = \"XX\"");
     let p = problems(&[("us.toml", &text)]);
     assert_eq!(p.len(), 1, "{p:?}");
     assert_eq!(p[0].field, "jurisdiction.parent");
@@ -112,11 +116,18 @@ fn dangling_parent_is_rejected() {
 
 #[test]
 fn strict_rule_without_citation_is_rejected() {
-    let text = OK_US.replace("citations = [\"Cal. Penal Code § 632.7\"]", "citations = []");
+    let text = OK_US.replace(
+        "citations = [\"Cal. Penal Code § 632.7\"]",
+        "citations = []",
+    );
     let p = problems(&[("us.toml", &text)]);
     assert_eq!(p.len(), 1, "{p:?}");
     assert_eq!(p[0].field, "rule.citations");
-    assert!(p[0].message.contains("all-party rule must cite"), "{}", p[0]);
+    assert!(
+        p[0].message.contains("all-party rule must cite"),
+        "{}",
+        p[0]
+    );
 }
 
 #[test]
@@ -137,19 +148,30 @@ fn all_party_rule_must_say_whether_notice_counts() {
 fn other_schema_versions_are_rejected() {
     let text = OK_US.replacen("schema_version = 1", "schema_version = 2", 1);
     let p = problems(&[("us.toml", &text)]);
-    assert!(p[0].message.contains("unsupported schema version 2"), "{}", p[0]);
+    assert!(
+        p[0].message.contains("unsupported schema version 2"),
+        "{}",
+        p[0]
+    );
 }
 
 #[test]
 fn subdivision_must_name_its_country_as_parent() {
     let text = OK_US.replace("parent = \"US\"\n", "");
     let p = problems(&[("us.toml", &text)]);
-    assert!(p[0].message.contains("must name its parent \"US\""), "{}", p[0]);
+    assert!(
+        p[0].message.contains("must name its parent \"US\""),
+        "{}",
+        p[0]
+    );
 }
 
 #[test]
 fn malformed_toml_is_reported_with_its_line() {
-    let p = problems(&[("us.toml", OK_US), ("bad.toml", "schema_version = 1\n[[jurisdiction]\n")]);
+    let p = problems(&[
+        ("us.toml", OK_US),
+        ("bad.toml", "schema_version = 1\n[[jurisdiction]\n"),
+    ]);
     assert_eq!(p.len(), 1, "{p:?}");
     assert!(p[0].file.ends_with("bad.toml"));
     assert_eq!(p[0].line, 2);
@@ -157,8 +179,14 @@ fn malformed_toml_is_reported_with_its_line() {
 
 #[test]
 fn every_problem_is_reported_not_just_the_first() {
-    let bad1 = OK_US.replace("citations = [\"Cal. Penal Code § 632.7\"]", "citations = []");
-    let p = problems(&[("us.toml", &bad1), ("x.toml", "schema_version = 1\nnope = 1\n")]);
+    let bad1 = OK_US.replace(
+        "citations = [\"Cal. Penal Code § 632.7\"]",
+        "citations = []",
+    );
+    let p = problems(&[
+        ("us.toml", &bad1),
+        ("x.toml", "schema_version = 1\nnope = 1\n"),
+    ]);
     assert_eq!(p.len(), 2, "{p:?}");
 }
 
@@ -170,7 +198,10 @@ fn user_overlay_replaces_by_id() {
         .nth(2)
         .unwrap()
         .replace("consent = \"all-party\"", "consent = \"one-party\"");
-    let user = dir_with(&[("mine.toml", &format!("schema_version = 1\n[[jurisdiction]]{relaxed}"))]);
+    let user = dir_with(&[(
+        "mine.toml",
+        &format!("schema_version = 1\n[[jurisdiction]]{relaxed}"),
+    )]);
     let set = load(shipped.path(), Some(user.path())).unwrap();
     let ca = set.get("US-CA").unwrap();
     assert_eq!(ca.origin, Origin::User);
@@ -192,7 +223,11 @@ fn area_naming_an_unknown_subdivision_is_rejected() {
     let plan = "schema_version = 1\n[[plan]]\ncalling_code = 1\nname = \"NANP\"\n[[plan.area]]\nkind = \"geographic\"\njurisdictions = [\"US-ZZ\"]\nprefixes = [\"999\"]\n";
     let p = problems(&[("us.toml", OK_US), ("numbering/nanp.toml", plan)]);
     assert_eq!(p.len(), 1, "{p:?}");
-    assert!(p[0].message.contains("unknown jurisdiction \"US-ZZ\""), "{}", p[0]);
+    assert!(
+        p[0].message.contains("unknown jurisdiction \"US-ZZ\""),
+        "{}",
+        p[0]
+    );
     assert_eq!(p[0].line, 7);
 }
 
@@ -200,7 +235,11 @@ fn area_naming_an_unknown_subdivision_is_rejected() {
 fn toll_free_area_must_not_name_a_place() {
     let plan = "schema_version = 1\n[[plan]]\ncalling_code = 1\nname = \"NANP\"\n[[plan.area]]\nkind = \"toll-free\"\njurisdictions = [\"US-CA\"]\nprefixes = [\"800\"]\n";
     let p = problems(&[("us.toml", OK_US), ("numbering/nanp.toml", plan)]);
-    assert!(p[0].message.contains("toll-free area has no location"), "{}", p[0]);
+    assert!(
+        p[0].message.contains("toll-free area has no location"),
+        "{}",
+        p[0]
+    );
 }
 
 #[test]
@@ -232,7 +271,8 @@ fn every_shipped_file_parses_and_validates() {
     // Each file on its own is well-formed too (not only the merged set).
     for f in &files {
         let text = fs::read_to_string(f).unwrap();
-        toml::from_str::<super::super::model::LawFile>(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        toml::from_str::<super::super::model::LawFile>(&text)
+            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
     }
     assert!(set.jurisdictions.len() >= 80);
 }
@@ -241,9 +281,10 @@ fn every_shipped_file_parses_and_validates() {
 fn all_fifty_states_dc_and_the_federal_layer_are_present() {
     let set = shipped();
     const STATES: [&str; 50] = [
-        "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY",
-        "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND",
-        "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY",
+        "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA",
+        "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ",
+        "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT",
+        "VA", "WA", "WV", "WI", "WY",
     ];
     for s in STATES {
         let id = format!("US-{s}");
@@ -252,15 +293,22 @@ fn all_fifty_states_dc_and_the_federal_layer_are_present() {
     }
     assert!(set.get("US-DC").is_some());
     assert!(set.get("US").is_some());
-    assert_eq!(set.jurisdictions.keys().filter(|k| k.starts_with("US-")).count(), 51);
+    assert_eq!(
+        set.jurisdictions
+            .keys()
+            .filter(|k| k.starts_with("US-"))
+            .count(),
+        51
+    );
 }
 
 #[test]
 fn the_other_countries_of_the_issue_are_present() {
     let set = shipped();
     for id in [
-        "CA", "GB", "IE", "DE", "FR", "NL", "ES", "IT", "AU", "AU-NSW", "AU-VIC", "AU-QLD", "AU-WA", "AU-SA",
-        "AU-TAS", "AU-ACT", "AU-NT", "NZ", "IN", "JP", "BR", "CA-ON", "CA-QC", "CA-BC", "CA-NU",
+        "CA", "GB", "IE", "DE", "FR", "NL", "ES", "IT", "AU", "AU-NSW", "AU-VIC", "AU-QLD",
+        "AU-WA", "AU-SA", "AU-TAS", "AU-ACT", "AU-NT", "NZ", "IN", "JP", "BR", "CA-ON", "CA-QC",
+        "CA-BC", "CA-NU",
     ] {
         assert!(set.get(id).is_some(), "{id} missing");
     }
@@ -272,7 +320,10 @@ fn the_other_countries_of_the_issue_are_present() {
 fn disagreements_in_the_sources_are_in_the_tables() {
     let set = shipped();
     for id in ["US-CT", "US-DE", "US-MI", "US-NV", "US-OR", "FR"] {
-        assert!(set.get(id).unwrap().disputed.is_some(), "{id} should say where sources disagree");
+        assert!(
+            set.get(id).unwrap().disputed.is_some(),
+            "{id} should say where sources disagree"
+        );
     }
 }
 
@@ -289,6 +340,13 @@ fn every_us_state_area_code_resolves_to_that_state() {
             }
         }
     }
-    assert_eq!(states_with_codes.len(), 51, "every state and DC has an area code");
-    assert_eq!(nanp.areas["800"].kind, super::super::model::AreaKind::TollFree);
+    assert_eq!(
+        states_with_codes.len(),
+        51,
+        "every state and DC has an area code"
+    );
+    assert_eq!(
+        nanp.areas["800"].kind,
+        super::super::model::AreaKind::TollFree
+    );
 }

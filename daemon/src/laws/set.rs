@@ -76,7 +76,11 @@ impl Jurisdiction {
     /// The strictest consent among this jurisdiction's own rules for `medium`, or what it does
     /// when it has none: `inherits` or `not-researched`.
     pub fn summary_for(&self, medium: Medium) -> String {
-        match self.rules_for(medium).map(|r| r.consent).max_by_key(|c| c.strictness()) {
+        match self
+            .rules_for(medium)
+            .map(|r| r.consent)
+            .max_by_key(|c| c.strictness())
+        {
             Some(c) => c.as_str().to_owned(),
             None if self.rules.is_empty() || self.no_rule_for.contains(&medium) => {
                 "inherits".to_owned()

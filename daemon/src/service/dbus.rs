@@ -50,7 +50,9 @@ impl LawsIface {
 
 fn check_len(what: &str, s: &str) -> Result<(), Error> {
     if s.len() > MAX_ARG_LEN {
-        return Err(Error::InvalidArgument(format!("{what} is longer than {MAX_ARG_LEN} bytes")));
+        return Err(Error::InvalidArgument(format!(
+            "{what} is longer than {MAX_ARG_LEN} bytes"
+        )));
     }
     Ok(())
 }
@@ -81,19 +83,32 @@ impl LawsIface {
     /// configured one. `them`: one entry per other party, a jurisdiction id or a phone number.
     /// `medium`: phone, in-person or electronic; empty for phone.
     #[zbus(out_args("decision"))]
-    async fn evaluate(&self, me: &str, them: Vec<String>, medium: &str) -> Result<(Decision,), Error> {
+    async fn evaluate(
+        &self,
+        me: &str,
+        them: Vec<String>,
+        medium: &str,
+    ) -> Result<(Decision,), Error> {
         check_len("me", me)?;
         check_len("medium", medium)?;
         if them.is_empty() {
-            return Err(Error::InvalidArgument("name at least one other party (a number or a jurisdiction id)".into()));
+            return Err(Error::InvalidArgument(
+                "name at least one other party (a number or a jurisdiction id)".into(),
+            ));
         }
         if them.len() > MAX_PARTIES {
-            return Err(Error::InvalidArgument(format!("at most {MAX_PARTIES} other parties")));
+            return Err(Error::InvalidArgument(format!(
+                "at most {MAX_PARTIES} other parties"
+            )));
         }
         for t in &them {
             check_len("a party", t)?;
         }
-        let medium: Medium = if medium.is_empty() { Medium::Phone } else { medium.parse().map_err(Error::InvalidArgument)? };
+        let medium: Medium = if medium.is_empty() {
+            Medium::Phone
+        } else {
+            medium.parse().map_err(Error::InvalidArgument)?
+        };
         let now = self.now();
         let me = match (me.trim(), &now.user_jurisdiction) {
             ("", Some(configured)) => configured.clone(),
@@ -106,7 +121,12 @@ impl LawsIface {
         };
         let set = &now.set;
         let recorder = laws::resolve_recorder(set, &me)?;
-        let country = country_of(if recorder.jurisdiction.is_empty() { &me } else { &recorder.jurisdiction }).to_ascii_uppercase();
+        let country = country_of(if recorder.jurisdiction.is_empty() {
+            &me
+        } else {
+            &recorder.jurisdiction
+        })
+        .to_ascii_uppercase();
         let parties = them
             .iter()
             .map(|t| laws::resolve(set, t, Some(&country)))
@@ -136,10 +156,11 @@ impl LawsIface {
         check_len("id", id)?;
         let now = self.now();
         let key = id.trim().to_ascii_uppercase();
-        now.set
-            .get(&key)
-            .map(|j| (view::info(j),))
-            .ok_or_else(|| Error::UnknownJurisdiction(format!("unknown jurisdiction {id:?} (see `onrecordctl laws list`)")))
+        now.set.get(&key).map(|j| (view::info(j),)).ok_or_else(|| {
+            Error::UnknownJurisdiction(format!(
+                "unknown jurisdiction {id:?} (see `onrecordctl laws list`)"
+            ))
+        })
     }
 
     /// Re-reads the tables from disk now. Returns the digest of the tables in use; on
@@ -148,7 +169,10 @@ impl LawsIface {
     async fn reload(&self) -> Result<String, Error> {
         let (tx, rx) = oneshot::channel();
         self.commands
-            .send(Command::Reload { why: "Reload method", reply: Some(tx) })
+            .send(Command::Reload {
+                why: "Reload method",
+                reply: Some(tx),
+            })
             .await
             .map_err(|_| Error::Internal("the daemon is shutting down".into()))?;
         match rx.await {
@@ -190,7 +214,11 @@ impl LawsIface {
 
     /// New tables are in use.
     #[zbus(signal)]
-    async fn tables_changed(emitter: &SignalEmitter<'_>, digest: &str, jurisdiction_count: u32) -> zbus::Result<()>;
+    async fn tables_changed(
+        emitter: &SignalEmitter<'_>,
+        digest: &str,
+        jurisdiction_count: u32,
+    ) -> zbus::Result<()>;
 
     /// A reload failed; the previous tables stay in use.
     #[zbus(signal)]

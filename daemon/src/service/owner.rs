@@ -36,14 +36,19 @@ pub struct Owner {
 }
 
 pub fn now_us() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
 }
 
 impl Owner {
     /// Loads the first tables. If the user's overlay is broken but the shipped tables are good,
     /// the daemon starts on the shipped tables and reports the overlay's error; a broken shipped
     /// set is fatal.
-    pub fn start(paths: Paths, user_jurisdiction: Option<String>) -> Result<(Owner, watch::Receiver<Arc<Published>>), LoadError> {
+    pub fn start(
+        paths: Paths,
+        user_jurisdiction: Option<String>,
+    ) -> Result<(Owner, watch::Receiver<Arc<Published>>), LoadError> {
         let (set, last_error) = match laws::load(&paths.laws_dir, paths.user_laws_dir.as_deref()) {
             Ok(set) => (set, String::new()),
             Err(e) if paths.user_laws_dir.is_some() => {
@@ -82,12 +87,18 @@ impl Owner {
     }
 
     async fn reload(&self, why: &'static str, conn: &Connection) -> Result<String, String> {
-        let (shipped, user) = (self.paths.laws_dir.clone(), self.paths.user_laws_dir.clone());
+        let (shipped, user) = (
+            self.paths.laws_dir.clone(),
+            self.paths.user_laws_dir.clone(),
+        );
         let loaded = tokio::task::spawn_blocking(move || laws::load(&shipped, user.as_deref()))
             .await
             .map_err(|e| format!("the reload task failed: {e}"))?;
         let old = self.state.borrow().clone();
-        let iface = conn.object_server().interface::<_, LawsIface>(onrecord_interface::OBJECT_PATH).await;
+        let iface = conn
+            .object_server()
+            .interface::<_, LawsIface>(onrecord_interface::OBJECT_PATH)
+            .await;
         match loaded {
             Ok(set) => {
                 let digest = set.digest.clone();

@@ -16,17 +16,21 @@ pub const DEBOUNCE: Duration = Duration::from_millis(200);
 /// Watches `dirs` recursively and asks the owner to reload once a burst of changes has been
 /// quiet for [`DEBOUNCE`]. The returned watcher must be kept alive. A directory that does not
 /// exist is skipped.
-pub fn watch_dirs(dirs: &[PathBuf], commands: mpsc::Sender<Command>) -> notify::Result<RecommendedWatcher> {
+pub fn watch_dirs(
+    dirs: &[PathBuf],
+    commands: mpsc::Sender<Command>,
+) -> notify::Result<RecommendedWatcher> {
     let (poke, pokes) = mpsc::channel::<()>(64);
-    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| match res {
-        // Reading the tables produces access events of our own: those change nothing.
-        Ok(event) if matches!(event.kind, EventKind::Access(_)) => {}
-        // A full channel already holds a pending poke: this change will be seen by that reload.
-        Ok(_) => {
-            let _ = poke.try_send(());
-        }
-        Err(e) => tracing::warn!("watching the law tables: {e}"),
-    })?;
+    let mut watcher =
+        notify::recommended_watcher(move |res: notify::Result<notify::Event>| match res {
+            // Reading the tables produces access events of our own: those change nothing.
+            Ok(event) if matches!(event.kind, EventKind::Access(_)) => {}
+            // A full channel already holds a pending poke: this change will be seen by that reload.
+            Ok(_) => {
+                let _ = poke.try_send(());
+            }
+            Err(e) => tracing::warn!("watching the law tables: {e}"),
+        })?;
     for dir in dirs {
         if dir.is_dir() {
             watcher.watch(dir, RecursiveMode::Recursive)?;
@@ -46,7 +50,14 @@ async fn debounce(mut pokes: mpsc::Receiver<()>, commands: mpsc::Sender<Command>
                 () = tokio::time::sleep(DEBOUNCE) => break,
             }
         }
-        if commands.send(Command::Reload { why: "files changed", reply: None }).await.is_err() {
+        if commands
+            .send(Command::Reload {
+                why: "files changed",
+                reply: None,
+            })
+            .await
+            .is_err()
+        {
             return;
         }
     }
