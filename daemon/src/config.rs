@@ -46,12 +46,12 @@ impl Config {
             }
         };
         toml::from_str(&text).map_err(|e| {
-            let at = e.span().map_or(0, |s| s.start).min(text.len());
-            let before = &text[..at];
+            let (line, column) =
+                crate::laws::load::line_column(&text, e.span().map_or(0, |s| s.start));
             ConfigError::Parse {
                 path: path.to_owned(),
-                line: before.matches('\n').count() + 1,
-                column: before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1,
+                line,
+                column,
                 message: e.message().trim().to_owned(),
             }
         })

@@ -199,19 +199,11 @@ fn chain_contributions(
                 jid,
                 format!("{jid}: not in the law tables; treated as all-party"),
             ));
-            out.push(Contribution {
-                strictness: 2,
-                rule: GoverningRule {
-                    jurisdiction: jid.to_owned(),
-                    name: String::new(),
-                    rule: "no law table: treated as all-party".into(),
-                    consent: Consent::Unsettled,
-                    regime: Regime::Criminal,
-                    notice_counts_as_consent: NoticeCounts::Unsettled,
-                    citations: vec![],
-                },
-                mechanisms: vec![],
-            });
+            out.push(unknown_law(
+                jid,
+                "",
+                "no law table: treated as all-party".into(),
+            ));
             return;
         };
         if j.confidence == Confidence::Low {
@@ -245,19 +237,11 @@ fn chain_contributions(
                     j.name
                 ),
             ));
-            out.push(Contribution {
-                strictness: 2,
-                rule: GoverningRule {
-                    jurisdiction: j.id.clone(),
-                    name: j.name.clone(),
-                    rule: format!("{medium}: not researched, treated as all-party"),
-                    consent: Consent::Unsettled,
-                    regime: Regime::Criminal,
-                    notice_counts_as_consent: NoticeCounts::Unsettled,
-                    citations: vec![],
-                },
-                mechanisms: vec![],
-            });
+            out.push(unknown_law(
+                &j.id,
+                &j.name,
+                format!("{medium}: not researched, treated as all-party"),
+            ));
         }
     }
 }
@@ -281,6 +265,23 @@ fn from_rule(j: &Jurisdiction, r: &Rule, medium: Medium) -> Contribution {
             citations: r.citations.clone(),
         },
         mechanisms: r.mechanisms.clone(),
+    }
+}
+
+/// A jurisdiction whose law for the call is not known: it counts as all-party.
+fn unknown_law(jurisdiction: &str, name: &str, why: String) -> Contribution {
+    Contribution {
+        strictness: Consent::Unsettled.strictness(),
+        rule: GoverningRule {
+            jurisdiction: jurisdiction.to_owned(),
+            name: name.to_owned(),
+            rule: why,
+            consent: Consent::Unsettled,
+            regime: Regime::Criminal,
+            notice_counts_as_consent: NoticeCounts::Unsettled,
+            citations: vec![],
+        },
+        mechanisms: vec![],
     }
 }
 

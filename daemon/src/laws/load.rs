@@ -73,9 +73,7 @@ struct Text {
 
 impl Text {
     fn problem(&self, span: Range<usize>, field: &str, message: impl Into<String>) -> Problem {
-        let before = &self.text[..span.start.min(self.text.len())];
-        let line = before.matches('\n').count() + 1;
-        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        let (line, column) = line_column(&self.text, span.start);
         Problem {
             file: self.path.clone(),
             line,
@@ -541,6 +539,14 @@ fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The 1-based line and column (in bytes) of `offset` in `text`.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, column)
 }
 
 /// `US`, `US-CA`, `AU-NSW`, `CA-ON`: ISO 3166-1 alpha-2, optionally with an ISO 3166-2 part.
