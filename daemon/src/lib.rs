@@ -5,6 +5,7 @@
 //! - [`service`]: the owner loop that holds all mutable state, the file watcher and the D-Bus
 //!   interfaces that feed it.
 
+pub mod calls;
 pub mod config;
 pub mod laws;
 pub mod service;

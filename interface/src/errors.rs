@@ -19,6 +19,17 @@ pub enum Error {
     NoJurisdiction(String),
     /// The law tables on disk are invalid; the last good tables stay in use.
     ReloadFailed(String),
+    /// No call has that id.
+    UnknownCall(String),
+    /// Someone present has not been told the call is recorded: give notice first.
+    NoticeRequired(String),
+    /// The law requires every present party's consent, and some is missing. The message
+    /// names the jurisdiction and citation.
+    ConsentRequired(String),
+    /// The event does not apply in the call's current state (pause when not recording, ...).
+    WrongState(String),
+    /// The call has ended (stopped, refused, withdrawn or interrupted) and cannot change.
+    CallEnded(String),
     /// A bug or an unexpected failure inside the daemon.
     Internal(String),
 }
@@ -33,6 +44,11 @@ impl Error {
             Error::InvalidArgument(_) => "InvalidArgument",
             Error::NoJurisdiction(_) => "NoJurisdiction",
             Error::ReloadFailed(_) => "ReloadFailed",
+            Error::UnknownCall(_) => "UnknownCall",
+            Error::NoticeRequired(_) => "NoticeRequired",
+            Error::ConsentRequired(_) => "ConsentRequired",
+            Error::WrongState(_) => "WrongState",
+            Error::CallEnded(_) => "CallEnded",
             Error::Internal(_) => "Internal",
         }
     }
@@ -45,6 +61,37 @@ impl Error {
                 | Error::InvalidNumber(_)
                 | Error::InvalidArgument(_)
                 | Error::NoJurisdiction(_)
+                | Error::UnknownCall(_)
         )
+    }
+
+    /// True when the consent rules refused a call's event (the step named is missing, the
+    /// state is wrong, or the call has ended).
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            Error::NoticeRequired(_)
+                | Error::ConsentRequired(_)
+                | Error::WrongState(_)
+                | Error::CallEnded(_)
+        )
+    }
+
+    /// The human message, without the error name.
+    pub fn message(&self) -> String {
+        match self {
+            Error::ZBus(e) => e.to_string(),
+            Error::UnknownJurisdiction(m)
+            | Error::InvalidNumber(m)
+            | Error::InvalidArgument(m)
+            | Error::NoJurisdiction(m)
+            | Error::ReloadFailed(m)
+            | Error::UnknownCall(m)
+            | Error::NoticeRequired(m)
+            | Error::ConsentRequired(m)
+            | Error::WrongState(m)
+            | Error::CallEnded(m)
+            | Error::Internal(m) => m.clone(),
+        }
     }
 }

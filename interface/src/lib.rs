@@ -6,10 +6,14 @@
 //! never changes the wire. The signatures are documented in `docs/dbus.md` and frozen in
 //! `docs/dbus/org.onrecord.OnRecord1.xml`, which a test compares with the live daemon.
 
+#[macro_use]
+mod macros;
+mod calls;
 mod errors;
 mod laws;
 mod proxies;
 
+pub use calls::*;
 pub use errors::Error;
 pub use laws::*;
 pub use proxies::*;

@@ -1,6 +1,11 @@
 //! Client proxies of the daemon's interfaces.
 
-use crate::{Decision, Error, JurisdictionInfo, JurisdictionSummary, NumberInfo};
+use crate::{
+    CallInfo, CallParty, CallSummary, Decision, Error, JurisdictionInfo, JurisdictionSummary,
+    NumberInfo, TimelineEntry,
+};
+use std::collections::HashMap;
+use zbus::OwnedObjectPath;
 use zbus::proxy;
 
 /// `org.onrecord.Daemon1`: who is serving.
@@ -66,4 +71,87 @@ pub trait Laws {
     /// A reload failed; the previous tables stay in use.
     #[zbus(signal)]
     fn reload_failed(&self, error: String) -> zbus::Result<()>;
+}
+
+/// `org.onrecord.Calls1`: creating and listing calls.
+#[proxy(
+    interface = "org.onrecord.Calls1",
+    default_service = "org.onrecord.OnRecord1",
+    default_path = "/org/onrecord/OnRecord1"
+)]
+pub trait Calls {
+    /// Creates a call. Options: `them` (as, required: numbers or jurisdiction ids), `me` (s),
+    /// `label` (s), `medium` (s). Returns the call's object path and id.
+    fn create_call(
+        &self,
+        options: HashMap<&str, zbus::Variant<'_>>,
+    ) -> Result<(OwnedObjectPath, String), Error>;
+
+    /// Every call the daemon knows, active and ended, oldest first.
+    fn list_calls(&self) -> Result<Vec<CallSummary>, Error>;
+
+    /// Forgets an ended call and deletes its record.
+    fn remove_call(&self, id: &str) -> Result<(), Error>;
+
+    #[zbus(signal)]
+    fn call_added(&self, id: String, path: OwnedObjectPath) -> zbus::Result<()>;
+
+    #[zbus(signal)]
+    fn call_removed(&self, id: String, path: OwnedObjectPath) -> zbus::Result<()>;
+}
+
+/// `org.onrecord.Call1`: one call at `/org/onrecord/OnRecord1/calls/<id>`.
+#[proxy(
+    interface = "org.onrecord.Call1",
+    default_service = "org.onrecord.OnRecord1"
+)]
+pub trait Call {
+    /// Records that the present parties were told: `by` is `me`, `company-message` or
+    /// `announcement` (empty: me).
+    fn notice(&self, by: &str) -> Result<(), Error>;
+    /// Records the present parties' answer.
+    fn consent(&self, yes: bool) -> Result<(), Error>;
+    fn start(&self) -> Result<(), Error>;
+    /// The representative confirmed consent on the recording.
+    fn confirm(&self) -> Result<(), Error>;
+    fn mark(&self, text: &str) -> Result<(), Error>;
+    fn pause(&self) -> Result<(), Error>;
+    fn resume(&self) -> Result<(), Error>;
+    /// A new representative replaces the present ones.
+    fn transfer(&self, them: &[&str]) -> Result<(), Error>;
+    fn withdraw(&self) -> Result<(), Error>;
+    fn stop(&self) -> Result<(), Error>;
+    /// Everything about the call in one reply.
+    fn describe(&self) -> Result<CallInfo, Error>;
+
+    #[zbus(property)]
+    fn id(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn label(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn state(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn requirement(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn decision(&self) -> zbus::Result<Decision>;
+    #[zbus(property)]
+    fn next_step(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn parties(&self) -> zbus::Result<Vec<CallParty>>;
+    #[zbus(property)]
+    fn timeline(&self) -> zbus::Result<Vec<TimelineEntry>>;
+    #[zbus(property)]
+    fn started_at(&self) -> zbus::Result<u64>;
+    #[zbus(property)]
+    fn recording_files(&self) -> zbus::Result<Vec<String>>;
+
+    /// `StateChanged`: the state changed; `reason` is the timeline entry's detail. (Named so
+    /// in Rust because the `State` property's change stream is `receive_state_changed`.)
+    #[zbus(signal, name = "StateChanged")]
+    fn call_state_changed(&self, old: String, new: String, reason: String) -> zbus::Result<()>;
+}
+
+/// The object path of a call.
+pub fn call_path(id: &str) -> String {
+    format!("{}/calls/{id}", crate::OBJECT_PATH)
 }

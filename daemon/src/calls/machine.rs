@@ -1,0 +1,587 @@
+//! A call's consent state machine: a pure function from (call, event, time) to the next call
+//! and the effects to carry out, or a refusal that names the missing step (STYLE 3).
+//!
+//! The product's stance, which every transition keeps:
+//! - notice before recording, always, in every jurisdiction: no covert recording;
+//! - under all-party law, recording only once every present party has consented (or a company
+//!   notice stands in, when both the law and the user's policy allow it);
+//! - a refusal is final and stays in the timeline;
+//! - audio is written only in `Recording`: the effects start, pause, resume and stop capture
+//!   exactly on the transitions into and out of it.
+
+use onrecord_interface::{
+    CallParty, CallState, Decision, NoticeBy, Party, Requirement, TimelineEntry,
+};
+use serde::{Deserialize, Serialize};
+
+/// When something happened: UTC wall clock and the monotonic clock, in microseconds.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Stamp {
+    pub utc_us: u64,
+    pub mono_us: u64,
+}
+
+/// The user's policy for this call, from the configuration when it was created.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct Policy {
+    /// Let the company's own "this call may be recorded" message stand in for explicit consent,
+    /// where the law says a notice counts as consent.
+    pub accept_company_notice: bool,
+}
+
+#[derive(Clone, PartialEq, Debug)]
+pub enum Event {
+    Notice(NoticeBy),
+    Consent(bool),
+    Start,
+    Confirm,
+    Mark(String),
+    Pause,
+    Resume,
+    /// New parties replace the present ones; `decision` is the law for the whole call now.
+    Transfer {
+        parties: Vec<Party>,
+        decision: Decision,
+    },
+    Withdraw,
+    Stop,
+    /// The daemon found the call capturing when it started again.
+    Interrupt,
+}
+
+impl Event {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::Notice(_) => "notice",
+            Event::Consent(_) => "consent",
+            Event::Start => "start",
+            Event::Confirm => "confirm",
+            Event::Mark(_) => "mark",
+            Event::Pause => "pause",
+            Event::Resume => "resume",
+            Event::Transfer { .. } => "transfer",
+            Event::Withdraw => "withdraw",
+            Event::Stop => "stop",
+            Event::Interrupt => "interrupt",
+        }
+    }
+}
+
+/// What the owner must do after a transition.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Effect {
+    StartCapture,
+    PauseCapture,
+    ResumeCapture,
+    /// Finalize what was captured.
+    StopCapture,
+    /// Tell the user on the desktop that recording started, paused, resumed or stopped.
+    Notify(Notice),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Notice {
+    Started,
+    Paused,
+    Resumed,
+    Stopped,
+}
+
+/// Why an event was refused; each maps to a typed D-Bus error.
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error("{0}")]
+    NoticeRequired(String),
+    #[error("{0}")]
+    ConsentRequired(String),
+    #[error("{0}")]
+    WrongState(String),
+    #[error("{0}")]
+    Ended(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The longest mark text accepted.
+pub const MAX_MARK: usize = 500;
+
+/// A call: who is on it, what the law requires, what was said, and its history.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub struct Call {
+    pub id: String,
+    pub label: String,
+    pub recorder: Party,
+    /// The decision the call was made with; a transfer can only make it stricter.
+    pub decision: Decision,
+    pub policy: Policy,
+    pub parties: Vec<CallParty>,
+    pub state: CallState,
+    pub timeline: Vec<TimelineEntry>,
+    /// Audio captured before the current recording stretch, microseconds.
+    pub recorded_us: u64,
+    /// Monotonic time the current recording stretch began, while recording.
+    pub stretch_start_mono: Option<u64>,
+    /// When recording first started, UTC microseconds, or 0.
+    pub started_us: u64,
+    pub recording_files: Vec<String>,
+}
+
+const ASK: &str = "\"I'd like to record this call for my records. Do you agree?\"";
+
+impl Call {
+    /// A new call, awaiting notice.
+    pub fn new(
+        id: String,
+        label: String,
+        recorder: Party,
+        parties: Vec<Party>,
+        decision: Decision,
+        policy: Policy,
+        at: Stamp,
+    ) -> Call {
+        let mut call = Call {
+            id,
+            label,
+            recorder,
+            decision,
+            policy,
+            parties: parties.into_iter().map(joined).collect(),
+            state: CallState::AwaitingNotice,
+            timeline: Vec::new(),
+            recorded_us: 0,
+            stretch_start_mono: None,
+            started_us: 0,
+            recording_files: Vec::new(),
+        };
+        let why = call.requirement_reason();
+        call.log(
+            at,
+            "created",
+            format!("{}: {why}", call.decision.requirement),
+        );
+        call
+    }
+
+    pub fn requirement(&self) -> Requirement {
+        self.decision.requirement
+    }
+
+    /// Applies `event` at `at`: the next call and its effects, or why not.
+    pub fn apply(&self, event: &Event, at: Stamp) -> Result<(Call, Vec<Effect>), Refusal> {
+        if !self.state.is_active() {
+            let when = self.timeline.last().map(|e| e.utc_us).unwrap_or_default();
+            return Err(Refusal::Ended(format!(
+                "the call has ended ({}, at {}); it can no longer {}",
+                self.state,
+                crate::calls::utc_text(when),
+                event.name()
+            )));
+        }
+        let mut next = self.clone();
+        let mut fx = Vec::new();
+        use CallState::*;
+        match event {
+            Event::Notice(by) => {
+                let pending: Vec<usize> = next
+                    .present()
+                    .filter(|&i| next.parties[i].notice.is_empty())
+                    .collect();
+                if pending.is_empty() {
+                    return Err(Refusal::WrongState(
+                        "everyone on the call has been told already".into(),
+                    ));
+                }
+                for &i in &pending {
+                    next.parties[i].notice = by.as_str().to_owned();
+                }
+                let who = next.names(&pending);
+                next.settle(at, "notice", format!("{who} told, by {by}"), &mut fx);
+            }
+            Event::Consent(yes) => {
+                let asked: Vec<usize> = next
+                    .present()
+                    .filter(|&i| {
+                        !next.parties[i].notice.is_empty() && next.parties[i].consent.is_empty()
+                    })
+                    .collect();
+                if asked.is_empty() {
+                    if next.present().any(|i| next.parties[i].notice.is_empty()) {
+                        return Err(Refusal::NoticeRequired(
+                            "tell the representative the call is recorded before asking for consent (onrecordctl call notice)".into(),
+                        ));
+                    }
+                    return Err(Refusal::WrongState(
+                        "everyone on the call has answered already".into(),
+                    ));
+                }
+                let answer = if *yes { "yes" } else { "no" };
+                for &i in &asked {
+                    next.parties[i].consent = answer.to_owned();
+                }
+                let who = next.names(&asked);
+                if *yes {
+                    next.settle(at, "consent", format!("{who} consented"), &mut fx);
+                } else {
+                    next.end(
+                        Refused,
+                        at,
+                        "refused",
+                        format!("{who} refused consent: this call can never be recorded"),
+                        &mut fx,
+                    );
+                }
+            }
+            Event::Start => match next.state {
+                AwaitingNotice | AwaitingConsent | Ready => {
+                    next.may_record()?;
+                    next.started_us = at.utc_us;
+                    next.stretch_start_mono = Some(at.mono_us);
+                    next.state = Recording;
+                    fx.extend([Effect::StartCapture, Effect::Notify(Notice::Started)]);
+                    let basis = next.consent_basis();
+                    next.log(at, "started", format!("recording started ({basis})"));
+                }
+                Recording => {
+                    return Err(Refusal::WrongState("the call is already recording".into()));
+                }
+                Paused | Held => {
+                    return Err(Refusal::WrongState(
+                        "recording has started: use resume".into(),
+                    ));
+                }
+                Stopped | Refused | Withdrawn | Interrupted => {
+                    unreachable!("ended calls return above")
+                }
+            },
+            Event::Confirm => {
+                if next.state != Recording {
+                    return Err(Refusal::WrongState(format!(
+                        "confirm is for a call that is recording; it is {}",
+                        next.state
+                    )));
+                }
+                next.log(
+                    at,
+                    "confirmed",
+                    "the representative confirmed consent on the recording".into(),
+                );
+            }
+            Event::Mark(text) => {
+                let text = text.trim();
+                if text.is_empty() || text.len() > MAX_MARK || text.chars().any(char::is_control) {
+                    return Err(Refusal::Invalid(format!(
+                        "a mark is one line of 1 to {MAX_MARK} bytes"
+                    )));
+                }
+                next.log(at, "mark", text.to_owned());
+            }
+            Event::Pause => {
+                if next.state != Recording {
+                    return Err(Refusal::WrongState(format!(
+                        "pause is for a call that is recording; it is {}",
+                        next.state
+                    )));
+                }
+                next.stop_stretch(at);
+                next.state = Paused;
+                fx.extend([Effect::PauseCapture, Effect::Notify(Notice::Paused)]);
+                next.log(at, "paused", "recording paused".into());
+            }
+            Event::Resume => {
+                if !matches!(next.state, Paused | Held) {
+                    return Err(Refusal::WrongState(format!(
+                        "resume is for a paused call; it is {}",
+                        next.state
+                    )));
+                }
+                next.may_record()?;
+                next.resume(at, &mut fx);
+            }
+            Event::Transfer { parties, decision } => {
+                if parties.is_empty() {
+                    return Err(Refusal::Invalid(
+                        "name the party the call is transferred to".into(),
+                    ));
+                }
+                for i in next.present().collect::<Vec<_>>() {
+                    next.parties[i].present = false;
+                }
+                let first_new = next.parties.len();
+                next.parties.extend(parties.iter().cloned().map(joined));
+                next.tighten(decision);
+                let who = next.names(&(first_new..next.parties.len()).collect::<Vec<_>>());
+                let detail = format!(
+                    "transferred to {who}; requirement {}",
+                    next.decision.requirement
+                );
+                if next.state == Recording {
+                    next.stop_stretch(at);
+                    next.state = Held;
+                    fx.extend([Effect::PauseCapture, Effect::Notify(Notice::Paused)]);
+                    next.log(at, "transfer", detail);
+                    next.log(
+                        at,
+                        "held",
+                        "recording held until the new party has been told and has consented".into(),
+                    );
+                } else {
+                    next.settle(at, "transfer", detail, &mut fx);
+                }
+            }
+            Event::Withdraw => {
+                next.end(
+                    Withdrawn,
+                    at,
+                    "withdrawn",
+                    "consent withdrawn: recording stopped for good".into(),
+                    &mut fx,
+                );
+            }
+            Event::Stop => {
+                next.end(
+                    Stopped,
+                    at,
+                    "stopped",
+                    "the call was stopped".into(),
+                    &mut fx,
+                );
+            }
+            Event::Interrupt => {
+                if !matches!(next.state, Recording | Paused | Held) {
+                    return Err(Refusal::WrongState(format!(
+                        "only a capturing call can be interrupted; it is {}",
+                        next.state
+                    )));
+                }
+                // The daemon died mid-capture: StopCapture finalizes what reached the disk.
+                next.end(
+                    Interrupted,
+                    at,
+                    "interrupted",
+                    "the daemon stopped while the call was recording".into(),
+                    &mut fx,
+                );
+            }
+        }
+        Ok((next, fx))
+    }
+
+    /// Indexes of the parties on the call now.
+    fn present(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.parties.len()).filter(|&i| self.parties[i].present)
+    }
+
+    fn names(&self, idx: &[usize]) -> String {
+        idx.iter()
+            .map(|&i| self.parties[i].party.input.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Whether a present party's consent is given, explicitly or by a company notice that the
+    /// law and the policy both accept.
+    fn consented(&self, p: &CallParty) -> bool {
+        p.consent == "yes"
+            || (p.notice == NoticeBy::CompanyMessage.as_str()
+                && self.decision.notice_counts_as_consent
+                && self.policy.accept_company_notice)
+    }
+
+    /// Refuses recording unless every present party was told and, under all-party law,
+    /// consented.
+    fn may_record(&self) -> Result<(), Refusal> {
+        if let Some(i) = self.present().find(|&i| self.parties[i].notice.is_empty()) {
+            return Err(Refusal::NoticeRequired(format!(
+                "{} has not been told the call is recorded: give notice first (onrecordctl call notice)",
+                self.parties[i].party.input
+            )));
+        }
+        if self.requirement() == Requirement::AllParty {
+            if let Some(i) = self.present().find(|&i| !self.consented(&self.parties[i])) {
+                return Err(Refusal::ConsentRequired(format!(
+                    "all-party consent is required ({}): record the consent of {} first (onrecordctl call consent yes)",
+                    self.requirement_basis(),
+                    self.parties[i].party.input
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// "US-CA, Cal. Penal Code § 632.7" or "location unknown": what makes the call all-party.
+    pub fn requirement_basis(&self) -> String {
+        let parts: Vec<String> = self
+            .decision
+            .governing
+            .iter()
+            .map(|g| match (g.jurisdiction.is_empty(), g.citations.first()) {
+                (true, _) => g.rule.clone(),
+                (false, Some(c)) => format!("{}, {c}", g.jurisdiction),
+                (false, None) => format!("{}: {}", g.jurisdiction, g.rule),
+            })
+            .collect();
+        if parts.is_empty() {
+            "onrecord policy".into()
+        } else {
+            parts.join("; ")
+        }
+    }
+
+    /// One sentence: why the requirement is what it is.
+    pub fn requirement_reason(&self) -> String {
+        let unknown: Vec<&str> = self
+            .decision
+            .parties
+            .iter()
+            .filter(|p| p.location == onrecord_interface::Location::Unknown)
+            .map(|p| p.input.as_str())
+            .collect();
+        match (self.requirement(), unknown.is_empty()) {
+            (Requirement::AllParty, false) => format!(
+                "the location of {} is unknown, so everyone's consent is needed ({})",
+                unknown.join(", "),
+                self.requirement_basis()
+            ),
+            (Requirement::AllParty, true) => format!(
+                "the law requires everyone's consent ({})",
+                self.requirement_basis()
+            ),
+            (Requirement::OneParty, _) => format!(
+                "your consent is enough in law ({}), but onrecord always tells the other side first",
+                self.requirement_basis()
+            ),
+        }
+    }
+
+    fn consent_basis(&self) -> String {
+        let company: Vec<String> = self
+            .present()
+            .filter(|&i| self.parties[i].consent != "yes" && self.consented(&self.parties[i]))
+            .map(|i| self.parties[i].party.input.clone())
+            .collect();
+        match (self.requirement(), company.is_empty()) {
+            (Requirement::AllParty, true) => "all present parties consented".into(),
+            (Requirement::AllParty, false) => format!(
+                "the company's recording notice stands in for the consent of {} (the law accepts it; accept_company_notice is on)",
+                company.join(", ")
+            ),
+            (Requirement::OneParty, _) => "one-party law; everyone present was told".into(),
+        }
+    }
+
+    /// After notice, consent or a transfer: the pre-recording state that the parties' answers
+    /// give, or the end of a hold once its conditions are met.
+    fn settle(&mut self, at: Stamp, kind: &str, detail: String, fx: &mut Vec<Effect>) {
+        use CallState::*;
+        match self.state {
+            AwaitingNotice | AwaitingConsent | Ready => {
+                self.state = if self.present().any(|i| self.parties[i].notice.is_empty()) {
+                    AwaitingNotice
+                } else if self.may_record().is_err() {
+                    AwaitingConsent
+                } else {
+                    Ready
+                };
+                self.log(at, kind, detail);
+            }
+            Held => {
+                self.log(at, kind, detail);
+                if self.may_record().is_ok() {
+                    self.resume(at, fx);
+                }
+            }
+            _ => self.log(at, kind, detail),
+        }
+    }
+
+    fn resume(&mut self, at: Stamp, fx: &mut Vec<Effect>) {
+        self.stretch_start_mono = Some(at.mono_us);
+        self.state = CallState::Recording;
+        fx.extend([Effect::ResumeCapture, Effect::Notify(Notice::Resumed)]);
+        self.log(at, "resumed", "recording resumed".into());
+    }
+
+    fn end(
+        &mut self,
+        state: CallState,
+        at: Stamp,
+        kind: &str,
+        detail: String,
+        fx: &mut Vec<Effect>,
+    ) {
+        let capturing = matches!(
+            self.state,
+            CallState::Recording | CallState::Paused | CallState::Held
+        );
+        self.stop_stretch(at);
+        self.state = state;
+        if capturing {
+            fx.extend([Effect::StopCapture, Effect::Notify(Notice::Stopped)]);
+        }
+        self.log(at, kind, detail);
+    }
+
+    fn stop_stretch(&mut self, at: Stamp) {
+        if let Some(start) = self.stretch_start_mono.take() {
+            self.recorded_us += at.mono_us.saturating_sub(start);
+        }
+    }
+
+    /// The offset into the recording at `at`, or -1 before anything was recorded.
+    pub fn audio_offset(&self, at: Stamp) -> i64 {
+        match self.stretch_start_mono {
+            Some(start) => (self.recorded_us + at.mono_us.saturating_sub(start)) as i64,
+            None if self.started_us > 0 => self.recorded_us as i64,
+            None => -1,
+        }
+    }
+
+    /// A transfer's decision can only make the call stricter.
+    fn tighten(&mut self, new: &Decision) {
+        if new.requirement > self.decision.requirement {
+            self.decision = new.clone();
+        } else if new.requirement == self.decision.requirement {
+            self.decision.notice_counts_as_consent &= new.notice_counts_as_consent;
+        }
+    }
+
+    fn log(&mut self, at: Stamp, kind: &str, detail: String) {
+        self.timeline.push(TimelineEntry {
+            utc_us: at.utc_us,
+            monotonic_us: at.mono_us,
+            audio_offset_us: self.audio_offset(at),
+            kind: kind.to_owned(),
+            state: self.state,
+            detail,
+        });
+    }
+
+    /// What the user should do next.
+    pub fn next_step(&self) -> String {
+        use CallState::*;
+        match self.state {
+            AwaitingNotice => format!(
+                "Tell the representative you are recording, for example: {ASK} Then run `onrecordctl call notice` (or `--by company-message` if the company's own recording message played)."
+            ),
+            AwaitingConsent => "Ask for consent and record the answer: `onrecordctl call consent yes` (or `no`).".into(),
+            Ready => "Start recording: `onrecordctl call start`. Then ask the representative to confirm on the recording and run `onrecordctl call confirm`.".into(),
+            Recording => "Recording. `onrecordctl call mark TEXT`, `pause`, `transfer --them ...`, `stop`.".into(),
+            Paused => "Paused: `onrecordctl call resume` when you are ready.".into(),
+            Held => format!("Held for the new representative: tell them ({ASK}), then `onrecordctl call notice` and `onrecordctl call consent yes`; recording resumes by itself."),
+            Stopped | Refused | Withdrawn | Interrupted => "The call has ended.".into(),
+        }
+    }
+}
+
+fn joined(party: Party) -> CallParty {
+    CallParty {
+        party,
+        present: true,
+        notice: String::new(),
+        consent: String::new(),
+    }
+}
+
+#[cfg(test)]
+#[path = "machine_tests.rs"]
+mod tests;

@@ -1,0 +1,114 @@
+//! Wire types of `org.onrecord.Calls1` and `org.onrecord.Call1`.
+
+use crate::{Decision, Party, Requirement};
+use serde::{Deserialize, Serialize};
+use zbus::Type;
+
+string_enum! {
+    /// Where a call stands. The first six are active; the last four are final.
+    CallState {
+        /// Someone present has not been told that the call will be recorded.
+        AwaitingNotice = "awaiting-notice",
+        /// Everyone was told; all-party consent is still missing.
+        AwaitingConsent = "awaiting-consent",
+        /// Recording may start.
+        Ready = "ready",
+        Recording = "recording",
+        /// Paused by the user.
+        Paused = "paused",
+        /// Paused because a new party joined who has not been told or has not consented;
+        /// recording resumes by itself once they have.
+        Held = "held",
+        /// Ended by the user.
+        Stopped = "stopped",
+        /// A party said no: this call can never record.
+        Refused = "refused",
+        /// A party withdrew consent: recording stopped for good.
+        Withdrawn = "withdrawn",
+        /// The daemon ended while the call was recording.
+        Interrupted = "interrupted",
+    }
+}
+
+impl CallState {
+    /// Whether the call can still change.
+    pub fn is_active(self) -> bool {
+        !matches!(
+            self,
+            CallState::Stopped | CallState::Refused | CallState::Withdrawn | CallState::Interrupted
+        )
+    }
+}
+
+string_enum! {
+    /// Who told the other side that the call is recorded.
+    NoticeBy {
+        /// The user said it.
+        Me = "me",
+        /// The company's own "this call may be recorded" message was heard.
+        CompanyMessage = "company-message",
+        /// onrecord played an announcement.
+        Announcement = "announcement",
+    }
+}
+
+/// One other party of a call, with what they were told and said.
+#[derive(Serialize, Deserialize, Type, Clone, PartialEq, Eq, Debug)]
+pub struct CallParty {
+    pub party: Party,
+    /// Still on the call (a transfer replaces the representative).
+    pub present: bool,
+    /// How they were told, or empty when they were not.
+    pub notice: String,
+    /// `yes`, `no`, or empty when not asked yet.
+    pub consent: String,
+}
+
+/// One event of a call's history: the evidence of how it was recorded.
+#[derive(Serialize, Deserialize, Type, Clone, PartialEq, Eq, Debug)]
+pub struct TimelineEntry {
+    /// UTC wall clock, microseconds since the Unix epoch.
+    pub utc_us: u64,
+    /// The daemon's monotonic clock, microseconds (for intervals; not comparable across
+    /// restarts).
+    pub monotonic_us: u64,
+    /// Offset into the recording, microseconds, or -1 before anything was recorded.
+    pub audio_offset_us: i64,
+    /// `created`, `notice`, `consent`, `refused`, `started`, `confirmed`, `mark`, `paused`,
+    /// `resumed`, `transfer`, `held`, `withdrawn`, `stopped`, `interrupted`.
+    pub kind: String,
+    /// The state after the event.
+    pub state: CallState,
+    /// One line for a person.
+    pub detail: String,
+}
+
+/// A line of `ListCalls`.
+#[derive(Serialize, Deserialize, Type, Clone, PartialEq, Eq, Debug)]
+pub struct CallSummary {
+    pub id: String,
+    pub label: String,
+    pub state: CallState,
+    pub requirement: Requirement,
+    /// When the call was created, microseconds since the Unix epoch (UTC).
+    pub created_us: u64,
+    pub path: zbus::OwnedObjectPath,
+}
+
+/// The whole of a call in one round trip (`Call1.Describe`); also what
+/// `onrecordctl call show --json` prints.
+#[derive(Serialize, Deserialize, Type, Clone, PartialEq, Debug)]
+pub struct CallInfo {
+    pub id: String,
+    pub label: String,
+    pub state: CallState,
+    pub requirement: Requirement,
+    /// What the user should do next, in a sentence or two.
+    pub next_step: String,
+    pub decision: Decision,
+    pub parties: Vec<CallParty>,
+    pub timeline: Vec<TimelineEntry>,
+    /// When recording first started (µs since the epoch), or 0.
+    pub started_us: u64,
+    pub recording_files: Vec<String>,
+}
