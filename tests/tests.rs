@@ -2,6 +2,7 @@
 //! private dbus-daemon and a real onrecordd (see `harness/lib.rs`).
 
 mod bad_input;
+mod calls;
 mod ctl_laws;
 mod hot_reload;
 mod introspection;

@@ -10,6 +10,9 @@ pub enum Fail {
     Input(String),
     /// onrecordd (or the bus) cannot be reached: exit 3.
     Unreachable(String),
+    /// The consent rules refused the step (a missing notice or consent, the wrong state, an
+    /// ended call): exit 4.
+    Refused(String),
     /// Anything else: exit 1.
     Other(String),
 }
@@ -21,6 +24,7 @@ impl Fail {
         let (code, msg) = match self {
             Fail::Input(m) => (2, m),
             Fail::Unreachable(m) => (3, m),
+            Fail::Refused(m) => (4, m),
             Fail::Other(m) => (1, m),
         };
         // One line: the daemon's messages may carry several (one per bad file).
@@ -62,25 +66,16 @@ fn from_bus(e: &zbus::Error) -> Fail {
 
 impl From<Error> for Fail {
     fn from(e: Error) -> Self {
-        match &e {
-            Error::ZBus(z) => from_bus(z),
-            _ => {
-                let text = match &e {
-                    Error::UnknownJurisdiction(m)
-                    | Error::InvalidNumber(m)
-                    | Error::InvalidArgument(m)
-                    | Error::NoJurisdiction(m)
-                    | Error::ReloadFailed(m)
-                    | Error::Internal(m) => m.clone(),
-                    Error::ZBus(_) => unreachable!("handled above"),
-                };
-                let line = format!("org.onrecord.Error.{}: {text}", e.kind());
-                if e.is_bad_input() {
-                    Fail::Input(line)
-                } else {
-                    Fail::Other(line)
-                }
-            }
+        if let Error::ZBus(z) = &e {
+            return from_bus(z);
+        }
+        let line = format!("org.onrecord.Error.{}: {}", e.kind(), e.message());
+        if e.is_bad_input() {
+            Fail::Input(line)
+        } else if e.is_refusal() {
+            Fail::Refused(line)
+        } else {
+            Fail::Other(line)
         }
     }
 }

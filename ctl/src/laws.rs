@@ -58,7 +58,7 @@ pub enum LawsCmd {
     },
 }
 
-fn print_json<T: Serialize>(v: &T) -> Result<(), Fail> {
+pub fn print_json<T: Serialize>(v: &T) -> Result<(), Fail> {
     let s = serde_json::to_string_pretty(v)
         .map_err(|e| Fail::Other(format!("cannot write JSON: {e}")))?;
     emit(&format!("{s}\n"))

@@ -1,5 +1,6 @@
 //! `onrecordctl`: the command-line client of onrecordd, over its D-Bus interface.
 
+mod calls;
 mod fail;
 mod laws;
 mod text;
@@ -19,6 +20,9 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Top {
+    /// A call and its consent, from notice to stop.
+    #[command(subcommand)]
+    Call(calls::CallCmd),
     /// Recording law: what consent a call needs, and the tables behind it.
     #[command(subcommand)]
     Laws(laws::LawsCmd),
@@ -88,6 +92,7 @@ async fn connect() -> Result<zbus::Connection, Fail> {
 async fn run(cli: Cli) -> Result<(), Fail> {
     let conn = connect().await?;
     match cli.command {
+        Top::Call(cmd) => calls::run(&conn, cmd).await,
         Top::Laws(cmd) => laws::run(&conn, cmd).await,
         Top::Status { json } => laws::status(&conn, json).await,
     }

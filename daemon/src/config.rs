@@ -11,6 +11,19 @@ pub struct Config {
     pub jurisdiction: Option<String>,
     /// Where calls and recordings are kept; `--data-dir` overrides it.
     pub data_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub policy: PolicyConfig,
+}
+
+/// `[policy]`: choices the law leaves to the user.
+#[derive(Deserialize, Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Let the company's own "this call may be recorded" message stand in for the
+    /// representative's explicit consent, where the law says a notice counts as consent.
+    /// Off by default: onrecord asks.
+    #[serde(default)]
+    pub accept_company_notice: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,8 +99,9 @@ mod tests {
     fn reads_jurisdiction_and_data_dir() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.toml");
-        std::fs::write(&p, "jurisdiction = \"US-TX\"\ndata_dir = \"/tmp/x\"\n").unwrap();
+        std::fs::write(&p, "jurisdiction = \"US-TX\"\ndata_dir = \"/tmp/x\"\n[policy]\naccept_company_notice = true\n").unwrap();
         let c = Config::load(&p, true).unwrap();
+        assert!(c.policy.accept_company_notice);
         assert_eq!(c.jurisdiction.as_deref(), Some("US-TX"));
         assert_eq!(c.data_dir.as_deref(), Some(Path::new("/tmp/x")));
     }

@@ -6,6 +6,7 @@
 //!   interfaces that feed it.
 
 pub mod calls;
+pub mod capture;
 pub mod config;
 pub mod laws;
 pub mod service;

@@ -2,12 +2,15 @@
 
 use clap::Parser;
 use onrecord_interface::{BUS_NAME, OBJECT_PATH};
+use onrecordd::calls::Policy;
+use onrecordd::capture::NoCapture;
 use onrecordd::config::Config;
-use onrecordd::service::{Command, DaemonIface, LawsIface, Owner, Paths, watch_dirs};
+use onrecordd::service::{CallsIface, Command, DaemonIface, LawsIface, Owner, Paths, watch_dirs};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
+use zbus::fdo::{RequestNameFlags, RequestNameReply};
 
 /// The onrecord daemon: law tables, calls and their consent, on the session bus.
 #[derive(Parser, Debug)]
@@ -113,8 +116,16 @@ async fn run(args: Args) -> Result<(), String> {
         user_laws_dir: user_laws_dir.clone(),
         data_dir,
     };
-    let (owner, state) = Owner::start(paths, config.jurisdiction.clone())
-        .map_err(|e| format!("invalid law tables:\n{e}"))?;
+    let policy = Policy {
+        accept_company_notice: config.policy.accept_company_notice,
+    };
+    let (owner, state) = Owner::start(
+        paths,
+        config.jurisdiction.clone(),
+        policy,
+        Box::new(NoCapture::default()),
+    )
+    .map_err(|e| format!("invalid law tables:\n{e}"))?;
     if let Some(j) = &config.jurisdiction
         && state.borrow().set.get(j).is_none()
     {
@@ -125,18 +136,16 @@ async fn run(args: Args) -> Result<(), String> {
 
     let (commands, rx) = mpsc::channel(8);
     let conn = zbus::connection::Builder::session()
-        .name(BUS_NAME)
-        // One daemon owns the devices: a second one must fail, not take over.
-        .allow_name_replacements(false)
-        .replace_existing_names(false)
         .serve_at(OBJECT_PATH, DaemonIface)
         .serve_at(OBJECT_PATH, LawsIface::new(state, commands.clone()))
+        .serve_at(OBJECT_PATH, CallsIface::new(commands.clone()))
         .build()
         .await
-        .map_err(|e| format!("cannot serve {BUS_NAME} on the session bus: {e}"))?;
-    tracing::info!(name = BUS_NAME, "serving on the session bus");
-    tokio::spawn(owner.run(rx, conn.clone()));
-
+        .map_err(|e| format!("cannot connect to the session bus: {e}"))?;
+    // Everything is in place before the name is taken, so a client that sees the name finds
+    // every call object and a watcher that sees every change.
+    let mut owner = owner;
+    owner.restore_calls(&conn, &commands).await;
     let dirs: Vec<PathBuf> = [Some(laws_dir), user_laws_dir]
         .into_iter()
         .flatten()
@@ -144,6 +153,21 @@ async fn run(args: Args) -> Result<(), String> {
     let _watcher = watch_dirs(&dirs, commands.clone())
         .map_err(|e| tracing::warn!("cannot watch the law tables ({e}); use Reload or SIGHUP"))
         .ok();
+    // One daemon owns the devices: a second one must fail, not queue or take over.
+    match conn
+        .request_name_with_flags(BUS_NAME, RequestNameFlags::DO_NOT_QUEUE)
+        .await
+    {
+        Ok(RequestNameReply::PrimaryOwner | RequestNameReply::AlreadyOwner) => {}
+        Ok(_) => {
+            return Err(format!(
+                "cannot serve {BUS_NAME} on the session bus: another onrecordd owns it"
+            ));
+        }
+        Err(e) => return Err(format!("cannot serve {BUS_NAME} on the session bus: {e}")),
+    }
+    tracing::info!(name = BUS_NAME, "serving on the session bus");
+    tokio::spawn(owner.run(rx, commands.clone(), conn.clone()));
 
     let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
     let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;

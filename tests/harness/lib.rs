@@ -223,6 +223,13 @@ impl TestEnv {
         matches!(self.daemon.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
     }
 
+    /// Kills the daemon with SIGKILL, as a crash would, and waits for it.
+    pub fn kill9_daemon(&mut self) {
+        let mut child = self.daemon.take().expect("daemon running");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
     /// Stops the daemon (SIGTERM) and waits for it.
     pub fn stop_daemon(&mut self) -> std::process::ExitStatus {
         let mut child = self.daemon.take().expect("daemon running");

@@ -41,7 +41,7 @@ pub enum Event {
     /// New parties replace the present ones; `decision` is the law for the whole call now.
     Transfer {
         parties: Vec<Party>,
-        decision: Decision,
+        decision: Box<Decision>,
     },
     Withdraw,
     Stop,
@@ -396,14 +396,14 @@ impl Call {
                 self.parties[i].party.input
             )));
         }
-        if self.requirement() == Requirement::AllParty {
-            if let Some(i) = self.present().find(|&i| !self.consented(&self.parties[i])) {
-                return Err(Refusal::ConsentRequired(format!(
-                    "all-party consent is required ({}): record the consent of {} first (onrecordctl call consent yes)",
-                    self.requirement_basis(),
-                    self.parties[i].party.input
-                )));
-            }
+        if self.requirement() == Requirement::AllParty
+            && let Some(i) = self.present().find(|&i| !self.consented(&self.parties[i]))
+        {
+            return Err(Refusal::ConsentRequired(format!(
+                "all-party consent is required ({}): record the consent of {} first (onrecordctl call consent yes)",
+                self.requirement_basis(),
+                self.parties[i].party.input
+            )));
         }
         Ok(())
     }

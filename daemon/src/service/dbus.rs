@@ -1,20 +1,16 @@
 //! The D-Bus interfaces at `/org/onrecord/OnRecord1`. Handlers read the published snapshot and
 //! send commands to the owner; they hold no state of their own.
 
+use super::decide::{check_len, country_of, decide, parse_medium};
 use super::{Command, Published};
-use crate::laws::{self, EvalError, number::NumberError, view};
+use crate::laws::{self, view};
 use onrecord_interface::{
-    API_VERSION, Decision, Error, JurisdictionInfo, JurisdictionSummary, Medium, NumberInfo,
+    API_VERSION, Decision, Error, JurisdictionInfo, JurisdictionSummary, NumberInfo,
 };
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 use zbus::interface;
 use zbus::object_server::SignalEmitter;
-
-/// Inputs longer than this are refused rather than parsed.
-const MAX_ARG_LEN: usize = 256;
-/// At most this many other parties in one evaluation.
-const MAX_PARTIES: usize = 64;
 
 pub struct DaemonIface;
 
@@ -48,35 +44,6 @@ impl LawsIface {
     }
 }
 
-fn check_len(what: &str, s: &str) -> Result<(), Error> {
-    if s.len() > MAX_ARG_LEN {
-        return Err(Error::InvalidArgument(format!(
-            "{what} is longer than {MAX_ARG_LEN} bytes"
-        )));
-    }
-    Ok(())
-}
-
-impl From<EvalError> for Error {
-    fn from(e: EvalError) -> Self {
-        match e {
-            EvalError::UnknownJurisdiction(_) => Error::UnknownJurisdiction(e.to_string()),
-            EvalError::InvalidNumber(n) => Error::InvalidNumber(n.to_string()),
-        }
-    }
-}
-
-impl From<NumberError> for Error {
-    fn from(e: NumberError) -> Self {
-        Error::InvalidNumber(e.to_string())
-    }
-}
-
-/// The country part of a jurisdiction id (`US-TX` -> `US`).
-fn country_of(id: &str) -> &str {
-    id.split('-').next().unwrap_or(id)
-}
-
 #[interface(name = "org.onrecord.Laws1")]
 impl LawsIface {
     /// Decides what consent a call needs. `me`: the user's jurisdiction id, empty for the
@@ -89,49 +56,9 @@ impl LawsIface {
         them: Vec<String>,
         medium: &str,
     ) -> Result<(Decision,), Error> {
-        check_len("me", me)?;
-        check_len("medium", medium)?;
-        if them.is_empty() {
-            return Err(Error::InvalidArgument(
-                "name at least one other party (a number or a jurisdiction id)".into(),
-            ));
-        }
-        if them.len() > MAX_PARTIES {
-            return Err(Error::InvalidArgument(format!(
-                "at most {MAX_PARTIES} other parties"
-            )));
-        }
-        for t in &them {
-            check_len("a party", t)?;
-        }
-        let medium: Medium = if medium.is_empty() {
-            Medium::Phone
-        } else {
-            medium.parse().map_err(Error::InvalidArgument)?
-        };
-        let now = self.now();
-        let me = match (me.trim(), &now.user_jurisdiction) {
-            ("", Some(configured)) => configured.clone(),
-            ("", None) => {
-                return Err(Error::NoJurisdiction(
-                    "your jurisdiction is not configured: pass it (--me US-TX) or set `jurisdiction` in config.toml".into(),
-                ));
-            }
-            (given, _) => given.to_owned(),
-        };
-        let set = &now.set;
-        let recorder = laws::resolve_recorder(set, &me)?;
-        let country = country_of(if recorder.jurisdiction.is_empty() {
-            &me
-        } else {
-            &recorder.jurisdiction
-        })
-        .to_ascii_uppercase();
-        let parties = them
-            .iter()
-            .map(|t| laws::resolve(set, t, Some(&country)))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((laws::evaluate(set, &recorder, &parties, medium),))
+        let medium = parse_medium(medium)?;
+        let (_, _, decision) = decide(&self.now(), me, &them, medium)?;
+        Ok((decision,))
     }
 
     /// Reads a phone number and tells where it is. Numbers without a country code are read as

@@ -2,10 +2,14 @@
 //! file watcher and signal handlers only send it [`Command`]s, and read the immutable snapshot
 //! it publishes.
 
+mod calls_dbus;
 mod dbus;
+mod decide;
+mod notify;
 mod owner;
 mod watch;
 
+pub use calls_dbus::{CallIface, CallInput, CallsIface};
 pub use dbus::{DaemonIface, LawsIface};
 pub use owner::{Command, Owner, Published};
 pub use watch::watch_dirs;

@@ -1,12 +1,19 @@
 //! The owner loop: the only writer of the daemon's state.
 
 use super::Paths;
+use super::calls_dbus::{CallIface, CallIfaceSignals, CallInput, CallsIface, CallsIfaceSignals};
 use super::dbus::{LawsIface, LawsIfaceSignals};
+use super::{decide, notify};
+use crate::calls::{Call, Effect, Event, Notice, Policy, Refusal, Stamp, store};
+use crate::capture::Capture;
 use crate::laws::{self, LawSet, LoadError};
+use onrecord_interface::{CallSummary, Error, call_path};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot, watch};
-use zbus::Connection;
+use zbus::{Connection, OwnedObjectPath};
 
 /// What the rest of the daemon may ask of the owner.
 #[derive(Debug)]
@@ -15,6 +22,25 @@ pub enum Command {
     Reload {
         why: &'static str,
         reply: Option<oneshot::Sender<Result<String, String>>>,
+    },
+    CreateCall {
+        me: String,
+        them: Vec<String>,
+        label: String,
+        medium: String,
+        reply: oneshot::Sender<Result<(OwnedObjectPath, String), Error>>,
+    },
+    CallEvent {
+        id: String,
+        input: CallInput,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
+    ListCalls {
+        reply: oneshot::Sender<Vec<CallSummary>>,
+    },
+    RemoveCall {
+        id: String,
+        reply: oneshot::Sender<Result<(), Error>>,
     },
 }
 
@@ -33,12 +59,43 @@ pub struct Published {
 pub struct Owner {
     paths: Paths,
     state: watch::Sender<Arc<Published>>,
+    policy: Policy,
+    /// Every call, by id.
+    calls: BTreeMap<String, Entry>,
+    capture: Box<dyn Capture>,
+}
+
+/// A call as the owner keeps it: its directory, its state, and the channel that gives its
+/// D-Bus object each new snapshot.
+struct Entry {
+    dir: PathBuf,
+    call: Call,
+    snapshot: watch::Sender<Arc<Call>>,
 }
 
 pub fn now_us() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// Now, on the UTC and the monotonic (CLOCK_MONOTONIC) clocks.
+pub fn stamp() -> Stamp {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    Stamp {
+        utc_us: now_us(),
+        mono_us: t.tv_sec as u64 * 1_000_000 + t.tv_nsec as u64 / 1_000,
+    }
+}
+
+fn refusal(r: Refusal) -> Error {
+    match r {
+        Refusal::NoticeRequired(m) => Error::NoticeRequired(m),
+        Refusal::ConsentRequired(m) => Error::ConsentRequired(m),
+        Refusal::WrongState(m) => Error::WrongState(m),
+        Refusal::Ended(m) => Error::CallEnded(m),
+        Refusal::Invalid(m) => Error::InvalidArgument(m),
+    }
 }
 
 impl Owner {
@@ -48,6 +105,8 @@ impl Owner {
     pub fn start(
         paths: Paths,
         user_jurisdiction: Option<String>,
+        policy: Policy,
+        capture: Box<dyn Capture>,
     ) -> Result<(Owner, watch::Receiver<Arc<Published>>), LoadError> {
         let (set, last_error) = match laws::load(&paths.laws_dir, paths.user_laws_dir.as_deref()) {
             Ok(set) => (set, String::new()),
@@ -69,11 +128,30 @@ impl Owner {
             user_jurisdiction,
         });
         let (tx, rx) = watch::channel(published);
-        Ok((Owner { paths, state: tx }, rx))
+        Ok((
+            Owner {
+                paths,
+                state: tx,
+                policy,
+                calls: BTreeMap::new(),
+                capture,
+            },
+            rx,
+        ))
     }
 
-    /// Serves commands until every sender is gone.
-    pub async fn run(self, mut commands: mpsc::Receiver<Command>, conn: Connection) {
+    fn calls_dir(&self) -> PathBuf {
+        self.paths.data_dir.join("calls")
+    }
+
+    /// Serves commands until every sender is gone. `handle` is given to each call object, to
+    /// send its events back here.
+    pub async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        handle: mpsc::Sender<Command>,
+        conn: Connection,
+    ) {
         while let Some(cmd) = commands.recv().await {
             match cmd {
                 Command::Reload { why, reply } => {
@@ -82,8 +160,316 @@ impl Owner {
                         let _ = reply.send(result);
                     }
                 }
+                Command::CreateCall {
+                    me,
+                    them,
+                    label,
+                    medium,
+                    reply,
+                } => {
+                    let _ = reply.send(
+                        self.create_call(&conn, &handle, &me, &them, label, &medium)
+                            .await,
+                    );
+                }
+                Command::CallEvent { id, input, reply } => {
+                    let _ = reply.send(self.call_event(&conn, &id, input).await);
+                }
+                Command::ListCalls { reply } => {
+                    let _ = reply.send(self.list_calls());
+                }
+                Command::RemoveCall { id, reply } => {
+                    let _ = reply.send(self.remove_call(&conn, &id).await);
+                }
             }
         }
+    }
+
+    /// Loads the calls kept on disk; a call that was capturing when the daemon died is marked
+    /// interrupted. Every call gets its object on the bus.
+    pub async fn restore_calls(&mut self, conn: &Connection, handle: &mpsc::Sender<Command>) {
+        let (found, errors) = store::load_all(&self.calls_dir());
+        for e in errors {
+            tracing::error!("unreadable call record, left in place: {e}");
+        }
+        for (dir, call) in found {
+            let call = match call.apply(&Event::Interrupt, stamp()) {
+                Ok((interrupted, fx)) => {
+                    tracing::warn!(call = %call.id, "the call was recording when the daemon stopped: marked interrupted");
+                    let mut c = interrupted;
+                    self.run_effects(conn, &mut c, &dir, &fx);
+                    if let Err(e) = store::save(&dir, &c) {
+                        tracing::error!(call = %c.id, "cannot save the call record: {e}");
+                    }
+                    c
+                }
+                Err(_) => call,
+            };
+            let snapshot = self.serve_call(conn, handle, &call).await;
+            self.calls.insert(
+                call.id.clone(),
+                Entry {
+                    dir,
+                    call,
+                    snapshot,
+                },
+            );
+        }
+        if !self.calls.is_empty() {
+            tracing::info!(calls = self.calls.len(), "calls restored");
+        }
+    }
+
+    async fn serve_call(
+        &self,
+        conn: &Connection,
+        handle: &mpsc::Sender<Command>,
+        call: &Call,
+    ) -> watch::Sender<Arc<Call>> {
+        let (tx, rx) = watch::channel(Arc::new(call.clone()));
+        if let Err(e) = conn
+            .object_server()
+            .at(call_path(&call.id), CallIface::new(rx, handle.clone()))
+            .await
+        {
+            tracing::error!(call = %call.id, "cannot serve the call on the bus: {e}");
+        }
+        tx
+    }
+
+    async fn create_call(
+        &mut self,
+        conn: &Connection,
+        handle: &mpsc::Sender<Command>,
+        me: &str,
+        them: &[String],
+        label: String,
+        medium: &str,
+    ) -> Result<(OwnedObjectPath, String), Error> {
+        let now = self.state.borrow().clone();
+        let medium = decide::parse_medium(medium)?;
+        let (recorder, parties, decision) = decide::decide(&now, me, them, medium)?;
+        let id = store::new_id();
+        let label = if label.trim().is_empty() {
+            them.join(", ")
+        } else {
+            label.trim().to_owned()
+        };
+        let call = Call::new(
+            id.clone(),
+            label,
+            recorder,
+            parties,
+            decision,
+            self.policy,
+            stamp(),
+        );
+        let dir = store::call_dir(&self.calls_dir(), &call);
+        store::save(&dir, &call).map_err(|e| {
+            Error::Internal(format!(
+                "cannot save the call record in {}: {e}",
+                dir.display()
+            ))
+        })?;
+        tracing::info!(call = %id, requirement = %call.requirement(), "call created");
+        let snapshot = self.serve_call(conn, handle, &call).await;
+        let path = OwnedObjectPath::try_from(call_path(&id))
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        self.calls.insert(
+            id.clone(),
+            Entry {
+                dir,
+                call,
+                snapshot,
+            },
+        );
+        if let Ok(calls) = conn
+            .object_server()
+            .interface::<_, CallsIface>(onrecord_interface::OBJECT_PATH)
+            .await
+        {
+            let _ = calls.call_added(&id, path.clone()).await;
+        }
+        Ok((path, id))
+    }
+
+    async fn call_event(
+        &mut self,
+        conn: &Connection,
+        id: &str,
+        input: CallInput,
+    ) -> Result<(), Error> {
+        let entry = self
+            .calls
+            .get(id)
+            .ok_or_else(|| Error::UnknownCall(format!("no call {id:?}")))?;
+        let (dir, call) = (entry.dir.clone(), entry.call.clone());
+        let event = match input {
+            CallInput::Notice(by) => Event::Notice(by),
+            CallInput::Consent(yes) => Event::Consent(yes),
+            CallInput::Start => Event::Start,
+            CallInput::Confirm => Event::Confirm,
+            CallInput::Mark(text) => Event::Mark(text),
+            CallInput::Pause => Event::Pause,
+            CallInput::Resume => Event::Resume,
+            CallInput::Withdraw => Event::Withdraw,
+            CallInput::Stop => Event::Stop,
+            CallInput::Transfer(them) => {
+                // The law for the whole call now: everyone who was or is on it.
+                let now = self.state.borrow().clone();
+                let new = decide::parties(&now, &call.recorder, &them)?;
+                let mut everyone: Vec<_> = call.parties.iter().map(|p| p.party.clone()).collect();
+                everyone.extend(new.iter().cloned());
+                let decision =
+                    laws::evaluate(&now.set, &call.recorder, &everyone, call.decision.medium);
+                Event::Transfer {
+                    parties: new,
+                    decision: Box::new(decision),
+                }
+            }
+        };
+        let (mut next, fx) = call.apply(&event, stamp()).map_err(refusal)?;
+        self.run_effects(conn, &mut next, &dir, &fx);
+        if let Err(e) = store::save(&dir, &next) {
+            // The state in memory is right and capture followed it; the record catches up at
+            // the next change.
+            tracing::error!(call = %id, "cannot save the call record: {e}");
+        }
+        if let Some(entry) = self.calls.get_mut(id) {
+            entry.snapshot.send_replace(Arc::new(next.clone()));
+            entry.call = next.clone();
+        }
+        self.publish_call(conn, &call, &next).await;
+        Ok(())
+    }
+
+    /// Carries out a transition's effects. Capture follows the state machine and nothing else.
+    fn run_effects(
+        &mut self,
+        conn: &Connection,
+        call: &mut Call,
+        dir: &std::path::Path,
+        fx: &[Effect],
+    ) {
+        for e in fx {
+            match e {
+                Effect::StartCapture => match self.capture.start(call, dir) {
+                    Ok(files) => call.recording_files = files,
+                    Err(err) => tracing::error!(call = %call.id, "capture did not start: {err}"),
+                },
+                Effect::PauseCapture => self.capture.pause(&call.id),
+                Effect::ResumeCapture => {
+                    if let Err(err) = self.capture.resume(&call.id) {
+                        tracing::error!(call = %call.id, "capture did not resume: {err}");
+                    }
+                }
+                Effect::StopCapture => self.capture.stop(&call.id),
+                Effect::Notify(n) => {
+                    let what = match n {
+                        Notice::Started => "recording started",
+                        Notice::Paused => "recording paused",
+                        Notice::Resumed => "recording resumed",
+                        Notice::Stopped => "recording stopped",
+                    };
+                    notify::send(
+                        conn,
+                        format!("onrecord: {what}"),
+                        format!("{}: {what}", call.label),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Gives the call's object its new snapshot and tells the bus what changed.
+    async fn publish_call(&self, conn: &Connection, old: &Call, new: &Call) {
+        let Ok(iface) = conn
+            .object_server()
+            .interface::<_, CallIface>(call_path(&new.id))
+            .await
+        else {
+            return;
+        };
+        let em = iface.signal_emitter();
+        let g = iface.get().await;
+        let _ = g.timeline_changed(em).await;
+        if old.state != new.state {
+            let _ = g.state_changed(em).await;
+            let _ = g.next_step_changed(em).await;
+        }
+        if old.parties != new.parties {
+            let _ = g.parties_changed(em).await;
+        }
+        if old.decision != new.decision {
+            let _ = g.decision_changed(em).await;
+            let _ = g.requirement_changed(em).await;
+        }
+        if old.started_us != new.started_us {
+            let _ = g.started_at_changed(em).await;
+        }
+        if old.recording_files != new.recording_files {
+            let _ = g.recording_files_changed(em).await;
+        }
+        drop(g);
+        if old.state != new.state {
+            let reason = new
+                .timeline
+                .last()
+                .map(|e| e.detail.clone())
+                .unwrap_or_default();
+            let _ = iface
+                .call_state_changed(old.state.as_str(), new.state.as_str(), &reason)
+                .await;
+        }
+    }
+
+    fn list_calls(&self) -> Vec<CallSummary> {
+        let mut list: Vec<CallSummary> = self
+            .calls
+            .values()
+            .filter_map(|Entry { call: c, .. }| {
+                Some(CallSummary {
+                    id: c.id.clone(),
+                    label: c.label.clone(),
+                    state: c.state,
+                    requirement: c.requirement(),
+                    created_us: c.timeline.first().map(|e| e.utc_us).unwrap_or_default(),
+                    path: OwnedObjectPath::try_from(call_path(&c.id)).ok()?,
+                })
+            })
+            .collect();
+        list.sort_by_key(|c| c.created_us);
+        list
+    }
+
+    async fn remove_call(&mut self, conn: &Connection, id: &str) -> Result<(), Error> {
+        let Entry { dir, call, .. } = self
+            .calls
+            .get(id)
+            .ok_or_else(|| Error::UnknownCall(format!("no call {id:?}")))?;
+        if call.state.is_active() {
+            return Err(Error::WrongState(format!(
+                "the call is {}: stop it before removing it",
+                call.state
+            )));
+        }
+        std::fs::remove_dir_all(dir)
+            .map_err(|e| Error::Internal(format!("cannot delete {}: {e}", dir.display())))?;
+        self.calls.remove(id);
+        let path = call_path(id);
+        let _ = conn
+            .object_server()
+            .remove::<CallIface, _>(path.as_str())
+            .await;
+        if let (Ok(calls), Ok(p)) = (
+            conn.object_server()
+                .interface::<_, CallsIface>(onrecord_interface::OBJECT_PATH)
+                .await,
+            OwnedObjectPath::try_from(path),
+        ) {
+            let _ = calls.call_removed(id, p).await;
+        }
+        Ok(())
     }
 
     async fn reload(&self, why: &'static str, conn: &Connection) -> Result<String, String> {

@@ -1,0 +1,40 @@
+//! The interface the recording path plugs into: the owner calls it on the capture effects of a
+//! call's state machine, and on nothing else, so no audio can be written outside `Recording`.
+//!
+//! Capture sources and storage backends arrive as plugins (the plugins issue). Until one is
+//! configured, [`NoCapture`] keeps every call's consent and timeline and writes no audio, and
+//! says so once in the log.
+
+use crate::calls::Call;
+use std::path::Path;
+
+pub trait Capture: Send + Sync {
+    /// Begins writing the call's audio into `dir`; returns the files it writes.
+    fn start(&mut self, call: &Call, dir: &Path) -> Result<Vec<String>, String>;
+    /// Stops writing at once; nothing is buffered for later (no pre-roll).
+    fn pause(&mut self, call_id: &str);
+    fn resume(&mut self, call_id: &str) -> Result<(), String>;
+    /// Finalizes the files (or repairs them after a crash).
+    fn stop(&mut self, call_id: &str);
+}
+
+/// No capture source configured: nothing is written.
+#[derive(Default)]
+pub struct NoCapture {
+    told: bool,
+}
+
+impl Capture for NoCapture {
+    fn start(&mut self, call: &Call, _dir: &Path) -> Result<Vec<String>, String> {
+        if !self.told {
+            tracing::info!(call = %call.id, "no capture source is configured yet: calls keep their consent timeline, without audio");
+            self.told = true;
+        }
+        Ok(Vec::new())
+    }
+    fn pause(&mut self, _call_id: &str) {}
+    fn resume(&mut self, _call_id: &str) -> Result<(), String> {
+        Ok(())
+    }
+    fn stop(&mut self, _call_id: &str) {}
+}

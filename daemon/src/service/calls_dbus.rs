@@ -1,0 +1,319 @@
+//! `org.onrecord.Calls1` (create, list, remove) and one `org.onrecord.Call1` object per call.
+//! Handlers turn arguments into commands for the owner; a call object's properties read the
+//! snapshot the owner last gave it.
+
+use super::Command;
+use super::decide::{MAX_ARG_LEN, MAX_PARTIES};
+use crate::calls::Call;
+use onrecord_interface::{
+    CallInfo, CallParty, CallSummary, Decision, Error, NoticeBy, TimelineEntry,
+};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot, watch};
+use zbus::object_server::SignalEmitter;
+use zbus::{OwnedObjectPath, OwnedVariant, interface};
+
+/// What a user asks of one call.
+#[derive(Debug, Clone)]
+pub enum CallInput {
+    Notice(NoticeBy),
+    Consent(bool),
+    Start,
+    Confirm,
+    Mark(String),
+    Pause,
+    Resume,
+    Transfer(Vec<String>),
+    Withdraw,
+    Stop,
+}
+
+async fn ask<T>(
+    commands: &mpsc::Sender<Command>,
+    make: impl FnOnce(oneshot::Sender<T>) -> Command,
+) -> Result<T, Error> {
+    let (tx, rx) = oneshot::channel();
+    commands
+        .send(make(tx))
+        .await
+        .map_err(|_| Error::Internal("the daemon is shutting down".into()))?;
+    rx.await
+        .map_err(|_| Error::Internal("the request was dropped".into()))
+}
+
+pub struct CallsIface {
+    commands: mpsc::Sender<Command>,
+}
+
+impl CallsIface {
+    pub fn new(commands: mpsc::Sender<Command>) -> Self {
+        CallsIface { commands }
+    }
+}
+
+fn option_string(options: &HashMap<String, OwnedVariant>, key: &str) -> Result<String, Error> {
+    match options.get(key) {
+        None => Ok(String::new()),
+        Some(v) => {
+            let s = String::try_from(v.try_clone().map_err(|e| Error::Internal(e.to_string()))?)
+                .map_err(|_| {
+                    Error::InvalidArgument(format!("option {key:?} must be a string (s)"))
+                })?;
+            if s.len() > MAX_ARG_LEN {
+                return Err(Error::InvalidArgument(format!(
+                    "option {key:?} is longer than {MAX_ARG_LEN} bytes"
+                )));
+            }
+            Ok(s)
+        }
+    }
+}
+
+#[interface(name = "org.onrecord.Calls1")]
+impl CallsIface {
+    /// Creates a call from options: `them` (as, required: phone numbers or jurisdiction ids),
+    /// `me` (s: the user's jurisdiction, default the configured one), `label` (s), `medium`
+    /// (s: phone, in-person or electronic). Returns the call's object path and id.
+    #[zbus(out_args("path", "id"))]
+    async fn create_call(
+        &self,
+        options: HashMap<String, OwnedVariant>,
+    ) -> Result<(OwnedObjectPath, String), Error> {
+        if let Some(k) = options
+            .keys()
+            .find(|k| !["them", "me", "label", "medium"].contains(&k.as_str()))
+        {
+            return Err(Error::InvalidArgument(format!(
+                "unknown option {k:?} (expected them, me, label, medium)"
+            )));
+        }
+        let them =
+            match options.get("them") {
+                None => {
+                    return Err(Error::InvalidArgument(
+                        "option \"them\" (as) is required".into(),
+                    ));
+                }
+                Some(v) => Vec::<String>::try_from(
+                    v.try_clone().map_err(|e| Error::Internal(e.to_string()))?,
+                )
+                .map_err(|_| {
+                    Error::InvalidArgument("option \"them\" must be a list of strings (as)".into())
+                })?,
+            };
+        if them.len() > MAX_PARTIES {
+            return Err(Error::InvalidArgument(format!(
+                "at most {MAX_PARTIES} other parties"
+            )));
+        }
+        let me = option_string(&options, "me")?;
+        let label = option_string(&options, "label")?;
+        let medium = option_string(&options, "medium")?;
+        if label.chars().any(char::is_control) {
+            return Err(Error::InvalidArgument(
+                "the label must be one line of text".into(),
+            ));
+        }
+        ask(&self.commands, |reply| Command::CreateCall {
+            me,
+            them,
+            label,
+            medium,
+            reply,
+        })
+        .await?
+    }
+
+    /// Every call the daemon knows, active and ended, oldest first.
+    #[zbus(out_args("calls"))]
+    async fn list_calls(&self) -> Result<Vec<CallSummary>, Error> {
+        ask(&self.commands, |reply| Command::ListCalls { reply }).await
+    }
+
+    /// Forgets an ended call and deletes its record.
+    async fn remove_call(&self, id: &str) -> Result<(), Error> {
+        let id = id.to_owned();
+        ask(&self.commands, |reply| Command::RemoveCall { id, reply }).await?
+    }
+
+    #[zbus(signal)]
+    pub async fn call_added(
+        emitter: &SignalEmitter<'_>,
+        id: &str,
+        path: OwnedObjectPath,
+    ) -> zbus::Result<()>;
+
+    #[zbus(signal)]
+    pub async fn call_removed(
+        emitter: &SignalEmitter<'_>,
+        id: &str,
+        path: OwnedObjectPath,
+    ) -> zbus::Result<()>;
+}
+
+/// One call on the bus. Its snapshot comes through a watch channel from the owner: zbus holds
+/// the object's lock while a method runs, and the owner must be able to update the snapshot
+/// while this object's method waits for it.
+pub struct CallIface {
+    snapshot: watch::Receiver<Arc<Call>>,
+    commands: mpsc::Sender<Command>,
+}
+
+impl CallIface {
+    pub fn new(snapshot: watch::Receiver<Arc<Call>>, commands: mpsc::Sender<Command>) -> Self {
+        CallIface { snapshot, commands }
+    }
+
+    fn call(&self) -> Arc<Call> {
+        self.snapshot.borrow().clone()
+    }
+
+    async fn send(&self, input: CallInput) -> Result<(), Error> {
+        let id = self.call().id.clone();
+        ask(&self.commands, |reply| Command::CallEvent {
+            id,
+            input,
+            reply,
+        })
+        .await?
+    }
+}
+
+/// The whole call, as `Describe` returns it.
+pub fn info(call: &Call) -> CallInfo {
+    CallInfo {
+        id: call.id.clone(),
+        label: call.label.clone(),
+        state: call.state,
+        requirement: call.requirement(),
+        next_step: call.next_step(),
+        decision: call.decision.clone(),
+        parties: call.parties.clone(),
+        timeline: call.timeline.clone(),
+        started_us: call.started_us,
+        recording_files: call.recording_files.clone(),
+    }
+}
+
+#[interface(name = "org.onrecord.Call1")]
+impl CallIface {
+    /// The present parties were told the call is recorded: `by` is `me`, `company-message` or
+    /// `announcement` (empty: me).
+    async fn notice(&self, by: &str) -> Result<(), Error> {
+        let by = if by.is_empty() {
+            NoticeBy::Me
+        } else {
+            by.parse().map_err(Error::InvalidArgument)?
+        };
+        self.send(CallInput::Notice(by)).await
+    }
+
+    /// The present parties' answer to "may I record?".
+    async fn consent(&self, yes: bool) -> Result<(), Error> {
+        self.send(CallInput::Consent(yes)).await
+    }
+
+    async fn start(&self) -> Result<(), Error> {
+        self.send(CallInput::Start).await
+    }
+
+    /// The representative confirmed consent on the recording.
+    async fn confirm(&self) -> Result<(), Error> {
+        self.send(CallInput::Confirm).await
+    }
+
+    async fn mark(&self, text: &str) -> Result<(), Error> {
+        self.send(CallInput::Mark(text.to_owned())).await
+    }
+
+    async fn pause(&self) -> Result<(), Error> {
+        self.send(CallInput::Pause).await
+    }
+
+    async fn resume(&self) -> Result<(), Error> {
+        self.send(CallInput::Resume).await
+    }
+
+    /// A new representative (numbers or jurisdiction ids) replaces the present ones.
+    async fn transfer(&self, them: Vec<String>) -> Result<(), Error> {
+        self.send(CallInput::Transfer(them)).await
+    }
+
+    async fn withdraw(&self) -> Result<(), Error> {
+        self.send(CallInput::Withdraw).await
+    }
+
+    async fn stop(&self) -> Result<(), Error> {
+        self.send(CallInput::Stop).await
+    }
+
+    /// Everything about the call in one reply.
+    #[zbus(out_args("call"))]
+    async fn describe(&self) -> Result<(CallInfo,), Error> {
+        Ok((info(&self.call()),))
+    }
+
+    #[zbus(property(emits_changed_signal = "const"))]
+    fn id(&self) -> String {
+        self.call().id.clone()
+    }
+
+    #[zbus(property(emits_changed_signal = "const"))]
+    fn label(&self) -> String {
+        self.call().label.clone()
+    }
+
+    /// One of the `CallState` names (awaiting-notice, ..., interrupted).
+    #[zbus(property)]
+    fn state(&self) -> String {
+        self.call().state.as_str().to_owned()
+    }
+
+    #[zbus(property)]
+    fn requirement(&self) -> String {
+        self.call().requirement().as_str().to_owned()
+    }
+
+    /// The law decision the call was made with (a transfer can only make it stricter).
+    #[zbus(property)]
+    fn decision(&self) -> Decision {
+        self.call().decision.clone()
+    }
+
+    /// What the user should do next.
+    #[zbus(property)]
+    fn next_step(&self) -> String {
+        self.call().next_step()
+    }
+
+    #[zbus(property)]
+    fn parties(&self) -> Vec<CallParty> {
+        self.call().parties.clone()
+    }
+
+    #[zbus(property)]
+    fn timeline(&self) -> Vec<TimelineEntry> {
+        self.call().timeline.clone()
+    }
+
+    /// When recording first started (µs since the epoch, UTC), or 0.
+    #[zbus(property)]
+    fn started_at(&self) -> u64 {
+        self.call().started_us
+    }
+
+    #[zbus(property)]
+    fn recording_files(&self) -> Vec<String> {
+        self.call().recording_files.clone()
+    }
+
+    /// The state changed; `reason` is the new timeline entry's detail.
+    #[zbus(signal, name = "StateChanged")]
+    pub async fn call_state_changed(
+        emitter: &SignalEmitter<'_>,
+        old: &str,
+        new: &str,
+        reason: &str,
+    ) -> zbus::Result<()>;
+}

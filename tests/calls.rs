@@ -1,0 +1,530 @@
+//! Calls and their consent, driven over a private bus by onrecordctl, busctl and zbus.
+
+use futures_util::StreamExt;
+use onrecord_tests::TestEnv;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// `onrecordctl call ...`; panics unless it exits 0.
+fn call(env: &TestEnv, args: &[&str]) -> String {
+    let mut all = vec!["call"];
+    all.extend_from_slice(args);
+    let (code, out, err) = env.ctl_run(&all);
+    assert_eq!(code, 0, "onrecordctl {all:?}: {err}");
+    out
+}
+
+fn show(env: &TestEnv, id: &str) -> Value {
+    env.ctl_json(&["call", "show", id])
+}
+
+fn kinds(c: &Value) -> Vec<String> {
+    c["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn new_call(env: &TestEnv, them: &str, label: &str) -> String {
+    let v = env.ctl_json(&["call", "new", "--them", them, "--label", label]);
+    v["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn the_whole_flow_through_onrecordctl() {
+    let mut env = TestEnv::new();
+    env.start_daemon();
+    let out = call(
+        &env,
+        &[
+            "new",
+            "--them",
+            "+1 800 555 0199",
+            "--label",
+            "Acme billing",
+        ],
+    );
+    // The text is wrapped for the terminal: compare it as one line.
+    let out = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        out.contains("all-party") && out.contains("unknown"),
+        "{out}"
+    );
+    assert!(
+        out.contains("I'd like to record this call for my records. Do you agree?"),
+        "{out}"
+    );
+    let id = env.ctl_json(&["call", "list"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Follow the call live, until it ends.
+    let mut watch = std::process::Command::new(onrecord_tests::bin("onrecordctl"));
+    env.hermetic(&mut watch);
+    let watch = watch
+        .args(["call", "watch", &id])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+
+    // No recording before notice, nor before consent: typed errors that name the step.
+    let (code, _, err) = env.ctl_run(&["call", "start"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.starts_with("onrecordctl: org.onrecord.Error.NoticeRequired:"),
+        "{err}"
+    );
+    call(&env, &["notice"]);
+    let (code, _, err) = env.ctl_run(&["call", "start"]);
+    assert_eq!(code, 4);
+    assert!(
+        err.starts_with(
+            "onrecordctl: org.onrecord.Error.ConsentRequired: all-party consent is required"
+        ),
+        "{err}"
+    );
+    call(&env, &["consent", "yes"]);
+    assert!(call(&env, &["start"]).contains("Now recording"));
+    call(&env, &["confirm"]);
+    call(&env, &["mark", "case 12345"]);
+    call(&env, &["pause"]);
+    call(&env, &["resume"]);
+    // A new representative: recording holds until they are told and consent.
+    assert!(call(&env, &["transfer", "--them", "+1 415 555 0100"]).contains("Now held"));
+    call(&env, &["notice"]);
+    assert!(call(&env, &["consent", "yes"]).contains("Now recording"));
+    call(&env, &["stop"]);
+
+    let c = show(&env, &id);
+    assert_eq!(c["state"], "stopped");
+    assert_eq!(c["requirement"], "all-party");
+    assert_eq!(
+        kinds(&c),
+        [
+            "created",
+            "notice",
+            "consent",
+            "started",
+            "confirmed",
+            "mark",
+            "paused",
+            "resumed",
+            "transfer",
+            "held",
+            "notice",
+            "consent",
+            "resumed",
+            "stopped"
+        ]
+    );
+    let timeline = c["timeline"].as_array().unwrap();
+    assert!(
+        timeline
+            .iter()
+            .all(|e| e["utc_us"].as_u64().unwrap() > 0 && e["monotonic_us"].as_u64().unwrap() > 0)
+    );
+    assert!(
+        timeline[..3].iter().all(|e| e["audio_offset_us"] == -1),
+        "no offset before recording"
+    );
+    assert!(
+        timeline[4]["audio_offset_us"].as_i64().unwrap() >= 0,
+        "confirmation has its offset"
+    );
+    assert_eq!(c["parties"].as_array().unwrap().len(), 2);
+    assert_eq!(c["parties"][0]["present"], false);
+    assert!(c["started_us"].as_u64().unwrap() > 0);
+
+    let out = watch.wait_with_output().unwrap();
+    let lines = String::from_utf8_lossy(&out.stdout).into_owned();
+    for change in [
+        "awaiting-notice -> awaiting-consent",
+        "ready -> recording",
+        "recording -> held",
+        "held -> recording",
+        "recording -> stopped",
+    ] {
+        assert!(lines.contains(change), "watch missed {change}:\n{lines}");
+    }
+
+    // The record on disk: a private directory named from the date, label and id.
+    let calls = env.data_dir.join("calls");
+    let dir = std::fs::read_dir(&calls)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.ends_with(&format!("_acme-billing_{id}")), "{name}");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    assert_eq!(
+        std::fs::metadata(dir.join("call.json"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn a_refusal_is_final_and_kept_as_evidence() {
+    let mut env = TestEnv::new();
+    env.start_daemon();
+    let id = new_call(&env, "US-CA", "refused");
+    call(&env, &["notice"]);
+    call(&env, &["consent", "no"]);
+    let (code, _, err) = env.ctl_run(&["call", "start", &id]);
+    assert_eq!(code, 4);
+    assert!(err.contains("org.onrecord.Error.CallEnded"), "{err}");
+    let c = show(&env, &id);
+    assert_eq!(c["state"], "refused");
+    assert_eq!(kinds(&c).last().unwrap(), "refused");
+}
+
+#[test]
+fn one_party_calls_need_notice_but_not_consent() {
+    let mut env = TestEnv::new();
+    env.start_daemon();
+    new_call(&env, "+1 214 555 0100", "texas");
+    let (code, _, err) = env.ctl_run(&["call", "start"]);
+    assert_eq!(code, 4);
+    assert!(err.contains("NoticeRequired"), "{err}");
+    call(&env, &["notice"]);
+    assert!(call(&env, &["start"]).contains("Now recording"));
+}
+
+#[test]
+fn without_an_id_several_active_calls_must_be_named() {
+    let mut env = TestEnv::new();
+    env.start_daemon();
+    let a = new_call(&env, "US-TX", "first");
+    let b = new_call(&env, "US-TX", "second");
+    let (code, _, err) = env.ctl_run(&["call", "notice"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("2 calls are active") && err.contains(&a) && err.contains(&b),
+        "{err}"
+    );
+    call(&env, &["notice", &b]);
+    assert_eq!(show(&env, &b)["state"], "ready");
+    assert_eq!(show(&env, &a)["state"], "awaiting-notice");
+    let (code, _, err) = env.ctl_run(&["call", "notice", "000000000000"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn a_company_notice_stands_in_only_when_the_policy_allows() {
+    // Washington: a recorded announcement counts as consent by statute.
+    for (policy, starts) in [(false, false), (true, true)] {
+        let mut env = TestEnv::new();
+        std::fs::write(
+            &env.config,
+            format!("jurisdiction = \"US-TX\"\n[policy]\naccept_company_notice = {policy}\n"),
+        )
+        .unwrap();
+        env.start_daemon();
+        let id = new_call(&env, "US-WA", "wa");
+        call(&env, &["notice", "--by", "company-message"]);
+        let (code, _, err) = env.ctl_run(&["call", "start"]);
+        if starts {
+            assert_eq!(code, 0, "{err}");
+            let c = show(&env, &id);
+            let started = c["timeline"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["kind"] == "started")
+                .unwrap();
+            assert!(
+                started["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("company's recording notice stands in"),
+                "{started}"
+            );
+        } else {
+            assert_eq!(code, 4);
+            assert!(err.contains("ConsentRequired"), "{err}");
+        }
+    }
+}
+
+#[test]
+fn a_call_recording_when_the_daemon_dies_is_interrupted_after_restart() {
+    let mut env = TestEnv::new();
+    env.start_daemon();
+    let id = new_call(&env, "US-TX", "crash");
+    call(&env, &["notice"]);
+    call(&env, &["mark", "before the crash"]);
+    call(&env, &["start"]);
+    env.kill9_daemon();
+    env.start_daemon();
+    let c = show(&env, &id);
+    assert_eq!(c["state"], "interrupted");
+    assert_eq!(
+        kinds(&c),
+        ["created", "notice", "mark", "started", "interrupted"]
+    );
+    let (code, _, err) = env.ctl_run(&["call", "resume", &id]);
+    assert_eq!(code, 4);
+    assert!(err.contains("CallEnded"), "{err}");
+    // Ended calls can be removed.
+    call(&env, &["remove", &id]);
+    assert_eq!(env.ctl_json(&["call", "list"]).as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn a_non_rust_client_drives_a_call() {
+    let mut env = TestEnv::new();
+    env.start_daemon();
+    let busctl = |args: &[&str]| {
+        let mut cmd = std::process::Command::new("busctl");
+        env.hermetic(&mut cmd);
+        let out = cmd
+            .arg("--user")
+            .arg("--json=short")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "busctl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap_or(Value::Null)
+    };
+    let dest = ["org.onrecord.OnRecord1"];
+    let created = busctl(&[
+        "call",
+        dest[0],
+        "/org/onrecord/OnRecord1",
+        "org.onrecord.Calls1",
+        "CreateCall",
+        "a{sv}",
+        "2",
+        "them",
+        "as",
+        "1",
+        "+18005550199",
+        "label",
+        "s",
+        "via busctl",
+    ]);
+    let path = created["data"][0].as_str().unwrap().to_owned();
+    assert!(
+        path.starts_with("/org/onrecord/OnRecord1/calls/"),
+        "{created}"
+    );
+    busctl(&[
+        "call",
+        dest[0],
+        &path,
+        "org.onrecord.Call1",
+        "Notice",
+        "s",
+        "me",
+    ]);
+    busctl(&[
+        "call",
+        dest[0],
+        &path,
+        "org.onrecord.Call1",
+        "Consent",
+        "b",
+        "true",
+    ]);
+    busctl(&["call", dest[0], &path, "org.onrecord.Call1", "Start"]);
+    let state = busctl(&[
+        "get-property",
+        dest[0],
+        &path,
+        "org.onrecord.Call1",
+        "State",
+    ]);
+    assert_eq!(state["data"], "recording");
+    let req = busctl(&[
+        "get-property",
+        dest[0],
+        &path,
+        "org.onrecord.Call1",
+        "Requirement",
+    ]);
+    assert_eq!(req["data"], "all-party");
+}
+
+/// A stand-in desktop notification server that remembers what it was sent.
+struct Notifications {
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+#[zbus::interface(name = "org.freedesktop.Notifications")]
+impl Notifications {
+    #[allow(clippy::too_many_arguments)]
+    fn notify(
+        &self,
+        _app_name: &str,
+        _replaces_id: u32,
+        _app_icon: &str,
+        summary: &str,
+        body: &str,
+        _actions: Vec<String>,
+        _hints: HashMap<String, zbus::OwnedVariant>,
+        _expire_timeout: i32,
+    ) -> u32 {
+        let mut seen = self.seen.lock().unwrap();
+        seen.push(format!("{summary} | {body}"));
+        seen.len() as u32
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desktop_is_told_when_recording_starts_pauses_and_stops() {
+    let mut env = TestEnv::new();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let _server = zbus::connection::Builder::address(env.bus.address.as_str())
+        .name("org.freedesktop.Notifications")
+        .serve_at(
+            "/org/freedesktop/Notifications",
+            Notifications { seen: seen.clone() },
+        )
+        .build()
+        .await
+        .unwrap();
+    env.start_daemon();
+    let conn = env.connection().await;
+    let calls = onrecord_interface::CallsProxy::new(&conn).await.unwrap();
+    let mut added = calls.receive_call_added().await.unwrap();
+    let id = new_call(&env, "US-TX", "Acme");
+    let signal = tokio::time::timeout(Duration::from_secs(2), added.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(signal.args().unwrap().id, id);
+    for step in [
+        &["notice"][..],
+        &["start"],
+        &["pause"],
+        &["resume"],
+        &["stop"],
+    ] {
+        call(&env, step);
+    }
+    let want = [
+        "recording started",
+        "recording paused",
+        "recording resumed",
+        "recording stopped",
+    ];
+    let mut got = Vec::new();
+    for _ in 0..100 {
+        got = seen.lock().unwrap().clone();
+        if got.len() >= want.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(got.len(), want.len(), "{got:?}");
+    for (g, w) in got.iter().zip(want) {
+        assert!(g.contains(w) && g.contains("Acme"), "{g} should say {w}");
+    }
+}
+
+#[test]
+fn no_notification_server_is_not_an_error() {
+    let mut env = TestEnv::new();
+    env.start_daemon();
+    new_call(&env, "US-TX", "quiet");
+    call(&env, &["notice"]);
+    call(&env, &["start"]);
+    call(&env, &["stop"]);
+    assert!(env.daemon_alive());
+    assert!(!env.log().contains("ERROR"), "{}", env.log());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_call_arguments_are_typed_errors() {
+    let mut env = TestEnv::new();
+    env.start_daemon();
+    let conn = env.connection().await;
+    let calls = onrecord_interface::CallsProxy::new(&conn).await.unwrap();
+    let err = calls.create_call(HashMap::new()).await.unwrap_err();
+    assert!(
+        matches!(err, onrecord_interface::Error::InvalidArgument(_)),
+        "{err:?}"
+    );
+    let err = calls
+        .create_call(HashMap::from([("them", zbus::Variant::from(7u32))]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, onrecord_interface::Error::InvalidArgument(_)),
+        "{err:?}"
+    );
+    let err = calls
+        .create_call(HashMap::from([
+            ("them", zbus::Variant::from(vec!["US-TX"])),
+            ("colour", zbus::Variant::from("red")),
+        ]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, onrecord_interface::Error::InvalidArgument(_)),
+        "{err:?}"
+    );
+    let err = calls
+        .create_call(HashMap::from([(
+            "them",
+            zbus::Variant::from(vec!["garbage!"]),
+        )]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, onrecord_interface::Error::InvalidNumber(_)),
+        "{err:?}"
+    );
+    assert!(matches!(
+        calls.remove_call("nope").await,
+        Err(onrecord_interface::Error::UnknownCall(_))
+    ));
+    let (path, id) = calls
+        .create_call(HashMap::from([(
+            "them",
+            zbus::Variant::from(vec!["US-TX"]),
+        )]))
+        .await
+        .unwrap();
+    let c = onrecord_interface::CallProxy::builder(&conn)
+        .path(path)
+        .build()
+        .await
+        .unwrap();
+    assert!(matches!(
+        c.notice("shouting").await,
+        Err(onrecord_interface::Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        c.mark(&"x".repeat(10_000)).await,
+        Err(onrecord_interface::Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        c.pause().await,
+        Err(onrecord_interface::Error::WrongState(_))
+    ));
+    assert!(matches!(
+        calls.remove_call(&id).await,
+        Err(onrecord_interface::Error::WrongState(_))
+    ));
+    assert!(env.daemon_alive());
+}
