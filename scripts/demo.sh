@@ -47,3 +47,21 @@ step "In person in Oregon" laws check --me US-OR --them US-OR --medium in-person
 step "Calling Germany" laws check --them "+49 30 1234567"
 step "Where is an Australian (0)2 number?" laws lookup "+61 2 9999 0000"
 step "A number that is not one" laws check --them "call me maybe"
+
+echo
+echo "==== A whole call to a toll-free customer service line (no audio until capture lands)"
+step "Start the call" call new --them "+1 800 555 0199" --label "Acme billing"
+step "Try to record before telling them: refused" call start
+step "You said: I'd like to record this call for my records. Do you agree?" call notice
+step "Try again before they answered: refused, and it says why" call start
+step "They said yes" call consent yes
+step "Record" call start
+step "They confirm on the recording" call confirm
+step "Note the case number" call mark "case 12345"
+step "Reading out a card number" call pause
+step "Done with the card number" call resume
+step "Transferred to a supervisor in California: recording holds" call transfer --them "+1 415 555 0100"
+step "You tell the supervisor" call notice
+step "The supervisor agrees: recording resumes" call consent yes
+step "Hang up" call stop
+step "The evidence" call show

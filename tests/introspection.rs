@@ -1,20 +1,23 @@
 //! The committed introspection XML is what the live daemon serves (STYLE 9): an accidental
-//! signature change fails here. After a deliberate change, regenerate the file with
-//! `ONRECORD_UPDATE_INTROSPECTION=1 cargo test -p onrecord-tests introspection`.
+//! signature change fails here. One file per interface, in `docs/dbus/`, as installed under
+//! `share/dbus-1/interfaces`. After a deliberate change, regenerate them with
+//! `make introspection`.
 
 use onrecord_tests::TestEnv;
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
-const COMMITTED: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../docs/dbus/org.onrecord.OnRecord1.xml"
-);
+const INTERFACES: [&str; 4] = ["org.onrecord.Daemon1", "org.onrecord.Laws1", "org.onrecord.Calls1", "org.onrecord.Call1"];
 
-/// The `org.onrecord.*` interfaces of an introspection document, without comments or blank
-/// lines, so that documentation wording and indentation do not matter.
-fn onrecord_interfaces(xml: &str) -> String {
-    let mut out = String::new();
-    let mut inside = false;
+fn committed(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/dbus").join(format!("{name}.xml"))
+}
+
+/// The `org.onrecord.*` interface blocks of an introspection document, by name, without
+/// comments or blank lines, so that documentation wording and indentation do not matter.
+fn interfaces(xml: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut current: Option<(String, String)> = None;
     let mut in_comment = false;
     for line in xml.lines() {
         let t = line.trim();
@@ -26,54 +29,67 @@ fn onrecord_interfaces(xml: &str) -> String {
             in_comment = !t.contains("-->");
             continue;
         }
-        if t.starts_with("<interface name=\"org.onrecord.") {
-            inside = true;
+        if let Some(rest) = t.strip_prefix("<interface name=\"org.onrecord.") {
+            let name = format!("org.onrecord.{}", rest.split('"').next().unwrap_or_default());
+            current = Some((name, String::new()));
         }
-        if inside && !t.is_empty() {
-            out.push_str(t);
-            out.push('\n');
+        if let Some((_, body)) = current.as_mut() {
+            if !t.is_empty() {
+                body.push_str(t);
+                body.push('\n');
+            }
         }
         if t == "</interface>" {
-            inside = false;
+            if let Some((name, body)) = current.take() {
+                out.insert(name, body);
+            }
         }
     }
     out
+}
+
+async fn introspect(conn: &zbus::Connection, path: &str) -> String {
+    zbus::fdo::IntrospectableProxy::builder(conn)
+        .destination(onrecord_interface::BUS_NAME)
+        .path(path.to_owned())
+        .build()
+        .await
+        .unwrap()
+        .introspect()
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn committed_introspection_matches_the_live_daemon() {
     let mut env = TestEnv::new();
     env.start_daemon();
+    let (code, out, err) = env.ctl_run(&["call", "new", "--them", "US-TX", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let id = serde_json::from_str::<serde_json::Value>(&out).unwrap()["id"].as_str().unwrap().to_owned();
     let conn = env.connection().await;
-    let proxy = zbus::fdo::IntrospectableProxy::builder(&conn)
-        .destination(onrecord_interface::BUS_NAME)
-        .path(onrecord_interface::OBJECT_PATH)
-        .build()
-        .await
-        .unwrap();
-    let live = proxy.introspect().await.unwrap();
-    let live_ifaces = onrecord_interfaces(&live);
-    assert!(
-        live_ifaces.contains("org.onrecord.Laws1") && live_ifaces.contains("org.onrecord.Daemon1")
-    );
-    if std::env::var_os("ONRECORD_UPDATE_INTROSPECTION").is_some() {
-        let doc = format!(
-            "<!DOCTYPE node PUBLIC \"-//freedesktop//DTD D-BUS Object Introspection 1.0//EN\"\n \
-             \"http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd\">\n\
-             <!-- onrecordd at /org/onrecord/OnRecord1. Generated from the live daemon; see docs/dbus.md. -->\n\
-             <node>\n{}</node>\n",
-            indent(&live_ifaces)
+    let mut live = interfaces(&introspect(&conn, onrecord_interface::OBJECT_PATH).await);
+    live.extend(interfaces(&introspect(&conn, &onrecord_interface::call_path(&id)).await));
+    assert_eq!(live.keys().map(String::as_str).collect::<Vec<_>>().len(), INTERFACES.len(), "{:?}", live.keys());
+    for name in INTERFACES {
+        let body = live.get(name).unwrap_or_else(|| panic!("{name} is not served"));
+        if std::env::var_os("ONRECORD_UPDATE_INTROSPECTION").is_some() {
+            let doc = format!(
+                "<!DOCTYPE node PUBLIC \"-//freedesktop//DTD D-BUS Object Introspection 1.0//EN\"\n \
+                 \"http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd\">\n\
+                 <!-- {name}, as onrecordd serves it. Generated from the live daemon (make introspection); see docs/dbus.md. -->\n\
+                 <node>\n{}</node>\n",
+                indent(body)
+            );
+            std::fs::write(committed(name), doc).unwrap();
+        }
+        let file = std::fs::read_to_string(committed(name)).unwrap_or_else(|e| panic!("docs/dbus/{name}.xml: {e}"));
+        assert_eq!(
+            interfaces(&file).get(name),
+            Some(body),
+            "the live {name} differs from docs/dbus/{name}.xml (make introspection regenerates it after a deliberate change)"
         );
-        std::fs::create_dir_all(Path::new(COMMITTED).parent().unwrap()).unwrap();
-        std::fs::write(COMMITTED, doc).unwrap();
     }
-    let committed = std::fs::read_to_string(COMMITTED)
-        .expect("docs/dbus/org.onrecord.OnRecord1.xml is committed");
-    assert_eq!(
-        onrecord_interfaces(&committed),
-        live_ifaces,
-        "the live D-Bus interface differs from docs/dbus/org.onrecord.OnRecord1.xml"
-    );
 }
 
 fn indent(block: &str) -> String {
@@ -86,11 +102,7 @@ fn indent(block: &str) -> String {
         out.push_str(&"  ".repeat(depth));
         out.push_str(line);
         out.push('\n');
-        if line.starts_with('<')
-            && !line.starts_with("</")
-            && !line.ends_with("/>")
-            && !line.contains("</")
-        {
+        if line.starts_with('<') && !line.starts_with("</") && !line.ends_with("/>") && !line.contains("</") {
             depth += 1;
         }
     }
