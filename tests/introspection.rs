@@ -7,10 +7,17 @@ use onrecord_tests::TestEnv;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-const INTERFACES: [&str; 4] = ["org.onrecord.Daemon1", "org.onrecord.Laws1", "org.onrecord.Calls1", "org.onrecord.Call1"];
+const INTERFACES: [&str; 4] = [
+    "org.onrecord.Daemon1",
+    "org.onrecord.Laws1",
+    "org.onrecord.Calls1",
+    "org.onrecord.Call1",
+];
 
 fn committed(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/dbus").join(format!("{name}.xml"))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs/dbus")
+        .join(format!("{name}.xml"))
 }
 
 /// The `org.onrecord.*` interface blocks of an introspection document, by name, without
@@ -30,7 +37,10 @@ fn interfaces(xml: &str) -> BTreeMap<String, String> {
             continue;
         }
         if let Some(rest) = t.strip_prefix("<interface name=\"org.onrecord.") {
-            let name = format!("org.onrecord.{}", rest.split('"').next().unwrap_or_default());
+            let name = format!(
+                "org.onrecord.{}",
+                rest.split('"').next().unwrap_or_default()
+            );
             current = Some((name, String::new()));
         }
         if let Some((_, body)) = current.as_mut() {
@@ -66,13 +76,25 @@ async fn committed_introspection_matches_the_live_daemon() {
     env.start_daemon();
     let (code, out, err) = env.ctl_run(&["call", "new", "--them", "US-TX", "--json"]);
     assert_eq!(code, 0, "{err}");
-    let id = serde_json::from_str::<serde_json::Value>(&out).unwrap()["id"].as_str().unwrap().to_owned();
+    let id = serde_json::from_str::<serde_json::Value>(&out).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let conn = env.connection().await;
     let mut live = interfaces(&introspect(&conn, onrecord_interface::OBJECT_PATH).await);
-    live.extend(interfaces(&introspect(&conn, &onrecord_interface::call_path(&id)).await));
-    assert_eq!(live.keys().map(String::as_str).collect::<Vec<_>>().len(), INTERFACES.len(), "{:?}", live.keys());
+    live.extend(interfaces(
+        &introspect(&conn, &onrecord_interface::call_path(&id)).await,
+    ));
+    assert_eq!(
+        live.keys().map(String::as_str).collect::<Vec<_>>().len(),
+        INTERFACES.len(),
+        "{:?}",
+        live.keys()
+    );
     for name in INTERFACES {
-        let body = live.get(name).unwrap_or_else(|| panic!("{name} is not served"));
+        let body = live
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} is not served"));
         if std::env::var_os("ONRECORD_UPDATE_INTROSPECTION").is_some() {
             let doc = format!(
                 "<!DOCTYPE node PUBLIC \"-//freedesktop//DTD D-BUS Object Introspection 1.0//EN\"\n \
@@ -83,7 +105,8 @@ async fn committed_introspection_matches_the_live_daemon() {
             );
             std::fs::write(committed(name), doc).unwrap();
         }
-        let file = std::fs::read_to_string(committed(name)).unwrap_or_else(|e| panic!("docs/dbus/{name}.xml: {e}"));
+        let file = std::fs::read_to_string(committed(name))
+            .unwrap_or_else(|e| panic!("docs/dbus/{name}.xml: {e}"));
         assert_eq!(
             interfaces(&file).get(name),
             Some(body),
@@ -102,7 +125,11 @@ fn indent(block: &str) -> String {
         out.push_str(&"  ".repeat(depth));
         out.push_str(line);
         out.push('\n');
-        if line.starts_with('<') && !line.starts_with("</") && !line.ends_with("/>") && !line.contains("</") {
+        if line.starts_with('<')
+            && !line.starts_with("</")
+            && !line.ends_with("/>")
+            && !line.contains("</")
+        {
             depth += 1;
         }
     }

@@ -230,20 +230,8 @@ pub async fn run(conn: &zbus::Connection, cmd: CallCmd) -> Result<(), Fail> {
             emit(&format!("Call {id} removed.\n"))
         }
         step => {
-            let (id, what) = match &step {
-                CallCmd::Notice { id, .. }
-                | CallCmd::Consent { id, .. }
-                | CallCmd::Start { id }
-                | CallCmd::Confirm { id }
-                | CallCmd::Mark { id, .. }
-                | CallCmd::Pause { id }
-                | CallCmd::Resume { id }
-                | CallCmd::Transfer { id, .. }
-                | CallCmd::Withdraw { id }
-                | CallCmd::Stop { id } => (id.clone(), step_name(&step)),
-                _ => unreachable!("handled above"),
-            };
-            let id = resolve(conn, id).await?;
+            let (id, what) = step.target().expect("every other command is handled above");
+            let id = resolve(conn, id.clone()).await?;
             let proxy = call(conn, &id).await?;
             match step {
                 CallCmd::Notice { by, .. } => proxy.notice(&by).await?,
@@ -276,19 +264,26 @@ pub async fn run(conn: &zbus::Connection, cmd: CallCmd) -> Result<(), Fail> {
     }
 }
 
-fn step_name(c: &CallCmd) -> &'static str {
-    match c {
-        CallCmd::Notice { .. } => "notice",
-        CallCmd::Consent { .. } => "consent",
-        CallCmd::Start { .. } => "start",
-        CallCmd::Confirm { .. } => "confirm",
-        CallCmd::Mark { .. } => "mark",
-        CallCmd::Pause { .. } => "pause",
-        CallCmd::Resume { .. } => "resume",
-        CallCmd::Transfer { .. } => "transfer",
-        CallCmd::Withdraw { .. } => "withdraw",
-        CallCmd::Stop { .. } => "stop",
-        _ => "",
+impl CallCmd {
+    /// For a step of the flow: the call it names (if any) and the step's name.
+    fn target(&self) -> Option<(&Option<String>, &'static str)> {
+        Some(match self {
+            CallCmd::Notice { id, .. } => (id, "notice"),
+            CallCmd::Consent { id, .. } => (id, "consent"),
+            CallCmd::Start { id } => (id, "start"),
+            CallCmd::Confirm { id } => (id, "confirm"),
+            CallCmd::Mark { id, .. } => (id, "mark"),
+            CallCmd::Pause { id } => (id, "pause"),
+            CallCmd::Resume { id } => (id, "resume"),
+            CallCmd::Transfer { id, .. } => (id, "transfer"),
+            CallCmd::Withdraw { id } => (id, "withdraw"),
+            CallCmd::Stop { id } => (id, "stop"),
+            CallCmd::New { .. }
+            | CallCmd::Show { .. }
+            | CallCmd::List { .. }
+            | CallCmd::Watch { .. }
+            | CallCmd::Remove { .. } => return None,
+        })
     }
 }
 

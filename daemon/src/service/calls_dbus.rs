@@ -4,7 +4,7 @@
 
 use super::Command;
 use super::decide::{MAX_ARG_LEN, MAX_PARTIES};
-use crate::calls::Call;
+use crate::calls::{Call, Event};
 use onrecord_interface::{
     CallInfo, CallParty, CallSummary, Decision, Error, NoticeBy, TimelineEntry,
 };
@@ -14,19 +14,12 @@ use tokio::sync::{mpsc, oneshot, watch};
 use zbus::object_server::SignalEmitter;
 use zbus::{OwnedObjectPath, OwnedVariant, interface};
 
-/// What a user asks of one call.
+/// What a user asks of one call: an event of the state machine, or a transfer whose parties
+/// the owner must first read (it holds the tables). Clients cannot send `Interrupt`.
 #[derive(Debug, Clone)]
 pub enum CallInput {
-    Notice(NoticeBy),
-    Consent(bool),
-    Start,
-    Confirm,
-    Mark(String),
-    Pause,
-    Resume,
+    Event(Event),
     Transfer(Vec<String>),
-    Withdraw,
-    Stop,
 }
 
 async fn ask<T>(
@@ -206,33 +199,34 @@ impl CallIface {
         } else {
             by.parse().map_err(Error::InvalidArgument)?
         };
-        self.send(CallInput::Notice(by)).await
+        self.send(CallInput::Event(Event::Notice(by))).await
     }
 
     /// The present parties' answer to "may I record?".
     async fn consent(&self, yes: bool) -> Result<(), Error> {
-        self.send(CallInput::Consent(yes)).await
+        self.send(CallInput::Event(Event::Consent(yes))).await
     }
 
     async fn start(&self) -> Result<(), Error> {
-        self.send(CallInput::Start).await
+        self.send(CallInput::Event(Event::Start)).await
     }
 
     /// The representative confirmed consent on the recording.
     async fn confirm(&self) -> Result<(), Error> {
-        self.send(CallInput::Confirm).await
+        self.send(CallInput::Event(Event::Confirm)).await
     }
 
     async fn mark(&self, text: &str) -> Result<(), Error> {
-        self.send(CallInput::Mark(text.to_owned())).await
+        self.send(CallInput::Event(Event::Mark(text.to_owned())))
+            .await
     }
 
     async fn pause(&self) -> Result<(), Error> {
-        self.send(CallInput::Pause).await
+        self.send(CallInput::Event(Event::Pause)).await
     }
 
     async fn resume(&self) -> Result<(), Error> {
-        self.send(CallInput::Resume).await
+        self.send(CallInput::Event(Event::Resume)).await
     }
 
     /// A new representative (numbers or jurisdiction ids) replaces the present ones.
@@ -241,11 +235,11 @@ impl CallIface {
     }
 
     async fn withdraw(&self) -> Result<(), Error> {
-        self.send(CallInput::Withdraw).await
+        self.send(CallInput::Event(Event::Withdraw)).await
     }
 
     async fn stop(&self) -> Result<(), Error> {
-        self.send(CallInput::Stop).await
+        self.send(CallInput::Event(Event::Stop)).await
     }
 
     /// Everything about the call in one reply.

@@ -305,15 +305,7 @@ impl Owner {
             .ok_or_else(|| Error::UnknownCall(format!("no call {id:?}")))?;
         let (dir, call) = (entry.dir.clone(), entry.call.clone());
         let event = match input {
-            CallInput::Notice(by) => Event::Notice(by),
-            CallInput::Consent(yes) => Event::Consent(yes),
-            CallInput::Start => Event::Start,
-            CallInput::Confirm => Event::Confirm,
-            CallInput::Mark(text) => Event::Mark(text),
-            CallInput::Pause => Event::Pause,
-            CallInput::Resume => Event::Resume,
-            CallInput::Withdraw => Event::Withdraw,
-            CallInput::Stop => Event::Stop,
+            CallInput::Event(event) => event,
             CallInput::Transfer(them) => {
                 // The law for the whole call now: everyone who was or is on it.
                 let now = self.state.borrow().clone();
