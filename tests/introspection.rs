@@ -43,16 +43,16 @@ fn interfaces(xml: &str) -> BTreeMap<String, String> {
             );
             current = Some((name, String::new()));
         }
-        if let Some((_, body)) = current.as_mut() {
-            if !t.is_empty() {
-                body.push_str(t);
-                body.push('\n');
-            }
+        if let Some((_, body)) = current.as_mut()
+            && !t.is_empty()
+        {
+            body.push_str(t);
+            body.push('\n');
         }
-        if t == "</interface>" {
-            if let Some((name, body)) = current.take() {
-                out.insert(name, body);
-            }
+        if t == "</interface>"
+            && let Some((name, body)) = current.take()
+        {
+            out.insert(name, body);
         }
     }
     out
