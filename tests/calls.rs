@@ -528,3 +528,41 @@ async fn bad_call_arguments_are_typed_errors() {
     ));
     assert!(env.daemon_alive());
 }
+
+#[test]
+fn a_call_keeps_its_decision_when_the_tables_change() {
+    let mut env = TestEnv::new();
+    env.start_daemon();
+    let id = new_call(&env, "US-WA", "before the change");
+    assert_eq!(show(&env, &id)["requirement"], "all-party");
+    // The user's overlay makes Washington one-party.
+    let overlay = "schema_version = 1\n\n[[jurisdiction]]\nid = \"US-WA\"\nname = \"Washington\"\nparent = \"US\"\n\
+        confidence = \"low\"\nlast_verified = \"2026-11-28\"\nnotes = \"test\"\n\n[[jurisdiction.rule]]\n\
+        media = [\"phone\"]\nregime = \"criminal\"\nconsent = \"one-party\"\n\n[[jurisdiction.source]]\n\
+        url = \"https://example.org\"\npublisher = \"test\"\n";
+    TestEnv::write_by_rename(&env.user_laws_dir, "wa.toml", overlay);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while env.ctl_json(&["laws", "check", "--them", "US-WA"])["requirement"] != "one-party" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new tables were not served"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // New calls use the new tables; the call in progress keeps the decision it was made with.
+    let c = show(&env, &id);
+    assert_eq!(c["requirement"], "all-party");
+    assert_ne!(
+        c["decision"]["tables_digest"],
+        env.ctl_json(&["status"])["tables_digest"]
+    );
+    call(&env, &["notice", &id]);
+    let (code, _, err) = env.ctl_run(&["call", "start", &id]);
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("ConsentRequired") && err.contains("US-WA, Wash. Rev. Code § 9.73.030"),
+        "{err}"
+    );
+    let later = new_call(&env, "US-WA", "after the change");
+    assert_eq!(show(&env, &later)["requirement"], "one-party");
+}
