@@ -11,28 +11,29 @@ BENCH_DEBS := dbus-daemon
 .PHONY: build demo test bench introspection clean
 
 build:
-	$(CARGO) build --workspace --bins
+	$(CARGO) build --workspace --bins --lib
 
 demo:
 	scripts/deps.sh $(DEMO_DEBS)
-	$(CARGO) build --workspace --bins
+	$(CARGO) build --workspace --bins --lib
 	scripts/demo.sh
 
 # The integration suite runs the workspace's own binaries: build them first.
 test:
 	scripts/deps.sh $(TEST_DEBS)
-	$(CARGO) build --workspace --bins
+	$(CARGO) build --workspace --bins --lib
+	$(CARGO) build --manifest-path plugins/testing/Cargo.toml --target-dir target/testplugins
 	scripts/test.sh
 
 bench:
 	scripts/deps.sh $(BENCH_DEBS)
-	$(CARGO) build --release --workspace --bins
+	$(CARGO) build --release --workspace --bins --lib
 	$(CARGO) bench -p onrecordd --bench laws
 	$(CARGO) bench -p onrecord-tests --bench reload
 
 # After a deliberate change of the D-Bus interface: regenerate the committed XML.
 introspection:
-	$(CARGO) build --workspace --bins
+	$(CARGO) build --workspace --bins --lib
 	ONRECORD_UPDATE_INTROSPECTION=1 $(CARGO) test -p onrecord-tests --test tests introspection
 
 clean:

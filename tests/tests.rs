@@ -6,3 +6,4 @@ mod calls;
 mod ctl_laws;
 mod hot_reload;
 mod introspection;
+mod plugins;

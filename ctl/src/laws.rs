@@ -332,3 +332,36 @@ fn lookup(n: &NumberInfo) -> String {
         where_is(&n.party)
     )
 }
+
+pub async fn plugins(conn: &zbus::Connection, json: bool) -> Result<(), Fail> {
+    let daemon = DaemonProxy::builder(conn)
+        .cache_properties(CacheProperties::No)
+        .build()
+        .await?;
+    let list = daemon.plugins().await?;
+    if json {
+        return print_json(&list);
+    }
+    let mut o = format!(
+        "{:<9} {:<14} {:<9} {:<38} {}\n",
+        "STATUS", "ID", "VERSION", "INTERFACES", "PATH"
+    );
+    for p in &list {
+        let id = if p.id.is_empty() { "?" } else { &p.id };
+        o.push_str(&format!(
+            "{:<9} {:<14} {:<9} {:<38} {}\n",
+            p.status,
+            id,
+            p.version,
+            p.interfaces.join(" "),
+            p.path
+        ));
+        if !p.detail.is_empty() {
+            o.push_str(&format!("          {}\n", p.detail));
+        }
+    }
+    if list.is_empty() {
+        o.push_str("(no plugins found)\n");
+    }
+    emit(&o)
+}

@@ -26,6 +26,12 @@ enum Top {
     /// Recording law: what consent a call needs, and the tables behind it.
     #[command(subcommand)]
     Laws(laws::LawsCmd),
+    /// The plugins the daemon found, loaded or not, and why.
+    Plugins {
+        /// One JSON array.
+        #[arg(long)]
+        json: bool,
+    },
     /// The daemon's version and the state of its law tables.
     Status {
         /// One JSON object.
@@ -95,5 +101,6 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         Top::Call(cmd) => calls::run(&conn, cmd).await,
         Top::Laws(cmd) => laws::run(&conn, cmd).await,
         Top::Status { json } => laws::status(&conn, json).await,
+        Top::Plugins { json } => laws::plugins(&conn, json).await,
     }
 }

@@ -9,4 +9,5 @@ pub mod calls;
 pub mod capture;
 pub mod config;
 pub mod laws;
+pub mod plugins;
 pub mod service;

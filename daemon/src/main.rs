@@ -6,7 +6,7 @@ use onrecordd::calls::Policy;
 use onrecordd::capture::NoCapture;
 use onrecordd::config::Config;
 use onrecordd::service::{CallsIface, Command, DaemonIface, LawsIface, Owner, Paths, watch_dirs};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
@@ -30,6 +30,29 @@ struct Args {
     /// The configuration file (default: $XDG_CONFIG_HOME/onrecord/config.toml, if present).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Load plugins from DIR too, before the default places (repeatable).
+    #[arg(long = "plugin-dir", value_name = "DIR")]
+    plugin_dirs: Vec<PathBuf>,
+}
+
+/// Where plugins are looked for, first found first: `--plugin-dir`s,
+/// `$XDG_DATA_HOME/onrecord/plugins`, the installed `<prefix>/lib/onrecord/plugins`, and in a
+/// development build the cargo target directory the daemon runs from.
+fn plugin_dirs(given: &[PathBuf]) -> Vec<PathBuf> {
+    let mut dirs = given.to_vec();
+    dirs.extend(xdg("XDG_DATA_HOME", ".local/share").map(|p| p.join("onrecord/plugins")));
+    if let Some(bin) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_owned))
+    {
+        if let Some(prefix) = bin.parent() {
+            dirs.push(prefix.join("lib/onrecord/plugins"));
+        }
+        if bin.join(".cargo-lock").exists() {
+            dirs.push(bin);
+        }
+    }
+    dirs
 }
 
 fn main() -> ExitCode {
@@ -134,9 +157,10 @@ async fn run(args: Args) -> Result<(), String> {
         ));
     }
 
+    let plugins = onrecordd::plugins::discover(&plugin_dirs(&args.plugin_dirs));
     let (commands, rx) = mpsc::channel(8);
     let conn = zbus::connection::Builder::session()
-        .serve_at(OBJECT_PATH, DaemonIface)
+        .serve_at(OBJECT_PATH, DaemonIface::new(plugins.report.clone()))
         .serve_at(OBJECT_PATH, LawsIface::new(state, commands.clone()))
         .serve_at(OBJECT_PATH, CallsIface::new(commands.clone()))
         .build()

@@ -22,6 +22,10 @@ pub trait Daemon {
     /// (major, minor) of the API; see [`crate::api_compatible`].
     #[zbus(property)]
     fn api_version(&self) -> zbus::Result<(u32, u32)>;
+
+    /// Every plugin file found at start, loaded or not, and why.
+    #[zbus(property)]
+    fn plugins(&self) -> zbus::Result<Vec<crate::PluginInfo>>;
 }
 
 /// `org.onrecord.Laws1`: the law tables and the decisions made from them.

@@ -83,7 +83,32 @@ pub struct TestEnv {
     pub user_laws_dir: PathBuf,
     pub data_dir: PathBuf,
     pub config: PathBuf,
+    /// Passed as `--plugin-dir`: searched before the build's own plugins.
+    pub plugin_dir: PathBuf,
     daemon: Option<Child>,
+}
+
+/// A misbehaving plugin from `plugins/testing`, built by `make test` into target/testplugins.
+pub fn test_plugin(name: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("../target/testplugins/debug/lib{name}.so"));
+    assert!(
+        p.is_file(),
+        "{} is missing: run `make test` (it builds plugins/testing)",
+        p.display()
+    );
+    p
+}
+
+/// One of the workspace's own plugins (`onrecord_storage_wav`), as built.
+pub fn plugin(name: &str) -> PathBuf {
+    let p = bin("onrecordd").with_file_name(format!("lib{name}.so"));
+    assert!(
+        p.is_file(),
+        "{} is missing: run `cargo build --workspace`",
+        p.display()
+    );
+    p
 }
 
 impl Default for TestEnv {
@@ -99,7 +124,7 @@ impl TestEnv {
             .prefix("onrecord-test-")
             .tempdir()
             .expect("temp dir");
-        for d in ["home", "config", "data-home", "run", "data"] {
+        for d in ["home", "config", "data-home", "run", "data", "plugins"] {
             fs::create_dir_all(dir.path().join(d)).unwrap();
         }
         use std::os::unix::fs::PermissionsExt;
@@ -110,6 +135,7 @@ impl TestEnv {
             laws_dir: shipped_laws(),
             user_laws_dir: dir.path().join("config/onrecord/laws"),
             data_dir: dir.path().join("data"),
+            plugin_dir: dir.path().join("plugins"),
             config,
             bus: Bus::start(),
             dir,
@@ -161,7 +187,9 @@ impl TestEnv {
             .arg("--data-dir")
             .arg(&self.data_dir)
             .arg("--config")
-            .arg(&self.config);
+            .arg(&self.config)
+            .arg("--plugin-dir")
+            .arg(&self.plugin_dir);
         cmd
     }
 

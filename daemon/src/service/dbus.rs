@@ -5,17 +5,31 @@ use super::decide::{check_len, country_of, decide, parse_medium};
 use super::{Command, Published};
 use crate::laws::{self, view};
 use onrecord_interface::{
-    API_VERSION, Decision, Error, JurisdictionInfo, JurisdictionSummary, NumberInfo,
+    API_VERSION, Decision, Error, JurisdictionInfo, JurisdictionSummary, NumberInfo, PluginInfo,
 };
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 use zbus::interface;
 use zbus::object_server::SignalEmitter;
 
-pub struct DaemonIface;
+pub struct DaemonIface {
+    plugins: Vec<PluginInfo>,
+}
+
+impl DaemonIface {
+    pub fn new(plugins: Vec<PluginInfo>) -> Self {
+        DaemonIface { plugins }
+    }
+}
 
 #[interface(name = "org.onrecord.Daemon1")]
 impl DaemonIface {
+    /// Every plugin file found at start, loaded or not, and why.
+    #[zbus(property(emits_changed_signal = "const"))]
+    fn plugins(&self) -> Vec<PluginInfo> {
+        self.plugins.clone()
+    }
+
     /// The daemon's release version, for people.
     #[zbus(property(emits_changed_signal = "const"))]
     fn version(&self) -> String {

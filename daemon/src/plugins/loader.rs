@@ -1,0 +1,245 @@
+//! Finding and loading plugins. A file is refused, with a reason a person can act on, when it
+//! is writable by group or others or owned by another user, lacks the entry symbol, speaks
+//! another ABI major, or offers no interface this daemon knows. A plugin is never unloaded
+//! (`dlclose` while its code may run would crash), so its library is leaked on purpose.
+
+use onrecord_interface::PluginInfo;
+use onrecord_plugin::abi::*;
+use std::ffi::{CStr, c_void};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// A loaded plugin and its vtables.
+pub struct Plugin {
+    pub id: String,
+    pub path: PathBuf,
+    pub capture: Option<&'static CaptureSourceV1>,
+    pub storage: Option<&'static StorageBackendV1>,
+}
+
+/// Every plugin found, loaded or not, in the order of precedence.
+#[derive(Default)]
+pub struct Registry {
+    pub plugins: Vec<Plugin>,
+    pub report: Vec<PluginInfo>,
+}
+
+impl Registry {
+    pub fn storage(&self, id: &str) -> Option<&Plugin> {
+        self.plugins
+            .iter()
+            .find(|p| p.id == id && p.storage.is_some())
+    }
+
+    pub fn capture(&self, id: &str) -> Option<&Plugin> {
+        self.plugins
+            .iter()
+            .find(|p| p.id == id && p.capture.is_some())
+    }
+}
+
+unsafe extern "C" fn host_log(ctx: *mut c_void, level: u32, msg: *const u8, len: usize) {
+    // SAFETY: `ctx` is the leaked id string of the plugin; `msg..len` is readable per the ABI.
+    let id = unsafe { &*(ctx as *const String) };
+    let text = String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(msg, len.min(4096)) });
+    match level {
+        1 => tracing::error!(plugin = %id, "{text}"),
+        2 => tracing::warn!(plugin = %id, "{text}"),
+        3 => tracing::info!(plugin = %id, "{text}"),
+        _ => tracing::debug!(plugin = %id, "{text}"),
+    }
+}
+
+fn info(path: &Path, status: &str, detail: String) -> PluginInfo {
+    PluginInfo {
+        id: String::new(),
+        version: String::new(),
+        description: String::new(),
+        path: path.display().to_string(),
+        interfaces: vec![],
+        status: status.to_owned(),
+        detail,
+    }
+}
+
+/// A NUL-terminated string from a plugin, bounded and UTF-8.
+fn text(p: *const std::ffi::c_char) -> Option<String> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: the ABI promises a NUL-terminated static string.
+    let s = unsafe { CStr::from_ptr(p) };
+    (s.count_bytes() <= 256)
+        .then(|| s.to_str().ok().map(str::to_owned))
+        .flatten()
+}
+
+/// Whether the file may be loaded at all: a regular file of ours that nobody else can write.
+fn check_file(path: &Path) -> Result<(), String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(format!(
+            "owned by user {}, not by this user ({me}): refusing to run another user's code",
+            meta.uid()
+        ));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(format!(
+            "writable by group or others (mode {:o}): anyone could change the code; `chmod go-w` it",
+            meta.mode() & 0o777
+        ));
+    }
+    Ok(())
+}
+
+/// Loads one file.
+fn load(path: &Path) -> Result<(Plugin, PluginInfo), PluginInfo> {
+    check_file(path).map_err(|why| info(path, "refused", why))?;
+    // SAFETY: loading runs the library's initializers. The file passed the ownership and
+    // permission checks; beyond that a plugin is trusted code, like any program the user runs.
+    let lib = unsafe { libloading::Library::new(path) }
+        .map_err(|e| info(path, "failed", format!("cannot load: {e}")))?;
+    let lib: &'static libloading::Library = Box::leak(Box::new(lib));
+    // SAFETY: the symbol's type is fixed by the ABI.
+    let entry_fn = unsafe { lib.get::<EntryFn>(ENTRY_SYMBOL) }.map_err(|_| {
+        info(
+            path,
+            "refused",
+            "no onrecord_plugin_entry symbol: not an onrecord plugin".into(),
+        )
+    })?;
+    // SAFETY: the entry function only returns a pointer to static data.
+    let entry = unsafe { entry_fn() };
+    if entry.is_null() {
+        return Err(info(path, "refused", "its entry returned nothing".into()));
+    }
+    // SAFETY: non-null, static per the ABI.
+    let entry: &'static PluginEntry = unsafe { &*entry };
+    if entry.abi_major != ABI_MAJOR {
+        return Err(info(
+            path,
+            "refused",
+            format!(
+                "built for plugin ABI {}.{}; this onrecordd speaks {ABI_MAJOR}.{ABI_MINOR}: rebuild it against onrecord-plugin {ABI_MAJOR}.x",
+                entry.abi_major, entry.abi_minor
+            ),
+        ));
+    }
+    let id = text(entry.id)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| info(path, "refused", "its id is missing or not UTF-8".into()))?;
+    let mut report = info(path, "loaded", String::new());
+    report.id = id.clone();
+    report.version = text(entry.version).unwrap_or_default();
+    report.description = text(entry.description).unwrap_or_default();
+    let fail = |mut r: PluginInfo, status: &str, detail: String| {
+        r.status = status.to_owned();
+        r.detail = detail;
+        r
+    };
+    let id_box: &'static String = Box::leak(Box::new(id.clone()));
+    let host: &'static HostV1 = Box::leak(Box::new(HostV1 {
+        abi_major: ABI_MAJOR,
+        abi_minor: ABI_MINOR,
+        ctx: id_box as *const String as *mut c_void,
+        log: host_log,
+    }));
+    // SAFETY: ABI calls with valid arguments; the SDK catches panics inside them.
+    let status = unsafe { (entry.init)(host) };
+    if status != STATUS_OK {
+        return Err(fail(
+            report,
+            "failed",
+            format!("init failed (status {status})"),
+        ));
+    }
+    let capture =
+        unsafe { (entry.get_interface)(CAPTURE_SOURCE_V1.as_ptr()) } as *const CaptureSourceV1;
+    let storage =
+        unsafe { (entry.get_interface)(STORAGE_BACKEND_V1.as_ptr()) } as *const StorageBackendV1;
+    // SAFETY: non-null vtables are static per the ABI.
+    let (capture, storage) = unsafe { (capture.as_ref(), storage.as_ref()) };
+    if capture.is_none() && storage.is_none() {
+        unsafe { (entry.deinit)() };
+        return Err(fail(
+            report,
+            "refused",
+            "offers neither capture-source.v1 nor storage-backend.v1".into(),
+        ));
+    }
+    if capture.is_some() {
+        report.interfaces.push("capture-source.v1".into());
+    }
+    if let Some(s) = storage {
+        report.interfaces.push("storage-backend.v1".into());
+        // A first call into the plugin: a broken backend is found now, not during a call.
+        let probe = AudioFormat {
+            sample_format: SAMPLE_I16,
+            rate: 48_000,
+            channels: 2,
+        };
+        let mut preferred = probe;
+        let st = unsafe { (s.accepts)(&probe, &mut preferred) };
+        if st != STATUS_OK && st != STATUS_UNSUPPORTED {
+            unsafe { (entry.deinit)() };
+            let what = if st == STATUS_PANIC {
+                "panicked"
+            } else {
+                "failed"
+            };
+            return Err(fail(
+                report,
+                "failed",
+                format!("storage {what} when asked which formats it accepts (status {st})"),
+            ));
+        }
+    }
+    Ok((
+        Plugin {
+            id,
+            path: path.to_owned(),
+            capture,
+            storage,
+        },
+        report,
+    ))
+}
+
+/// Loads every `*.so` in `dirs`, in order; a plugin id found again later is shadowed.
+pub fn discover(dirs: &[PathBuf]) -> Registry {
+    let mut reg = Registry::default();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        let mut files: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "so"))
+            .collect();
+        files.sort();
+        for path in files {
+            match load(&path) {
+                Ok((plugin, mut report)) => {
+                    if reg.plugins.iter().any(|p| p.id == plugin.id) {
+                        report.status = "shadowed".into();
+                        report.detail = "a plugin with this id was found first".into();
+                    } else {
+                        tracing::info!(plugin = %plugin.id, path = %path.display(), "plugin loaded");
+                        reg.plugins.push(plugin);
+                    }
+                    reg.report.push(report);
+                }
+                Err(report) => {
+                    tracing::warn!(path = %path.display(), "plugin {}: {}", report.status, report.detail);
+                    reg.report.push(report);
+                }
+            }
+        }
+    }
+    reg
+}

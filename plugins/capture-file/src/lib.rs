@@ -1,0 +1,160 @@
+//! `capture-file`: a WAV file as a capture source, for the demo and the tests. Configuration
+//! (`key=value` lines): `path` (required), `pace` (`realtime`, the default, or `fast`),
+//! `chunk_ms` (frames per delivery, default 20).
+//!
+//! The whole file is read at open, so the delivering thread does no I/O and allocates nothing.
+
+use onrecord_plugin::{AudioFormat, CaptureSource, SAMPLE_F32, SAMPLE_I16, Sink, export};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub struct FileSource {
+    bytes: Arc<Vec<u8>>,
+    format: AudioFormat,
+    realtime: bool,
+    chunk_frames: usize,
+    sink: Sink,
+    running: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+fn config(text: &str) -> Result<Vec<(&str, &str)>, String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            l.split_once('=')
+                .map(|(k, v)| (k.trim(), v.trim()))
+                .ok_or_else(|| format!("not key=value: {l:?}"))
+        })
+        .collect()
+}
+
+impl CaptureSource for FileSource {
+    fn open(text: &str, _want: AudioFormat, sink: Sink) -> Result<(Self, AudioFormat), String> {
+        let (mut path, mut realtime, mut chunk_ms) = (None, true, 20u32);
+        for (k, v) in config(text)? {
+            match k {
+                "path" => path = Some(v.to_owned()),
+                "pace" => {
+                    realtime = match v {
+                        "realtime" => true,
+                        "fast" => false,
+                        _ => return Err(format!("pace must be realtime or fast, not {v:?}")),
+                    }
+                }
+                "chunk_ms" => {
+                    chunk_ms = v
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=1000).contains(n))
+                        .ok_or("chunk_ms must be 1 to 1000")?
+                }
+                _ => return Err(format!("unknown option {k:?} (path, pace, chunk_ms)")),
+            }
+        }
+        let path = path.ok_or("the path of a WAV file is required (path=...)")?;
+        let mut reader = hound::WavReader::open(&path).map_err(|e| format!("{path}: {e}"))?;
+        let spec = reader.spec();
+        let (format, bytes) = match (spec.sample_format, spec.bits_per_sample) {
+            (hound::SampleFormat::Int, 16) => {
+                let s: Result<Vec<i16>, _> = reader.samples::<i16>().collect();
+                (
+                    SAMPLE_I16,
+                    s.map_err(|e| e.to_string())?
+                        .iter()
+                        .flat_map(|v| v.to_le_bytes())
+                        .collect::<Vec<u8>>(),
+                )
+            }
+            (hound::SampleFormat::Float, 32) => {
+                let s: Result<Vec<f32>, _> = reader.samples::<f32>().collect();
+                (
+                    SAMPLE_F32,
+                    s.map_err(|e| e.to_string())?
+                        .iter()
+                        .flat_map(|v| v.to_le_bytes())
+                        .collect::<Vec<u8>>(),
+                )
+            }
+            (f, b) => {
+                return Err(format!(
+                    "{path}: {b}-bit {f:?} is not supported (16-bit integer or 32-bit float)"
+                ));
+            }
+        };
+        let format = AudioFormat {
+            sample_format: format,
+            rate: spec.sample_rate,
+            channels: spec.channels as u32,
+        };
+        let chunk_frames = (format.rate as usize * chunk_ms as usize / 1000).max(1);
+        Ok((
+            FileSource {
+                bytes: Arc::new(bytes),
+                format,
+                realtime,
+                chunk_frames,
+                sink,
+                running: Arc::new(AtomicBool::new(false)),
+                thread: None,
+            },
+            format,
+        ))
+    }
+
+    fn start(&mut self) -> Result<(), String> {
+        if self.thread.is_some() {
+            return Err("already started".into());
+        }
+        self.running.store(true, Ordering::Release);
+        let (bytes, running, sink) = (self.bytes.clone(), self.running.clone(), self.sink);
+        let (frame, chunk, rate, realtime) = (
+            self.format.bytes_per_frame(),
+            self.chunk_frames,
+            self.format.rate,
+            self.realtime,
+        );
+        let thread = std::thread::Builder::new()
+            .name("capture-file".into())
+            .spawn(move || {
+                let start = Instant::now();
+                let mut sent = 0usize;
+                for piece in bytes.chunks(chunk * frame) {
+                    if !running.load(Ordering::Acquire) {
+                        return;
+                    }
+                    let frames = piece.len() / frame;
+                    sink.deliver(piece, frames);
+                    sent += frames;
+                    if realtime {
+                        // An absolute schedule: no drift from sleeping late.
+                        let due = start + Duration::from_secs_f64(sent as f64 / rate as f64);
+                        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                            std::thread::sleep(wait);
+                        }
+                    }
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        self.thread = Some(thread);
+        Ok(())
+    }
+
+    fn stop(&mut self) {
+        self.running.store(false, Ordering::Release);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for FileSource {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+export!(id: "capture-file", description: "Plays a WAV file as a capture source (real time or fast)", capture: FileSource);

@@ -1,0 +1,129 @@
+//! The onrecord plugin SDK: implement [`CaptureSource`] or [`StorageBackend`] (or both) and
+//! call [`export!`]; the macro writes every `extern "C"` function of the ABI ([`abi`]), each
+//! wrapped in `catch_unwind` so that a panic becomes [`STATUS_PANIC`] instead of aborting the
+//! daemon. Build the plugin as a `cdylib` with `panic = "unwind"` (the default).
+//!
+//! ```ignore
+//! struct Null;
+//! impl onrecord_plugin::StorageBackend for Null { ... }
+//! onrecord_plugin::export!(id: "storage-null", description: "Discards audio", storage: Null);
+//! ```
+
+pub mod abi;
+#[doc(hidden)]
+pub mod ffi;
+
+pub use abi::*;
+use std::ffi::CStr;
+use std::path::Path;
+
+/// A source of audio frames: a device, a file.
+pub trait CaptureSource: Send + Sized + 'static {
+    /// Opens the source described by `config` (`key=value` lines). `want` is what the host
+    /// would like; return what will actually be delivered to `sink`.
+    fn open(config: &str, want: AudioFormat, sink: Sink) -> Result<(Self, AudioFormat), String>;
+    /// Starts delivering frames to the sink, from any thread of the source's.
+    fn start(&mut self) -> Result<(), String>;
+    /// Stops delivering; when this returns, the sink is not called again.
+    fn stop(&mut self);
+}
+
+/// Where captured frames go. Calling it never blocks, allocates or locks on the host side.
+#[derive(Clone, Copy)]
+pub struct Sink(FrameSink);
+
+// SAFETY: the host's sink context is made to be called from the source's threads.
+unsafe impl Send for Sink {}
+unsafe impl Sync for Sink {}
+
+impl Sink {
+    #[doc(hidden)]
+    pub fn from_raw(raw: FrameSink) -> Sink {
+        Sink(raw)
+    }
+
+    /// Hands `frames` interleaved frames (in the negotiated format) to the host.
+    pub fn deliver(&self, data: &[u8], frames: usize) {
+        // SAFETY: the host guarantees `deliver` and `ctx` stay valid until `stop` returns.
+        unsafe { (self.0.deliver)(self.0.ctx, data.as_ptr(), frames) }
+    }
+}
+
+/// A way of storing audio: a file format, later object storage.
+pub trait StorageBackend: Send + Sized + 'static {
+    /// The file extension, without the dot.
+    const EXTENSION: &'static CStr;
+    /// `Ok` if `format` can be stored as it is; otherwise the nearest format that can.
+    fn accepts(format: AudioFormat) -> Result<(), AudioFormat>;
+    fn create(path: &Path, format: AudioFormat) -> Result<Self, String>;
+    /// The size of one frame in the format the file was created with.
+    fn frame_bytes(&self) -> usize;
+    /// Writes `frames` interleaved frames.
+    fn write(&mut self, data: &[u8], frames: usize) -> Result<(), String>;
+    /// Makes what was written durable.
+    fn sync(&mut self) -> Result<(), String>;
+    /// Finalizes the file.
+    fn finish(self) -> Result<(), String>;
+    /// Repairs a file left open by a crash; returns the frames it holds.
+    fn repair(path: &Path) -> Result<u64, String>;
+}
+
+/// Logs through the host (not from a real-time callback: it may allocate).
+pub fn log(level: u32, msg: &str) {
+    ffi::host_log(level, msg)
+}
+
+/// Exports a plugin: `export!(id: "capture-file", description: "...", capture: Type,
+/// storage: Type)`, with `capture` and `storage` each optional.
+#[macro_export]
+macro_rules! export {
+    (id: $id:literal, description: $desc:literal $(, capture: $cap:ty)? $(, storage: $sto:ty)? $(,)?) => {
+        $(
+            static __ONRECORD_CAPTURE: $crate::CaptureSourceV1 = $crate::ffi::capture_vtable::<$cap>();
+        )?
+        $(
+            static __ONRECORD_STORAGE: $crate::StorageBackendV1 = $crate::ffi::storage_vtable::<$sto>();
+        )?
+
+        unsafe extern "C" fn __onrecord_get_interface(id: *const ::std::ffi::c_char) -> *const ::std::ffi::c_void {
+            $crate::ffi::guard_ptr(|| {
+                if id.is_null() {
+                    return ::std::ptr::null();
+                }
+                // SAFETY: the host passes a NUL-terminated string.
+                let id = unsafe { ::std::ffi::CStr::from_ptr(id) };
+                $(
+                    if id == $crate::CAPTURE_SOURCE_V1 {
+                        let _: ::std::marker::PhantomData<$cap>;
+                        return &__ONRECORD_CAPTURE as *const $crate::CaptureSourceV1 as *const ::std::ffi::c_void;
+                    }
+                )?
+                $(
+                    if id == $crate::STORAGE_BACKEND_V1 {
+                        let _: ::std::marker::PhantomData<$sto>;
+                        return &__ONRECORD_STORAGE as *const $crate::StorageBackendV1 as *const ::std::ffi::c_void;
+                    }
+                )?
+                let _ = id;
+                ::std::ptr::null()
+            })
+        }
+
+        static __ONRECORD_ENTRY: $crate::PluginEntry = $crate::PluginEntry {
+            abi_major: $crate::ABI_MAJOR,
+            abi_minor: $crate::ABI_MINOR,
+            id: concat!($id, "\0").as_ptr() as *const ::std::ffi::c_char,
+            version: concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const ::std::ffi::c_char,
+            description: concat!($desc, "\0").as_ptr() as *const ::std::ffi::c_char,
+            init: $crate::ffi::init,
+            deinit: $crate::ffi::deinit,
+            get_interface: __onrecord_get_interface,
+        };
+
+        /// The plugin's entry point.
+        #[unsafe(no_mangle)]
+        pub extern "C" fn onrecord_plugin_entry() -> *const $crate::PluginEntry {
+            &__ONRECORD_ENTRY
+        }
+    };
+}

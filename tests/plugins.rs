@@ -1,0 +1,129 @@
+//! Plugin discovery and loading: what is loaded, what is refused and why, and that a plugin
+//! that panics everywhere leaves the daemon serving.
+
+use onrecord_tests::{TestEnv, plugin, test_plugin};
+use serde_json::Value;
+use std::os::unix::fs::PermissionsExt;
+
+fn listing(env: &TestEnv) -> Vec<Value> {
+    env.ctl_json(&["plugins"]).as_array().unwrap().clone()
+}
+
+fn by_file<'a>(list: &'a [Value], file: &str) -> &'a Value {
+    list.iter()
+        .find(|p| p["path"].as_str().unwrap().ends_with(file))
+        .unwrap_or_else(|| panic!("{file} not listed: {list:?}"))
+}
+
+fn install(env: &TestEnv, from: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let to = env.plugin_dir.join(name);
+    std::fs::copy(from, &to).unwrap();
+    std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o755)).unwrap();
+    to
+}
+
+#[test]
+fn the_built_in_plugins_load() {
+    let mut env = TestEnv::new();
+    env.start_daemon();
+    let list = listing(&env);
+    let wav = by_file(&list, "libonrecord_storage_wav.so");
+    assert_eq!(wav["status"], "loaded", "{wav}");
+    assert_eq!(wav["id"], "storage-wav");
+    assert_eq!(wav["interfaces"][0], "storage-backend.v1");
+    let file = by_file(&list, "libonrecord_capture_file.so");
+    assert_eq!(file["status"], "loaded", "{file}");
+    assert_eq!(file["interfaces"][0], "capture-source.v1");
+    let (code, out, _) = env.ctl_run(&["plugins"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("loaded") && l.contains("storage-wav")),
+        "{out}"
+    );
+}
+
+#[test]
+fn another_abi_major_is_refused() {
+    let mut env = TestEnv::new();
+    install(&env, &test_plugin("testplugin_abi_mismatch"), "libabi.so");
+    env.start_daemon();
+    let p = by_file(&listing(&env), "libabi.so").clone();
+    assert_eq!(p["status"], "refused");
+    assert!(
+        p["detail"].as_str().unwrap().contains("plugin ABI 99.0"),
+        "{p}"
+    );
+    assert!(env.daemon_alive());
+}
+
+#[test]
+fn a_plugin_that_panics_everywhere_leaves_the_daemon_serving() {
+    let mut env = TestEnv::new();
+    install(&env, &test_plugin("testplugin_panicky"), "libpanicky.so");
+    env.start_daemon();
+    let p = by_file(&listing(&env), "libpanicky.so").clone();
+    assert_eq!(p["status"], "failed", "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("panicked"), "{p}");
+    assert!(env.daemon_alive());
+    assert_eq!(
+        env.ctl_json(&["laws", "check", "--them", "US-CA"])["requirement"],
+        "all-party"
+    );
+}
+
+#[test]
+fn a_world_writable_plugin_is_refused() {
+    let mut env = TestEnv::new();
+    let path = install(&env, &plugin("onrecord_storage_wav"), "libwritable.so");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).unwrap();
+    env.start_daemon();
+    let p = by_file(&listing(&env), "libwritable.so").clone();
+    assert_eq!(p["status"], "refused");
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("writable by group or others"),
+        "{p}"
+    );
+}
+
+#[test]
+fn a_library_that_is_not_a_plugin_is_refused() {
+    let mut env = TestEnv::new();
+    // Any shared library without the entry symbol: the C library's math library.
+    let libm = [
+        "/lib/x86_64-linux-gnu/libm.so.6",
+        "/usr/lib/x86_64-linux-gnu/libm.so.6",
+        "/lib64/libm.so.6",
+    ]
+    .iter()
+    .map(std::path::Path::new)
+    .find(|p| p.exists())
+    .expect("libm");
+    install(&env, libm, "libnotaplugin.so");
+    env.start_daemon();
+    let p = by_file(&listing(&env), "libnotaplugin.so").clone();
+    assert_eq!(p["status"], "refused");
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not an onrecord plugin"),
+        "{p}"
+    );
+}
+
+#[test]
+fn a_plugin_dir_comes_first_and_shadows_the_build() {
+    let mut env = TestEnv::new();
+    install(&env, &plugin("onrecord_storage_wav"), "libmywav.so");
+    env.start_daemon();
+    let list = listing(&env);
+    assert_eq!(by_file(&list, "libmywav.so")["status"], "loaded");
+    assert_eq!(
+        by_file(&list, "libonrecord_storage_wav.so")["status"],
+        "shadowed"
+    );
+}
