@@ -7,3 +7,4 @@ mod ctl_laws;
 mod hot_reload;
 mod introspection;
 mod plugins;
+mod recording;

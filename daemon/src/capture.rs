@@ -14,8 +14,9 @@ pub trait Capture: Send + Sync {
     /// Stops writing at once; nothing is buffered for later (no pre-roll).
     fn pause(&mut self, call_id: &str);
     fn resume(&mut self, call_id: &str) -> Result<(), String>;
-    /// Finalizes the files (or repairs them after a crash).
-    fn stop(&mut self, call_id: &str);
+    /// Finalizes the files; for a call not captured by this process (the daemon died while it
+    /// recorded), repairs the files it left.
+    fn stop(&mut self, call: &Call, dir: &Path);
 }
 
 /// No capture source configured: nothing is written.
@@ -36,5 +37,5 @@ impl Capture for NoCapture {
     fn resume(&mut self, _call_id: &str) -> Result<(), String> {
         Ok(())
     }
-    fn stop(&mut self, _call_id: &str) {}
+    fn stop(&mut self, _call: &Call, _dir: &Path) {}
 }

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
-#[derive(Deserialize, Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Deserialize, Debug, Default, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Where the user is: a jurisdiction id such as `US-TX`. Used when a request names none,
@@ -13,6 +13,47 @@ pub struct Config {
     pub data_dir: Option<PathBuf>,
     #[serde(default)]
     pub policy: PolicyConfig,
+    /// How calls are captured and stored; without it, calls keep their consent and timeline
+    /// but record no audio.
+    pub capture: Option<CaptureSection>,
+}
+
+/// `[capture]`: the plugins that capture and store a call's audio.
+#[derive(Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureSection {
+    /// The capture plugin's id (`capture-file`).
+    pub source: String,
+    /// The capture plugin's options (`path`, `pace`, ... for capture-file).
+    #[serde(default)]
+    pub source_options: toml::Table,
+    /// The storage plugin's id (default `storage-wav`).
+    #[serde(default = "default_storage")]
+    pub storage: String,
+    /// How often the file is made durable, in milliseconds (default 1000).
+    #[serde(default = "default_sync_ms")]
+    pub sync_interval_ms: u64,
+}
+
+fn default_storage() -> String {
+    "storage-wav".into()
+}
+
+fn default_sync_ms() -> u64 {
+    1000
+}
+
+impl CaptureSection {
+    /// The source options as the plugin reads them: `key=value` lines.
+    pub fn source_config(&self) -> String {
+        self.source_options
+            .iter()
+            .map(|(k, v)| match v {
+                toml::Value::String(s) => format!("{k}={s}\n"),
+                other => format!("{k}={other}\n"),
+            })
+            .collect()
+    }
 }
 
 /// `[policy]`: choices the law leaves to the user.

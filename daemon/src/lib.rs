@@ -10,4 +10,5 @@ pub mod capture;
 pub mod config;
 pub mod laws;
 pub mod plugins;
+pub mod recording;
 pub mod service;

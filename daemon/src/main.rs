@@ -5,6 +5,7 @@ use onrecord_interface::{BUS_NAME, OBJECT_PATH};
 use onrecordd::calls::Policy;
 use onrecordd::capture::NoCapture;
 use onrecordd::config::Config;
+use onrecordd::recording::{CaptureConfig, PluginCapture};
 use onrecordd::service::{CallsIface, Command, DaemonIface, LawsIface, Owner, Paths, watch_dirs};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -142,13 +143,40 @@ async fn run(args: Args) -> Result<(), String> {
     let policy = Policy {
         accept_company_notice: config.policy.accept_company_notice,
     };
-    let (owner, state) = Owner::start(
-        paths,
-        config.jurisdiction.clone(),
-        policy,
-        Box::new(NoCapture::default()),
-    )
-    .map_err(|e| format!("invalid law tables:\n{e}"))?;
+    let plugins = std::sync::Arc::new(onrecordd::plugins::discover(&plugin_dirs(
+        &args.plugin_dirs,
+    )));
+    let capture: Box<dyn onrecordd::capture::Capture> = match &config.capture {
+        None => Box::new(NoCapture::default()),
+        Some(c) => {
+            for (id, found) in [
+                (&c.source, plugins.capture(&c.source).is_some()),
+                (&c.storage, plugins.storage(&c.storage).is_some()),
+            ] {
+                if !found {
+                    return Err(format!(
+                        "invalid configuration: [capture] names plugin {id:?}, which is not loaded (see the plugin log above)"
+                    ));
+                }
+            }
+            if c.sync_interval_ms == 0 {
+                return Err(
+                    "invalid configuration: [capture] sync_interval_ms must be at least 1".into(),
+                );
+            }
+            Box::new(PluginCapture::new(
+                plugins.clone(),
+                CaptureConfig {
+                    source: c.source.clone(),
+                    source_config: c.source_config(),
+                    storage: c.storage.clone(),
+                    sync_interval: std::time::Duration::from_millis(c.sync_interval_ms),
+                },
+            ))
+        }
+    };
+    let (owner, state) = Owner::start(paths, config.jurisdiction.clone(), policy, capture)
+        .map_err(|e| format!("invalid law tables:\n{e}"))?;
     if let Some(j) = &config.jurisdiction
         && state.borrow().set.get(j).is_none()
     {
@@ -157,7 +185,6 @@ async fn run(args: Args) -> Result<(), String> {
         ));
     }
 
-    let plugins = onrecordd::plugins::discover(&plugin_dirs(&args.plugin_dirs));
     let (commands, rx) = mpsc::channel(8);
     let conn = zbus::connection::Builder::session()
         .serve_at(OBJECT_PATH, DaemonIface::new(plugins.report.clone()))

@@ -96,7 +96,8 @@ fn check_file(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Loads one file.
+/// Loads one file. The refusal report is large, but this runs once per file at start.
+#[allow(clippy::result_large_err)]
 fn load(path: &Path) -> Result<(Plugin, PluginInfo), PluginInfo> {
     check_file(path).map_err(|why| info(path, "refused", why))?;
     // SAFETY: loading runs the library's initializers. The file passed the ownership and

@@ -355,7 +355,7 @@ impl Owner {
                         tracing::error!(call = %call.id, "capture did not resume: {err}");
                     }
                 }
-                Effect::StopCapture => self.capture.stop(&call.id),
+                Effect::StopCapture => self.capture.stop(call, dir),
                 Effect::Notify(n) => {
                     let what = match n {
                         Notice::Started => "recording started",

@@ -1,0 +1,193 @@
+//! The ring between a capture callback and the writer thread.
+
+use onrecord_plugin::abi::*;
+use std::ffi::c_void;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Ten seconds of 48 kHz stereo 16-bit audio; rounded to whole frames when configured.
+const RING_BYTES: usize = 10 * 48_000 * 4;
+
+/// State shared by the callback, the writer and the owner.
+pub struct Ring {
+    /// Whether frames are written (false before start, while paused, and after stop).
+    writing: AtomicBool,
+    finished: AtomicBool,
+    written: AtomicU64,
+    overruns: AtomicU64,
+    dropped_paused: AtomicU64,
+}
+
+impl Default for Ring {
+    fn default() -> Self {
+        Ring {
+            writing: AtomicBool::new(false),
+            finished: AtomicBool::new(false),
+            written: AtomicU64::new(0),
+            overruns: AtomicU64::new(0),
+            dropped_paused: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Ring {
+    pub fn set_writing(&self, on: bool) {
+        self.writing.store(on, Ordering::Release);
+    }
+
+    pub fn finish(&self) {
+        self.finished.store(true, Ordering::Release);
+    }
+
+    /// (frames written, frames lost to overruns, frames dropped while paused).
+    pub fn counts(&self) -> (u64, u64, u64) {
+        (
+            self.written.load(Ordering::Acquire),
+            self.overruns.load(Ordering::Acquire),
+            self.dropped_paused.load(Ordering::Acquire),
+        )
+    }
+}
+
+/// What the capture callback holds: the producer half, and nothing that allocates or locks.
+pub struct SinkCtx {
+    ring: Arc<Ring>,
+    producer: Option<rtrb::Producer<u8>>,
+    frame_bytes: usize,
+}
+
+impl SinkCtx {
+    pub fn new(ring: Arc<Ring>) -> SinkCtx {
+        SinkCtx {
+            ring,
+            producer: None,
+            frame_bytes: 0,
+        }
+    }
+
+    /// Sizes the ring to whole frames (so that its wrap point falls between frames) once the
+    /// format is known, before the source starts; returns the writer's half.
+    pub fn configure(&mut self, frame_bytes: usize) -> rtrb::Consumer<u8> {
+        let cap = RING_BYTES / frame_bytes * frame_bytes;
+        let (p, c) = rtrb::RingBuffer::new(cap);
+        self.producer = Some(p);
+        self.frame_bytes = frame_bytes;
+        c
+    }
+}
+
+/// The callback: real-time safe (atomics and a wait-free ring only).
+unsafe extern "C" fn deliver(ctx: *mut c_void, data: *const u8, frames: usize) {
+    // SAFETY: `ctx` is the SinkCtx given at open; the ABI calls this from one thread at a time.
+    let sink = unsafe { &mut *(ctx as *mut SinkCtx) };
+    let Some(producer) = sink.producer.as_mut() else {
+        return;
+    };
+    if !sink.ring.writing.load(Ordering::Acquire) {
+        // No pre-roll: what is not written now is gone.
+        sink.ring
+            .dropped_paused
+            .fetch_add(frames as u64, Ordering::Relaxed);
+        return;
+    }
+    let Some(len) = frames.checked_mul(sink.frame_bytes) else {
+        return;
+    };
+    // SAFETY: the source hands `frames` frames of the negotiated format.
+    let bytes = unsafe { std::slice::from_raw_parts(data, len) };
+    if producer.push_entire_slice(bytes).is_err() {
+        sink.ring
+            .overruns
+            .fetch_add(frames as u64, Ordering::Relaxed);
+    }
+}
+
+pub fn frame_sink(ctx: *mut SinkCtx) -> FrameSink {
+    FrameSink {
+        ctx: ctx as *mut c_void,
+        deliver,
+    }
+}
+
+struct File(*mut c_void);
+// SAFETY: the storage handle is used by the writer thread alone.
+unsafe impl Send for File {}
+
+/// The writer: drains the ring into the storage, syncs every `interval`, and finishes the file
+/// once the ring is finished and empty.
+pub fn spawn_writer(
+    ring: Arc<Ring>,
+    mut consumer: rtrb::Consumer<u8>,
+    storage: &'static StorageBackendV1,
+    file: *mut c_void,
+    format: AudioFormat,
+    interval: Duration,
+    call_id: String,
+) -> std::thread::JoinHandle<Result<(), String>> {
+    let file = File(file);
+    std::thread::Builder::new()
+        .name(format!("writer-{call_id}"))
+        .spawn(move || {
+            let file = file;
+            let frame = format.bytes_per_frame();
+            let mut err = [0u8; 512];
+            let mut eb = ErrorBuf {
+                buf: err.as_mut_ptr(),
+                cap: err.len(),
+                len: 0,
+            };
+            let mut last_sync = Instant::now();
+            let mut failure: Option<String> = None;
+            loop {
+                let done = ring.finished.load(Ordering::Acquire);
+                let n = consumer.slots() / frame * frame;
+                if n > 0
+                    && let Ok(chunk) = consumer.read_chunk(n)
+                {
+                    let (a, b) = chunk.as_slices();
+                    for part in [a, b] {
+                        if part.is_empty() || failure.is_some() {
+                            continue;
+                        }
+                        // SAFETY: ABI call; `part` holds whole frames (the ring is sized
+                        // in frames and only whole frames are pushed).
+                        let st = unsafe {
+                            (storage.write)(file.0, part.as_ptr(), part.len() / frame, &mut eb)
+                        };
+                        if st == STATUS_OK {
+                            ring.written
+                                .fetch_add((part.len() / frame) as u64, Ordering::Relaxed);
+                        } else {
+                            failure =
+                                Some(String::from_utf8_lossy(&err[..eb.len.min(512)]).into_owned());
+                        }
+                    }
+                    chunk.commit_all();
+                }
+                if last_sync.elapsed() >= interval && failure.is_none() {
+                    // SAFETY: ABI call on our handle.
+                    if unsafe { (storage.sync)(file.0, &mut eb) } != STATUS_OK {
+                        failure =
+                            Some(String::from_utf8_lossy(&err[..eb.len.min(512)]).into_owned());
+                    }
+                    last_sync = Instant::now();
+                }
+                if done && consumer.slots() < frame {
+                    break;
+                }
+                if n == 0 {
+                    // A recorder needs no low latency: wake up rarely.
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+            // SAFETY: ABI call; frees the handle.
+            let st = unsafe { (storage.finish)(file.0, &mut eb) };
+            match (failure, st) {
+                (Some(e), _) => Err(e),
+                (None, STATUS_OK) => Ok(()),
+                (None, _) => Err(String::from_utf8_lossy(&err[..eb.len.min(512)]).into_owned()),
+            }
+        })
+        .expect("spawn the writer thread")
+}

@@ -1,0 +1,178 @@
+//! The recording path end to end: the capture-file plugin feeds a call, storage-wav writes it,
+//! and the call's consent decides when anything is written.
+
+use onrecord_tests::TestEnv;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A stereo 48 kHz 16-bit clip of `seconds`, of deterministic noise (every sample differs).
+fn clip(dir: &Path, seconds: f64) -> (PathBuf, Vec<i16>) {
+    let path = dir.join("clip.wav");
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 48_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&path, spec).unwrap();
+    let mut x: u32 = 0x1234_5678;
+    let n = (seconds * 48_000.0) as usize * 2;
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        let s = (x >> 16) as i16;
+        w.write_sample(s).unwrap();
+        samples.push(s);
+    }
+    w.finalize().unwrap();
+    (path, samples)
+}
+
+fn configure(env: &TestEnv, clip: &Path, pace: &str, sync_ms: u64) {
+    std::fs::write(
+        &env.config,
+        format!(
+            "jurisdiction = \"US-TX\"\n\n[capture]\nsource = \"capture-file\"\nstorage = \"storage-wav\"\nsync_interval_ms = {sync_ms}\n\n[capture.source_options]\npath = \"{}\"\npace = \"{pace}\"\n",
+            clip.display()
+        ),
+    )
+    .unwrap();
+}
+
+fn call(env: &TestEnv, args: &[&str]) {
+    let mut all = vec!["call"];
+    all.extend_from_slice(args);
+    let (code, _, err) = env.ctl_run(&all);
+    assert_eq!(code, 0, "onrecordctl {all:?}: {err}");
+}
+
+fn call_dir(env: &TestEnv) -> PathBuf {
+    std::fs::read_dir(env.data_dir.join("calls"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn read_wav(path: &Path) -> Vec<i16> {
+    hound::WavReader::open(path)
+        .unwrap()
+        .samples::<i16>()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn a_wav_recording_is_bit_exact_and_nothing_is_written_before_consent() {
+    let mut env = TestEnv::new();
+    let (clip, samples) = clip(env.dir.path(), 2.0);
+    configure(&env, &clip, "fast", 1000);
+    env.start_daemon();
+    env.ctl_json(&[
+        "call",
+        "new",
+        "--them",
+        "+1 415 555 0100",
+        "--label",
+        "exact",
+    ]);
+    call(&env, &["notice"]);
+    let dir = call_dir(&env);
+    // Told, not yet agreed: the start is refused and no audio file exists.
+    assert_eq!(env.ctl_run(&["call", "start"]).0, 4);
+    assert_eq!(files(&dir), ["call.json"]);
+    call(&env, &["consent", "yes"]);
+    assert_eq!(files(&dir), ["call.json"]);
+    call(&env, &["start"]);
+    // The fast file source delivers the clip at once; let the writer drain it.
+    std::thread::sleep(Duration::from_millis(500));
+    call(&env, &["stop"]);
+    let show = env.ctl_json(&["call", "show"]);
+    assert_eq!(show["recording_files"][0], "audio.wav");
+    let recorded = read_wav(&dir.join("audio.wav"));
+    assert_eq!(
+        recorded.len(),
+        samples.len(),
+        "every frame, and nothing else"
+    );
+    assert!(recorded == samples, "the recording differs from the clip");
+    let spec = hound::WavReader::open(dir.join("audio.wav"))
+        .unwrap()
+        .spec();
+    assert_eq!(
+        (spec.channels, spec.sample_rate, spec.bits_per_sample),
+        (2, 48_000, 16)
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(dir.join("audio.wav"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn a_recording_killed_mid_call_is_repaired_and_holds_what_was_synced() {
+    let mut env = TestEnv::new();
+    let (clip, samples) = clip(env.dir.path(), 6.0);
+    configure(&env, &clip, "realtime", 500);
+    env.start_daemon();
+    env.ctl_json(&["call", "new", "--them", "US-TX", "--label", "crash"]);
+    call(&env, &["notice"]);
+    call(&env, &["start"]);
+    std::thread::sleep(Duration::from_millis(1800));
+    env.kill9_daemon();
+    let dir = call_dir(&env);
+    env.start_daemon();
+    let show = env.ctl_json(&["call", "show"]);
+    assert_eq!(show["state"], "interrupted");
+    assert!(
+        env.log().contains("recording repaired after a crash"),
+        "{}",
+        env.log()
+    );
+    let recorded = read_wav(&dir.join("audio.wav"));
+    // Synced every 0.5 s and killed after 1.8 s: at least a second survives, all of it exact.
+    assert!(
+        recorded.len() >= 48_000 * 2,
+        "only {} samples survived",
+        recorded.len()
+    );
+    assert!(recorded.len() < samples.len());
+    assert!(
+        recorded[..] == samples[..recorded.len()],
+        "the surviving audio differs from the clip"
+    );
+}
+
+#[test]
+fn a_missing_capture_plugin_is_a_clear_error_at_start() {
+    let env = TestEnv::new();
+    std::fs::write(
+        &env.config,
+        "jurisdiction = \"US-TX\"\n[capture]\nsource = \"capture-nothing\"\n",
+    )
+    .unwrap();
+    let out = env.daemon_command().output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("\"capture-nothing\", which is not loaded"),
+        "{err}"
+    );
+}
