@@ -31,10 +31,14 @@ fn clip(dir: &Path, seconds: f64) -> (PathBuf, Vec<i16>) {
 }
 
 fn configure(env: &TestEnv, clip: &Path, pace: &str, sync_ms: u64) {
+    configure_storage(env, clip, pace, sync_ms, "storage-wav");
+}
+
+fn configure_storage(env: &TestEnv, clip: &Path, pace: &str, sync_ms: u64, storage: &str) {
     std::fs::write(
         &env.config,
         format!(
-            "jurisdiction = \"US-TX\"\n\n[capture]\nsource = \"capture-file\"\nstorage = \"storage-wav\"\nsync_interval_ms = {sync_ms}\n\n[capture.source_options]\npath = \"{}\"\npace = \"{pace}\"\n",
+            "jurisdiction = \"US-TX\"\n\n[capture]\nsource = \"capture-file\"\nstorage = \"{storage}\"\nsync_interval_ms = {sync_ms}\n\n[capture.source_options]\npath = \"{}\"\npace = \"{pace}\"\n",
             clip.display()
         ),
     )
@@ -123,6 +127,32 @@ fn a_wav_recording_is_bit_exact_and_nothing_is_written_before_consent() {
             .mode()
             & 0o777,
         0o600
+    );
+}
+
+#[test]
+fn a_flac_recording_is_bit_exact() {
+    let mut env = TestEnv::new();
+    let (clip, samples) = clip(env.dir.path(), 1.5);
+    configure_storage(&env, &clip, "fast", 1000, "storage-flac");
+    env.start_daemon();
+    env.ctl_json(&["call", "new", "--them", "US-TX", "--label", "flac"]);
+    call(&env, &["notice"]);
+    call(&env, &["start"]);
+    std::thread::sleep(Duration::from_millis(500));
+    call(&env, &["stop"]);
+    let dir = call_dir(&env);
+    assert_eq!(files(&dir), ["audio.flac", "call.json"]);
+    let mut r = claxon::FlacReader::open(dir.join("audio.flac")).unwrap();
+    assert_eq!(
+        (r.streaminfo().channels, r.streaminfo().sample_rate),
+        (2, 48_000)
+    );
+    let decoded: Vec<i16> = r.samples().map(|s| s.unwrap() as i16).collect();
+    assert_eq!(decoded.len(), samples.len());
+    assert!(
+        decoded == samples,
+        "the FLAC recording differs from the clip"
     );
 }
 

@@ -1,0 +1,229 @@
+//! `storage-flac`: 16-bit audio into FLAC files with flacenc, one 4096-frame block at a time,
+//! so memory stays bounded however long the call. The header's totals and MD5 are written at
+//! finish; until then (and after a crash) it says "length unknown", which decoders accept, and
+//! every complete frame already written decodes.
+
+use flacenc::bitsink::ByteSink;
+use flacenc::component::{BitRepr, Stream, StreamInfo};
+use flacenc::config;
+use flacenc::error::Verify;
+use flacenc::source::{Context, Fill, FrameBuf};
+use onrecord_plugin::{AudioFormat, SAMPLE_I16, StorageBackend, export};
+use std::ffi::CStr;
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::Path;
+
+const BLOCK: usize = 4096;
+
+pub struct Flac {
+    file: File,
+    config: flacenc::error::Verified<config::Encoder>,
+    info: StreamInfo,
+    context: Context,
+    framebuf: FrameBuf,
+    /// Interleaved samples short of a whole block.
+    pending: Vec<i32>,
+    channels: usize,
+    frames_written: usize,
+}
+
+fn err(e: impl std::fmt::Debug) -> String {
+    format!("{e:?}")
+}
+
+fn bytes(c: &impl BitRepr) -> Result<Vec<u8>, String> {
+    let mut sink = ByteSink::new();
+    c.write(&mut sink).map_err(err)?;
+    Ok(sink.into_inner())
+}
+
+impl Flac {
+    fn header(&self) -> Result<Vec<u8>, String> {
+        bytes(&Stream::with_stream_info(self.info.clone()))
+    }
+
+    /// Encodes one block (the last may be short) and appends it to the file.
+    fn encode(&mut self, samples: &[i32]) -> Result<(), String> {
+        let frames = samples.len() / self.channels;
+        if self.framebuf.size() != frames {
+            self.framebuf.resize(frames);
+        }
+        self.framebuf.fill_interleaved(samples).map_err(err)?;
+        self.context.fill_interleaved(samples).map_err(err)?;
+        let n = self.context.current_frame_number().unwrap_or(0);
+        let frame = flacenc::encode_fixed_size_frame(&self.config, &self.framebuf, n, &self.info)
+            .map_err(err)?;
+        self.info.update_frame_info(&frame);
+        self.file
+            .write_all(&bytes(&frame)?)
+            .map_err(|e| e.to_string())?;
+        self.frames_written += frames;
+        Ok(())
+    }
+}
+
+impl StorageBackend for Flac {
+    const EXTENSION: &'static CStr = c"flac";
+
+    fn accepts(format: AudioFormat) -> Result<(), AudioFormat> {
+        if format.is_valid() && format.sample_format == SAMPLE_I16 {
+            Ok(())
+        } else {
+            Err(AudioFormat {
+                sample_format: SAMPLE_I16,
+                rate: format.rate.clamp(8_000, 192_000),
+                channels: format.channels.clamp(1, 8),
+            })
+        }
+    }
+
+    fn create(path: &Path, format: AudioFormat) -> Result<Self, String> {
+        if Self::accepts(format).is_err() {
+            return Err(format!(
+                "FLAC here stores 16-bit integer audio, not {format:?}"
+            ));
+        }
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let channels = format.channels as usize;
+        let mut info = StreamInfo::new(format.rate as usize, channels, 16).map_err(err)?;
+        info.set_block_sizes(BLOCK, BLOCK).map_err(err)?;
+        let mut f = Flac {
+            file,
+            config: config::Encoder::default().into_verified().map_err(err)?,
+            info,
+            context: Context::new(16, channels),
+            framebuf: FrameBuf::with_size(channels, BLOCK).map_err(err)?,
+            pending: Vec::with_capacity(BLOCK * channels),
+            channels,
+            frames_written: 0,
+        };
+        let header = f.header()?;
+        f.file.write_all(&header).map_err(|e| e.to_string())?;
+        Ok(f)
+    }
+
+    fn frame_bytes(&self) -> usize {
+        2 * self.channels
+    }
+
+    fn write(&mut self, data: &[u8], _frames: usize) -> Result<(), String> {
+        for s in data.chunks_exact(2) {
+            self.pending.push(i16::from_le_bytes([s[0], s[1]]) as i32);
+            if self.pending.len() == BLOCK * self.channels {
+                let block = std::mem::take(&mut self.pending);
+                self.encode(&block)?;
+                self.pending = block;
+                self.pending.clear();
+            }
+        }
+        Ok(())
+    }
+
+    fn sync(&mut self) -> Result<(), String> {
+        self.file.sync_data().map_err(|e| e.to_string())
+    }
+
+    fn finish(mut self) -> Result<(), String> {
+        if !self.pending.is_empty() {
+            let rest = std::mem::take(&mut self.pending);
+            self.encode(&rest)?;
+        }
+        self.info.set_md5_digest(&self.context.md5_digest());
+        self.info.set_total_samples(self.frames_written);
+        if self.frames_written < BLOCK {
+            self.info
+                .set_block_sizes(self.frames_written.max(16), BLOCK)
+                .map_err(err)?;
+        }
+        let header = self.header()?;
+        self.file
+            .seek(SeekFrom::Start(0))
+            .map_err(|e| e.to_string())?;
+        self.file.write_all(&header).map_err(|e| e.to_string())?;
+        self.file.sync_all().map_err(|e| e.to_string())
+    }
+
+    fn repair(path: &Path) -> Result<u64, String> {
+        Err(format!(
+            "{}: FLAC files are not repaired: their header says the length is unknown, and every complete frame decodes",
+            path.display()
+        ))
+    }
+}
+
+export!(id: "storage-flac", description: "FLAC files (16-bit), encoded block by block", storage: Flac);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roundtrip(channels: u32, frames: usize) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.flac");
+        let mut x: u32 = 99;
+        let samples: Vec<i16> = (0..frames * channels as usize)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                (x >> 16) as i16
+            })
+            .collect();
+        let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+        let mut f = Flac::create(
+            &p,
+            AudioFormat {
+                sample_format: SAMPLE_I16,
+                rate: 48_000,
+                channels,
+            },
+        )
+        .unwrap();
+        // Uneven writes, as a ring delivers them.
+        for piece in bytes.chunks(2 * channels as usize * 1000) {
+            f.write(piece, piece.len() / (2 * channels as usize))
+                .unwrap();
+        }
+        f.finish().unwrap();
+        let mut r = claxon::FlacReader::open(&p).unwrap();
+        assert_eq!(r.streaminfo().samples, Some(frames as u64));
+        assert_eq!(r.streaminfo().channels, channels);
+        let decoded: Vec<i16> = r.samples().map(|s| s.unwrap() as i16).collect();
+        assert_eq!(decoded.len(), samples.len());
+        assert!(decoded == samples);
+    }
+
+    #[test]
+    fn stereo_is_bit_exact() {
+        roundtrip(2, 48_000 + 123);
+    }
+
+    #[test]
+    fn mono_shorter_than_a_block_is_bit_exact() {
+        roundtrip(1, 1000);
+    }
+
+    #[test]
+    fn float_audio_is_not_accepted_but_a_format_is_offered() {
+        let f = AudioFormat {
+            sample_format: onrecord_plugin::SAMPLE_F32,
+            rate: 48_000,
+            channels: 2,
+        };
+        assert_eq!(
+            Flac::accepts(f),
+            Err(AudioFormat {
+                sample_format: SAMPLE_I16,
+                rate: 48_000,
+                channels: 2
+            })
+        );
+    }
+}
