@@ -9,7 +9,6 @@ work=$(mktemp -d -t onrecord-demo-XXXXXX)
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -23,8 +22,19 @@ fi
 if "$ctl" status >/dev/null 2>&1; then
   echo "== using the onrecordd already on this bus"
 else
-  # The demo's own config and data, so it touches nothing of yours.
-  printf 'jurisdiction = "US-TX"\n' > "$work/config.toml"
+  # The demo's own config and data, so it touches nothing of yours. The call's audio comes
+  # from a bundled clip (customer left, representative right), played in real time.
+  cat > "$work/config.toml" <<CONF
+jurisdiction = "US-TX"
+
+[capture]
+source = "capture-file"
+storage = "storage-wav"
+
+[capture.source_options]
+path = "$PWD/demo/call.wav"
+pace = "realtime"
+CONF
   XDG_CONFIG_HOME="$work/config" RUST_LOG=warn "$bin/onrecordd" \
     --config "$work/config.toml" --data-dir "$work/data" 2>"$work/onrecordd.log" &
   pids+=("$!")
@@ -49,19 +59,29 @@ step "Where is an Australian (0)2 number?" laws lookup "+61 2 9999 0000"
 step "A number that is not one" laws check --them "call me maybe"
 
 echo
-echo "==== A whole call to a toll-free customer service line (no audio until capture lands)"
+echo "==== A whole call to a toll-free customer service line, recorded from demo/call.wav"
 step "Start the call" call new --them "+1 800 555 0199" --label "Acme billing"
 step "Try to record before telling them: refused" call start
 step "You said: I'd like to record this call for my records. Do you agree?" call notice
 step "Try again before they answered: refused, and it says why" call start
 step "They said yes" call consent yes
 step "Record" call start
+sleep 7
 step "They confirm on the recording" call confirm
+sleep 4
 step "Note the case number" call mark "case 12345"
 step "Reading out a card number" call pause
+sleep 1
 step "Done with the card number" call resume
+sleep 2
 step "Transferred to a supervisor in California: recording holds" call transfer --them "+1 415 555 0100"
 step "You tell the supervisor" call notice
 step "The supervisor agrees: recording resumes" call consent yes
+sleep 2
 step "Hang up" call stop
 step "The evidence" call show
+if [[ -d "$work/data/calls" ]]; then
+  echo
+  echo "== The recording (kept; delete $work when done):"
+  find "$work/data/calls" -type f -exec ls -l {} +
+fi

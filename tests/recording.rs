@@ -206,3 +206,62 @@ fn a_missing_capture_plugin_is_a_clear_error_at_start() {
         "{err}"
     );
 }
+
+#[test]
+fn a_pause_leaves_a_gap_of_the_paused_time() {
+    let mut env = TestEnv::new();
+    let (clip, samples) = clip(env.dir.path(), 4.0);
+    configure(&env, &clip, "realtime", 1000);
+    // Deliver in 5 ms pieces, so that the gap can be measured finely.
+    let config = std::fs::read_to_string(&env.config).unwrap() + "chunk_ms = \"5\"\n";
+    std::fs::write(&env.config, config).unwrap();
+    env.start_daemon();
+    env.ctl_json(&["call", "new", "--them", "US-TX", "--label", "pause"]);
+    call(&env, &["notice"]);
+    call(&env, &["start"]);
+    std::thread::sleep(Duration::from_millis(800));
+    call(&env, &["pause"]);
+    std::thread::sleep(Duration::from_millis(1000));
+    call(&env, &["resume"]);
+    std::thread::sleep(Duration::from_millis(700));
+    call(&env, &["stop"]);
+    let show = env.ctl_json(&["call", "show"]);
+    let at = |kind: &str| -> i64 {
+        show["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == kind)
+            .unwrap()["monotonic_us"]
+            .as_i64()
+            .unwrap()
+    };
+    let paused_us = at("resumed") - at("paused");
+
+    let recorded = read_wav(&call_dir(&env).join("audio.wav"));
+    let frames = |s: &[i16]| s.len() / 2;
+    // The recording is the clip up to the pause, then the clip from where the resume found it.
+    let a = recorded
+        .iter()
+        .zip(&samples)
+        .position(|(r, s)| r != s)
+        .expect("a gap")
+        / 2
+        * 2;
+    let probe = &recorded[a..a + 200];
+    let b = (a..samples.len() - 200)
+        .step_by(2)
+        .find(|&i| &samples[i..i + 200] == probe)
+        .expect("the audio after the gap comes from the clip");
+    let rest = recorded.len() - a;
+    assert!(
+        recorded[a..] == samples[b..b + rest],
+        "after the gap, the recording follows the clip exactly"
+    );
+    let gap_us = (frames(&samples[a..b]) as i64) * 1_000_000 / 48_000;
+    assert!(
+        (gap_us - paused_us).abs() <= 30_000,
+        "the gap in the audio ({gap_us} µs) should be the paused time ({paused_us} µs)"
+    );
+    assert!(frames(&recorded) > 48_000, "about 1.5 s were recorded");
+}
