@@ -105,6 +105,16 @@ fn a_wav_recording_is_bit_exact_and_nothing_is_written_before_consent() {
     call(&env, &["stop"]);
     let show = env.ctl_json(&["call", "show"]);
     assert_eq!(show["recording_files"][0], "audio.wav");
+    // What capture did is in the timeline, overruns included.
+    let last = show["timeline"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["kind"], "capture");
+    assert_eq!(
+        last["detail"],
+        format!(
+            "{} frames written, 0 lost to overruns, 0 not written while paused",
+            samples.len() / 2
+        )
+    );
     let recorded = read_wav(&dir.join("audio.wav"));
     assert_eq!(
         recorded.len(),

@@ -15,8 +15,9 @@ pub trait Capture: Send + Sync {
     fn pause(&mut self, call_id: &str);
     fn resume(&mut self, call_id: &str) -> Result<(), String>;
     /// Finalizes the files; for a call not captured by this process (the daemon died while it
-    /// recorded), repairs the files it left.
-    fn stop(&mut self, call: &Call, dir: &Path);
+    /// recorded), repairs the files it left. Returns what happened, for the call's timeline
+    /// (frames written, overruns, repairs), or nothing when there is nothing to say.
+    fn stop(&mut self, call: &Call, dir: &Path) -> Option<String>;
 }
 
 /// No capture source configured: nothing is written.
@@ -37,5 +38,7 @@ impl Capture for NoCapture {
     fn resume(&mut self, _call_id: &str) -> Result<(), String> {
         Ok(())
     }
-    fn stop(&mut self, _call: &Call, _dir: &Path) {}
+    fn stop(&mut self, _call: &Call, _dir: &Path) -> Option<String> {
+        None
+    }
 }

@@ -556,6 +556,11 @@ impl Call {
         });
     }
 
+    /// Adds a note that changes no state (what capture reports, a repair) to the timeline.
+    pub fn note(&mut self, at: Stamp, kind: &str, detail: String) {
+        self.log(at, kind, detail);
+    }
+
     /// What the user should do next.
     pub fn next_step(&self) -> String {
         use CallState::*;

@@ -240,9 +240,9 @@ impl Capture for PluginCapture {
         }
     }
 
-    fn stop(&mut self, call: &Call, dir: &Path) {
+    fn stop(&mut self, call: &Call, dir: &Path) -> Option<String> {
         match self.active.remove(&call.id) {
-            Some(mut rec) => finish(&mut rec, &call.id),
+            Some(mut rec) => Some(finish(&mut rec, &call.id)),
             // Not running in this process: a recording left open by a crash.
             None => self.repair(call, dir),
         }
@@ -250,14 +250,12 @@ impl Capture for PluginCapture {
 }
 
 impl PluginCapture {
-    fn repair(&self, call: &Call, dir: &Path) {
-        let Some(storage) = self
+    fn repair(&self, call: &Call, dir: &Path) -> Option<String> {
+        let storage = self
             .registry
             .storage(&self.config.storage)
-            .and_then(|p| p.storage)
-        else {
-            return;
-        };
+            .and_then(|p| p.storage)?;
+        let mut said = Vec::new();
         for name in &call.recording_files {
             let path = dir.join(name);
             if !path.is_file() {
@@ -270,15 +268,22 @@ impl PluginCapture {
             let st = unsafe { (storage.repair)(p.as_ptr(), p.len(), &mut frames, err.ptr()) };
             if st == STATUS_OK {
                 tracing::warn!(call = %call.id, file = %path.display(), frames, "recording repaired after a crash");
+                said.push(format!(
+                    "{name} repaired after a crash: {frames} frames kept"
+                ));
             } else {
-                tracing::error!(call = %call.id, file = %path.display(), "cannot repair the recording: {}", err.text(st));
+                let why = err.text(st);
+                tracing::error!(call = %call.id, file = %path.display(), "cannot repair the recording: {why}");
+                said.push(format!("{name} could not be repaired: {why}"));
             }
         }
+        (!said.is_empty()).then(|| said.join("; "))
     }
 }
 
-/// Stops the source, drains the ring into the file, finalizes it, and frees everything.
-fn finish(rec: &mut Recording, call_id: &str) {
+/// Stops the source, drains the ring into the file, finalizes it, and frees everything; says
+/// what was captured.
+fn finish(rec: &mut Recording, call_id: &str) -> String {
     rec.ring.set_writing(false);
     // SAFETY: ABI calls on the handle opened in `start`; after `stop` returns the source no
     // longer calls the sink, so the sink context can be freed.
@@ -288,15 +293,23 @@ fn finish(rec: &mut Recording, call_id: &str) {
         drop(Box::from_raw(rec.sink));
     }
     rec.ring.finish();
+    let mut problem = String::new();
     if let Some(w) = rec.writer.take() {
         match w.join() {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
-                tracing::error!(call = %call_id, "the recording did not finish cleanly: {e}")
+                tracing::error!(call = %call_id, "the recording did not finish cleanly: {e}");
+                problem = format!("; the file did not finish cleanly: {e}");
             }
-            Err(_) => tracing::error!(call = %call_id, "the writer thread panicked"),
+            Err(_) => {
+                tracing::error!(call = %call_id, "the writer thread panicked");
+                problem = "; the writer failed".into();
+            }
         }
     }
     let (written, overruns, paused) = rec.ring.counts();
     tracing::info!(call = %call_id, frames = written, overruns, dropped_while_paused = paused, "capture stopped");
+    format!(
+        "{written} frames written, {overruns} lost to overruns, {paused} not written while paused{problem}"
+    )
 }

@@ -355,7 +355,11 @@ impl Owner {
                         tracing::error!(call = %call.id, "capture did not resume: {err}");
                     }
                 }
-                Effect::StopCapture => self.capture.stop(call, dir),
+                Effect::StopCapture => {
+                    if let Some(report) = self.capture.stop(call, dir) {
+                        call.note(stamp(), "capture", report);
+                    }
+                }
                 Effect::Notify(n) => {
                     let what = match n {
                         Notice::Started => "recording started",
