@@ -275,3 +275,40 @@ fn a_pause_leaves_a_gap_of_the_paused_time() {
     );
     assert!(frames(&recorded) > 48_000, "about 1.5 s were recorded");
 }
+
+#[test]
+fn a_float_source_is_converted_for_a_16_bit_storage() {
+    let mut env = TestEnv::new();
+    // A float clip whose samples are exact multiples of 1/32768, so the conversion is exact.
+    let path = env.dir.path().join("float.wav");
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 48_000,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(&path, spec).unwrap();
+    let expected: Vec<i16> = (0..48_000 * 2)
+        .map(|i| ((i * 37) % 65536 - 32768) as i16)
+        .collect();
+    for s in &expected {
+        w.write_sample(*s as f32 / 32768.0).unwrap();
+    }
+    w.finalize().unwrap();
+    configure_storage(&env, &path, "fast", 1000, "storage-flac");
+    env.start_daemon();
+    env.ctl_json(&["call", "new", "--them", "US-TX", "--label", "float"]);
+    call(&env, &["notice"]);
+    call(&env, &["start"]);
+    std::thread::sleep(Duration::from_millis(500));
+    call(&env, &["stop"]);
+    assert!(
+        env.log().contains("stored=AudioFormat { sample_format: 1"),
+        "{}",
+        env.log()
+    );
+    let mut r = claxon::FlacReader::open(call_dir(&env).join("audio.flac")).unwrap();
+    let decoded: Vec<i16> = r.samples().map(|s| s.unwrap() as i16).collect();
+    assert_eq!(decoded.len(), expected.len());
+    assert!(decoded == expected, "the converted recording differs");
+}

@@ -6,6 +6,7 @@
 //! The call's state machine decides when this runs: frames are written only between start and
 //! stop, and dropped (not buffered) while paused.
 
+mod convert;
 mod ring;
 
 use crate::calls::Call;
@@ -159,13 +160,26 @@ impl Capture for PluginCapture {
                 "the capture source offers an invalid format {got:?}"
             ));
         }
+        // The storage gets a format it supports: the source's, or the nearest it names.
         let mut preferred = got;
-        // SAFETY: ABI call with valid pointers.
-        if unsafe { (storage.accepts)(&got, &mut preferred) } != STATUS_OK {
-            return close_source(format!(
-                "the storage cannot hold {got:?} as it is, and format conversion is not available yet"
-            ));
-        }
+        // SAFETY: ABI calls with valid pointers.
+        let stored = if unsafe { (storage.accepts)(&got, &mut preferred) } == STATUS_OK {
+            got
+        } else {
+            let mut again = preferred;
+            if !preferred.is_valid()
+                || unsafe { (storage.accepts)(&preferred, &mut again) } != STATUS_OK
+            {
+                return close_source(format!(
+                    "the storage accepts neither {got:?} nor a format of its own choosing"
+                ));
+            }
+            preferred
+        };
+        let convert = match convert::Convert::new(got, stored) {
+            Ok(c) => c,
+            Err(why) => return close_source(why),
+        };
         // SAFETY: the extension is a static NUL-terminated string.
         let ext = unsafe { CStr::from_ptr(storage.extension) }
             .to_string_lossy()
@@ -180,7 +194,7 @@ impl Capture for PluginCapture {
             (storage.create)(
                 path_str.as_ptr(),
                 path_str.len(),
-                &got,
+                &stored,
                 &mut file,
                 err.ptr(),
             )
@@ -201,6 +215,7 @@ impl Capture for PluginCapture {
             storage,
             file,
             got,
+            convert,
             self.config.sync_interval,
             call.id.clone(),
         );
@@ -219,7 +234,7 @@ impl Capture for PluginCapture {
             finish(&mut rec, &call.id);
             return Err(format!("the capture source did not start: {why}"));
         }
-        tracing::info!(call = %call.id, format = ?got, file = %path.display(), "capturing");
+        tracing::info!(call = %call.id, source = ?got, stored = ?stored, file = %path.display(), "capturing");
         self.active.insert(call.id.clone(), rec);
         Ok(vec![name])
     }

@@ -122,6 +122,7 @@ pub fn spawn_writer(
     storage: &'static StorageBackendV1,
     file: *mut c_void,
     format: AudioFormat,
+    mut convert: Option<super::convert::Convert>,
     interval: Duration,
     call_id: String,
 ) -> std::thread::JoinHandle<Result<(), String>> {
@@ -150,14 +151,16 @@ pub fn spawn_writer(
                         if part.is_empty() || failure.is_some() {
                             continue;
                         }
-                        // SAFETY: ABI call; `part` holds whole frames (the ring is sized
-                        // in frames and only whole frames are pushed).
-                        let st = unsafe {
-                            (storage.write)(file.0, part.as_ptr(), part.len() / frame, &mut eb)
+                        let frames = part.len() / frame;
+                        let out = match convert.as_mut() {
+                            Some(c) => c.apply(part),
+                            None => part,
                         };
+                        // SAFETY: ABI call; `out` holds whole frames (the ring is sized in
+                        // frames and only whole frames are pushed) in the storage's format.
+                        let st = unsafe { (storage.write)(file.0, out.as_ptr(), frames, &mut eb) };
                         if st == STATUS_OK {
-                            ring.written
-                                .fetch_add((part.len() / frame) as u64, Ordering::Relaxed);
+                            ring.written.fetch_add(frames as u64, Ordering::Relaxed);
                         } else {
                             failure =
                                 Some(String::from_utf8_lossy(&err[..eb.len.min(512)]).into_owned());
