@@ -209,16 +209,16 @@ impl Capture for PluginCapture {
         // SAFETY: `sink` is ours until the source stops.
         let consumer = unsafe { (*sink).configure(got.bytes_per_frame()) };
         ring.set_writing(true);
-        let writer = ring::spawn_writer(
-            ring.clone(),
+        let writer = ring::spawn_writer(ring::Writer {
+            ring: ring.clone(),
             consumer,
             storage,
             file,
-            got,
+            format: got,
             convert,
-            self.config.sync_interval,
-            call.id.clone(),
-        );
+            interval: self.config.sync_interval,
+            call_id: call.id.clone(),
+        });
         let mut err = Err512::new();
         // SAFETY: ABI call on the handle opened above.
         let st = unsafe { (source.start)(handle, err.ptr()) };

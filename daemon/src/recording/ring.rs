@@ -114,18 +114,34 @@ struct File(*mut c_void);
 // SAFETY: the storage handle is used by the writer thread alone.
 unsafe impl Send for File {}
 
+/// The writer thread's inputs.
+pub struct Writer {
+    pub ring: Arc<Ring>,
+    pub consumer: rtrb::Consumer<u8>,
+    pub storage: &'static StorageBackendV1,
+    /// The storage plugin's handle for the open file.
+    pub file: *mut c_void,
+    /// The source's format (what is in the ring).
+    pub format: AudioFormat,
+    /// Conversion to the storage's format, when they differ.
+    pub convert: Option<super::convert::Convert>,
+    pub interval: Duration,
+    pub call_id: String,
+}
+
 /// The writer: drains the ring into the storage, syncs every `interval`, and finishes the file
 /// once the ring is finished and empty.
-pub fn spawn_writer(
-    ring: Arc<Ring>,
-    mut consumer: rtrb::Consumer<u8>,
-    storage: &'static StorageBackendV1,
-    file: *mut c_void,
-    format: AudioFormat,
-    mut convert: Option<super::convert::Convert>,
-    interval: Duration,
-    call_id: String,
-) -> std::thread::JoinHandle<Result<(), String>> {
+pub fn spawn_writer(w: Writer) -> std::thread::JoinHandle<Result<(), String>> {
+    let Writer {
+        ring,
+        mut consumer,
+        storage,
+        file,
+        format,
+        mut convert,
+        interval,
+        call_id,
+    } = w;
     let file = File(file);
     std::thread::Builder::new()
         .name(format!("writer-{call_id}"))
