@@ -127,3 +127,39 @@ fn a_plugin_dir_comes_first_and_shadows_the_build() {
         "shadowed"
     );
 }
+
+#[test]
+fn a_source_that_panics_when_a_call_records_is_contained_and_noted() {
+    let mut env = TestEnv::new();
+    install(
+        &env,
+        &test_plugin("testplugin_panicky_source"),
+        "libpanickysource.so",
+    );
+    std::fs::write(&env.config, "jurisdiction = \"US-TX\"\n[capture]\nsource = \"panicky-source\"\nstorage = \"storage-wav\"\n").unwrap();
+    env.start_daemon();
+    assert_eq!(
+        by_file(&listing(&env), "libpanickysource.so")["status"],
+        "loaded"
+    );
+    env.ctl_json(&["call", "new", "--them", "US-TX", "--label", "panics"]);
+    for step in ["notice", "start", "stop"] {
+        let (code, _, err) = env.ctl_run(&["call", step]);
+        assert_eq!(code, 0, "{step}: {err}");
+    }
+    assert!(env.daemon_alive());
+    let show = env.ctl_json(&["call", "show"]);
+    let failure = show["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "capture")
+        .expect("the failure is in the timeline")
+        .clone();
+    let detail = failure["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("capture did not start") && detail.contains("panicked: open"),
+        "{detail}"
+    );
+    assert_eq!(show["recording_files"].as_array().unwrap().len(), 0);
+}

@@ -347,12 +347,17 @@ impl Owner {
             match e {
                 Effect::StartCapture => match self.capture.start(call, dir) {
                     Ok(files) => call.recording_files = files,
-                    Err(err) => tracing::error!(call = %call.id, "capture did not start: {err}"),
+                    Err(err) => {
+                        // The consent state stands; the failure is evidence too.
+                        tracing::error!(call = %call.id, "capture did not start: {err}");
+                        call.note(stamp(), "capture", format!("capture did not start: {err}"));
+                    }
                 },
                 Effect::PauseCapture => self.capture.pause(&call.id),
                 Effect::ResumeCapture => {
                     if let Err(err) = self.capture.resume(&call.id) {
                         tracing::error!(call = %call.id, "capture did not resume: {err}");
+                        call.note(stamp(), "capture", format!("capture did not resume: {err}"));
                     }
                 }
                 Effect::StopCapture => {
