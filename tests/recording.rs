@@ -312,3 +312,48 @@ fn a_float_source_is_converted_for_a_16_bit_storage() {
     assert_eq!(decoded.len(), expected.len());
     assert!(decoded == expected, "the converted recording differs");
 }
+
+#[test]
+fn a_source_at_another_rate_is_resampled_for_a_storage_that_needs_48k() {
+    let mut env = TestEnv::new();
+    std::fs::copy(
+        onrecord_tests::test_plugin("testplugin_storage_48k"),
+        env.plugin_dir.join("lib48k.so"),
+    )
+    .unwrap();
+    // One second of a 1 kHz tone, stereo, at 44.1 kHz.
+    let path = env.dir.path().join("tone.wav");
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 44_100,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&path, spec).unwrap();
+    for i in 0..44_100 {
+        let v = ((i as f32 * 1000.0 * std::f32::consts::TAU / 44_100.0).sin() * 16_000.0) as i16;
+        w.write_sample(v).unwrap();
+        w.write_sample(v).unwrap();
+    }
+    w.finalize().unwrap();
+    configure_storage(&env, &path, "fast", 1000, "storage-48k");
+    env.start_daemon();
+    env.ctl_json(&["call", "new", "--them", "US-TX", "--label", "resample"]);
+    call(&env, &["notice"]);
+    call(&env, &["start"]);
+    std::thread::sleep(Duration::from_millis(500));
+    call(&env, &["stop"]);
+    let raw = std::fs::read(call_dir(&env).join("audio.raw")).unwrap();
+    let left: Vec<i16> = raw
+        .chunks_exact(4)
+        .map(|f| i16::from_le_bytes([f[0], f[1]]))
+        .collect();
+    assert_eq!(left.len(), 48_000, "one second at 48 kHz");
+    let mid = &left[4_800..43_200];
+    let crossings = mid.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
+    let expected = 2.0 * 1000.0 * mid.len() as f64 / 48_000.0;
+    assert!(
+        (crossings as f64 - expected).abs() <= 2.0,
+        "{crossings} zero crossings, expected {expected}: the pitch moved"
+    );
+}

@@ -1,51 +1,200 @@
-//! Sample-format conversion between what a source delivers and what a storage accepts, done
-//! on the writer thread (never in the capture callback).
+//! Turning what a source delivers into what a storage accepts, on the writer thread (never in
+//! the capture callback): i16 <-> f32 sample conversion, and sample-rate conversion with
+//! rubato's FFT resampler when the rates differ. The same format passes through untouched.
 
+use audioadapter_buffers::direct::InterleavedSlice;
 use onrecord_plugin::abi::{AudioFormat, SAMPLE_F32, SAMPLE_I16};
+use rubato::{Fft, FixedSync, Indexing, Resampler};
 
-/// Converts interleaved i16 <-> f32 at the same rate and channel count.
+/// Where converted audio goes: whole frames in the storage's format, and their count.
+pub type Emit<'a> = dyn FnMut(&[u8], usize) -> Result<(), String> + 'a;
+
+/// Frames per resampler chunk.
+const CHUNK: usize = 1024;
+
 pub struct Convert {
-    from: u32,
-    buf: Vec<u8>,
+    from: AudioFormat,
+    to: AudioFormat,
+    resample: Option<Resample>,
+    floats: Vec<f32>,
+    bytes: Vec<u8>,
+}
+
+struct Resample {
+    rs: Fft<f32>,
+    /// Interleaved input short of a whole chunk.
+    pending: Vec<f32>,
+    out: Vec<f32>,
+    /// Output frames still to drop: the resampler's delay.
+    delay: usize,
+    frames_in: u64,
+    frames_out: u64,
+}
+
+fn bad<E: std::fmt::Display>(e: E) -> String {
+    format!("resampling: {e}")
 }
 
 impl Convert {
-    /// `None` when no conversion is needed; an error for what cannot be converted yet.
+    /// `None` when no conversion is needed; an error for what cannot be converted.
     pub fn new(from: AudioFormat, to: AudioFormat) -> Result<Option<Convert>, String> {
         if from == to {
             return Ok(None);
         }
-        if from.rate != to.rate || from.channels != to.channels {
+        if from.channels != to.channels {
             return Err(format!(
-                "the storage wants {to:?} but the source gives {from:?}: rate and channel conversion are not available yet"
+                "the storage wants {to:?} but the source gives {from:?}: channel conversion is not available"
             ));
         }
+        let resample = if from.rate == to.rate {
+            None
+        } else {
+            let rs = Fft::<f32>::new(
+                from.rate as usize,
+                to.rate as usize,
+                CHUNK,
+                from.channels as usize,
+                FixedSync::Input,
+            )
+            .map_err(bad)?;
+            let out = vec![0.0; rs.output_frames_max() * from.channels as usize];
+            let delay = rs.output_delay();
+            Some(Resample {
+                rs,
+                pending: Vec::new(),
+                out,
+                delay,
+                frames_in: 0,
+                frames_out: 0,
+            })
+        };
         Ok(Some(Convert {
-            from: from.sample_format,
-            buf: Vec::new(),
+            from,
+            to,
+            resample,
+            floats: Vec::new(),
+            bytes: Vec::new(),
         }))
     }
 
-    /// The same frames in the target format.
-    pub fn apply(&mut self, data: &[u8]) -> &[u8] {
-        self.buf.clear();
-        match self.from {
+    fn decode(&mut self, data: &[u8]) {
+        self.floats.clear();
+        match self.from.sample_format {
+            SAMPLE_I16 => self.floats.extend(
+                data.chunks_exact(2)
+                    .map(|s| i16::from_le_bytes([s[0], s[1]]) as f32 / 32768.0),
+            ),
+            SAMPLE_F32 => self.floats.extend(
+                data.chunks_exact(4)
+                    .map(|s| f32::from_le_bytes([s[0], s[1], s[2], s[3]])),
+            ),
+            _ => {}
+        }
+    }
+
+    fn encode(to: AudioFormat, floats: &[f32], bytes: &mut Vec<u8>) {
+        bytes.clear();
+        match to.sample_format {
             SAMPLE_I16 => {
-                for s in data.chunks_exact(2) {
-                    let v = i16::from_le_bytes([s[0], s[1]]) as f32 / 32768.0;
-                    self.buf.extend_from_slice(&v.to_le_bytes());
+                for v in floats {
+                    bytes.extend_from_slice(
+                        &((v * 32768.0).round().clamp(-32768.0, 32767.0) as i16).to_le_bytes(),
+                    );
                 }
             }
             SAMPLE_F32 => {
-                for s in data.chunks_exact(4) {
-                    let v = f32::from_le_bytes([s[0], s[1], s[2], s[3]]);
-                    let v = (v * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
-                    self.buf.extend_from_slice(&v.to_le_bytes());
+                for v in floats {
+                    bytes.extend_from_slice(&v.to_le_bytes());
                 }
             }
             _ => {}
         }
-        &self.buf
+    }
+
+    /// Converts `data` (whole frames of the source's format) and hands the result, in the
+    /// storage's format, to `emit` with its frame count.
+    pub fn process(&mut self, data: &[u8], emit: &mut Emit<'_>) -> Result<(), String> {
+        self.decode(data);
+        let ch = self.to.channels as usize;
+        match self.resample.as_mut() {
+            None => {
+                Self::encode(self.to, &self.floats, &mut self.bytes);
+                emit(&self.bytes, self.floats.len() / ch)
+            }
+            Some(r) => {
+                r.pending.extend_from_slice(&self.floats);
+                r.frames_in += (self.floats.len() / ch) as u64;
+                while r.pending.len() >= r.rs.input_frames_next() * ch {
+                    let n = r.rs.input_frames_next();
+                    r.run(n, None, self.to, &mut self.bytes, None, emit)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Flushes what the resampler holds (padding with silence) until the output is as long as
+    /// the input calls for.
+    pub fn finish(&mut self, emit: &mut Emit<'_>) -> Result<(), String> {
+        let ch = self.to.channels as usize;
+        let (from_rate, to_rate) = (self.from.rate as u64, self.to.rate as u64);
+        let Some(r) = self.resample.as_mut() else {
+            return Ok(());
+        };
+        let want = r.frames_in * to_rate / from_rate;
+        // Each round yields a chunk's worth of output; the delay takes at most a few.
+        for _ in 0..64 {
+            if r.frames_out >= want {
+                break;
+            }
+            let n = r.rs.input_frames_next();
+            let have = (r.pending.len() / ch).min(n);
+            r.pending.resize(n * ch, 0.0);
+            r.run(n, Some(have), self.to, &mut self.bytes, Some(want), emit)?;
+        }
+        Ok(())
+    }
+}
+
+impl Resample {
+    /// Resamples the first `n` pending frames (of which `partial` are real, when given),
+    /// emitting at most up to `limit` frames in all.
+    fn run(
+        &mut self,
+        n: usize,
+        partial: Option<usize>,
+        to: AudioFormat,
+        bytes: &mut Vec<u8>,
+        limit: Option<u64>,
+        emit: &mut Emit<'_>,
+    ) -> Result<(), String> {
+        let ch = to.channels as usize;
+        let max = self.out.len() / ch;
+        let input = InterleavedSlice::new(&self.pending[..n * ch], ch, n).map_err(bad)?;
+        let mut output = InterleavedSlice::new_mut(&mut self.out[..], ch, max).map_err(bad)?;
+        let indexing = partial.map(|p| Indexing {
+            input_offset: 0,
+            output_offset: 0,
+            partial_len: Some(p),
+            active_channels_mask: None,
+        });
+        let (used, made) = self
+            .rs
+            .process_into_buffer(&input, &mut output, indexing.as_ref())
+            .map_err(bad)?;
+        self.pending.drain(..used * ch);
+        let skip = self.delay.min(made);
+        self.delay -= skip;
+        let mut frames = made - skip;
+        if let Some(limit) = limit {
+            frames = frames.min(limit.saturating_sub(self.frames_out) as usize);
+        }
+        if frames > 0 {
+            Convert::encode(to, &self.out[skip * ch..(skip + frames) * ch], bytes);
+            self.frames_out += frames as u64;
+            emit(bytes, frames)?;
+        }
+        Ok(())
     }
 }
 
@@ -64,15 +213,28 @@ mod tests {
         channels: 2,
     };
 
+    fn run(c: &mut Convert, data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        c.process(data, &mut |b, _| {
+            out.extend_from_slice(b);
+            Ok(())
+        })
+        .unwrap();
+        c.finish(&mut |b, _| {
+            out.extend_from_slice(b);
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
     #[test]
     fn i16_survives_a_round_trip_through_f32() {
-        let samples: Vec<i16> = vec![i16::MIN, -12345, -1, 0, 1, 12345, i16::MAX];
+        let samples: Vec<i16> = vec![i16::MIN, -12345, -1, 0, 1, 12345, i16::MAX, 7];
         let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
-        let mut up = Convert::new(I16, F32).unwrap().unwrap();
-        let floats = up.apply(&bytes).to_vec();
-        let mut down = Convert::new(F32, I16).unwrap().unwrap();
-        let back: Vec<i16> = down
-            .apply(&floats)
+        let floats = run(&mut Convert::new(I16, F32).unwrap().unwrap(), &bytes);
+        let back = run(&mut Convert::new(F32, I16).unwrap().unwrap(), &floats);
+        let back: Vec<i16> = back
             .chunks_exact(2)
             .map(|b| i16::from_le_bytes([b[0], b[1]]))
             .collect();
@@ -81,31 +243,74 @@ mod tests {
 
     #[test]
     fn out_of_range_floats_are_clipped() {
-        let bytes: Vec<u8> = [2.0f32, -2.0, 0.5]
+        let bytes: Vec<u8> = [2.0f32, -2.0, 0.5, 0.0]
             .iter()
             .flat_map(|f| f.to_le_bytes())
             .collect();
-        let mut c = Convert::new(F32, I16).unwrap().unwrap();
-        let out: Vec<i16> = c
-            .apply(&bytes)
+        let out = run(&mut Convert::new(F32, I16).unwrap().unwrap(), &bytes);
+        let out: Vec<i16> = out
             .chunks_exact(2)
             .map(|b| i16::from_le_bytes([b[0], b[1]]))
             .collect();
-        assert_eq!(out, [i16::MAX, i16::MIN, 16384]);
+        assert_eq!(out, [i16::MAX, i16::MIN, 16384, 0]);
     }
 
     #[test]
-    fn same_format_needs_nothing_and_rates_are_refused() {
+    fn same_format_needs_nothing_and_channels_are_refused() {
         assert!(Convert::new(I16, I16).unwrap().is_none());
+        assert!(Convert::new(I16, AudioFormat { channels: 1, ..I16 }).is_err());
+    }
+
+    #[test]
+    fn a_tone_keeps_its_pitch_and_the_length_scales_with_the_rate() {
+        // One second of a 1 kHz tone at 44.1 kHz, mono, to 48 kHz.
+        let from = AudioFormat {
+            sample_format: SAMPLE_I16,
+            rate: 44_100,
+            channels: 1,
+        };
+        let to = AudioFormat {
+            rate: 48_000,
+            ..from
+        };
+        let bytes: Vec<u8> = (0..44_100)
+            .map(|i| {
+                ((i as f32 * 1000.0 * std::f32::consts::TAU / 44_100.0).sin() * 16_000.0) as i16
+            })
+            .flat_map(|s| s.to_le_bytes())
+            .collect();
+        let mut c = Convert::new(from, to).unwrap().unwrap();
+        // Fed in uneven pieces, as the ring delivers.
+        let mut out = Vec::new();
+        for piece in bytes.chunks(2 * 700) {
+            c.process(piece, &mut |b, _| {
+                out.extend_from_slice(b);
+                Ok(())
+            })
+            .unwrap();
+        }
+        c.finish(&mut |b, _| {
+            out.extend_from_slice(b);
+            Ok(())
+        })
+        .unwrap();
+        let s: Vec<i16> = out
+            .chunks_exact(2)
+            .map(|b| i16::from_le_bytes([b[0], b[1]]))
+            .collect();
+        assert_eq!(s.len(), 48_000, "one second at the new rate");
+        // Away from the edges: 1000 cycles per second are 2 zero crossings per millisecond.
+        let mid = &s[4_800..43_200];
+        let crossings = mid.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
+        let expected = 2.0 * 1000.0 * mid.len() as f64 / 48_000.0;
         assert!(
-            Convert::new(
-                I16,
-                AudioFormat {
-                    rate: 16_000,
-                    ..I16
-                }
-            )
-            .is_err()
+            (crossings as f64 - expected).abs() <= 2.0,
+            "{crossings} crossings, expected {expected}"
+        );
+        let peak = mid.iter().map(|v| v.unsigned_abs()).max().unwrap();
+        assert!(
+            (15_000..=17_000).contains(&peak),
+            "the level is kept: peak {peak}"
         );
     }
 }

@@ -148,11 +148,35 @@ pub fn spawn_writer(w: Writer) -> std::thread::JoinHandle<Result<(), String>> {
         .spawn(move || {
             let file = file;
             let frame = format.bytes_per_frame();
-            let mut err = [0u8; 512];
-            let mut eb = ErrorBuf {
-                buf: err.as_mut_ptr(),
-                cap: err.len(),
-                len: 0,
+            let written = &ring.written;
+            // One storage write of whole frames in the storage's format.
+            let mut write = |data: &[u8], frames: usize| -> Result<(), String> {
+                let mut err = [0u8; 512];
+                let mut eb = ErrorBuf {
+                    buf: err.as_mut_ptr(),
+                    cap: err.len(),
+                    len: 0,
+                };
+                // SAFETY: ABI call on our handle with `frames` whole frames.
+                if unsafe { (storage.write)(file.0, data.as_ptr(), frames, &mut eb) } == STATUS_OK {
+                    written.fetch_add(frames as u64, Ordering::Relaxed);
+                    Ok(())
+                } else {
+                    Err(String::from_utf8_lossy(&err[..eb.len.min(512)]).into_owned())
+                }
+            };
+            let call_plugin = |f: &dyn Fn(*mut ErrorBuf) -> i32| -> Result<(), String> {
+                let mut err = [0u8; 512];
+                let mut eb = ErrorBuf {
+                    buf: err.as_mut_ptr(),
+                    cap: err.len(),
+                    len: 0,
+                };
+                if f(&mut eb) == STATUS_OK {
+                    Ok(())
+                } else {
+                    Err(String::from_utf8_lossy(&err[..eb.len.min(512)]).into_owned())
+                }
             };
             let mut last_sync = Instant::now();
             let mut failure: Option<String> = None;
@@ -167,29 +191,19 @@ pub fn spawn_writer(w: Writer) -> std::thread::JoinHandle<Result<(), String>> {
                         if part.is_empty() || failure.is_some() {
                             continue;
                         }
-                        let frames = part.len() / frame;
-                        let out = match convert.as_mut() {
-                            Some(c) => c.apply(part),
-                            None => part,
+                        // `part` holds whole frames: the ring is sized in frames and only whole
+                        // frames are pushed.
+                        let result = match convert.as_mut() {
+                            Some(c) => c.process(part, &mut write),
+                            None => write(part, part.len() / frame),
                         };
-                        // SAFETY: ABI call; `out` holds whole frames (the ring is sized in
-                        // frames and only whole frames are pushed) in the storage's format.
-                        let st = unsafe { (storage.write)(file.0, out.as_ptr(), frames, &mut eb) };
-                        if st == STATUS_OK {
-                            ring.written.fetch_add(frames as u64, Ordering::Relaxed);
-                        } else {
-                            failure =
-                                Some(String::from_utf8_lossy(&err[..eb.len.min(512)]).into_owned());
-                        }
+                        failure = result.err();
                     }
                     chunk.commit_all();
                 }
                 if last_sync.elapsed() >= interval && failure.is_none() {
                     // SAFETY: ABI call on our handle.
-                    if unsafe { (storage.sync)(file.0, &mut eb) } != STATUS_OK {
-                        failure =
-                            Some(String::from_utf8_lossy(&err[..eb.len.min(512)]).into_owned());
-                    }
+                    failure = call_plugin(&|eb| unsafe { (storage.sync)(file.0, eb) }).err();
                     last_sync = Instant::now();
                 }
                 if done && consumer.slots() < frame {
@@ -200,12 +214,16 @@ pub fn spawn_writer(w: Writer) -> std::thread::JoinHandle<Result<(), String>> {
                     std::thread::sleep(Duration::from_millis(50));
                 }
             }
-            // SAFETY: ABI call; frees the handle.
-            let st = unsafe { (storage.finish)(file.0, &mut eb) };
-            match (failure, st) {
-                (Some(e), _) => Err(e),
-                (None, STATUS_OK) => Ok(()),
-                (None, _) => Err(String::from_utf8_lossy(&err[..eb.len.min(512)]).into_owned()),
+            if failure.is_none()
+                && let Some(c) = convert.as_mut()
+            {
+                failure = c.finish(&mut write).err();
+            }
+            // SAFETY: ABI call; frees the handle whatever happened before.
+            let finished = call_plugin(&|eb| unsafe { (storage.finish)(file.0, eb) });
+            match failure {
+                Some(e) => Err(e),
+                None => finished,
             }
         })
         .expect("spawn the writer thread")
