@@ -163,3 +163,41 @@ fn a_source_that_panics_when_a_call_records_is_contained_and_noted() {
     );
     assert_eq!(show["recording_files"].as_array().unwrap().len(), 0);
 }
+
+#[test]
+fn a_plugin_with_no_known_interface_is_refused() {
+    let mut env = TestEnv::new();
+    install(
+        &env,
+        &test_plugin("testplugin_no_interface"),
+        "libnothing.so",
+    );
+    env.start_daemon();
+    let p = by_file(&listing(&env), "libnothing.so").clone();
+    assert_eq!(p["status"], "refused");
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("neither capture-source.v1 nor storage-backend.v1"),
+        "{p}"
+    );
+}
+
+#[test]
+fn another_users_plugin_is_refused() {
+    let mut env = TestEnv::new();
+    let path = install(&env, &plugin("onrecord_storage_wav"), "libtheirs.so");
+    // Staging another user's file needs root, which this project's machines and CI are.
+    std::os::unix::fs::chown(&path, Some(65534), None).expect("chown needs root (CI runs as root)");
+    env.start_daemon();
+    let p = by_file(&listing(&env), "libtheirs.so").clone();
+    assert_eq!(p["status"], "refused");
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("owned by user 65534"),
+        "{p}"
+    );
+}
