@@ -7,15 +7,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// `onrecordctl call ...`; panics unless it exits 0.
-fn call(env: &TestEnv, args: &[&str]) -> String {
-    let mut all = vec!["call"];
-    all.extend_from_slice(args);
-    let (code, out, err) = env.ctl_run(&all);
-    assert_eq!(code, 0, "onrecordctl {all:?}: {err}");
-    out
-}
-
 fn show(env: &TestEnv, id: &str) -> Value {
     env.ctl_json(&["call", "show", id])
 }
@@ -38,16 +29,13 @@ fn new_call(env: &TestEnv, them: &str, label: &str) -> String {
 fn the_whole_flow_through_onrecordctl() {
     let mut env = TestEnv::new();
     env.start_daemon();
-    let out = call(
-        &env,
-        &[
-            "new",
-            "--them",
-            "+1 800 555 0199",
-            "--label",
-            "Acme billing",
-        ],
-    );
+    let out = env.call(&[
+        "new",
+        "--them",
+        "+1 800 555 0199",
+        "--label",
+        "Acme billing",
+    ]);
     // The text is wrapped for the terminal: compare it as one line.
     let out = out.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
@@ -80,7 +68,7 @@ fn the_whole_flow_through_onrecordctl() {
         err.starts_with("onrecordctl: org.onrecord.Error.NoticeRequired:"),
         "{err}"
     );
-    call(&env, &["notice"]);
+    env.call(&["notice"]);
     let (code, _, err) = env.ctl_run(&["call", "start"]);
     assert_eq!(code, 4);
     assert!(
@@ -89,17 +77,20 @@ fn the_whole_flow_through_onrecordctl() {
         ),
         "{err}"
     );
-    call(&env, &["consent", "yes"]);
-    assert!(call(&env, &["start"]).contains("Now recording"));
-    call(&env, &["confirm"]);
-    call(&env, &["mark", "case 12345"]);
-    call(&env, &["pause"]);
-    call(&env, &["resume"]);
+    env.call(&["consent", "yes"]);
+    assert!(env.call(&["start"]).contains("Now recording"));
+    env.call(&["confirm"]);
+    env.call(&["mark", "case 12345"]);
+    env.call(&["pause"]);
+    env.call(&["resume"]);
     // A new representative: recording holds until they are told and consent.
-    assert!(call(&env, &["transfer", "--them", "+1 415 555 0100"]).contains("Now held"));
-    call(&env, &["notice"]);
-    assert!(call(&env, &["consent", "yes"]).contains("Now recording"));
-    call(&env, &["stop"]);
+    assert!(
+        env.call(&["transfer", "--them", "+1 415 555 0100"])
+            .contains("Now held")
+    );
+    env.call(&["notice"]);
+    assert!(env.call(&["consent", "yes"]).contains("Now recording"));
+    env.call(&["stop"]);
 
     let c = show(&env, &id);
     assert_eq!(c["state"], "stopped");
@@ -183,8 +174,8 @@ fn a_refusal_is_final_and_kept_as_evidence() {
     let mut env = TestEnv::new();
     env.start_daemon();
     let id = new_call(&env, "US-CA", "refused");
-    call(&env, &["notice"]);
-    call(&env, &["consent", "no"]);
+    env.call(&["notice"]);
+    env.call(&["consent", "no"]);
     let (code, _, err) = env.ctl_run(&["call", "start", &id]);
     assert_eq!(code, 4);
     assert!(err.contains("org.onrecord.Error.CallEnded"), "{err}");
@@ -201,8 +192,8 @@ fn one_party_calls_need_notice_but_not_consent() {
     let (code, _, err) = env.ctl_run(&["call", "start"]);
     assert_eq!(code, 4);
     assert!(err.contains("NoticeRequired"), "{err}");
-    call(&env, &["notice"]);
-    assert!(call(&env, &["start"]).contains("Now recording"));
+    env.call(&["notice"]);
+    assert!(env.call(&["start"]).contains("Now recording"));
 }
 
 #[test]
@@ -217,7 +208,7 @@ fn without_an_id_several_active_calls_must_be_named() {
         err.contains("2 calls are active") && err.contains(&a) && err.contains(&b),
         "{err}"
     );
-    call(&env, &["notice", &b]);
+    env.call(&["notice", &b]);
     assert_eq!(show(&env, &b)["state"], "ready");
     assert_eq!(show(&env, &a)["state"], "awaiting-notice");
     let (code, _, err) = env.ctl_run(&["call", "notice", "000000000000"]);
@@ -236,7 +227,7 @@ fn a_company_notice_stands_in_only_when_the_policy_allows() {
         .unwrap();
         env.start_daemon();
         let id = new_call(&env, "US-WA", "wa");
-        call(&env, &["notice", "--by", "company-message"]);
+        env.call(&["notice", "--by", "company-message"]);
         let (code, _, err) = env.ctl_run(&["call", "start"]);
         if starts {
             assert_eq!(code, 0, "{err}");
@@ -266,9 +257,9 @@ fn a_call_recording_when_the_daemon_dies_is_interrupted_after_restart() {
     let mut env = TestEnv::new();
     env.start_daemon();
     let id = new_call(&env, "US-TX", "crash");
-    call(&env, &["notice"]);
-    call(&env, &["mark", "before the crash"]);
-    call(&env, &["start"]);
+    env.call(&["notice"]);
+    env.call(&["mark", "before the crash"]);
+    env.call(&["start"]);
     env.kill9_daemon();
     env.start_daemon();
     let c = show(&env, &id);
@@ -281,7 +272,7 @@ fn a_call_recording_when_the_daemon_dies_is_interrupted_after_restart() {
     assert_eq!(code, 4);
     assert!(err.contains("CallEnded"), "{err}");
     // Ended calls can be removed.
-    call(&env, &["remove", &id]);
+    env.call(&["remove", &id]);
     assert_eq!(env.ctl_json(&["call", "list"]).as_array().unwrap().len(), 0);
 }
 
@@ -419,7 +410,7 @@ async fn the_desktop_is_told_when_recording_starts_pauses_and_stops() {
         &["resume"],
         &["stop"],
     ] {
-        call(&env, step);
+        env.call(step);
     }
     let want = [
         "recording started",
@@ -446,9 +437,9 @@ fn no_notification_server_is_not_an_error() {
     let mut env = TestEnv::new();
     env.start_daemon();
     new_call(&env, "US-TX", "quiet");
-    call(&env, &["notice"]);
-    call(&env, &["start"]);
-    call(&env, &["stop"]);
+    env.call(&["notice"]);
+    env.call(&["start"]);
+    env.call(&["stop"]);
     assert!(env.daemon_alive());
     assert!(!env.log().contains("ERROR"), "{}", env.log());
 }
@@ -556,7 +547,7 @@ fn a_call_keeps_its_decision_when_the_tables_change() {
         c["decision"]["tables_digest"],
         env.ctl_json(&["status"])["tables_digest"]
     );
-    call(&env, &["notice", &id]);
+    env.call(&["notice", &id]);
     let (code, _, err) = env.ctl_run(&["call", "start", &id]);
     assert_eq!(code, 4, "{err}");
     assert!(

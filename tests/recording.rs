@@ -45,13 +45,6 @@ fn configure_storage(env: &TestEnv, clip: &Path, pace: &str, sync_ms: u64, stora
     .unwrap();
 }
 
-fn call(env: &TestEnv, args: &[&str]) {
-    let mut all = vec!["call"];
-    all.extend_from_slice(args);
-    let (code, _, err) = env.ctl_run(&all);
-    assert_eq!(code, 0, "onrecordctl {all:?}: {err}");
-}
-
 fn call_dir(env: &TestEnv) -> PathBuf {
     std::fs::read_dir(env.data_dir.join("calls"))
         .unwrap()
@@ -92,17 +85,17 @@ fn a_wav_recording_is_bit_exact_and_nothing_is_written_before_consent() {
         "--label",
         "exact",
     ]);
-    call(&env, &["notice"]);
+    env.call(&["notice"]);
     let dir = call_dir(&env);
     // Told, not yet agreed: the start is refused and no audio file exists.
     assert_eq!(env.ctl_run(&["call", "start"]).0, 4);
     assert_eq!(files(&dir), ["call.json"]);
-    call(&env, &["consent", "yes"]);
+    env.call(&["consent", "yes"]);
     assert_eq!(files(&dir), ["call.json"]);
-    call(&env, &["start"]);
+    env.call(&["start"]);
     // The fast file source delivers the clip at once; let the writer drain it.
     std::thread::sleep(Duration::from_millis(500));
-    call(&env, &["stop"]);
+    env.call(&["stop"]);
     let show = env.ctl_json(&["call", "show"]);
     assert_eq!(show["recording_files"][0], "audio.wav");
     // What capture did is in the timeline, overruns included.
@@ -147,10 +140,10 @@ fn a_flac_recording_is_bit_exact() {
     configure_storage(&env, &clip, "fast", 1000, "storage-flac");
     env.start_daemon();
     env.ctl_json(&["call", "new", "--them", "US-TX", "--label", "flac"]);
-    call(&env, &["notice"]);
-    call(&env, &["start"]);
+    env.call(&["notice"]);
+    env.call(&["start"]);
     std::thread::sleep(Duration::from_millis(500));
-    call(&env, &["stop"]);
+    env.call(&["stop"]);
     let dir = call_dir(&env);
     assert_eq!(files(&dir), ["audio.flac", "call.json"]);
     let mut r = claxon::FlacReader::open(dir.join("audio.flac")).unwrap();
@@ -173,8 +166,8 @@ fn a_recording_killed_mid_call_is_repaired_and_holds_what_was_synced() {
     configure(&env, &clip, "realtime", 500);
     env.start_daemon();
     env.ctl_json(&["call", "new", "--them", "US-TX", "--label", "crash"]);
-    call(&env, &["notice"]);
-    call(&env, &["start"]);
+    env.call(&["notice"]);
+    env.call(&["start"]);
     std::thread::sleep(Duration::from_millis(1800));
     env.kill9_daemon();
     let dir = call_dir(&env);
@@ -227,14 +220,14 @@ fn a_pause_leaves_a_gap_of_the_paused_time() {
     std::fs::write(&env.config, config).unwrap();
     env.start_daemon();
     env.ctl_json(&["call", "new", "--them", "US-TX", "--label", "pause"]);
-    call(&env, &["notice"]);
-    call(&env, &["start"]);
+    env.call(&["notice"]);
+    env.call(&["start"]);
     std::thread::sleep(Duration::from_millis(800));
-    call(&env, &["pause"]);
+    env.call(&["pause"]);
     std::thread::sleep(Duration::from_millis(1000));
-    call(&env, &["resume"]);
+    env.call(&["resume"]);
     std::thread::sleep(Duration::from_millis(700));
-    call(&env, &["stop"]);
+    env.call(&["stop"]);
     let show = env.ctl_json(&["call", "show"]);
     let at = |kind: &str| -> i64 {
         show["timeline"]
@@ -298,10 +291,10 @@ fn a_float_source_is_converted_for_a_16_bit_storage() {
     configure_storage(&env, &path, "fast", 1000, "storage-flac");
     env.start_daemon();
     env.ctl_json(&["call", "new", "--them", "US-TX", "--label", "float"]);
-    call(&env, &["notice"]);
-    call(&env, &["start"]);
+    env.call(&["notice"]);
+    env.call(&["start"]);
     std::thread::sleep(Duration::from_millis(500));
-    call(&env, &["stop"]);
+    env.call(&["stop"]);
     assert!(
         env.log().contains("stored=AudioFormat { sample_format: 1"),
         "{}",
@@ -339,10 +332,10 @@ fn a_source_at_another_rate_is_resampled_for_a_storage_that_needs_48k() {
     configure_storage(&env, &path, "fast", 1000, "storage-48k");
     env.start_daemon();
     env.ctl_json(&["call", "new", "--them", "US-TX", "--label", "resample"]);
-    call(&env, &["notice"]);
-    call(&env, &["start"]);
+    env.call(&["notice"]);
+    env.call(&["start"]);
     std::thread::sleep(Duration::from_millis(500));
-    call(&env, &["stop"]);
+    env.call(&["stop"]);
     let raw = std::fs::read(call_dir(&env).join("audio.raw")).unwrap();
     let left: Vec<i16> = raw
         .chunks_exact(4)

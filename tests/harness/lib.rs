@@ -282,6 +282,15 @@ impl TestEnv {
         )
     }
 
+    /// `onrecordctl call ARGS...`; panics unless it exits 0. Returns its output.
+    pub fn call(&self, args: &[&str]) -> String {
+        let mut all = vec!["call"];
+        all.extend_from_slice(args);
+        let (code, out, err) = self.ctl_run(&all);
+        assert_eq!(code, 0, "onrecordctl {all:?}: {err}");
+        out
+    }
+
     /// `onrecordctl ... --json`, parsed; panics on a non-zero exit.
     pub fn ctl_json(&self, args: &[&str]) -> serde_json::Value {
         let mut all: Vec<&str> = args.to_vec();

@@ -68,6 +68,18 @@ pub trait StorageBackend: Send + Sized + 'static {
     fn repair(path: &Path) -> Result<u64, String>;
 }
 
+/// Creates a recording file as onrecord keeps them: new (never overwriting), readable and
+/// writable by the user only (0600).
+pub fn create_private_file(path: &Path) -> Result<std::fs::File, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// Logs through the host (not from a real-time callback: it may allocate).
 pub fn log(level: u32, msg: &str) {
     ffi::host_log(level, msg)

@@ -84,13 +84,7 @@ impl StorageBackend for Flac {
                 "FLAC here stores 16-bit integer audio, not {format:?}"
             ));
         }
-        use std::os::unix::fs::OpenOptionsExt;
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let file = onrecord_plugin::create_private_file(path)?;
         let channels = format.channels as usize;
         let mut info = StreamInfo::new(format.rate as usize, channels, 16).map_err(err)?;
         info.set_block_sizes(BLOCK, BLOCK).map_err(err)?;

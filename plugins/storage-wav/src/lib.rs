@@ -48,13 +48,7 @@ impl StorageBackend for Wav {
         if !format.is_valid() {
             return Err(format!("unsupported format {format:?}"));
         }
-        use std::os::unix::fs::OpenOptionsExt;
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let file = onrecord_plugin::create_private_file(path)?;
         let clone = file.try_clone().map_err(|e| e.to_string())?;
         let writer = hound::WavWriter::new(BufWriter::new(clone), spec(format))
             .map_err(|e| e.to_string())?;
