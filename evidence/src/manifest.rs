@@ -1,0 +1,37 @@
+//! The sealed manifest of a call (schema in docs/manifest.md).
+
+use serde::{Deserialize, Serialize};
+
+pub const SCHEMA: u32 = 1;
+
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+pub struct Manifest {
+    pub schema: u32,
+    /// When the manifest was sealed, µs since the epoch (UTC).
+    pub sealed_utc_us: u64,
+    /// The Ed25519 public key that signs `manifest.sig`, hex.
+    pub public_key: String,
+    /// The call's record as the daemon keeps it: id, label, parties, decision, timeline.
+    pub call: serde_json::Value,
+    pub files: Vec<FileEntry>,
+}
+
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+pub struct FileEntry {
+    pub name: String,
+    /// `i16` or `f32`.
+    pub sample_format: String,
+    pub rate: u32,
+    pub channels: u32,
+    /// Bytes of PCM sealed by the chain.
+    pub pcm_bytes: u64,
+    pub frames: u64,
+    pub duration_s: f64,
+    /// SHA-256 of the whole file as sealed, hex.
+    pub sha256: String,
+    pub blocks: u64,
+    /// The last link of the chain, hex.
+    pub chain_head: String,
+    /// False when the recording was interrupted: the chain seals what reached the journal.
+    pub complete: bool,
+}

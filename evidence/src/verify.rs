@@ -1,0 +1,194 @@
+//! Checking a call's evidence: the manifest's signature, each file's hash, the chain's links,
+//! and every block of audio against its sealed hash.
+
+use crate::chain::{self, Block, GENESIS};
+use crate::{MANIFEST, Manifest, SIGNATURE, journal_name, key};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// What was checked, in order, and whether it held.
+#[derive(Debug, Default, Clone)]
+pub struct Report {
+    pub checks: Vec<(bool, String)>,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        !self.checks.is_empty() && self.checks.iter().all(|(ok, _)| *ok)
+    }
+
+    fn pass(&mut self, what: String) {
+        self.checks.push((true, what));
+    }
+
+    fn fail(&mut self, what: String) {
+        self.checks.push((false, what));
+    }
+}
+
+fn sha_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn clock(bytes: u64, bytes_per_second: u64) -> String {
+    let s = bytes as f64 / bytes_per_second.max(1) as f64;
+    format!("{}:{:04.1}", (s / 60.0) as u64, s % 60.0)
+}
+
+/// The PCM bytes of an audio file, as they were handed to the storage.
+fn pcm(name: &str, file: &[u8]) -> Result<Vec<u8>, String> {
+    if name.ends_with(".wav") {
+        // The data chunk, after the RIFF header and the chunks before it.
+        let mut pos = 12usize;
+        if file.len() < 12 || &file[0..4] != b"RIFF" || &file[8..12] != b"WAVE" {
+            return Err("not a WAV file".into());
+        }
+        while pos + 8 <= file.len() {
+            let size =
+                u32::from_le_bytes([file[pos + 4], file[pos + 5], file[pos + 6], file[pos + 7]])
+                    as usize;
+            if &file[pos..pos + 4] == b"data" {
+                let end = (pos + 8 + size).min(file.len());
+                return Ok(file[pos + 8..end].to_vec());
+            }
+            pos += 8 + size + (size & 1);
+        }
+        Err("no data chunk".into())
+    } else if name.ends_with(".flac") {
+        let mut r =
+            claxon::FlacReader::new(std::io::Cursor::new(file)).map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        for s in r.samples() {
+            match s {
+                Ok(v) => out.extend_from_slice(&(v as i16).to_le_bytes()),
+                // A file cut by a crash ends inside a frame: keep what decoded.
+                Err(_) => break,
+            }
+        }
+        Ok(out)
+    } else {
+        Ok(file.to_vec())
+    }
+}
+
+/// Verifies the call directory `dir` (or an unpacked bundle).
+pub fn verify_dir(dir: &Path) -> Report {
+    let mut r = Report::default();
+    let manifest_bytes = match std::fs::read(dir.join(MANIFEST)) {
+        Ok(b) => b,
+        Err(e) => {
+            r.fail(format!("{MANIFEST}: {e} (a call is sealed when it ends)"));
+            return r;
+        }
+    };
+    let manifest: Manifest = match serde_json::from_slice(&manifest_bytes) {
+        Ok(m) => m,
+        Err(e) => {
+            r.fail(format!("{MANIFEST}: not a manifest ({e})"));
+            return r;
+        }
+    };
+    match std::fs::read_to_string(dir.join(SIGNATURE)) {
+        Ok(sig) => match key::verify_hex(&manifest.public_key, &manifest_bytes, &sig) {
+            Ok(()) => r.pass(format!(
+                "{MANIFEST}: signed by key {}",
+                &manifest.public_key
+            )),
+            Err(e) => r.fail(format!(
+                "{MANIFEST}: {e}: the manifest or its signature was changed"
+            )),
+        },
+        Err(e) => r.fail(format!("{SIGNATURE}: {e}")),
+    }
+    for f in &manifest.files {
+        verify_file(dir, f, &mut r);
+    }
+    r
+}
+
+fn verify_file(dir: &Path, f: &crate::FileEntry, r: &mut Report) {
+    let name = &f.name;
+    let file = match std::fs::read(dir.join(name)) {
+        Ok(b) => b,
+        Err(e) => return r.fail(format!("{name}: {e}")),
+    };
+    if sha_hex(&file) == f.sha256 {
+        r.pass(format!("{name}: SHA-256 matches the manifest"));
+    } else {
+        r.fail(format!(
+            "{name}: SHA-256 differs from the manifest: the file was changed"
+        ));
+    }
+    let journal = match std::fs::read_to_string(dir.join(journal_name(name))) {
+        Ok(t) => t,
+        Err(e) => return r.fail(format!("{}: {e}", journal_name(name))),
+    };
+    let mut blocks = Vec::new();
+    for (i, line) in journal
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        match serde_json::from_str::<Block>(line) {
+            Ok(b) => blocks.push(b),
+            Err(e) => return r.fail(format!("{}: line {}: {e}", journal_name(name), i + 1)),
+        }
+    }
+    // The links, from the genesis to the head the manifest sealed.
+    let mut prev = GENESIS;
+    let mut offset = 0u64;
+    for b in &blocks {
+        let hash: Option<[u8; 32]> = hex::decode(&b.sha256).ok().and_then(|v| v.try_into().ok());
+        let Some(hash) = hash else {
+            return r.fail(format!("{name}: block {}: malformed hash", b.index));
+        };
+        let expected = chain::link(&prev, b.index, b.offset, b.len, &hash);
+        if hex::encode(expected) != b.chain || b.offset != offset {
+            return r.fail(format!("{name}: the chain breaks at block {}: blocks were inserted, removed or reordered in the journal", b.index));
+        }
+        prev = expected;
+        offset += b.len;
+    }
+    if hex::encode(prev) != f.chain_head || blocks.len() as u64 != f.blocks {
+        return r.fail(format!(
+            "{name}: the journal's chain does not end where the manifest sealed it"
+        ));
+    }
+    r.pass(format!("{name}: chain of {} blocks intact", blocks.len()));
+    let pcm = match pcm(name, &file) {
+        Ok(p) => p,
+        Err(e) => return r.fail(format!("{name}: {e}")),
+    };
+    let per_second =
+        (f.rate as u64) * (f.channels as u64) * if f.sample_format == "f32" { 4 } else { 2 };
+    for b in &blocks {
+        let (start, end) = (b.offset, b.offset + b.len);
+        if (pcm.len() as u64) < end {
+            return r.fail(format!(
+                "{name}: the audio ends at byte {} ({}), inside block {} which was sealed up to byte {end} ({}): truncated",
+                pcm.len(),
+                clock(pcm.len() as u64, per_second),
+                b.index,
+                clock(end, per_second)
+            ));
+        }
+        if sha_hex(&pcm[start as usize..end as usize]) != b.sha256 {
+            return r.fail(format!(
+                "{name}: block {} (bytes {start}..{end} of the audio data, {}–{}) differs from what was recorded: altered, spliced or reordered",
+                b.index,
+                clock(start, per_second),
+                clock(end, per_second)
+            ));
+        }
+    }
+    let extra = pcm.len() as u64 - offset;
+    match (extra, f.complete) {
+        (0, _) => r.pass(format!("{name}: every block of audio matches ({})", clock(offset, per_second))),
+        (_, true) => r.fail(format!("{name}: {extra} bytes of audio after the sealed end: something was appended")),
+        (_, false) => r.pass(format!(
+            "{name}: verified up to block {} ({}); the recording was interrupted and the last {extra} bytes were never sealed",
+            blocks.len().saturating_sub(1),
+            clock(offset, per_second)
+        )),
+    }
+}
