@@ -145,7 +145,19 @@ fn a_flac_recording_is_bit_exact() {
     std::thread::sleep(Duration::from_millis(500));
     env.call(&["stop"]);
     let dir = call_dir(&env);
-    assert_eq!(files(&dir), ["audio.flac", "call.json"]);
+    assert_eq!(
+        files(&dir),
+        [
+            "audio.flac",
+            "audio.flac.chain",
+            "call.json",
+            "manifest.json",
+            "manifest.sig"
+        ]
+    );
+    // The chain seals the PCM, so a FLAC recording verifies by decoding it.
+    let (code, out, err) = env.ctl_run(&["verify", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
     let mut r = claxon::FlacReader::open(dir.join("audio.flac")).unwrap();
     assert_eq!(
         (r.streaminfo().channels, r.streaminfo().sample_rate),

@@ -4,6 +4,7 @@
 mod bad_input;
 mod calls;
 mod ctl_laws;
+mod evidence;
 mod hot_reload;
 mod introspection;
 mod plugins;

@@ -1,6 +1,7 @@
 //! `onrecordctl`: the command-line client of onrecordd, over its D-Bus interface.
 
 mod calls;
+mod evidence;
 mod fail;
 mod laws;
 mod text;
@@ -26,6 +27,11 @@ enum Top {
     /// Recording law: what consent a call needs, and the tables behind it.
     #[command(subcommand)]
     Laws(laws::LawsCmd),
+    /// Check a call's evidence: the signed manifest, the audio's hashes and hash chain. Names
+    /// what fails and where. TARGET is a call id or a call's directory (no daemon needed).
+    Verify { target: String },
+    /// The public key that signs this installation's evidence.
+    Key,
     /// The plugins the daemon found, loaded or not, and why.
     Plugins {
         /// One JSON array.
@@ -96,11 +102,19 @@ async fn connect() -> Result<zbus::Connection, Fail> {
 }
 
 async fn run(cli: Cli) -> Result<(), Fail> {
+    // A directory is verified on its own: evidence must be checkable without the daemon.
+    if let Top::Verify { target } = &cli.command
+        && std::path::Path::new(target).is_dir()
+    {
+        return evidence::verify_dir(std::path::Path::new(target), None);
+    }
     let conn = connect().await?;
     match cli.command {
         Top::Call(cmd) => calls::run(&conn, cmd).await,
         Top::Laws(cmd) => laws::run(&conn, cmd).await,
         Top::Status { json } => laws::status(&conn, json).await,
         Top::Plugins { json } => laws::plugins(&conn, json).await,
+        Top::Key => evidence::key(&conn).await,
+        Top::Verify { target } => evidence::verify(&conn, &target).await,
     }
 }

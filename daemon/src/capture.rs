@@ -8,6 +8,29 @@
 use crate::calls::Call;
 use std::path::Path;
 
+/// What capture did, when it stopped.
+#[derive(Debug, Clone, Default)]
+pub struct Stopped {
+    /// One line for the timeline: frames written, overruns, repairs.
+    pub report: String,
+    pub files: Vec<SealedFile>,
+}
+
+/// An audio file and what its hash chain sealed.
+#[derive(Debug, Clone)]
+pub struct SealedFile {
+    pub name: String,
+    /// `i16` or `f32`.
+    pub sample_format: String,
+    pub rate: u32,
+    pub channels: u32,
+    pub pcm_bytes: u64,
+    pub blocks: u64,
+    pub head: String,
+    /// False after a crash: the journal seals what reached the disk.
+    pub complete: bool,
+}
+
 pub trait Capture: Send + Sync {
     /// Begins writing the call's audio into `dir`; returns the files it writes.
     fn start(&mut self, call: &Call, dir: &Path) -> Result<Vec<String>, String>;
@@ -15,9 +38,9 @@ pub trait Capture: Send + Sync {
     fn pause(&mut self, call_id: &str);
     fn resume(&mut self, call_id: &str) -> Result<(), String>;
     /// Finalizes the files; for a call not captured by this process (the daemon died while it
-    /// recorded), repairs the files it left. Returns what happened, for the call's timeline
-    /// (frames written, overruns, repairs), or nothing when there is nothing to say.
-    fn stop(&mut self, call: &Call, dir: &Path) -> Option<String>;
+    /// recorded), repairs the files it left. Returns what happened (for the call's timeline and
+    /// its manifest), or nothing when no audio was captured.
+    fn stop(&mut self, call: &Call, dir: &Path) -> Option<Stopped>;
 }
 
 /// No capture source configured: nothing is written.
@@ -38,7 +61,7 @@ impl Capture for NoCapture {
     fn resume(&mut self, _call_id: &str) -> Result<(), String> {
         Ok(())
     }
-    fn stop(&mut self, _call: &Call, _dir: &Path) -> Option<String> {
+    fn stop(&mut self, _call: &Call, _dir: &Path) -> Option<Stopped> {
         None
     }
 }

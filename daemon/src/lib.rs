@@ -11,4 +11,5 @@ pub mod config;
 pub mod laws;
 pub mod plugins;
 pub mod recording;
+pub mod seal;
 pub mod service;

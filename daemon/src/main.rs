@@ -128,6 +128,7 @@ async fn run(args: Args) -> Result<(), String> {
         .or_else(|| xdg("XDG_DATA_HOME", ".local/share").map(|p| p.join("onrecord")))
         .ok_or("no data directory: pass --data-dir")?;
     create_private_dir(&data_dir)?;
+    let data_dir_for_key = data_dir.clone();
     if let Some(dir) = &user_laws_dir {
         // Created so that it can be watched from the start; a user who never writes a table
         // there loses nothing.
@@ -177,6 +178,10 @@ async fn run(args: Args) -> Result<(), String> {
     };
     let (owner, state) = Owner::start(paths, config.jurisdiction.clone(), policy, capture)
         .map_err(|e| format!("invalid law tables:\n{e}"))?;
+    // The installation's signing key, created on first run (0600).
+    let signing = onrecord_evidence::key::load_or_create(&data_dir_for_key.join("signing.key"))?;
+    let public_key = onrecord_evidence::key::public_hex(&signing);
+    let owner = owner.with_signing_key(signing);
     if let Some(j) = &config.jurisdiction
         && state.borrow().set.get(j).is_none()
     {
@@ -187,7 +192,10 @@ async fn run(args: Args) -> Result<(), String> {
 
     let (commands, rx) = mpsc::channel(8);
     let conn = zbus::connection::Builder::session()
-        .serve_at(OBJECT_PATH, DaemonIface::new(plugins.report.clone()))
+        .serve_at(
+            OBJECT_PATH,
+            DaemonIface::new(plugins.report.clone(), public_key),
+        )
         .serve_at(OBJECT_PATH, LawsIface::new(state, commands.clone()))
         .serve_at(OBJECT_PATH, CallsIface::new(commands.clone()))
         .build()

@@ -71,6 +71,36 @@ fn pcm(name: &str, file: &[u8]) -> Result<Vec<u8>, String> {
     }
 }
 
+/// The format of an audio file: (`i16`|`f32`, rate, channels), for WAV and FLAC.
+pub fn probe_format(name: &str, file: &[u8]) -> Option<(String, u32, u32)> {
+    if name.ends_with(".wav") {
+        let mut pos = 12usize;
+        while pos + 8 <= file.len() {
+            let size =
+                u32::from_le_bytes([file[pos + 4], file[pos + 5], file[pos + 6], file[pos + 7]])
+                    as usize;
+            if &file[pos..pos + 4] == b"fmt " && pos + 24 <= file.len() {
+                let f = &file[pos + 8..];
+                let tag = u16::from_le_bytes([f[0], f[1]]);
+                let channels = u16::from_le_bytes([f[2], f[3]]) as u32;
+                let rate = u32::from_le_bytes([f[4], f[5], f[6], f[7]]);
+                let bits = u16::from_le_bytes([f[14], f[15]]);
+                // 3 is IEEE float; 0xFFFE (extensible) with 32 bits is float as hound writes it.
+                let float = tag == 3 || (tag == 0xFFFE && bits == 32);
+                return Some((if float { "f32" } else { "i16" }.into(), rate, channels));
+            }
+            pos += 8 + size + (size & 1);
+        }
+        None
+    } else if name.ends_with(".flac") {
+        let r = claxon::FlacReader::new(std::io::Cursor::new(file)).ok()?;
+        let i = r.streaminfo();
+        Some(("i16".into(), i.sample_rate, i.channels))
+    } else {
+        None
+    }
+}
+
 /// Verifies the call directory `dir` (or an unpacked bundle).
 pub fn verify_dir(dir: &Path) -> Report {
     let mut r = Report::default();

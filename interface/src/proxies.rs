@@ -26,6 +26,10 @@ pub trait Daemon {
     /// Every plugin file found at start, loaded or not, and why.
     #[zbus(property)]
     fn plugins(&self) -> zbus::Result<Vec<crate::PluginInfo>>;
+
+    /// The Ed25519 public key (hex) that signs this installation's sealed evidence.
+    #[zbus(property)]
+    fn public_key(&self) -> zbus::Result<String>;
 }
 
 /// `org.onrecord.Laws1`: the law tables and the decisions made from them.
@@ -148,6 +152,9 @@ pub trait Call {
     fn started_at(&self) -> zbus::Result<u64>;
     #[zbus(property)]
     fn recording_files(&self) -> zbus::Result<Vec<String>>;
+    /// The call's directory (record, audio, journals, sealed manifest).
+    #[zbus(property)]
+    fn directory(&self) -> zbus::Result<String>;
 
     /// `StateChanged`: the state changed; `reason` is the timeline entry's detail. (Named so
     /// in Rust because the `State` property's change stream is `receive_state_changed`.)

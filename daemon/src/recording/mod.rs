@@ -7,10 +7,11 @@
 //! stop, and dropped (not buffered) while paused.
 
 mod convert;
+mod journal;
 mod ring;
 
 use crate::calls::Call;
-use crate::capture::Capture;
+use crate::capture::{Capture, SealedFile, Stopped};
 use crate::plugins::Registry;
 use onrecord_plugin::abi::*;
 use ring::{Ring, SinkCtx};
@@ -91,7 +92,10 @@ struct Recording {
     ring: Arc<Ring>,
     /// Owned here; the source's callback borrows it until the source is stopped.
     sink: *mut SinkCtx,
-    writer: Option<std::thread::JoinHandle<Result<(), String>>>,
+    writer: Option<std::thread::JoinHandle<Result<journal::Sealed, String>>>,
+    /// The file's name and stored format, for the manifest.
+    name: String,
+    stored: AudioFormat,
 }
 
 // SAFETY: the raw pointers are plugin handles and our own sink context; the owner thread alone
@@ -209,6 +213,20 @@ impl Capture for PluginCapture {
         // SAFETY: `sink` is ours until the source stops.
         let consumer = unsafe { (*sink).configure(got.bytes_per_frame()) };
         ring.set_writing(true);
+        // One-second blocks of the stored PCM.
+        let block_bytes = stored.rate as usize * stored.bytes_per_frame();
+        let journal = match journal::Journal::create(
+            &dir.join(onrecord_evidence::journal_name(&name)),
+            block_bytes,
+        ) {
+            Ok(j) => j,
+            Err(why) => {
+                let mut err = Err512::new();
+                // SAFETY: created above and never written.
+                unsafe { (storage.finish)(file, err.ptr()) };
+                return close_source(why);
+            }
+        };
         let writer = ring::spawn_writer(ring::Writer {
             ring: ring.clone(),
             consumer,
@@ -218,6 +236,7 @@ impl Capture for PluginCapture {
             convert,
             interval: self.config.sync_interval,
             call_id: call.id.clone(),
+            journal,
         });
         let mut err = Err512::new();
         // SAFETY: ABI call on the handle opened above.
@@ -228,6 +247,8 @@ impl Capture for PluginCapture {
             ring,
             sink,
             writer: Some(writer),
+            name: name.clone(),
+            stored,
         };
         if st != STATUS_OK {
             let why = err.text(st);
@@ -255,7 +276,7 @@ impl Capture for PluginCapture {
         }
     }
 
-    fn stop(&mut self, call: &Call, dir: &Path) -> Option<String> {
+    fn stop(&mut self, call: &Call, dir: &Path) -> Option<Stopped> {
         match self.active.remove(&call.id) {
             Some(mut rec) => Some(finish(&mut rec, &call.id)),
             // Not running in this process: a recording left open by a crash.
@@ -265,12 +286,13 @@ impl Capture for PluginCapture {
 }
 
 impl PluginCapture {
-    fn repair(&self, call: &Call, dir: &Path) -> Option<String> {
+    fn repair(&self, call: &Call, dir: &Path) -> Option<Stopped> {
         let storage = self
             .registry
             .storage(&self.config.storage)
             .and_then(|p| p.storage)?;
         let mut said = Vec::new();
+        let mut files = Vec::new();
         for name in &call.recording_files {
             let path = dir.join(name);
             if !path.is_file() {
@@ -286,19 +308,39 @@ impl PluginCapture {
                 said.push(format!(
                     "{name} repaired after a crash: {frames} frames kept"
                 ));
+                let bytes = std::fs::read(&path).unwrap_or_default();
+                let sealed = journal::read_sealed(&dir.join(onrecord_evidence::journal_name(name)));
+                if let (Some((sample_format, rate, channels)), Some(sealed)) = (
+                    onrecord_evidence::verify::probe_format(name, &bytes),
+                    sealed,
+                ) {
+                    files.push(SealedFile {
+                        name: name.clone(),
+                        sample_format,
+                        rate,
+                        channels,
+                        pcm_bytes: sealed.pcm_bytes,
+                        blocks: sealed.blocks,
+                        head: sealed.head,
+                        complete: false,
+                    });
+                }
             } else {
                 let why = err.text(st);
                 tracing::error!(call = %call.id, file = %path.display(), "cannot repair the recording: {why}");
                 said.push(format!("{name} could not be repaired: {why}"));
             }
         }
-        (!said.is_empty()).then(|| said.join("; "))
+        (!said.is_empty()).then(|| Stopped {
+            report: said.join("; "),
+            files,
+        })
     }
 }
 
 /// Stops the source, drains the ring into the file, finalizes it, and frees everything; says
 /// what was captured.
-fn finish(rec: &mut Recording, call_id: &str) -> String {
+fn finish(rec: &mut Recording, call_id: &str) -> Stopped {
     rec.ring.set_writing(false);
     // SAFETY: ABI calls on the handle opened in `start`; after `stop` returns the source no
     // longer calls the sink, so the sink context can be freed.
@@ -309,9 +351,24 @@ fn finish(rec: &mut Recording, call_id: &str) -> String {
     }
     rec.ring.finish();
     let mut problem = String::new();
+    let mut files = Vec::new();
     if let Some(w) = rec.writer.take() {
         match w.join() {
-            Ok(Ok(())) => {}
+            Ok(Ok(sealed)) => files.push(SealedFile {
+                name: rec.name.clone(),
+                sample_format: if rec.stored.sample_format == SAMPLE_F32 {
+                    "f32"
+                } else {
+                    "i16"
+                }
+                .into(),
+                rate: rec.stored.rate,
+                channels: rec.stored.channels,
+                pcm_bytes: sealed.pcm_bytes,
+                blocks: sealed.blocks,
+                head: sealed.head,
+                complete: true,
+            }),
             Ok(Err(e)) => {
                 tracing::error!(call = %call_id, "the recording did not finish cleanly: {e}");
                 problem = format!("; the file did not finish cleanly: {e}");
@@ -324,7 +381,10 @@ fn finish(rec: &mut Recording, call_id: &str) -> String {
     }
     let (written, overruns, paused) = rec.ring.counts();
     tracing::info!(call = %call_id, frames = written, overruns, dropped_while_paused = paused, "capture stopped");
-    format!(
-        "{written} frames written, {overruns} lost to overruns, {paused} not written while paused{problem}"
-    )
+    Stopped {
+        report: format!(
+            "{written} frames written, {overruns} lost to overruns, {paused} not written while paused{problem}"
+        ),
+        files,
+    }
 }

@@ -127,11 +127,13 @@ pub struct Writer {
     pub convert: Option<super::convert::Convert>,
     pub interval: Duration,
     pub call_id: String,
+    /// The hash chain over what the storage accepted.
+    pub journal: super::journal::Journal,
 }
 
 /// The writer: drains the ring into the storage, syncs every `interval`, and finishes the file
 /// once the ring is finished and empty.
-pub fn spawn_writer(w: Writer) -> std::thread::JoinHandle<Result<(), String>> {
+pub fn spawn_writer(w: Writer) -> std::thread::JoinHandle<Result<super::journal::Sealed, String>> {
     let Writer {
         ring,
         mut consumer,
@@ -141,6 +143,7 @@ pub fn spawn_writer(w: Writer) -> std::thread::JoinHandle<Result<(), String>> {
         mut convert,
         interval,
         call_id,
+        journal,
     } = w;
     let file = File(file);
     std::thread::Builder::new()
@@ -149,6 +152,7 @@ pub fn spawn_writer(w: Writer) -> std::thread::JoinHandle<Result<(), String>> {
             let file = file;
             let frame = format.bytes_per_frame();
             let written = &ring.written;
+            let journal = std::cell::RefCell::new(journal);
             // One storage write of whole frames in the storage's format.
             let mut write = |data: &[u8], frames: usize| -> Result<(), String> {
                 let mut err = [0u8; 512];
@@ -160,6 +164,7 @@ pub fn spawn_writer(w: Writer) -> std::thread::JoinHandle<Result<(), String>> {
                 // SAFETY: ABI call on our handle with `frames` whole frames.
                 if unsafe { (storage.write)(file.0, data.as_ptr(), frames, &mut eb) } == STATUS_OK {
                     written.fetch_add(frames as u64, Ordering::Relaxed);
+                    journal.borrow_mut().add(data);
                     Ok(())
                 } else {
                     Err(String::from_utf8_lossy(&err[..eb.len.min(512)]).into_owned())
@@ -203,7 +208,9 @@ pub fn spawn_writer(w: Writer) -> std::thread::JoinHandle<Result<(), String>> {
                 }
                 if last_sync.elapsed() >= interval && failure.is_none() {
                     // SAFETY: ABI call on our handle.
-                    failure = call_plugin(&|eb| unsafe { (storage.sync)(file.0, eb) }).err();
+                    failure = call_plugin(&|eb| unsafe { (storage.sync)(file.0, eb) })
+                        .and_then(|()| journal.borrow_mut().sync())
+                        .err();
                     last_sync = Instant::now();
                 }
                 if done && consumer.slots() < frame {
@@ -221,9 +228,11 @@ pub fn spawn_writer(w: Writer) -> std::thread::JoinHandle<Result<(), String>> {
             }
             // SAFETY: ABI call; frees the handle whatever happened before.
             let finished = call_plugin(&|eb| unsafe { (storage.finish)(file.0, eb) });
+            // The journal seals what the storage accepted, even when the file failed later.
+            let sealed = journal.into_inner().finish();
             match failure {
                 Some(e) => Err(e),
-                None => finished,
+                None => finished.and(sealed),
             }
         })
         .expect("spawn the writer thread")

@@ -151,11 +151,20 @@ impl CallsIface {
 pub struct CallIface {
     snapshot: watch::Receiver<Arc<Call>>,
     commands: mpsc::Sender<Command>,
+    directory: std::path::PathBuf,
 }
 
 impl CallIface {
-    pub fn new(snapshot: watch::Receiver<Arc<Call>>, commands: mpsc::Sender<Command>) -> Self {
-        CallIface { snapshot, commands }
+    pub fn new(
+        snapshot: watch::Receiver<Arc<Call>>,
+        commands: mpsc::Sender<Command>,
+        directory: std::path::PathBuf,
+    ) -> Self {
+        CallIface {
+            snapshot,
+            commands,
+            directory,
+        }
     }
 
     fn call(&self) -> Arc<Call> {
@@ -295,6 +304,12 @@ impl CallIface {
     #[zbus(property)]
     fn started_at(&self) -> u64 {
         self.call().started_us
+    }
+
+    /// The call's directory: its record, audio, chain journals and sealed manifest.
+    #[zbus(property(emits_changed_signal = "const"))]
+    fn directory(&self) -> String {
+        self.directory.display().to_string()
     }
 
     #[zbus(property)]

@@ -14,16 +14,26 @@ use zbus::object_server::SignalEmitter;
 
 pub struct DaemonIface {
     plugins: Vec<PluginInfo>,
+    public_key: String,
 }
 
 impl DaemonIface {
-    pub fn new(plugins: Vec<PluginInfo>) -> Self {
-        DaemonIface { plugins }
+    pub fn new(plugins: Vec<PluginInfo>, public_key: String) -> Self {
+        DaemonIface {
+            plugins,
+            public_key,
+        }
     }
 }
 
 #[interface(name = "org.onrecord.Daemon1")]
 impl DaemonIface {
+    /// The Ed25519 public key (hex) that signs this installation's sealed evidence.
+    #[zbus(property(emits_changed_signal = "const"))]
+    fn public_key(&self) -> String {
+        self.public_key.clone()
+    }
+
     /// Every plugin file found at start, loaded or not, and why.
     #[zbus(property(emits_changed_signal = "const"))]
     fn plugins(&self) -> Vec<PluginInfo> {

@@ -63,6 +63,8 @@ pub struct Owner {
     /// Every call, by id.
     calls: BTreeMap<String, Entry>,
     capture: Box<dyn Capture>,
+    /// The installation's signing key for sealed evidence.
+    signing: Option<ed25519_dalek::SigningKey>,
 }
 
 /// A call as the owner keeps it: its directory, its state, and the channel that gives its
@@ -130,6 +132,7 @@ impl Owner {
         let (tx, rx) = watch::channel(published);
         Ok((
             Owner {
+                signing: None,
                 paths,
                 state: tx,
                 policy,
@@ -138,6 +141,12 @@ impl Owner {
             },
             rx,
         ))
+    }
+
+    /// Seals ended calls' evidence with `key`.
+    pub fn with_signing_key(mut self, key: ed25519_dalek::SigningKey) -> Self {
+        self.signing = Some(key);
+        self
     }
 
     fn calls_dir(&self) -> PathBuf {
@@ -205,7 +214,7 @@ impl Owner {
                 }
                 Err(_) => call,
             };
-            let snapshot = self.serve_call(conn, handle, &call).await;
+            let snapshot = self.serve_call(conn, handle, &call, &dir).await;
             self.calls.insert(
                 call.id.clone(),
                 Entry {
@@ -225,11 +234,15 @@ impl Owner {
         conn: &Connection,
         handle: &mpsc::Sender<Command>,
         call: &Call,
+        dir: &std::path::Path,
     ) -> watch::Sender<Arc<Call>> {
         let (tx, rx) = watch::channel(Arc::new(call.clone()));
         if let Err(e) = conn
             .object_server()
-            .at(call_path(&call.id), CallIface::new(rx, handle.clone()))
+            .at(
+                call_path(&call.id),
+                CallIface::new(rx, handle.clone(), dir.to_owned()),
+            )
             .await
         {
             tracing::error!(call = %call.id, "cannot serve the call on the bus: {e}");
@@ -272,7 +285,7 @@ impl Owner {
             ))
         })?;
         tracing::info!(call = %id, requirement = %call.requirement(), "call created");
-        let snapshot = self.serve_call(conn, handle, &call).await;
+        let snapshot = self.serve_call(conn, handle, &call, &dir).await;
         let path = OwnedObjectPath::try_from(call_path(&id))
             .map_err(|e| Error::Internal(e.to_string()))?;
         self.calls.insert(
@@ -361,8 +374,27 @@ impl Owner {
                     }
                 }
                 Effect::StopCapture => {
-                    if let Some(report) = self.capture.stop(call, dir) {
-                        call.note(stamp(), "capture", report);
+                    if let Some(stopped) = self.capture.stop(call, dir) {
+                        call.note(stamp(), "capture", stopped.report);
+                        if !stopped.files.is_empty() {
+                            match &self.signing {
+                                Some(key) => match crate::seal::seal(
+                                    call,
+                                    dir,
+                                    &stopped.files,
+                                    key,
+                                    now_us(),
+                                ) {
+                                    Ok(()) => tracing::info!(call = %call.id, "evidence sealed"),
+                                    Err(e) => {
+                                        tracing::error!(call = %call.id, "cannot seal the evidence: {e}")
+                                    }
+                                },
+                                None => {
+                                    tracing::warn!(call = %call.id, "no signing key: the evidence is not sealed")
+                                }
+                            }
+                        }
                     }
                 }
                 Effect::Notify(n) => {

@@ -1,0 +1,78 @@
+//! `onrecordctl key` and `onrecordctl verify`.
+
+use crate::fail::Fail;
+use crate::text::emit;
+use onrecord_interface::{CallProxy, DaemonProxy, call_path};
+use std::path::Path;
+use zbus::proxy::CacheProperties;
+
+pub async fn key(conn: &zbus::Connection) -> Result<(), Fail> {
+    let daemon = DaemonProxy::builder(conn)
+        .cache_properties(CacheProperties::No)
+        .build()
+        .await?;
+    emit(&format!("{}\n", daemon.public_key().await?))
+}
+
+/// Verifies a call directory; `expected_key` is this installation's, when known.
+pub fn verify_dir(dir: &Path, expected_key: Option<&str>) -> Result<(), Fail> {
+    let mut report = onrecord_evidence::verify::verify_dir(dir);
+    if let Some(key) = expected_key {
+        let signed_by = std::fs::read(dir.join(onrecord_evidence::MANIFEST))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<onrecord_evidence::Manifest>(&b).ok())
+            .map(|m| m.public_key);
+        match signed_by {
+            Some(k) if k == key => report
+                .checks
+                .push((true, "the signing key is this installation's".into())),
+            Some(_) => report.checks.push((
+                false,
+                "the manifest is signed by another key than this installation's".into(),
+            )),
+            None => {}
+        }
+    }
+    let mut o = format!("{}\n", dir.display());
+    for (ok, what) in &report.checks {
+        o.push_str(&format!("{}  {what}\n", if *ok { "ok  " } else { "FAIL" }));
+    }
+    let failed = report.checks.iter().filter(|(ok, _)| !ok).count();
+    if report.ok() {
+        o.push_str("verified: the recording and its consent record are intact\n");
+        emit(&o)
+    } else {
+        emit(&o)?;
+        Err(Fail::Other(format!(
+            "NOT verified: {failed} check(s) failed"
+        )))
+    }
+}
+
+/// `verify TARGET`: a call id (asks the daemon for its directory) or a directory.
+pub async fn verify(conn: &zbus::Connection, target: &str) -> Result<(), Fail> {
+    let daemon = DaemonProxy::builder(conn)
+        .cache_properties(CacheProperties::No)
+        .build()
+        .await?;
+    let key = daemon.public_key().await?;
+    let ids: Vec<String> = onrecord_interface::CallsProxy::new(conn)
+        .await?
+        .list_calls()
+        .await?
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    if !ids.iter().any(|i| i == target) {
+        return Err(Fail::Input(format!(
+            "{target:?} is neither a directory nor a call id (see `onrecordctl call list`)"
+        )));
+    }
+    let call = CallProxy::builder(conn)
+        .path(call_path(target))
+        .cache_properties(CacheProperties::No)
+        .build()
+        .await?;
+    let dir = call.directory().await?;
+    verify_dir(Path::new(&dir), Some(&key))
+}

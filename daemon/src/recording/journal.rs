@@ -1,0 +1,111 @@
+//! The hash-chain journal written beside an audio file (`audio.wav.chain`), by the writer
+//! thread, for the bytes the storage accepted. It is made durable with the audio, at each sync,
+//! so after a crash it seals what had reached the disk.
+
+use onrecord_evidence::{Block, Chain};
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+/// What the journal sealed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sealed {
+    pub pcm_bytes: u64,
+    pub blocks: u64,
+    /// The chain's last link, hex.
+    pub head: String,
+}
+
+pub struct Journal {
+    chain: Chain,
+    file: File,
+    pending: Vec<u8>,
+    pcm_bytes: u64,
+    blocks: u64,
+}
+
+impl Journal {
+    pub fn create(path: &Path, block_bytes: usize) -> Result<Journal, String> {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(Journal {
+            chain: Chain::new(block_bytes),
+            file,
+            pending: Vec::new(),
+            pcm_bytes: 0,
+            blocks: 0,
+        })
+    }
+
+    fn line(pending: &mut Vec<u8>, blocks: &mut u64, b: Block) {
+        if let Ok(mut l) = serde_json::to_vec(&b) {
+            l.push(b'\n');
+            pending.extend_from_slice(&l);
+            *blocks += 1;
+        }
+    }
+
+    /// Adds bytes the storage accepted.
+    pub fn add(&mut self, data: &[u8]) {
+        let (pending, blocks) = (&mut self.pending, &mut self.blocks);
+        self.chain.update(data, |b| Self::line(pending, blocks, b));
+        self.pcm_bytes += data.len() as u64;
+    }
+
+    /// Writes the sealed blocks and makes them durable.
+    pub fn sync(&mut self) -> Result<(), String> {
+        if !self.pending.is_empty() {
+            self.file
+                .write_all(&self.pending)
+                .map_err(|e| format!("the chain journal: {e}"))?;
+            self.pending.clear();
+        }
+        self.file
+            .sync_data()
+            .map_err(|e| format!("the chain journal: {e}"))
+    }
+
+    /// Seals the last, partial block and closes the journal.
+    pub fn finish(mut self) -> Result<Sealed, String> {
+        if let Some(b) = self.chain.finish() {
+            Self::line(&mut self.pending, &mut self.blocks, b);
+        }
+        self.sync()?;
+        Ok(Sealed {
+            pcm_bytes: self.pcm_bytes,
+            blocks: self.blocks,
+            head: self.chain.head(),
+        })
+    }
+}
+
+/// What a journal left by a crash seals: its complete lines, in order.
+pub fn read_sealed(path: &Path) -> Option<Sealed> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut sealed = Sealed {
+        pcm_bytes: 0,
+        blocks: 0,
+        head: hex_zero(),
+    };
+    for line in text.lines() {
+        // A line cut by the crash is not sealed.
+        let Ok(b) = serde_json::from_str::<Block>(line) else {
+            break;
+        };
+        sealed = Sealed {
+            pcm_bytes: b.offset + b.len,
+            blocks: sealed.blocks + 1,
+            head: b.chain,
+        };
+    }
+    Some(sealed)
+}
+
+fn hex_zero() -> String {
+    "0".repeat(64)
+}

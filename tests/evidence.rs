@@ -1,0 +1,178 @@
+//! Sealed evidence: a recorded call verifies; tampering with the audio or the manifest is
+//! found and located; an interrupted recording verifies up to its last sealed block.
+
+use onrecord_tests::TestEnv;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+fn clip(dir: &Path, seconds: usize) -> PathBuf {
+    let path = dir.join("clip.wav");
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 48_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&path, spec).unwrap();
+    let mut x: u32 = 0xBEEF;
+    for _ in 0..seconds * 48_000 * 2 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        w.write_sample((x >> 16) as i16).unwrap();
+    }
+    w.finalize().unwrap();
+    path
+}
+
+fn configure(env: &TestEnv, clip: &Path, pace: &str, sync_ms: u64) {
+    std::fs::write(
+        &env.config,
+        format!(
+            "jurisdiction = \"US-TX\"\n[capture]\nsource = \"capture-file\"\nsync_interval_ms = {sync_ms}\n[capture.source_options]\npath = \"{}\"\npace = \"{pace}\"\n",
+            clip.display()
+        ),
+    )
+    .unwrap();
+}
+
+fn call_dir(env: &TestEnv) -> PathBuf {
+    std::fs::read_dir(env.data_dir.join("calls"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+}
+
+/// A copy of a call directory, to tamper with.
+fn copy(dir: &Path, to: &Path) -> PathBuf {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+    to.to_owned()
+}
+
+/// Where the WAV's audio data starts (hound writes a 44-byte header for 16-bit stereo).
+const DATA: usize = 44;
+const SECOND: usize = 48_000 * 4;
+
+fn verify(env: &TestEnv, target: &Path) -> (i32, String) {
+    let (code, out, err) = env.ctl_run(&["verify", target.to_str().unwrap()]);
+    (code, format!("{out}{err}"))
+}
+
+#[test]
+fn a_recorded_call_verifies_and_tampering_is_found_where_it_is() {
+    let mut env = TestEnv::new();
+    let clip = clip(env.dir.path(), 3);
+    configure(&env, &clip, "fast", 1000);
+    env.start_daemon();
+    let id = env.ctl_json(&["call", "new", "--them", "US-TX", "--label", "evidence"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.call(&["notice"]);
+    env.call(&["start"]);
+    std::thread::sleep(Duration::from_millis(500));
+    env.call(&["stop"]);
+    let dir = call_dir(&env);
+
+    // Untouched: by call id (through the daemon) and by directory.
+    let (code, out, err) = env.ctl_run(&["verify", &id]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("verified")
+            && out.contains("chain of 3 blocks intact")
+            && out.contains("this installation's"),
+        "{out}"
+    );
+    let (code, out) = verify(&env, &dir);
+    assert_eq!(code, 0, "{out}");
+    let key = env.ctl_run(&["key"]).1;
+    assert_eq!(key.trim().len(), 64);
+    assert!(
+        out.contains(key.trim()),
+        "the manifest names the installation's key"
+    );
+    let key_file = env.data_dir.join("signing.key");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    let t = env.dir.path();
+    // One byte of audio flipped, in the second block.
+    let flipped = copy(&dir, &t.join("flipped"));
+    let mut audio = std::fs::read(flipped.join("audio.wav")).unwrap();
+    audio[DATA + SECOND + 1000] ^= 0x01;
+    std::fs::write(flipped.join("audio.wav"), &audio).unwrap();
+    let (code, out) = verify(&env, &flipped);
+    assert_eq!(code, 1);
+    assert!(out.contains("FAIL  audio.wav: SHA-256 differs"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "block 1 (bytes {SECOND}..{} of the audio data",
+            2 * SECOND
+        )),
+        "{out}"
+    );
+
+    // One byte of the manifest changed.
+    let forged = copy(&dir, &t.join("forged"));
+    let m = std::fs::read_to_string(forged.join("manifest.json"))
+        .unwrap()
+        .replacen("\"US-TX\"", "\"US-CA\"", 1);
+    std::fs::write(forged.join("manifest.json"), m).unwrap();
+    let (code, out) = verify(&env, &forged);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("the signature does not match the manifest"),
+        "{out}"
+    );
+
+    // Truncated.
+    let cut = copy(&dir, &t.join("cut"));
+    let audio = std::fs::read(cut.join("audio.wav")).unwrap();
+    std::fs::write(cut.join("audio.wav"), &audio[..DATA + 2 * SECOND + 500]).unwrap();
+    let (code, out) = verify(&env, &cut);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("inside block 2") && out.contains("truncated"),
+        "{out}"
+    );
+
+    // Two blocks swapped.
+    let swapped = copy(&dir, &t.join("swapped"));
+    let mut audio = std::fs::read(swapped.join("audio.wav")).unwrap();
+    let (first, rest) = audio[DATA..].split_at_mut(SECOND);
+    first.swap_with_slice(&mut rest[..SECOND]);
+    std::fs::write(swapped.join("audio.wav"), &audio).unwrap();
+    let (code, out) = verify(&env, &swapped);
+    assert_eq!(code, 1);
+    assert!(out.contains("block 0 (bytes 0.."), "{out}");
+}
+
+#[test]
+fn an_interrupted_recording_verifies_up_to_its_last_sealed_block() {
+    let mut env = TestEnv::new();
+    let clip = clip(env.dir.path(), 6);
+    configure(&env, &clip, "realtime", 500);
+    env.start_daemon();
+    env.ctl_json(&["call", "new", "--them", "US-TX", "--label", "interrupted"]);
+    env.call(&["notice"]);
+    env.call(&["start"]);
+    std::thread::sleep(Duration::from_millis(2600));
+    env.kill9_daemon();
+    env.start_daemon();
+    let dir = call_dir(&env);
+    let (code, out) = verify(&env, &dir);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("verified up to block") && out.contains("interrupted"),
+        "{out}"
+    );
+}
