@@ -3,9 +3,10 @@
 # command to run and stops).
 
 CARGO ?= cargo
-# dbus-daemon: the private buses of the demo and tests; systemd: busctl, the non-Rust client.
+# dbus-daemon: the private buses of the demo and tests; systemd: busctl, the non-Rust client;
+# chromium: opens the evidence report in a test.
 DEMO_DEBS  := dbus-daemon
-TEST_DEBS  := dbus-daemon systemd
+TEST_DEBS  := dbus-daemon systemd chromium
 BENCH_DEBS := dbus-daemon
 
 .PHONY: build demo test bench introspection clean

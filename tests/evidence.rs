@@ -176,3 +176,107 @@ fn an_interrupted_recording_verifies_up_to_its_last_sealed_block() {
         "{out}"
     );
 }
+
+/// Headless Chromium as the probe of this workplace runs it: no sandbox as root, no network.
+fn chromium(args: &[&str], profile: &Path) -> std::process::Output {
+    std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+        ])
+        .args([
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .output()
+        .expect("chromium is installed by make test")
+}
+
+#[test]
+fn an_export_bundle_verifies_and_its_report_shows_the_timeline() {
+    let mut env = TestEnv::new();
+    let clip = clip(env.dir.path(), 2);
+    configure(&env, &clip, "fast", 1000);
+    env.start_daemon();
+    let id = env.ctl_json(&[
+        "call",
+        "new",
+        "--them",
+        "+1 415 555 0100",
+        "--label",
+        "Acme billing",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.call(&["notice"]);
+    env.call(&["consent", "yes"]);
+    env.call(&["start"]);
+    env.call(&["confirm"]);
+    env.call(&["mark", "case 12345"]);
+    std::thread::sleep(Duration::from_millis(300));
+    env.call(&["stop"]);
+    let bundle = env.dir.path().join("acme.zip");
+    let (code, out, err) = env.ctl_run(&["export", &id, "--to", bundle.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("exported to") && err.contains("adding audio.wav"),
+        "{out}{err}"
+    );
+
+    // The bundle verifies on its own, without the daemon.
+    env.stop_daemon();
+    let (code, out) = verify(&env, &bundle);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("verified"), "{out}");
+
+    // The report opens in a browser and shows the timeline and the law basis.
+    let unpacked = env.dir.path().join("unpacked");
+    std::fs::create_dir_all(&unpacked).unwrap();
+    let zip = std::fs::File::open(&bundle).unwrap();
+    let mut archive = zip::ZipArchive::new(zip).unwrap();
+    archive.extract(&unpacked).unwrap();
+    let report = unpacked.join(&id).join("report.html");
+    let url = format!("file://{}", report.display());
+    let profile = env.dir.path().join("chromium");
+    let dom = chromium(&["--dump-dom", &url], &profile);
+    let text = String::from_utf8_lossy(&dom.stdout);
+    for expected in [
+        "Call record: Acme billing",
+        "id=\"timeline\"",
+        "case 12345",
+        "confirmed",
+        "Cal. Penal Code",
+        "intact",
+    ] {
+        assert!(
+            text.contains(expected),
+            "the report lacks {expected:?}:\n{text}"
+        );
+    }
+    let shot = env.dir.path().join("report.png");
+    let out = chromium(
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1000,1400",
+            &url,
+        ],
+        &profile,
+    );
+    assert!(
+        shot.is_file(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let png = std::fs::read(&shot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "the screenshot is empty"
+    );
+}

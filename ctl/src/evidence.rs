@@ -76,3 +76,43 @@ pub async fn verify(conn: &zbus::Connection, target: &str) -> Result<(), Fail> {
     let dir = call.directory().await?;
     verify_dir(Path::new(&dir), Some(&key))
 }
+
+/// Verifies an export bundle by unpacking it to a temporary directory.
+pub fn verify_bundle(bundle: &Path) -> Result<(), Fail> {
+    let tmp = tempfile::tempdir()
+        .map_err(|e| Fail::Other(format!("cannot make a temporary directory: {e}")))?;
+    let folder = onrecord_evidence::bundle::unpack(bundle, tmp.path()).map_err(Fail::Input)?;
+    verify_dir(&folder, None)
+}
+
+/// `export ID [--to FILE]`: the call's bundle.
+pub async fn export(
+    conn: &zbus::Connection,
+    id: &str,
+    to: Option<std::path::PathBuf>,
+) -> Result<(), Fail> {
+    let ids: Vec<String> = onrecord_interface::CallsProxy::new(conn)
+        .await?
+        .list_calls()
+        .await?
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    if !ids.iter().any(|i| i == id) {
+        return Err(Fail::Input(format!(
+            "org.onrecord.Error.UnknownCall: no call {id:?} (see `onrecordctl call list`)"
+        )));
+    }
+    let call = CallProxy::builder(conn)
+        .path(call_path(id))
+        .cache_properties(CacheProperties::No)
+        .build()
+        .await?;
+    let dir = call.directory().await?;
+    let out = to.unwrap_or_else(|| std::path::PathBuf::from(format!("onrecord-{id}.zip")));
+    onrecord_evidence::bundle::export(Path::new(&dir), &out, |name, bytes| {
+        eprintln!("  adding {name} ({:.1} MB)", bytes as f64 / 1e6);
+    })
+    .map_err(Fail::Other)?;
+    emit(&format!("exported to {}\n", out.display()))
+}

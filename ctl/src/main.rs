@@ -28,10 +28,18 @@ enum Top {
     #[command(subcommand)]
     Laws(laws::LawsCmd),
     /// Check a call's evidence: the signed manifest, the audio's hashes and hash chain. Names
-    /// what fails and where. TARGET is a call id or a call's directory (no daemon needed).
+    /// what fails and where. TARGET is a call id, a call's directory or an export bundle (the
+    /// last two need no daemon).
     Verify { target: String },
     /// The public key that signs this installation's evidence.
     Key,
+    /// Write a call's evidence bundle: audio, manifest, signature, key and an HTML report.
+    Export {
+        id: String,
+        /// The zip to write (default: onrecord-<id>.zip here).
+        #[arg(long, value_name = "FILE.zip")]
+        to: Option<std::path::PathBuf>,
+    },
     /// The plugins the daemon found, loaded or not, and why.
     Plugins {
         /// One JSON array.
@@ -103,10 +111,14 @@ async fn connect() -> Result<zbus::Connection, Fail> {
 
 async fn run(cli: Cli) -> Result<(), Fail> {
     // A directory is verified on its own: evidence must be checkable without the daemon.
-    if let Top::Verify { target } = &cli.command
-        && std::path::Path::new(target).is_dir()
-    {
-        return evidence::verify_dir(std::path::Path::new(target), None);
+    if let Top::Verify { target } = &cli.command {
+        let path = std::path::Path::new(target);
+        if path.is_dir() {
+            return evidence::verify_dir(path, None);
+        }
+        if path.is_file() {
+            return evidence::verify_bundle(path);
+        }
     }
     let conn = connect().await?;
     match cli.command {
@@ -116,5 +128,6 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         Top::Plugins { json } => laws::plugins(&conn, json).await,
         Top::Key => evidence::key(&conn).await,
         Top::Verify { target } => evidence::verify(&conn, &target).await,
+        Top::Export { id, to } => evidence::export(&conn, &id, to).await,
     }
 }

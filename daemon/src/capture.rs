@@ -14,6 +14,8 @@ pub struct Stopped {
     /// One line for the timeline: frames written, overruns, repairs.
     pub report: String,
     pub files: Vec<SealedFile>,
+    /// The recording path's counts, when it ran in this process.
+    pub stats: Option<onrecord_evidence::CaptureStats>,
 }
 
 /// An audio file and what its hash chain sealed.

@@ -3,7 +3,7 @@
 //! signature of the manifest's exact bytes. Schema: docs/manifest.md.
 
 use crate::calls::Call;
-use crate::capture::SealedFile;
+use crate::capture::Stopped;
 use ed25519_dalek::SigningKey;
 use onrecord_evidence::{FileEntry, MANIFEST, Manifest, SIGNATURE, key, manifest::SCHEMA};
 use sha2::{Digest, Sha256};
@@ -13,10 +13,11 @@ use std::path::Path;
 pub fn seal(
     call: &Call,
     dir: &Path,
-    files: &[SealedFile],
+    stopped: &Stopped,
     signing: &SigningKey,
     now_us: u64,
 ) -> Result<(), String> {
+    let files = &stopped.files;
     let mut entries = Vec::new();
     for f in files {
         let bytes = std::fs::read(dir.join(&f.name)).map_err(|e| format!("{}: {e}", f.name))?;
@@ -42,6 +43,7 @@ pub fn seal(
         public_key: key::public_hex(signing),
         call: serde_json::to_value(call).map_err(|e| e.to_string())?,
         files: entries,
+        capture: stopped.stats.clone(),
     };
     let bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
     let signature = key::sign_hex(signing, &bytes);

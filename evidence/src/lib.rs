@@ -9,13 +9,15 @@
 //!   signed with the installation's Ed25519 key ([`key`]).
 //! - **Verification** ([`verify::verify_dir`]), which says exactly what fails and where.
 
+pub mod bundle;
 pub mod chain;
 pub mod key;
 pub mod manifest;
+pub mod report;
 pub mod verify;
 
 pub use chain::{Block, Chain};
-pub use manifest::{FileEntry, Manifest};
+pub use manifest::{CaptureStats, FileEntry, Manifest};
 
 /// The manifest of a call, in its directory.
 pub const MANIFEST: &str = "manifest.json";

@@ -14,6 +14,19 @@ pub struct Manifest {
     /// The call's record as the daemon keeps it: id, label, parties, decision, timeline.
     pub call: serde_json::Value,
     pub files: Vec<FileEntry>,
+    /// What the recording path counted; absent when the daemon died before it could count.
+    #[serde(default)]
+    pub capture: Option<CaptureStats>,
+}
+
+/// Counts of the recording path, for the record: nothing lost silently.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct CaptureStats {
+    pub frames_written: u64,
+    /// Frames the writer could not take in time (the ring was full).
+    pub overruns: u64,
+    /// Frames delivered while the recording was paused or held, and dropped by design.
+    pub not_written_while_paused: u64,
 }
 
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]

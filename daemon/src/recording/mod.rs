@@ -334,6 +334,7 @@ impl PluginCapture {
         (!said.is_empty()).then(|| Stopped {
             report: said.join("; "),
             files,
+            stats: None,
         })
     }
 }
@@ -386,5 +387,10 @@ fn finish(rec: &mut Recording, call_id: &str) -> Stopped {
             "{written} frames written, {overruns} lost to overruns, {paused} not written while paused{problem}"
         ),
         files,
+        stats: Some(onrecord_evidence::CaptureStats {
+            frames_written: written,
+            overruns,
+            not_written_while_paused: paused,
+        }),
     }
 }

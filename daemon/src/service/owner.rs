@@ -375,21 +375,19 @@ impl Owner {
                 }
                 Effect::StopCapture => {
                     if let Some(stopped) = self.capture.stop(call, dir) {
-                        call.note(stamp(), "capture", stopped.report);
+                        call.note(stamp(), "capture", stopped.report.clone());
                         if !stopped.files.is_empty() {
                             match &self.signing {
-                                Some(key) => match crate::seal::seal(
-                                    call,
-                                    dir,
-                                    &stopped.files,
-                                    key,
-                                    now_us(),
-                                ) {
-                                    Ok(()) => tracing::info!(call = %call.id, "evidence sealed"),
-                                    Err(e) => {
-                                        tracing::error!(call = %call.id, "cannot seal the evidence: {e}")
+                                Some(key) => {
+                                    match crate::seal::seal(call, dir, &stopped, key, now_us()) {
+                                        Ok(()) => {
+                                            tracing::info!(call = %call.id, "evidence sealed")
+                                        }
+                                        Err(e) => {
+                                            tracing::error!(call = %call.id, "cannot seal the evidence: {e}")
+                                        }
                                     }
-                                },
+                                }
                                 None => {
                                     tracing::warn!(call = %call.id, "no signing key: the evidence is not sealed")
                                 }

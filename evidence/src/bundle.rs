@@ -1,0 +1,85 @@
+//! The export bundle: one zip with a call's audio, journals, manifest, signature, public key
+//! and report, under a folder named after the call. Verifying the bundle unpacks it and checks
+//! it like a call directory.
+
+use crate::{MANIFEST, Manifest, journal_name, report, verify};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use zip::write::SimpleFileOptions;
+
+pub const REPORT: &str = "report.html";
+pub const PUBLIC_KEY: &str = "public-key.txt";
+
+/// Writes the bundle of the call directory `dir` to `out`; `progress` hears each file.
+pub fn export(dir: &Path, out: &Path, mut progress: impl FnMut(&str, u64)) -> Result<(), String> {
+    let bytes = std::fs::read(dir.join(MANIFEST))
+        .map_err(|e| format!("{MANIFEST}: {e} (the call is sealed when it ends)"))?;
+    let manifest: Manifest =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{MANIFEST}: {e}"))?;
+    let checked = verify::verify_dir(dir);
+    let folder = manifest
+        .call
+        .get("id")
+        .and_then(|v| v.as_str())
+        .unwrap_or("call")
+        .to_owned();
+    let mut names = vec![
+        MANIFEST.to_owned(),
+        crate::SIGNATURE.to_owned(),
+        "call.json".to_owned(),
+    ];
+    for f in &manifest.files {
+        names.push(f.name.clone());
+        names.push(journal_name(&f.name));
+    }
+    let file = std::fs::File::create_new(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let mut zip = zip::ZipWriter::new(file);
+    let opts = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for name in &names {
+        let path = dir.join(name);
+        let data = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        progress(name, data.len() as u64);
+        zip.start_file(format!("{folder}/{name}"), opts)
+            .map_err(|e| e.to_string())?;
+        zip.write_all(&data).map_err(|e| e.to_string())?;
+    }
+    zip.start_file(format!("{folder}/{PUBLIC_KEY}"), opts)
+        .map_err(|e| e.to_string())?;
+    zip.write_all(format!("{}\n", manifest.public_key).as_bytes())
+        .map_err(|e| e.to_string())?;
+    let html = report::html(&manifest, &checked);
+    progress(REPORT, html.len() as u64);
+    zip.start_file(format!("{folder}/{REPORT}"), opts)
+        .map_err(|e| e.to_string())?;
+    zip.write_all(html.as_bytes()).map_err(|e| e.to_string())?;
+    let f = zip.finish().map_err(|e| e.to_string())?;
+    f.sync_all().map_err(|e| e.to_string())
+}
+
+/// Unpacks a bundle into `into`; returns the call's folder. Entries that would leave `into`
+/// (absolute paths, `..`) are refused.
+pub fn unpack(bundle: &Path, into: &Path) -> Result<PathBuf, String> {
+    let file = std::fs::File::open(bundle).map_err(|e| format!("{}: {e}", bundle.display()))?;
+    let mut zip = zip::ZipArchive::new(file)
+        .map_err(|e| format!("{}: not a bundle ({e})", bundle.display()))?;
+    let mut folder = None;
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).map_err(|e| e.to_string())?;
+        let rel = entry
+            .enclosed_name()
+            .ok_or_else(|| format!("{}: an entry leaves the bundle", bundle.display()))?;
+        if entry.is_dir() {
+            continue;
+        }
+        let top = rel.components().next().map(|c| into.join(c.as_os_str()));
+        folder = folder.or(top);
+        let path = into.join(&rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+        }
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).map_err(|e| e.to_string())?;
+        std::fs::write(&path, data).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    folder.ok_or_else(|| format!("{}: the bundle is empty", bundle.display()))
+}

@@ -1,0 +1,223 @@
+//! The human-readable report of a call's evidence: one self-contained, print-friendly HTML page.
+
+use crate::Manifest;
+use crate::verify::Report;
+use serde_json::Value;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn utc(us: u64) -> String {
+    // Civil date from days since the epoch (Howard Hinnant's algorithm).
+    let secs = us / 1_000_000;
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn offset(us: i64) -> String {
+    if us < 0 {
+        return String::new();
+    }
+    let s = us as f64 / 1e6;
+    format!("{}:{:04.1}", (s / 60.0) as u64, s % 60.0)
+}
+
+fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
+    v.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+/// The report. `verified` is the verification of the same evidence, shown at the top.
+pub fn html(m: &Manifest, verified: &Report) -> String {
+    let call = &m.call;
+    let decision = &call["decision"];
+    let mut o = String::new();
+    o.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
+    o.push_str(&format!(
+        "<title>onrecord: {}</title>",
+        esc(str_of(call, "label"))
+    ));
+    o.push_str("<style>body{font:14px/1.45 system-ui,sans-serif;max-width:60em;margin:2em auto;color:#111}h1{font-size:1.5em}h2{font-size:1.15em;border-bottom:1px solid #999;margin-top:1.6em}table{border-collapse:collapse;width:100%}td,th{border:1px solid #bbb;padding:.25em .45em;text-align:left;vertical-align:top}.ok{color:#060}.fail{color:#a00;font-weight:bold}code{font-size:.9em;word-break:break-all}@media print{body{margin:0}}</style></head><body>\n");
+    o.push_str(&format!(
+        "<h1>Call record: {}</h1>\n",
+        esc(str_of(call, "label"))
+    ));
+    o.push_str(&format!(
+        "<p>Call <code>{}</code>, sealed {}, signed by key <code>{}</code>.</p>\n",
+        esc(str_of(call, "id")),
+        utc(m.sealed_utc_us),
+        esc(&m.public_key)
+    ));
+    o.push_str("<h2>Verification</h2>\n<ul id=\"verification\">\n");
+    for (ok, what) in &verified.checks {
+        let (class, mark) = if *ok {
+            ("ok", "ok")
+        } else {
+            ("fail", "FAILED")
+        };
+        o.push_str(&format!(
+            "<li class=\"{class}\">{mark}: {}</li>\n",
+            esc(what)
+        ));
+    }
+    o.push_str("</ul>\n");
+    o.push_str(&format!(
+        "<p><strong>{}</strong></p>\n",
+        if verified.ok() {
+            "The recording and its consent record are intact."
+        } else {
+            "The evidence does NOT verify."
+        }
+    ));
+
+    o.push_str("<h2>Law basis</h2>\n");
+    o.push_str(&format!(
+        "<p>Requirement: <strong>{}</strong>. A recorded notice counted as consent: {}. Law tables <code>{}</code>.</p>\n<ul>\n",
+        esc(str_of(decision, "requirement")),
+        if decision["notice_counts_as_consent"].as_bool().unwrap_or(false) { "yes" } else { "no" },
+        esc(str_of(decision, "tables_digest"))
+    ));
+    for g in decision["governing"].as_array().into_iter().flatten() {
+        let cites: Vec<&str> = g["citations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        o.push_str(&format!(
+            "<li>{} {}: {}{}</li>\n",
+            esc(str_of(g, "jurisdiction")),
+            esc(str_of(g, "name")),
+            esc(str_of(g, "rule")),
+            if cites.is_empty() {
+                String::new()
+            } else {
+                format!(" — {}", esc(&cites.join("; ")))
+            }
+        ));
+    }
+    o.push_str("</ul>\n");
+    let warnings: Vec<&str> = decision["warnings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|w| str_of(w, "message"))
+        .collect();
+    if !warnings.is_empty() {
+        o.push_str("<p>Warnings:</p><ul>\n");
+        for w in warnings {
+            o.push_str(&format!("<li>{}</li>\n", esc(w)));
+        }
+        o.push_str("</ul>\n");
+    }
+
+    o.push_str("<h2>Parties</h2>\n<table><tr><th>Party</th><th>Where</th><th>Told</th><th>Answer</th></tr>\n");
+    for p in call["parties"].as_array().into_iter().flatten() {
+        let party = &p["party"];
+        let place = match str_of(party, "jurisdiction") {
+            "" => format!(
+                "{} ({})",
+                str_of(party, "location"),
+                str_of(party, "detail")
+            ),
+            j => format!("{j} ({})", str_of(party, "detail")),
+        };
+        o.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            esc(str_of(party, "input")),
+            esc(&place),
+            esc(match str_of(p, "notice") {
+                "" => "not told",
+                n => n,
+            }),
+            esc(match str_of(p, "consent") {
+                "" => "no answer",
+                c => c,
+            })
+        ));
+    }
+    o.push_str("</table>\n");
+
+    o.push_str("<h2>Consent evidence</h2>\n<p>Where to listen in the recording:</p>\n<ul id=\"consent\">\n");
+    let timeline: Vec<&Value> = call["timeline"].as_array().into_iter().flatten().collect();
+    for e in timeline.iter().filter(|e| {
+        [
+            "notice",
+            "consent",
+            "started",
+            "confirmed",
+            "refused",
+            "withdrawn",
+        ]
+        .contains(&str_of(e, "kind"))
+    }) {
+        let at = e["audio_offset_us"].as_i64().unwrap_or(-1);
+        let place = if at >= 0 {
+            format!("at {} in the recording", offset(at))
+        } else {
+            "before the recording".into()
+        };
+        o.push_str(&format!(
+            "<li>{} — {}: {}</li>\n",
+            esc(&place),
+            esc(str_of(e, "kind")),
+            esc(str_of(e, "detail"))
+        ));
+    }
+    o.push_str("</ul>\n");
+
+    o.push_str("<h2>Timeline</h2>\n<table id=\"timeline\"><tr><th>Time (UTC)</th><th>In the recording</th><th>Event</th><th>State after</th><th>Detail</th></tr>\n");
+    for e in &timeline {
+        o.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            utc(e["utc_us"].as_u64().unwrap_or(0)),
+            offset(e["audio_offset_us"].as_i64().unwrap_or(-1)),
+            esc(str_of(e, "kind")),
+            esc(str_of(e, "state")),
+            esc(str_of(e, "detail"))
+        ));
+    }
+    o.push_str("</table>\n");
+
+    o.push_str("<h2>Recordings</h2>\n<table><tr><th>File</th><th>Format</th><th>Duration</th><th>SHA-256</th><th>Chain</th></tr>\n");
+    for f in &m.files {
+        o.push_str(&format!(
+            "<tr><td>{}</td><td>{} {} Hz, {} ch</td><td>{:.1} s{}</td><td><code>{}</code></td><td>{} blocks, head <code>{}</code></td></tr>\n",
+            esc(&f.name),
+            esc(&f.sample_format),
+            f.rate,
+            f.channels,
+            f.duration_s,
+            if f.complete { "" } else { " (interrupted)" },
+            esc(&f.sha256),
+            f.blocks,
+            esc(&f.chain_head)
+        ));
+    }
+    o.push_str("</table>\n");
+    if let Some(c) = &m.capture {
+        o.push_str(&format!(
+            "<p>Capture: {} frames written, {} lost to overruns, {} not written while paused.</p>\n",
+            c.frames_written, c.overruns, c.not_written_while_paused
+        ));
+    }
+    o.push_str("<p><small>Made by onrecord. Check this evidence with <code>onrecordctl verify</code> on the bundle.</small></p>\n</body></html>\n");
+    o
+}
