@@ -557,3 +557,40 @@ fn a_call_keeps_its_decision_when_the_tables_change() {
     let later = new_call(&env, "US-WA", "after the change");
     assert_eq!(show(&env, &later)["requirement"], "one-party");
 }
+
+#[test]
+fn call_directories_follow_the_naming_template() {
+    let mut env = TestEnv::new();
+    std::fs::write(
+        &env.config,
+        "jurisdiction = \"US-TX\"\n[naming]\ndirectory = \"{jurisdiction}_{them}_{date}_{id}\"\n",
+    )
+    .unwrap();
+    env.start_daemon();
+    let id = new_call(&env, "+1 (415) 555-0100", "../../escape");
+    let dir = std::fs::read_dir(env.data_dir.join("calls"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .file_name();
+    let name = dir.to_string_lossy();
+    assert!(
+        name.starts_with("us-ca_1-415-555-0100_2") && name.ends_with(&format!("_{id}")),
+        "{name}"
+    );
+    env.stop_daemon();
+
+    std::fs::write(
+        &env.config,
+        "jurisdiction = \"US-TX\"\n[naming]\ndirectory = \"{label}/{date}\"\n",
+    )
+    .unwrap();
+    let out = env.daemon_command().output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("[naming] directory"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

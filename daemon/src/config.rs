@@ -16,6 +16,30 @@ pub struct Config {
     /// How calls are captured and stored; without it, calls keep their consent and timeline
     /// but record no audio.
     pub capture: Option<CaptureSection>,
+    #[serde(default)]
+    pub naming: NamingSection,
+}
+
+/// `[naming]`: how call directories are named.
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NamingSection {
+    /// With `{date}`, `{time}`, `{label}`, `{them}`, `{jurisdiction}` and `{id}` (required),
+    /// each made safe for a file name. Default `{date}_{label}_{id}`.
+    #[serde(default = "default_template")]
+    pub directory: String,
+}
+
+impl Default for NamingSection {
+    fn default() -> Self {
+        NamingSection {
+            directory: default_template(),
+        }
+    }
+}
+
+fn default_template() -> String {
+    crate::calls::store::DEFAULT_TEMPLATE.to_owned()
 }
 
 /// `[capture]`: the plugins that capture and store a call's audio.

@@ -136,10 +136,13 @@ async fn run(args: Args) -> Result<(), String> {
             tracing::warn!("{e}; the user's law overlay is not watched");
         }
     }
+    onrecordd::calls::store::check_template(&config.naming.directory)
+        .map_err(|e| format!("invalid configuration: [naming] directory: {e}"))?;
     let paths = Paths {
         laws_dir: laws_dir.clone(),
         user_laws_dir: user_laws_dir.clone(),
         data_dir,
+        naming: config.naming.directory.clone(),
     };
     let policy = Policy {
         accept_company_notice: config.policy.accept_company_notice,

@@ -47,11 +47,72 @@ pub fn safe_label(label: &str) -> String {
     if out.is_empty() { "call".into() } else { out }
 }
 
-/// The directory of a call: `<calls>/<YYYY-MM-DD>_<label>_<id>`.
-pub fn call_dir(calls_dir: &Path, call: &Call) -> PathBuf {
+/// The default template of a call's directory name.
+pub const DEFAULT_TEMPLATE: &str = "{date}_{label}_{id}";
+const PLACEHOLDERS: [&str; 6] = ["date", "time", "label", "them", "jurisdiction", "id"];
+
+/// Checks a directory-name template: known placeholders only, and `{id}` (names stay unique).
+pub fn check_template(template: &str) -> Result<(), String> {
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..]
+            .find('}')
+            .ok_or_else(|| format!("unclosed {{ in {template:?}"))?
+            + open;
+        let name = &rest[open + 1..close];
+        if !PLACEHOLDERS.contains(&name) {
+            return Err(format!(
+                "unknown placeholder {{{name}}} in {template:?} (known: {})",
+                PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(", ")
+            ));
+        }
+        rest = &rest[close + 1..];
+    }
+    if !template.contains("{id}") {
+        return Err(format!(
+            "{template:?} must contain {{id}}, so that every call has its own directory"
+        ));
+    }
+    if template.contains('/') || template.chars().any(char::is_control) {
+        return Err(format!(
+            "{template:?} must be a plain name: no '/' or control characters"
+        ));
+    }
+    Ok(())
+}
+
+/// The directory of a call, named by a template checked with [`check_template`]. Every value
+/// is made safe ([`safe_label`]) before it is put in.
+pub fn call_dir(calls_dir: &Path, call: &Call, template: &str) -> PathBuf {
     let created = call.timeline.first().map(|e| e.utc_us).unwrap_or_default();
-    let date = &super::utc_text(created)[..10];
-    calls_dir.join(format!("{date}_{}_{}", safe_label(&call.label), call.id))
+    let stamp = super::utc_text(created);
+    let first = call.parties.first().map(|p| &p.party);
+    let value = |name: &str| -> String {
+        match name {
+            "date" => stamp[..10].to_owned(),
+            "time" => stamp[11..19].replace(':', ""),
+            "label" => safe_label(&call.label),
+            "them" => first.map_or("unknown".into(), |p| safe_label(&p.input)),
+            "jurisdiction" => first
+                .filter(|p| !p.jurisdiction.is_empty())
+                .map_or("unknown".into(), |p| safe_label(&p.jurisdiction)),
+            _ => call.id.clone(),
+        }
+    };
+    let mut name = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..].find('}').map_or(rest.len(), |c| c + open);
+        name.push_str(&rest[..open]);
+        name.push_str(&value(rest.get(open + 1..close).unwrap_or("")));
+        rest = rest.get(close + 1..).unwrap_or("");
+    }
+    name.push_str(rest);
+    // The template was checked; still, never let a name climb out of the calls directory.
+    if name.is_empty() || name == "." || name == ".." || name.contains('/') {
+        name = call.id.clone();
+    }
+    calls_dir.join(name)
 }
 
 pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
@@ -119,6 +180,28 @@ mod tests {
         assert_eq!(safe_label("a\u{0}b\nc/d"), "a-b-c-d");
         assert_eq!(safe_label("Ünïcödé only"), "n-c-d-only");
         assert!(safe_label(&"x".repeat(200)).len() <= 40);
+    }
+
+    #[test]
+    fn templates_are_checked() {
+        assert!(check_template(DEFAULT_TEMPLATE).is_ok());
+        assert!(check_template("{jurisdiction}-{them}-{date}T{time}-{id}").is_ok());
+        assert!(
+            check_template("{date}_{label}")
+                .unwrap_err()
+                .contains("{id}")
+        );
+        assert!(
+            check_template("{id}_{colour}")
+                .unwrap_err()
+                .contains("unknown placeholder {colour}")
+        );
+        assert!(
+            check_template("../{id}")
+                .unwrap_err()
+                .contains("plain name")
+        );
+        assert!(check_template("{id").unwrap_err().contains("unclosed"));
     }
 
     #[test]

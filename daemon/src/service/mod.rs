@@ -24,4 +24,6 @@ pub struct Paths {
     /// The user's overlay (`$XDG_CONFIG_HOME/onrecord/laws`).
     pub user_laws_dir: Option<PathBuf>,
     pub data_dir: PathBuf,
+    /// The template of call directory names (checked).
+    pub naming: String,
 }

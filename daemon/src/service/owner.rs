@@ -277,7 +277,7 @@ impl Owner {
             self.policy,
             stamp(),
         );
-        let dir = store::call_dir(&self.calls_dir(), &call);
+        let dir = store::call_dir(&self.calls_dir(), &call, &self.paths.naming);
         store::save(&dir, &call).map_err(|e| {
             Error::Internal(format!(
                 "cannot save the call record in {}: {e}",
