@@ -280,3 +280,102 @@ fn an_export_bundle_verifies_and_its_report_shows_the_timeline() {
         "the screenshot is empty"
     );
 }
+
+fn record_short_call(env: &mut TestEnv, retention: &str, keep: bool) -> PathBuf {
+    let clip = clip(env.dir.path(), 1);
+    let text = format!(
+        "jurisdiction = \"US-TX\"\n[retention]\n{retention}\n[capture]\nsource = \"capture-file\"\n[capture.source_options]\npath = \"{}\"\npace = \"fast\"\n",
+        clip.display()
+    );
+    std::fs::write(&env.config, text).unwrap();
+    env.start_daemon();
+    env.ctl_json(&["call", "new", "--them", "US-TX", "--label", "retention"]);
+    env.call(&["notice"]);
+    env.call(&["start"]);
+    if keep {
+        env.call(&["keep"]);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    env.call(&["stop"]);
+    call_dir(env)
+}
+
+fn wait_for(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    f()
+}
+
+#[test]
+fn retention_deletes_expired_audio_and_leaves_the_record() {
+    let mut env = TestEnv::new();
+    // About 0.9 s.
+    let dir = record_short_call(&mut env, "days = 0.00001", false);
+    assert!(
+        dir.join("audio.wav").is_file(),
+        "the audio exists until it expires"
+    );
+    assert!(
+        wait_for(Duration::from_secs(5), || !dir.join("audio.wav").exists()),
+        "retention did not delete the audio"
+    );
+    assert!(!dir.join("audio.wav.chain").exists());
+    assert!(dir.join("call.json").is_file() && dir.join("manifest.json").is_file());
+    let show = env.ctl_json(&["call", "show"]);
+    let last = show["timeline"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["kind"], "retention");
+    assert!(
+        last["detail"].as_str().unwrap().contains("older than"),
+        "{last}"
+    );
+}
+
+#[test]
+fn a_kept_call_is_never_deleted() {
+    let mut env = TestEnv::new();
+    let dir = record_short_call(&mut env, "days = 0.00001\nmin_duration_s = 3600", true);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        dir.join("audio.wav").is_file(),
+        "a kept call lost its audio"
+    );
+    let show = env.ctl_json(&["call", "show"]);
+    assert!(
+        show["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "kept")
+    );
+    assert!(
+        !show["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "retention")
+    );
+}
+
+#[test]
+fn recordings_shorter_than_the_minimum_are_deleted() {
+    let mut env = TestEnv::new();
+    let dir = record_short_call(&mut env, "min_duration_s = 3600", false);
+    assert!(
+        wait_for(Duration::from_secs(5), || !dir.join("audio.wav").exists()),
+        "the short recording was kept"
+    );
+    let show = env.ctl_json(&["call", "show"]);
+    let last = show["timeline"].as_array().unwrap().last().unwrap().clone();
+    assert!(
+        last["detail"]
+            .as_str()
+            .unwrap()
+            .contains("shorter than the minimum"),
+        "{last}"
+    );
+}

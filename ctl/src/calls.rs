@@ -97,6 +97,10 @@ pub enum CallCmd {
     Watch {
         id: Option<String>,
     },
+    /// Keep a call: retention never deletes it.
+    Keep {
+        id: Option<String>,
+    },
     /// Delete an ended call's record.
     Remove {
         id: String,
@@ -225,6 +229,23 @@ pub async fn run(conn: &zbus::Connection, cmd: CallCmd) -> Result<(), Fail> {
             emit(&o)
         }
         CallCmd::Watch { id } => watch(conn, id).await,
+        CallCmd::Keep { id } => {
+            // Keeping is for ended calls too: with no active call, the latest.
+            let id = match resolve(conn, id.clone()).await {
+                Err(_) if id.is_none() => calls(conn)
+                    .await?
+                    .list_calls()
+                    .await?
+                    .pop()
+                    .map(|c| c.id)
+                    .ok_or_else(|| Fail::Input("no calls yet".into()))?,
+                other => other?,
+            };
+            call(conn, &id).await?.keep().await?;
+            emit(&format!(
+                "Call {id} is kept: retention will never delete it.\n"
+            ))
+        }
         CallCmd::Remove { id } => {
             calls(conn).await?.remove_call(&id).await?;
             emit(&format!("Call {id} removed.\n"))
@@ -282,7 +303,8 @@ impl CallCmd {
             | CallCmd::Show { .. }
             | CallCmd::List { .. }
             | CallCmd::Watch { .. }
-            | CallCmd::Remove { .. } => return None,
+            | CallCmd::Remove { .. }
+            | CallCmd::Keep { .. } => return None,
         })
     }
 }

@@ -18,6 +18,19 @@ pub struct Config {
     pub capture: Option<CaptureSection>,
     #[serde(default)]
     pub naming: NamingSection,
+    #[serde(default)]
+    pub retention: RetentionSection,
+}
+
+/// `[retention]`: when the audio of ended calls is deleted (calls kept with `call keep` never
+/// are). Without it, nothing is deleted.
+#[derive(Deserialize, Debug, Clone, Copy, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSection {
+    /// Delete a call's audio this many days after the call ended (fractions allowed).
+    pub days: Option<f64>,
+    /// Delete recordings shorter than this many seconds when their call ends.
+    pub min_duration_s: Option<f64>,
 }
 
 /// `[naming]`: how call directories are named.

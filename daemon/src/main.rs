@@ -184,7 +184,22 @@ async fn run(args: Args) -> Result<(), String> {
     // The installation's signing key, created on first run (0600).
     let signing = onrecord_evidence::key::load_or_create(&data_dir_for_key.join("signing.key"))?;
     let public_key = onrecord_evidence::key::public_hex(&signing);
-    let owner = owner.with_signing_key(signing);
+    for (what, v) in [
+        ("days", config.retention.days),
+        ("min_duration_s", config.retention.min_duration_s),
+    ] {
+        if v.is_some_and(|v| !v.is_finite() || v < 0.0) {
+            return Err(format!(
+                "invalid configuration: [retention] {what} must be a number of at least 0"
+            ));
+        }
+    }
+    let owner = owner
+        .with_signing_key(signing)
+        .with_retention(onrecordd::service::Retention {
+            days: config.retention.days,
+            min_duration_s: config.retention.min_duration_s,
+        });
     if let Some(j) = &config.jurisdiction
         && state.borrow().set.get(j).is_none()
     {

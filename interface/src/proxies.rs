@@ -131,6 +131,10 @@ pub trait Call {
     fn stop(&self) -> Result<(), Error>;
     /// Everything about the call in one reply.
     fn describe(&self) -> Result<CallInfo, Error>;
+    /// Keeps the call: retention never deletes it.
+    fn keep(&self) -> Result<(), Error>;
+    #[zbus(property)]
+    fn kept(&self) -> zbus::Result<bool>;
 
     #[zbus(property)]
     fn id(&self) -> zbus::Result<String>;

@@ -124,6 +124,12 @@ pub struct Call {
     /// When recording first started, UTC microseconds, or 0.
     pub started_us: u64,
     pub recording_files: Vec<String>,
+    /// Kept by the user: never deleted by retention.
+    #[serde(default)]
+    pub kept: bool,
+    /// When retention deleted the audio (µs since the epoch), or 0.
+    #[serde(default)]
+    pub audio_deleted_us: u64,
 }
 
 const ASK: &str = "\"I'd like to record this call for my records. Do you agree?\"";
@@ -152,6 +158,8 @@ impl Call {
             stretch_start_mono: None,
             started_us: 0,
             recording_files: Vec::new(),
+            kept: false,
+            audio_deleted_us: 0,
         };
         let why = call.requirement_reason();
         call.log(
@@ -554,6 +562,36 @@ impl Call {
             state: self.state,
             detail,
         });
+    }
+
+    /// Keeps the call from automatic deletion; says so in the timeline once.
+    pub fn keep(&mut self, at: Stamp) {
+        if !self.kept {
+            self.kept = true;
+            self.log(at, "kept", "kept: never deleted automatically".into());
+        }
+    }
+
+    /// When the call ended (its final timeline entry), if it has.
+    pub fn ended_us(&self) -> Option<u64> {
+        if self.state.is_active() {
+            return None;
+        }
+        self.timeline
+            .iter()
+            .rev()
+            .find(|e| e.kind == self.state_kind())
+            .map(|e| e.utc_us)
+    }
+
+    fn state_kind(&self) -> &'static str {
+        match self.state {
+            CallState::Stopped => "stopped",
+            CallState::Refused => "refused",
+            CallState::Withdrawn => "withdrawn",
+            CallState::Interrupted => "interrupted",
+            _ => "",
+        }
     }
 
     /// Adds a note that changes no state (what capture reports, a repair) to the timeline.

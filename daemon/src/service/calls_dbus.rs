@@ -251,6 +251,12 @@ impl CallIface {
         self.send(CallInput::Event(Event::Stop)).await
     }
 
+    /// Keeps the call: retention never deletes it.
+    async fn keep(&self) -> Result<(), Error> {
+        let id = self.call().id.clone();
+        ask(&self.commands, |reply| Command::KeepCall { id, reply }).await?
+    }
+
     /// Everything about the call in one reply.
     #[zbus(out_args("call"))]
     async fn describe(&self) -> Result<(CallInfo,), Error> {
@@ -304,6 +310,12 @@ impl CallIface {
     #[zbus(property)]
     fn started_at(&self) -> u64 {
         self.call().started_us
+    }
+
+    /// Kept by the user: never deleted by retention.
+    #[zbus(property)]
+    fn kept(&self) -> bool {
+        self.call().kept
     }
 
     /// The call's directory: its record, audio, chain journals and sealed manifest.

@@ -11,7 +11,7 @@ use onrecord_interface::{CallSummary, Error, call_path};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot, watch};
 use zbus::{Connection, OwnedObjectPath};
 
@@ -42,6 +42,19 @@ pub enum Command {
         id: String,
         reply: oneshot::Sender<Result<(), Error>>,
     },
+    KeepCall {
+        id: String,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
+}
+
+/// `[retention]`: when the audio of ended calls is deleted. Kept calls never are.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Retention {
+    /// Delete a call's audio this many days after it ended.
+    pub days: Option<f64>,
+    /// Delete recordings shorter than this many seconds once their call ends.
+    pub min_duration_s: Option<f64>,
 }
 
 /// The immutable snapshot the owner publishes after every change. Readers clone the `Arc`.
@@ -65,6 +78,7 @@ pub struct Owner {
     capture: Box<dyn Capture>,
     /// The installation's signing key for sealed evidence.
     signing: Option<ed25519_dalek::SigningKey>,
+    retention: Retention,
 }
 
 /// A call as the owner keeps it: its directory, its state, and the channel that gives its
@@ -133,6 +147,7 @@ impl Owner {
         Ok((
             Owner {
                 signing: None,
+                retention: Retention::default(),
                 paths,
                 state: tx,
                 policy,
@@ -161,8 +176,31 @@ impl Owner {
         handle: mpsc::Sender<Command>,
         conn: Connection,
     ) {
-        while let Some(cmd) = commands.recv().await {
+        loop {
+            // Retention sleeps until the next deletion is due: no periodic wakeup.
+            let due = self.retention_due();
+            let wait = async {
+                match due {
+                    Some(at) => {
+                        tokio::time::sleep(Duration::from_micros(at.saturating_sub(now_us()))).await
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            let cmd = tokio::select! {
+                cmd = commands.recv() => match cmd {
+                    Some(cmd) => cmd,
+                    None => break,
+                },
+                () = wait => {
+                    self.retention_pass(&conn).await;
+                    continue;
+                }
+            };
             match cmd {
+                Command::KeepCall { id, reply } => {
+                    let _ = reply.send(self.keep_call(&conn, &id).await);
+                }
                 Command::Reload { why, reply } => {
                     let result = self.reload(why, &conn).await;
                     if let Some(reply) = reply {
@@ -192,6 +230,111 @@ impl Owner {
                 }
             }
         }
+    }
+
+    /// Applies `[retention]` from the configuration.
+    pub fn with_retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Whether retention deletes this call's audio, and from when (µs since the epoch).
+    fn deletion_due(&self, call: &Call) -> Option<(u64, String)> {
+        if call.kept || call.audio_deleted_us != 0 || call.recording_files.is_empty() {
+            return None;
+        }
+        let ended = call.ended_us()?;
+        let short = self
+            .retention
+            .min_duration_s
+            .filter(|&min| (call.recorded_us as f64) < min * 1e6);
+        if let Some(min) = short {
+            return Some((ended, format!("shorter than the minimum of {min} s")));
+        }
+        let days = self.retention.days?;
+        Some((
+            ended + (days * 86_400e6) as u64,
+            format!("older than {days} days"),
+        ))
+    }
+
+    fn retention_due(&self) -> Option<u64> {
+        self.calls
+            .values()
+            .filter_map(|e| self.deletion_due(&e.call).map(|(at, _)| at))
+            .min()
+    }
+
+    /// Deletes the audio of every call whose time has come, leaving its record, its sealed
+    /// manifest and a timeline entry.
+    async fn retention_pass(&mut self, conn: &Connection) {
+        let now = now_us();
+        let due: Vec<(String, String)> = self
+            .calls
+            .values()
+            .filter_map(|e| {
+                self.deletion_due(&e.call)
+                    .filter(|(at, _)| *at <= now)
+                    .map(|(_, why)| (e.call.id.clone(), why))
+            })
+            .collect();
+        for (id, why) in due {
+            let Some(entry) = self.calls.get(&id) else {
+                continue;
+            };
+            let (dir, old) = (entry.dir.clone(), entry.call.clone());
+            let mut call = old.clone();
+            for name in &call.recording_files {
+                for f in [name.clone(), onrecord_evidence::journal_name(name)] {
+                    if let Err(e) = std::fs::remove_file(dir.join(&f))
+                        && e.kind() != std::io::ErrorKind::NotFound
+                    {
+                        tracing::error!(call = %id, "retention cannot delete {f}: {e}");
+                    }
+                }
+            }
+            call.audio_deleted_us = now_us();
+            call.note(
+                stamp(),
+                "retention",
+                format!(
+                    "audio deleted by retention ({why}); the record and the sealed manifest remain"
+                ),
+            );
+            tracing::info!(call = %id, "retention deleted the audio ({why})");
+            if let Err(e) = store::save(&dir, &call) {
+                tracing::error!(call = %id, "cannot save the call record: {e}");
+            }
+            if let Some(entry) = self.calls.get_mut(&id) {
+                entry.snapshot.send_replace(Arc::new(call.clone()));
+                entry.call = call.clone();
+            }
+            self.publish_call(conn, &old, &call).await;
+        }
+    }
+
+    async fn keep_call(&mut self, conn: &Connection, id: &str) -> Result<(), Error> {
+        let entry = self
+            .calls
+            .get(id)
+            .ok_or_else(|| Error::UnknownCall(format!("no call {id:?}")))?;
+        let (dir, old) = (entry.dir.clone(), entry.call.clone());
+        if old.audio_deleted_us != 0 {
+            return Err(Error::WrongState(
+                "retention already deleted this call's audio".into(),
+            ));
+        }
+        let mut call = old.clone();
+        call.keep(stamp());
+        if let Err(e) = store::save(&dir, &call) {
+            return Err(Error::Internal(format!("cannot save the call record: {e}")));
+        }
+        if let Some(entry) = self.calls.get_mut(id) {
+            entry.snapshot.send_replace(Arc::new(call.clone()));
+            entry.call = call.clone();
+        }
+        self.publish_call(conn, &old, &call).await;
+        Ok(())
     }
 
     /// Loads the calls kept on disk; a call that was capturing when the daemon died is marked
@@ -437,6 +580,9 @@ impl Owner {
         }
         if old.started_us != new.started_us {
             let _ = g.started_at_changed(em).await;
+        }
+        if old.kept != new.kept {
+            let _ = g.kept_changed(em).await;
         }
         if old.recording_files != new.recording_files {
             let _ = g.recording_files_changed(em).await;
