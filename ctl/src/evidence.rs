@@ -16,7 +16,8 @@ pub async fn key(conn: &zbus::Connection) -> Result<(), Fail> {
 
 /// Verifies a call directory; `expected_key` is this installation's, when known.
 pub fn verify_dir(dir: &Path, expected_key: Option<&str>) -> Result<(), Fail> {
-    let mut report = onrecord_evidence::verify::verify_dir(dir);
+    let mut report =
+        onrecord_evidence::verify::verify_dir_with(dir, |what| eprintln!("  checking {what}"));
     if let Some(key) = expected_key {
         let signed_by = std::fs::read(dir.join(onrecord_evidence::MANIFEST))
             .ok()

@@ -103,6 +103,11 @@ pub fn probe_format(name: &str, file: &[u8]) -> Option<(String, u32, u32)> {
 
 /// Verifies the call directory `dir` (or an unpacked bundle).
 pub fn verify_dir(dir: &Path) -> Report {
+    verify_dir_with(dir, |_| {})
+}
+
+/// [`verify_dir`], telling `progress` which file it checks.
+pub fn verify_dir_with(dir: &Path, mut progress: impl FnMut(&str)) -> Report {
     let mut r = Report::default();
     let manifest_bytes = match std::fs::read(dir.join(MANIFEST)) {
         Ok(b) => b,
@@ -131,6 +136,10 @@ pub fn verify_dir(dir: &Path) -> Report {
         Err(e) => r.fail(format!("{SIGNATURE}: {e}")),
     }
     for f in &manifest.files {
+        progress(&format!(
+            "{} ({:.1} s, {} blocks)",
+            f.name, f.duration_s, f.blocks
+        ));
         verify_file(dir, f, &mut r);
     }
     r
