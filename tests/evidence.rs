@@ -6,43 +6,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 fn clip(dir: &Path, seconds: usize) -> PathBuf {
-    let path = dir.join("clip.wav");
-    let spec = hound::WavSpec {
-        channels: 2,
-        sample_rate: 48_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(&path, spec).unwrap();
-    let mut x: u32 = 0xBEEF;
-    for _ in 0..seconds * 48_000 * 2 {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        w.write_sample((x >> 16) as i16).unwrap();
-    }
-    w.finalize().unwrap();
-    path
+    onrecord_tests::noise_clip(dir, seconds as f64).0
 }
 
 fn configure(env: &TestEnv, clip: &Path, pace: &str, sync_ms: u64) {
-    std::fs::write(
-        &env.config,
-        format!(
-            "jurisdiction = \"US-TX\"\n[capture]\nsource = \"capture-file\"\nsync_interval_ms = {sync_ms}\n[capture.source_options]\npath = \"{}\"\npace = \"{pace}\"\n",
-            clip.display()
-        ),
-    )
-    .unwrap();
+    env.configure_capture(clip, pace, sync_ms, "storage-wav", "");
 }
 
 fn call_dir(env: &TestEnv) -> PathBuf {
-    std::fs::read_dir(env.data_dir.join("calls"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path()
+    env.call_dir()
 }
 
 /// A copy of a call directory, to tamper with.
@@ -283,11 +255,13 @@ fn an_export_bundle_verifies_and_its_report_shows_the_timeline() {
 
 fn record_short_call(env: &mut TestEnv, retention: &str, keep: bool) -> PathBuf {
     let clip = clip(env.dir.path(), 1);
-    let text = format!(
-        "jurisdiction = \"US-TX\"\n[retention]\n{retention}\n[capture]\nsource = \"capture-file\"\n[capture.source_options]\npath = \"{}\"\npace = \"fast\"\n",
-        clip.display()
+    env.configure_capture(
+        &clip,
+        "fast",
+        1000,
+        "storage-wav",
+        &format!("[retention]\n{retention}\n"),
     );
-    std::fs::write(&env.config, text).unwrap();
     env.start_daemon();
     env.ctl_json(&["call", "new", "--them", "US-TX", "--label", "retention"]);
     env.call(&["notice"]);

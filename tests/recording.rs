@@ -5,53 +5,20 @@ use onrecord_tests::TestEnv;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// A stereo 48 kHz 16-bit clip of `seconds`, of deterministic noise (every sample differs).
 fn clip(dir: &Path, seconds: f64) -> (PathBuf, Vec<i16>) {
-    let path = dir.join("clip.wav");
-    let spec = hound::WavSpec {
-        channels: 2,
-        sample_rate: 48_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(&path, spec).unwrap();
-    let mut x: u32 = 0x1234_5678;
-    let n = (seconds * 48_000.0) as usize * 2;
-    let mut samples = Vec::with_capacity(n);
-    for _ in 0..n {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        let s = (x >> 16) as i16;
-        w.write_sample(s).unwrap();
-        samples.push(s);
-    }
-    w.finalize().unwrap();
-    (path, samples)
+    onrecord_tests::noise_clip(dir, seconds)
 }
 
 fn configure(env: &TestEnv, clip: &Path, pace: &str, sync_ms: u64) {
-    configure_storage(env, clip, pace, sync_ms, "storage-wav");
+    env.configure_capture(clip, pace, sync_ms, "storage-wav", "");
 }
 
 fn configure_storage(env: &TestEnv, clip: &Path, pace: &str, sync_ms: u64, storage: &str) {
-    std::fs::write(
-        &env.config,
-        format!(
-            "jurisdiction = \"US-TX\"\n\n[capture]\nsource = \"capture-file\"\nstorage = \"{storage}\"\nsync_interval_ms = {sync_ms}\n\n[capture.source_options]\npath = \"{}\"\npace = \"{pace}\"\n",
-            clip.display()
-        ),
-    )
-    .unwrap();
+    env.configure_capture(clip, pace, sync_ms, storage, "");
 }
 
 fn call_dir(env: &TestEnv) -> PathBuf {
-    std::fs::read_dir(env.data_dir.join("calls"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path()
+    env.call_dir()
 }
 
 fn files(dir: &Path) -> Vec<String> {

@@ -155,6 +155,21 @@ async fn resolve(conn: &zbus::Connection, id: Option<String>) -> Result<String, 
     }
 }
 
+/// For commands that make sense on ended calls too (show, keep): as [`resolve`], but with no
+/// id and no active call, the latest call.
+async fn resolve_or_latest(conn: &zbus::Connection, id: Option<String>) -> Result<String, Fail> {
+    match resolve(conn, id.clone()).await {
+        Err(_) if id.is_none() => calls(conn)
+            .await?
+            .list_calls()
+            .await?
+            .pop()
+            .map(|c| c.id)
+            .ok_or_else(|| Fail::Input("no calls yet".into())),
+        other => other,
+    }
+}
+
 pub async fn run(conn: &zbus::Connection, cmd: CallCmd) -> Result<(), Fail> {
     match cmd {
         CallCmd::New {
@@ -189,17 +204,7 @@ pub async fn run(conn: &zbus::Connection, cmd: CallCmd) -> Result<(), Fail> {
             emit(&o)
         }
         CallCmd::Show { id, json } => {
-            // With no active call, show the latest one.
-            let id = match resolve(conn, id.clone()).await {
-                Err(_) if id.is_none() => calls(conn)
-                    .await?
-                    .list_calls()
-                    .await?
-                    .pop()
-                    .map(|c| c.id)
-                    .ok_or_else(|| Fail::Input("no calls yet".into()))?,
-                other => other?,
-            };
+            let id = resolve_or_latest(conn, id).await?;
             let info = call(conn, &id).await?.describe().await?;
             if json {
                 crate::laws::print_json(&info)
@@ -230,17 +235,7 @@ pub async fn run(conn: &zbus::Connection, cmd: CallCmd) -> Result<(), Fail> {
         }
         CallCmd::Watch { id } => watch(conn, id).await,
         CallCmd::Keep { id } => {
-            // Keeping is for ended calls too: with no active call, the latest.
-            let id = match resolve(conn, id.clone()).await {
-                Err(_) if id.is_none() => calls(conn)
-                    .await?
-                    .list_calls()
-                    .await?
-                    .pop()
-                    .map(|c| c.id)
-                    .ok_or_else(|| Fail::Input("no calls yet".into()))?,
-                other => other?,
-            };
+            let id = resolve_or_latest(conn, id).await?;
             call(conn, &id).await?.keep().await?;
             emit(&format!(
                 "Call {id} is kept: retention will never delete it.\n"

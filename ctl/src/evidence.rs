@@ -57,6 +57,12 @@ pub async fn verify(conn: &zbus::Connection, target: &str) -> Result<(), Fail> {
         .build()
         .await?;
     let key = daemon.public_key().await?;
+    let dir = call_directory(conn, target).await?;
+    verify_dir(Path::new(&dir), Some(&key))
+}
+
+/// The directory of call `id`, from the daemon.
+async fn call_directory(conn: &zbus::Connection, id: &str) -> Result<String, Fail> {
     let ids: Vec<String> = onrecord_interface::CallsProxy::new(conn)
         .await?
         .list_calls()
@@ -64,18 +70,17 @@ pub async fn verify(conn: &zbus::Connection, target: &str) -> Result<(), Fail> {
         .into_iter()
         .map(|c| c.id)
         .collect();
-    if !ids.iter().any(|i| i == target) {
+    if !ids.iter().any(|i| i == id) {
         return Err(Fail::Input(format!(
-            "{target:?} is neither a directory nor a call id (see `onrecordctl call list`)"
+            "org.onrecord.Error.UnknownCall: no call {id:?}: neither a call id nor a directory or bundle (see `onrecordctl call list`)"
         )));
     }
     let call = CallProxy::builder(conn)
-        .path(call_path(target))
+        .path(call_path(id))
         .cache_properties(CacheProperties::No)
         .build()
         .await?;
-    let dir = call.directory().await?;
-    verify_dir(Path::new(&dir), Some(&key))
+    Ok(call.directory().await?)
 }
 
 /// Verifies an export bundle by unpacking it to a temporary directory.
@@ -92,24 +97,7 @@ pub async fn export(
     id: &str,
     to: Option<std::path::PathBuf>,
 ) -> Result<(), Fail> {
-    let ids: Vec<String> = onrecord_interface::CallsProxy::new(conn)
-        .await?
-        .list_calls()
-        .await?
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
-    if !ids.iter().any(|i| i == id) {
-        return Err(Fail::Input(format!(
-            "org.onrecord.Error.UnknownCall: no call {id:?} (see `onrecordctl call list`)"
-        )));
-    }
-    let call = CallProxy::builder(conn)
-        .path(call_path(id))
-        .cache_properties(CacheProperties::No)
-        .build()
-        .await?;
-    let dir = call.directory().await?;
+    let dir = call_directory(conn, id).await?;
     let out = to.unwrap_or_else(|| std::path::PathBuf::from(format!("onrecord-{id}.zip")));
     onrecord_evidence::bundle::export(Path::new(&dir), &out, |name, bytes| {
         eprintln!("  adding {name} ({:.1} MB)", bytes as f64 / 1e6);

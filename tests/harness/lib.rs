@@ -88,6 +88,32 @@ pub struct TestEnv {
     daemon: Option<Child>,
 }
 
+/// A stereo 48 kHz 16-bit WAV of `seconds` of deterministic noise (every sample differs), at
+/// `dir/clip.wav`; returns its path and samples.
+pub fn noise_clip(dir: &Path, seconds: f64) -> (PathBuf, Vec<i16>) {
+    let path = dir.join("clip.wav");
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 48_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&path, spec).expect("create the clip");
+    let mut x: u32 = 0x1234_5678;
+    let n = (seconds * 48_000.0) as usize * 2;
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        let s = (x >> 16) as i16;
+        w.write_sample(s).expect("write the clip");
+        samples.push(s);
+    }
+    w.finalize().expect("finish the clip");
+    (path, samples)
+}
+
 /// A misbehaving plugin from `plugins/testing`, built by `make test` into target/testplugins.
 pub fn test_plugin(name: &str) -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -280,6 +306,33 @@ impl TestEnv {
             String::from_utf8_lossy(&out.stdout).into_owned(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
+    }
+
+    /// Configures capture from `clip` with capture-file (`pace`: realtime or fast) into
+    /// `storage`, synced every `sync_ms`; `extra` is appended to config.toml as it is.
+    pub fn configure_capture(
+        &self,
+        clip: &Path,
+        pace: &str,
+        sync_ms: u64,
+        storage: &str,
+        extra: &str,
+    ) {
+        let text = format!(
+            "jurisdiction = \"US-TX\"\n{extra}\n[capture]\nsource = \"capture-file\"\nstorage = \"{storage}\"\nsync_interval_ms = {sync_ms}\n\n[capture.source_options]\npath = \"{}\"\npace = \"{pace}\"\n",
+            clip.display()
+        );
+        fs::write(&self.config, text).unwrap();
+    }
+
+    /// The directory of the (first) call.
+    pub fn call_dir(&self) -> PathBuf {
+        fs::read_dir(self.data_dir.join("calls"))
+            .expect("a calls directory")
+            .next()
+            .expect("a call")
+            .unwrap()
+            .path()
     }
 
     /// `onrecordctl call ARGS...`; panics unless it exits 0. Returns its output.
