@@ -4,7 +4,6 @@ use futures_util::StreamExt;
 use onrecord_tests::TestEnv;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 fn show(env: &TestEnv, id: &str) -> Value {
@@ -355,44 +354,10 @@ fn a_non_rust_client_drives_a_call() {
     assert_eq!(req["data"], "all-party");
 }
 
-/// A stand-in desktop notification server that remembers what it was sent.
-struct Notifications {
-    seen: Arc<Mutex<Vec<String>>>,
-}
-
-#[zbus::interface(name = "org.freedesktop.Notifications")]
-impl Notifications {
-    #[allow(clippy::too_many_arguments)]
-    fn notify(
-        &self,
-        _app_name: &str,
-        _replaces_id: u32,
-        _app_icon: &str,
-        summary: &str,
-        body: &str,
-        _actions: Vec<String>,
-        _hints: HashMap<String, zbus::OwnedVariant>,
-        _expire_timeout: i32,
-    ) -> u32 {
-        let mut seen = self.seen.lock().unwrap();
-        seen.push(format!("{summary} | {body}"));
-        seen.len() as u32
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_desktop_is_told_when_recording_starts_pauses_and_stops() {
     let mut env = TestEnv::new();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let _server = zbus::connection::Builder::address(env.bus.address.as_str())
-        .name("org.freedesktop.Notifications")
-        .serve_at(
-            "/org/freedesktop/Notifications",
-            Notifications { seen: seen.clone() },
-        )
-        .build()
-        .await
-        .unwrap();
+    let (_server, seen) = env.notification_peer().await;
     env.start_daemon();
     let conn = env.connection().await;
     let calls = onrecord_interface::CallsProxy::new(&conn).await.unwrap();

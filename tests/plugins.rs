@@ -128,9 +128,10 @@ fn a_plugin_dir_comes_first_and_shadows_the_build() {
     );
 }
 
-#[test]
-fn a_source_that_panics_when_a_call_records_is_contained_and_noted() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_that_panics_when_a_call_records_is_contained_and_noted() {
     let mut env = TestEnv::new();
+    let (_peer, seen) = env.notification_peer().await;
     install(
         &env,
         &test_plugin("testplugin_panicky_source"),
@@ -162,6 +163,25 @@ fn a_source_that_panics_when_a_call_records_is_contained_and_noted() {
         "{detail}"
     );
     assert_eq!(show["recording_files"].as_array().unwrap().len(), 0);
+    // The desktop is told the truth: not "recording started".
+    let mut told = Vec::new();
+    for _ in 0..100 {
+        told = seen.lock().unwrap().clone();
+        if !told.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        told.first().is_some_and(
+            |t| t.starts_with("onrecord: NOT recording") && t.contains("panicked: open")
+        ),
+        "{told:?}"
+    );
+    assert!(
+        !told.iter().any(|t| t.contains("recording started")),
+        "{told:?}"
+    );
 }
 
 #[test]

@@ -363,6 +363,27 @@ impl TestEnv {
             .expect("Laws1 proxy")
     }
 
+    /// A stand-in desktop notification server on the test's bus: what it was sent, as
+    /// "summary | body" lines. Keep the connection alive as long as it should serve.
+    pub async fn notification_peer(
+        &self,
+    ) -> (
+        zbus::Connection,
+        std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    ) {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let conn = zbus::connection::Builder::address(self.bus.address.as_str())
+            .name("org.freedesktop.Notifications")
+            .serve_at(
+                "/org/freedesktop/Notifications",
+                Notifications { seen: seen.clone() },
+            )
+            .build()
+            .await
+            .expect("serve org.freedesktop.Notifications");
+        (conn, seen)
+    }
+
     /// A zbus connection to the test's bus.
     pub async fn connection(&self) -> zbus::Connection {
         zbus::connection::Builder::address(self.bus.address.as_str())
@@ -406,5 +427,30 @@ fn copy_dir(from: &Path, to: &Path) {
         } else {
             fs::copy(e.path(), target).unwrap();
         }
+    }
+}
+
+/// The notification peer's interface.
+struct Notifications {
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+#[zbus::interface(name = "org.freedesktop.Notifications")]
+impl Notifications {
+    #[allow(clippy::too_many_arguments)]
+    fn notify(
+        &self,
+        _app_name: &str,
+        _replaces_id: u32,
+        _app_icon: &str,
+        summary: &str,
+        body: &str,
+        _actions: Vec<String>,
+        _hints: std::collections::HashMap<String, zbus::OwnedVariant>,
+        _expire_timeout: i32,
+    ) -> u32 {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.push(format!("{summary} | {body}"));
+        seen.len() as u32
     }
 }

@@ -499,6 +499,8 @@ impl Owner {
         dir: &std::path::Path,
         fx: &[Effect],
     ) {
+        // A capture failure of this transition, so that the desktop is told the truth.
+        let mut failed: Option<String> = None;
         for e in fx {
             match e {
                 Effect::StartCapture => match self.capture.start(call, dir) {
@@ -507,6 +509,7 @@ impl Owner {
                         // The consent state stands; the failure is evidence too.
                         tracing::error!(call = %call.id, "capture did not start: {err}");
                         call.note(stamp(), "capture", format!("capture did not start: {err}"));
+                        failed = Some(err);
                     }
                 },
                 Effect::PauseCapture => self.capture.pause(&call.id),
@@ -514,6 +517,7 @@ impl Owner {
                     if let Err(err) = self.capture.resume(&call.id) {
                         tracing::error!(call = %call.id, "capture did not resume: {err}");
                         call.note(stamp(), "capture", format!("capture did not resume: {err}"));
+                        failed = Some(err);
                     }
                 }
                 Effect::StopCapture => {
@@ -537,6 +541,14 @@ impl Owner {
                             }
                         }
                     }
+                }
+                Effect::Notify(Notice::Started | Notice::Resumed) if failed.is_some() => {
+                    let err = failed.as_deref().unwrap_or_default();
+                    notify::send(
+                        conn,
+                        "onrecord: NOT recording".into(),
+                        format!("{}: capture failed: {err}", call.label),
+                    );
                 }
                 Effect::Notify(n) => {
                     let what = match n {
