@@ -65,6 +65,15 @@ fn a_wav_recording_is_bit_exact_and_nothing_is_written_before_consent() {
     env.call(&["stop"]);
     let show = env.ctl_json(&["call", "show"]);
     assert_eq!(show["recording_files"][0], "audio.wav");
+    // Offsets come from the frames captured: the whole 2 s clip was in when the call stopped.
+    let stopped = show["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "stopped")
+        .unwrap()
+        .clone();
+    assert_eq!(stopped["audio_offset_us"], 2_000_000, "{stopped}");
     // What capture did is in the timeline, overruns included.
     let last = show["timeline"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["kind"], "capture");

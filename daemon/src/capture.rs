@@ -39,6 +39,11 @@ pub trait Capture: Send + Sync {
     /// Stops writing at once; nothing is buffered for later (no pre-roll).
     fn pause(&mut self, call_id: &str);
     fn resume(&mut self, call_id: &str) -> Result<(), String>;
+    /// How much audio of the call has been captured (accepted into the recording), from its
+    /// frame count, in microseconds; `None` when this capture does not count.
+    fn position_us(&self, _call_id: &str) -> Option<u64> {
+        None
+    }
     /// Finalizes the files; for a call not captured by this process (the daemon died while it
     /// recorded), repairs the files it left. Returns what happened (for the call's timeline and
     /// its manifest), or nothing when no audio was captured.

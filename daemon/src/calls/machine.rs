@@ -14,11 +14,15 @@ use onrecord_interface::{
 };
 use serde::{Deserialize, Serialize};
 
-/// When something happened: UTC wall clock and the monotonic clock, in microseconds.
+/// When something happened: UTC wall clock and the monotonic clock, in microseconds, and where
+/// the recording was, when a capture counts its frames.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct Stamp {
     pub utc_us: u64,
     pub mono_us: u64,
+    /// The audio captured so far (from frames), in microseconds; `None` when nothing counts
+    /// frames, and the offset is then taken from the monotonic clock.
+    pub audio_us: Option<u64>,
 }
 
 /// The user's policy for this call, from the configuration when it was created.
@@ -537,6 +541,9 @@ impl Call {
 
     /// The offset into the recording at `at`, or -1 before anything was recorded.
     pub fn audio_offset(&self, at: Stamp) -> i64 {
+        if let (Some(audio), true) = (at.audio_us, self.started_us > 0) {
+            return audio as i64;
+        }
         match self.stretch_start_mono {
             Some(start) => (self.recorded_us + at.mono_us.saturating_sub(start)) as i64,
             None if self.started_us > 0 => self.recorded_us as i64,

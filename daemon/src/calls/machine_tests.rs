@@ -43,6 +43,7 @@ fn at(t: u64) -> Stamp {
     Stamp {
         utc_us: 1_800_000_000_000_000 + t * 1_000_000,
         mono_us: 5_000_000 + t * 1_000_000,
+        audio_us: None,
     }
 }
 
@@ -287,6 +288,21 @@ fn the_whole_flow_and_its_timeline() {
         c.timeline.iter().take(3).all(|e| e.audio_offset_us == -1),
         "no offset before recording"
     );
+}
+
+#[test]
+fn counted_audio_gives_the_offset_when_there_is_any() {
+    let c = in_state(Recording, Requirement::OneParty);
+    let counted = Stamp {
+        audio_us: Some(1_234_567),
+        ..at(9)
+    };
+    let (c, _) = c.apply(&Event::Confirm, counted).unwrap();
+    assert_eq!(c.timeline.last().unwrap().audio_offset_us, 1_234_567);
+    // Before recording, a count means nothing: no offset.
+    let fresh = fresh(Requirement::OneParty);
+    let (n, _) = fresh.apply(&Event::Notice(NoticeBy::Me), counted).unwrap();
+    assert_eq!(n.timeline.last().unwrap().audio_offset_us, -1);
 }
 
 #[test]

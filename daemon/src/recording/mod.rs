@@ -96,6 +96,8 @@ struct Recording {
     /// The file's name and stored format, for the manifest.
     name: String,
     stored: AudioFormat,
+    /// The source's rate: frames in the ring count at this rate.
+    source_rate: u32,
 }
 
 // SAFETY: the raw pointers are plugin handles and our own sink context; the owner thread alone
@@ -249,6 +251,7 @@ impl Capture for PluginCapture {
             writer: Some(writer),
             name: name.clone(),
             stored,
+            source_rate: got.rate,
         };
         if st != STATUS_OK {
             let why = err.text(st);
@@ -258,6 +261,11 @@ impl Capture for PluginCapture {
         tracing::info!(call = %call.id, source = ?got, stored = ?stored, file = %path.display(), "capturing");
         self.active.insert(call.id.clone(), rec);
         Ok(vec![name])
+    }
+
+    fn position_us(&self, call_id: &str) -> Option<u64> {
+        let r = self.active.get(call_id)?;
+        Some(r.ring.pushed() * 1_000_000 / r.source_rate.max(1) as u64)
     }
 
     fn pause(&mut self, call_id: &str) {

@@ -17,6 +17,8 @@ pub struct Ring {
     written: AtomicU64,
     overruns: AtomicU64,
     dropped_paused: AtomicU64,
+    /// Frames accepted into the ring: the recording's position.
+    pushed: AtomicU64,
 }
 
 impl Default for Ring {
@@ -27,6 +29,7 @@ impl Default for Ring {
             written: AtomicU64::new(0),
             overruns: AtomicU64::new(0),
             dropped_paused: AtomicU64::new(0),
+            pushed: AtomicU64::new(0),
         }
     }
 }
@@ -38,6 +41,11 @@ impl Ring {
 
     pub fn finish(&self) {
         self.finished.store(true, Ordering::Release);
+    }
+
+    /// Frames accepted into the recording so far.
+    pub fn pushed(&self) -> u64 {
+        self.pushed.load(Ordering::Acquire)
     }
 
     /// (frames written, frames lost to overruns, frames dropped while paused).
@@ -100,6 +108,8 @@ unsafe extern "C" fn deliver(ctx: *mut c_void, data: *const u8, frames: usize) {
         sink.ring
             .overruns
             .fetch_add(frames as u64, Ordering::Relaxed);
+    } else {
+        sink.ring.pushed.fetch_add(frames as u64, Ordering::Release);
     }
 }
 

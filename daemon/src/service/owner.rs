@@ -101,6 +101,7 @@ pub fn stamp() -> Stamp {
     Stamp {
         utc_us: now_us(),
         mono_us: t.tv_sec as u64 * 1_000_000 + t.tv_nsec as u64 / 1_000,
+        audio_us: None,
     }
 }
 
@@ -476,7 +477,12 @@ impl Owner {
                 }
             }
         };
-        let (mut next, fx) = call.apply(&event, stamp()).map_err(refusal)?;
+        // Where the recording is, counted in frames by the capture when one runs.
+        let at = Stamp {
+            audio_us: self.capture.position_us(id),
+            ..stamp()
+        };
+        let (mut next, fx) = call.apply(&event, at).map_err(refusal)?;
         self.run_effects(conn, &mut next, &dir, &fx);
         if let Err(e) = store::save(&dir, &next) {
             // The state in memory is right and capture followed it; the record catches up at
