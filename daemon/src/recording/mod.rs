@@ -240,6 +240,12 @@ impl Capture for PluginCapture {
             call_id: call.id.clone(),
             journal,
         });
+        // Without a writer nothing can be recorded. (The storage handle went with the thread
+        // that never started: the empty file is left as it is.)
+        let writer = match writer {
+            Ok(w) => w,
+            Err(why) => return close_source(why),
+        };
         let mut err = Err512::new();
         // SAFETY: ABI call on the handle opened above.
         let st = unsafe { (source.start)(handle, err.ptr()) };

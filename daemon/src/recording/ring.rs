@@ -143,7 +143,9 @@ pub struct Writer {
 
 /// The writer: drains the ring into the storage, syncs every `interval`, and finishes the file
 /// once the ring is finished and empty.
-pub fn spawn_writer(w: Writer) -> std::thread::JoinHandle<Result<super::journal::Sealed, String>> {
+pub fn spawn_writer(
+    w: Writer,
+) -> Result<std::thread::JoinHandle<Result<super::journal::Sealed, String>>, String> {
     let Writer {
         ring,
         mut consumer,
@@ -245,5 +247,5 @@ pub fn spawn_writer(w: Writer) -> std::thread::JoinHandle<Result<super::journal:
                 None => finished.and(sealed),
             }
         })
-        .expect("spawn the writer thread")
+        .map_err(|e| format!("cannot start the writer thread: {e}"))
 }
