@@ -23,7 +23,7 @@ if "$ctl" status >/dev/null 2>&1; then
   echo "== using the onrecordd already on this bus"
 else
   # The demo's own config and data, so it touches nothing of yours. The call's audio comes
-  # from a bundled clip (customer left, representative right), played in real time.
+  # from two bundled clips, the customer (left) and the representative (right), in real time.
   cat > "$work/config.toml" <<CONF
 jurisdiction = "US-TX"
 
@@ -32,7 +32,8 @@ source = "capture-file"
 storage = "storage-wav"
 
 [capture.source_options]
-path = "$PWD/demo/call.wav"
+left = "$PWD/demo/customer.wav"
+right = "$PWD/demo/representative.wav"
 pace = "realtime"
 CONF
   XDG_CONFIG_HOME="$work/config" RUST_LOG=warn "$bin/onrecordd" \
@@ -59,7 +60,7 @@ step "Where is an Australian (0)2 number?" laws lookup "+61 2 9999 0000"
 step "A number that is not one" laws check --them "call me maybe"
 
 echo
-echo "==== A whole call to a toll-free customer service line, recorded from demo/call.wav"
+echo "==== A whole call to a toll-free customer service line, recorded from demo/customer.wav and demo/representative.wav"
 step "Start the call" call new --them "+1 800 555 0199" --label "Acme billing"
 step "Try to record before telling them: refused" call start
 step "You said: I'd like to record this call for my records. Do you agree?" call notice
@@ -82,6 +83,9 @@ step "Hang up" call stop
 step "The evidence" call show
 if [[ -d "$work/data/calls" ]]; then
   echo
-  echo "== The recording (kept; delete $work when done):"
+  echo "== The recording and its sealed evidence (kept; delete $work when done):"
   find "$work/data/calls" -type f -exec ls -l {} +
+  dir=$(find "$work/data/calls" -mindepth 1 -maxdepth 1 -type d | head -n 1)
+  step "Check the evidence: signature, hashes, hash chain" verify "$dir"
+  step "Export it with a printable report" export "$(basename "$dir" | sed 's/.*_//')" --to "$work/evidence.zip"
 fi

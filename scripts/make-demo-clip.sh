@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Makes demo/call.wav, the committed clip `make demo` records: a short customer service call,
-# the customer on the left channel and the representative on the right, 16 kHz 16-bit stereo.
+# Makes demo/customer.wav and demo/representative.wav, the committed clips `make demo`
+# records: the two sides of a short customer service call, 16 kHz 16-bit mono, aligned (each
+# is silent while the other speaks). capture-file plays them as the left and right channels.
 # Synthesized speech (espeak-ng), so it can be regenerated: needs espeak-ng and sox.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +23,6 @@ for t in "${turns[@]}"; do
   if [[ $t == c* ]]; then left+=("$tmp/$t.wav" "$tmp/s1.wav"); right+=("$tmp/q$t.wav" "$tmp/s1.wav");
   else left+=("$tmp/q$t.wav" "$tmp/s1.wav"); right+=("$tmp/$t.wav" "$tmp/s1.wav"); fi
 done
-sox "${left[@]}" "$tmp/left.wav"
-sox "${right[@]}" "$tmp/right.wav"
-sox -M "$tmp/left.wav" "$tmp/right.wav" -b 16 demo/call.wav
-soxi demo/call.wav
+sox "${left[@]}" -b 16 demo/customer.wav
+sox "${right[@]}" -b 16 demo/representative.wav
+soxi demo/customer.wav demo/representative.wav

@@ -338,3 +338,56 @@ fn a_source_at_another_rate_is_resampled_for_a_storage_that_needs_48k() {
         "{crossings} zero crossings, expected {expected}: the pitch moved"
     );
 }
+
+#[test]
+fn two_mono_files_feed_the_two_sides_of_a_call() {
+    let mut env = TestEnv::new();
+    let mono = |name: &str, n: usize, seed: i32| -> (PathBuf, Vec<i16>) {
+        let path = env.dir.path().join(name);
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 16_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(&path, spec).unwrap();
+        let s: Vec<i16> = (0..n as i32)
+            .map(|i| ((i * seed) % 30_000) as i16)
+            .collect();
+        for v in &s {
+            w.write_sample(*v).unwrap();
+        }
+        w.finalize().unwrap();
+        (path, s)
+    };
+    let (customer, left) = mono("customer.wav", 16_000, 7);
+    let (agent, right) = mono("agent.wav", 12_000, 13);
+    std::fs::write(
+        &env.config,
+        format!(
+            "jurisdiction = \"US-TX\"\n[capture]\nsource = \"capture-file\"\n[capture.source_options]\nleft = \"{}\"\nright = \"{}\"\npace = \"fast\"\n",
+            customer.display(),
+            agent.display()
+        ),
+    )
+    .unwrap();
+    env.start_daemon();
+    env.ctl_json(&["call", "new", "--them", "US-TX", "--label", "sides"]);
+    env.call(&["notice"]);
+    env.call(&["start"]);
+    std::thread::sleep(Duration::from_millis(400));
+    env.call(&["stop"]);
+    let recorded = read_wav(&call_dir(&env).join("audio.wav"));
+    assert_eq!(
+        recorded.len(),
+        2 * 16_000,
+        "as long as the longer side, in stereo"
+    );
+    let l: Vec<i16> = recorded.iter().step_by(2).copied().collect();
+    let r: Vec<i16> = recorded.iter().skip(1).step_by(2).copied().collect();
+    assert!(l == left, "the left channel is the customer's file");
+    assert!(
+        r[..12_000] == right[..] && r[12_000..].iter().all(|&v| v == 0),
+        "the right channel is the agent's, then silence"
+    );
+}

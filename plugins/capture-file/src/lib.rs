@@ -1,5 +1,7 @@
-//! `capture-file`: a WAV file as a capture source, for the demo and the tests. Configuration
-//! (`key=value` lines): `path` (required), `pace` (`realtime`, the default, or `fast`),
+//! `capture-file`: WAV files as a capture source, for the demo and the tests. Configuration
+//! (`key=value` lines): `path` (one file, any channels: a stereo file feeds both sides of a
+//! call), or `left` and `right` (two mono files of the same format, played as the two sides;
+//! the shorter is padded with silence); `pace` (`realtime`, the default, or `fast`);
 //! `chunk_ms` (frames per delivery, default 20).
 //!
 //! The whole file is read at open, so the delivering thread does no I/O and allocates nothing.
@@ -32,12 +34,56 @@ fn config(text: &str) -> Result<Vec<(&str, &str)>, String> {
         .collect()
 }
 
+/// A WAV file's format and interleaved little-endian samples.
+fn read(path: &str) -> Result<(AudioFormat, Vec<u8>), String> {
+    let mut reader = hound::WavReader::open(path).map_err(|e| format!("{path}: {e}"))?;
+    let spec = reader.spec();
+    let (sample_format, bytes) = match (spec.sample_format, spec.bits_per_sample) {
+        (hound::SampleFormat::Int, 16) => {
+            let s: Result<Vec<i16>, _> = reader.samples::<i16>().collect();
+            (
+                SAMPLE_I16,
+                s.map_err(|e| e.to_string())?
+                    .iter()
+                    .flat_map(|v| v.to_le_bytes())
+                    .collect::<Vec<u8>>(),
+            )
+        }
+        (hound::SampleFormat::Float, 32) => {
+            let s: Result<Vec<f32>, _> = reader.samples::<f32>().collect();
+            (
+                SAMPLE_F32,
+                s.map_err(|e| e.to_string())?
+                    .iter()
+                    .flat_map(|v| v.to_le_bytes())
+                    .collect::<Vec<u8>>(),
+            )
+        }
+        (f, b) => {
+            return Err(format!(
+                "{path}: {b}-bit {f:?} is not supported (16-bit integer or 32-bit float)"
+            ));
+        }
+    };
+    Ok((
+        AudioFormat {
+            sample_format,
+            rate: spec.sample_rate,
+            channels: spec.channels as u32,
+        },
+        bytes,
+    ))
+}
+
 impl CaptureSource for FileSource {
     fn open(text: &str, _want: AudioFormat, sink: Sink) -> Result<(Self, AudioFormat), String> {
-        let (mut path, mut realtime, mut chunk_ms) = (None, true, 20u32);
+        let (mut path, mut left, mut right, mut realtime, mut chunk_ms) =
+            (None, None, None, true, 20u32);
         for (k, v) in config(text)? {
             match k {
                 "path" => path = Some(v.to_owned()),
+                "left" => left = Some(v.to_owned()),
+                "right" => right = Some(v.to_owned()),
                 "pace" => {
                     realtime = match v {
                         "realtime" => true,
@@ -52,43 +98,37 @@ impl CaptureSource for FileSource {
                         .filter(|n| (1..=1000).contains(n))
                         .ok_or("chunk_ms must be 1 to 1000")?
                 }
-                _ => return Err(format!("unknown option {k:?} (path, pace, chunk_ms)")),
+                _ => {
+                    return Err(format!(
+                        "unknown option {k:?} (path, left, right, pace, chunk_ms)"
+                    ));
+                }
             }
         }
-        let path = path.ok_or("the path of a WAV file is required (path=...)")?;
-        let mut reader = hound::WavReader::open(&path).map_err(|e| format!("{path}: {e}"))?;
-        let spec = reader.spec();
-        let (format, bytes) = match (spec.sample_format, spec.bits_per_sample) {
-            (hound::SampleFormat::Int, 16) => {
-                let s: Result<Vec<i16>, _> = reader.samples::<i16>().collect();
-                (
-                    SAMPLE_I16,
-                    s.map_err(|e| e.to_string())?
-                        .iter()
-                        .flat_map(|v| v.to_le_bytes())
-                        .collect::<Vec<u8>>(),
-                )
+        let (format, bytes) = match (path, left, right) {
+            (Some(path), None, None) => read(&path)?,
+            (None, Some(l), Some(r)) => {
+                let (lf, lb) = read(&l)?;
+                let (rf, rb) = read(&r)?;
+                if lf != rf || lf.channels != 1 {
+                    return Err(format!(
+                        "left and right must be mono files of one format: {l} is {lf:?}, {r} is {rf:?}"
+                    ));
+                }
+                let size = lf.bytes_per_sample();
+                let frames = lb.len().max(rb.len()) / size;
+                let mut both = Vec::with_capacity(frames * 2 * size);
+                for i in 0..frames {
+                    for side in [&lb, &rb] {
+                        match side.get(i * size..(i + 1) * size) {
+                            Some(s) => both.extend_from_slice(s),
+                            None => both.extend(std::iter::repeat_n(0u8, size)),
+                        }
+                    }
+                }
+                (AudioFormat { channels: 2, ..lf }, both)
             }
-            (hound::SampleFormat::Float, 32) => {
-                let s: Result<Vec<f32>, _> = reader.samples::<f32>().collect();
-                (
-                    SAMPLE_F32,
-                    s.map_err(|e| e.to_string())?
-                        .iter()
-                        .flat_map(|v| v.to_le_bytes())
-                        .collect::<Vec<u8>>(),
-                )
-            }
-            (f, b) => {
-                return Err(format!(
-                    "{path}: {b}-bit {f:?} is not supported (16-bit integer or 32-bit float)"
-                ));
-            }
-        };
-        let format = AudioFormat {
-            sample_format: format,
-            rate: spec.sample_rate,
-            channels: spec.channels as u32,
+            _ => return Err("give path=FILE, or left=FILE and right=FILE".into()),
         };
         let chunk_frames = (format.rate as usize * chunk_ms as usize / 1000).max(1);
         Ok((
