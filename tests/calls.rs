@@ -153,19 +153,8 @@ fn the_whole_flow_through_onrecordctl() {
         .path();
     let name = dir.file_name().unwrap().to_string_lossy().into_owned();
     assert!(name.ends_with(&format!("_acme-billing_{id}")), "{name}");
-    use std::os::unix::fs::PermissionsExt;
-    assert_eq!(
-        std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
-        0o700
-    );
-    assert_eq!(
-        std::fs::metadata(dir.join("call.json"))
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o777,
-        0o600
-    );
+    assert_eq!(onrecord_tests::mode(&dir), 0o700);
+    assert_eq!(onrecord_tests::mode(&dir.join("call.json")), 0o600);
 }
 
 #[test]

@@ -70,11 +70,7 @@ fn a_recorded_call_verifies_and_tampering_is_found_where_it_is() {
         "the manifest names the installation's key"
     );
     let key_file = env.data_dir.join("signing.key");
-    use std::os::unix::fs::PermissionsExt;
-    assert_eq!(
-        std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
-        0o600
-    );
+    assert_eq!(onrecord_tests::mode(&key_file), 0o600);
 
     let t = env.dir.path();
     // One byte of audio flipped, in the second block.

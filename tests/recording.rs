@@ -98,15 +98,7 @@ fn a_wav_recording_is_bit_exact_and_nothing_is_written_before_consent() {
         (spec.channels, spec.sample_rate, spec.bits_per_sample),
         (2, 48_000, 16)
     );
-    use std::os::unix::fs::PermissionsExt;
-    assert_eq!(
-        std::fs::metadata(dir.join("audio.wav"))
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o777,
-        0o600
-    );
+    assert_eq!(onrecord_tests::mode(&dir.join("audio.wav")), 0o600);
 }
 
 #[test]

@@ -114,6 +114,16 @@ pub fn noise_clip(dir: &Path, seconds: f64) -> (PathBuf, Vec<i16>) {
     (path, samples)
 }
 
+/// The permission bits of a file or directory (`0o600`).
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
 /// A misbehaving plugin from `plugins/testing`, built by `make test` into target/testplugins.
 pub fn test_plugin(name: &str) -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))

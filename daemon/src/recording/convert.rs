@@ -213,19 +213,26 @@ mod tests {
         channels: 2,
     };
 
-    fn run(c: &mut Convert, data: &[u8]) -> Vec<u8> {
+    /// Converts `data` fed in pieces of `piece` bytes, as the ring delivers, then finishes.
+    fn run_in(c: &mut Convert, data: &[u8], piece: usize) -> Vec<u8> {
         let mut out = Vec::new();
-        c.process(data, &mut |b, _| {
-            out.extend_from_slice(b);
-            Ok(())
-        })
-        .unwrap();
+        for p in data.chunks(piece.max(1)) {
+            c.process(p, &mut |b, _| {
+                out.extend_from_slice(b);
+                Ok(())
+            })
+            .unwrap();
+        }
         c.finish(&mut |b, _| {
             out.extend_from_slice(b);
             Ok(())
         })
         .unwrap();
         out
+    }
+
+    fn run(c: &mut Convert, data: &[u8]) -> Vec<u8> {
+        run_in(c, data, data.len())
     }
 
     #[test]
@@ -279,21 +286,12 @@ mod tests {
             })
             .flat_map(|s| s.to_le_bytes())
             .collect();
-        let mut c = Convert::new(from, to).unwrap().unwrap();
         // Fed in uneven pieces, as the ring delivers.
-        let mut out = Vec::new();
-        for piece in bytes.chunks(2 * 700) {
-            c.process(piece, &mut |b, _| {
-                out.extend_from_slice(b);
-                Ok(())
-            })
-            .unwrap();
-        }
-        c.finish(&mut |b, _| {
-            out.extend_from_slice(b);
-            Ok(())
-        })
-        .unwrap();
+        let out = run_in(
+            &mut Convert::new(from, to).unwrap().unwrap(),
+            &bytes,
+            2 * 700,
+        );
         let s: Vec<i16> = out
             .chunks_exact(2)
             .map(|b| i16::from_le_bytes([b[0], b[1]]))

@@ -306,11 +306,7 @@ impl Owner {
             if let Err(e) = store::save(&dir, &call) {
                 tracing::error!(call = %id, "cannot save the call record: {e}");
             }
-            if let Some(entry) = self.calls.get_mut(&id) {
-                entry.snapshot.send_replace(Arc::new(call.clone()));
-                entry.call = call.clone();
-            }
-            self.publish_call(conn, &old, &call).await;
+            self.replace_call(conn, &old, call).await;
         }
     }
 
@@ -330,11 +326,7 @@ impl Owner {
         if let Err(e) = store::save(&dir, &call) {
             return Err(Error::Internal(format!("cannot save the call record: {e}")));
         }
-        if let Some(entry) = self.calls.get_mut(id) {
-            entry.snapshot.send_replace(Arc::new(call.clone()));
-            entry.call = call.clone();
-        }
-        self.publish_call(conn, &old, &call).await;
+        self.replace_call(conn, &old, call).await;
         Ok(())
     }
 
@@ -489,11 +481,7 @@ impl Owner {
             // the next change.
             tracing::error!(call = %id, "cannot save the call record: {e}");
         }
-        if let Some(entry) = self.calls.get_mut(id) {
-            entry.snapshot.send_replace(Arc::new(next.clone()));
-            entry.call = next.clone();
-        }
-        self.publish_call(conn, &call, &next).await;
+        self.replace_call(conn, &call, next).await;
         Ok(())
     }
 
@@ -571,6 +559,15 @@ impl Owner {
                 }
             }
         }
+    }
+
+    /// Makes `new` the call's state: kept here, handed to its D-Bus object, and announced.
+    async fn replace_call(&mut self, conn: &Connection, old: &Call, new: Call) {
+        if let Some(entry) = self.calls.get_mut(&new.id) {
+            entry.snapshot.send_replace(Arc::new(new.clone()));
+            entry.call = new.clone();
+        }
+        self.publish_call(conn, old, &new).await;
     }
 
     /// Gives the call's object its new snapshot and tells the bus what changed.
