@@ -10,8 +10,9 @@ use std::ffi::{c_char, c_void};
 
 /// Bumped on any incompatible change: the host refuses a plugin of another major.
 pub const ABI_MAJOR: u32 = 1;
-/// Bumped when something is added compatibly.
-pub const ABI_MINOR: u32 = 0;
+/// Bumped when something is added compatibly. 1.1 added `HostV1::source_event`,
+/// `HostV1::deliver_at` and the `device-list.v1` interface.
+pub const ABI_MINOR: u32 = 1;
 
 /// The symbol every plugin exports: `extern "C" fn() -> *const PluginEntry`.
 pub const ENTRY_SYMBOL: &[u8] = b"onrecord_plugin_entry\0";
@@ -20,6 +21,14 @@ pub type EntryFn = unsafe extern "C" fn() -> *const PluginEntry;
 /// Interface ids for `get_interface`.
 pub const CAPTURE_SOURCE_V1: &std::ffi::CStr = c"capture-source.v1";
 pub const STORAGE_BACKEND_V1: &std::ffi::CStr = c"storage-backend.v1";
+/// Since ABI 1.1: the devices a capture plugin can open.
+pub const DEVICE_LIST_V1: &std::ffi::CStr = c"device-list.v1";
+
+/// `HostV1::source_event` kinds: the source's device went away (unplugged, server restarted);
+/// frames stop until it comes back.
+pub const SOURCE_LOST: u32 = 1;
+/// The device is back and frames flow again.
+pub const SOURCE_BACK: u32 = 2;
 
 pub const STATUS_OK: i32 = 0;
 /// A failure the plugin reported (see the `ErrorBuf`).
@@ -70,6 +79,22 @@ pub struct HostV1 {
     /// Logs one UTF-8 message; `level` 1 error .. 5 trace. Safe from any thread, but not
     /// from a real-time audio callback.
     pub log: unsafe extern "C" fn(ctx: *mut c_void, level: u32, msg: *const u8, len: usize),
+    /// Since ABI 1.1 (read it only when `abi_minor >= 1`): a capture source tells the host
+    /// about its device (`SOURCE_LOST`, `SOURCE_BACK`) with a UTF-8 message. `sink_ctx` is the
+    /// `ctx` of the source's `FrameSink`. Not from a real-time audio callback (the host may
+    /// lock); safe from any other thread of the source's, until `stop` returns.
+    pub source_event:
+        unsafe extern "C" fn(sink_ctx: *mut c_void, kind: u32, msg: *const u8, len: usize),
+    /// Since ABI 1.1: `FrameSink::deliver` with the time (CLOCK_MONOTONIC, ns) at which the
+    /// first of the frames was captured, for a source that knows it exactly (a sound server's
+    /// graph clock); the host then aligns on it instead of on when the callback ran. Real-time
+    /// safe, like `deliver`.
+    pub deliver_at: unsafe extern "C" fn(
+        sink_ctx: *mut c_void,
+        data: *const u8,
+        frames: usize,
+        captured_ns: u64,
+    ),
 }
 
 /// The plugin's description and entry points, in static memory.
@@ -163,6 +188,17 @@ pub struct StorageBackendV1 {
     ) -> i32,
 }
 
+/// Receives one device as UTF-8 `key=value` lines (see `DeviceInfo`).
+pub type EmitFn = unsafe extern "C" fn(ctx: *mut c_void, lines: *const u8, len: usize);
+
+/// `device-list.v1`: the devices a capture plugin can open, each given to `emit` once, from
+/// the calling thread, before `list` returns.
+#[repr(C)]
+pub struct DeviceListV1 {
+    pub list: unsafe extern "C" fn(emit: EmitFn, ctx: *mut c_void, err: *mut ErrorBuf) -> i32,
+}
+
 // SAFETY: vtables are immutable static data.
+unsafe impl Sync for DeviceListV1 {}
 unsafe impl Sync for CaptureSourceV1 {}
 unsafe impl Sync for StorageBackendV1 {}

@@ -19,6 +19,40 @@ pub fn host_log(level: u32, msg: &str) {
     }
 }
 
+/// # Safety
+/// `sink_ctx` is the `ctx` of a `FrameSink` the host gave, before the source's `stop` returned.
+pub unsafe fn host_source_event(sink_ctx: *mut c_void, kind: u32, msg: &str) {
+    let host = HOST.load(Ordering::Acquire);
+    // SAFETY: as in `host_log`; `source_event` exists from ABI 1.1 on.
+    unsafe {
+        if !host.is_null() && (*host).abi_major == ABI_MAJOR && (*host).abi_minor >= 1 {
+            ((*host).source_event)(sink_ctx, kind, msg.as_ptr(), msg.len())
+        }
+    }
+}
+
+/// False when the host has no `deliver_at` (older than ABI 1.1). Real-time safe: an atomic
+/// load and the host's call.
+///
+/// # Safety
+/// As `host_source_event`.
+pub unsafe fn host_deliver_at(
+    sink_ctx: *mut c_void,
+    data: &[u8],
+    frames: usize,
+    captured_ns: u64,
+) -> bool {
+    let host = HOST.load(Ordering::Acquire);
+    // SAFETY: as in `host_log`; `deliver_at` exists from ABI 1.1 on.
+    unsafe {
+        if host.is_null() || (*host).abi_major != ABI_MAJOR || (*host).abi_minor < 1 {
+            return false;
+        }
+        ((*host).deliver_at)(sink_ctx, data.as_ptr(), frames, captured_ns);
+    }
+    true
+}
+
 pub unsafe extern "C" fn init(host: *const HostV1) -> i32 {
     HOST.store(host as *mut HostV1, Ordering::Release);
     STATUS_OK
@@ -148,6 +182,29 @@ pub const fn capture_vtable<T: CaptureSource>() -> CaptureSourceV1 {
         start: capture_start::<T>,
         stop: capture_stop::<T>,
         close: capture_close::<T>,
+    }
+}
+
+// device-list.v1
+
+unsafe extern "C" fn device_list<T: CaptureSource>(
+    emit: EmitFn,
+    ctx: *mut c_void,
+    err: *mut ErrorBuf,
+) -> i32 {
+    guard(err, || {
+        for d in T::devices()? {
+            let lines = d.to_lines();
+            // SAFETY: the host's callback, valid for this call.
+            unsafe { emit(ctx, lines.as_ptr(), lines.len()) };
+        }
+        Ok(STATUS_OK)
+    })
+}
+
+pub const fn device_list_vtable<T: CaptureSource>() -> DeviceListV1 {
+    DeviceListV1 {
+        list: device_list::<T>,
     }
 }
 

@@ -26,6 +26,118 @@ pub trait CaptureSource: Send + Sized + 'static {
     fn start(&mut self) -> Result<(), String>;
     /// Stops delivering; when this returns, the sink is not called again.
     fn stop(&mut self);
+    /// The devices this source can open (`device=` in its configuration). A source without
+    /// devices (a file) lists none.
+    fn devices() -> Result<Vec<DeviceInfo>, String> {
+        Ok(Vec::new())
+    }
+}
+
+/// What a source's device is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceKind {
+    /// A microphone or other capture device.
+    Input,
+    /// The monitor of an output: what is played to the speakers (the far side of a softphone
+    /// call).
+    Monitor,
+}
+
+impl DeviceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceKind::Input => "input",
+            DeviceKind::Monitor => "monitor",
+        }
+    }
+}
+
+/// One device of a capture plugin, as `device-list.v1` carries it: `key=value` lines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceInfo {
+    /// What `device=` takes, stable across restarts (`pipewire:alsa_input.usb-...`).
+    pub id: String,
+    /// A human name (`USB Headset Microphone`).
+    pub name: String,
+    pub kind: DeviceKind,
+    /// Channels the device offers natively.
+    pub channels: u32,
+    /// Sample rates it can be opened at.
+    pub rates: Vec<u32>,
+    /// Sample formats it can deliver (`i16`, `f32`).
+    pub formats: Vec<String>,
+    /// Whether it is the system's default of its kind.
+    pub is_default: bool,
+}
+
+fn one_line(s: &str) -> String {
+    s.replace(['\n', '\r'], " ")
+}
+
+impl DeviceInfo {
+    pub fn to_lines(&self) -> String {
+        let join = |v: Vec<String>| v.join(",");
+        format!(
+            "id={}\nname={}\nkind={}\nchannels={}\nrates={}\nformats={}\ndefault={}\n",
+            one_line(&self.id),
+            one_line(&self.name),
+            self.kind.as_str(),
+            self.channels,
+            join(self.rates.iter().map(u32::to_string).collect()),
+            join(self.formats.iter().map(|f| one_line(f)).collect()),
+            self.is_default
+        )
+    }
+
+    /// Reads what `to_lines` wrote; unknown keys are ignored (later minors may add some).
+    pub fn from_lines(text: &str) -> Result<DeviceInfo, String> {
+        let mut d = DeviceInfo {
+            id: String::new(),
+            name: String::new(),
+            kind: DeviceKind::Input,
+            channels: 0,
+            rates: Vec::new(),
+            formats: Vec::new(),
+            is_default: false,
+        };
+        for line in text.lines().filter(|l| !l.is_empty()) {
+            let (k, v) = line
+                .split_once('=')
+                .ok_or_else(|| format!("not key=value: {line:?}"))?;
+            match k {
+                "id" => d.id = v.to_owned(),
+                "name" => d.name = v.to_owned(),
+                "kind" => {
+                    d.kind = match v {
+                        "input" => DeviceKind::Input,
+                        "monitor" => DeviceKind::Monitor,
+                        _ => return Err(format!("unknown device kind {v:?}")),
+                    }
+                }
+                "channels" => d.channels = v.parse().map_err(|_| format!("bad channels {v:?}"))?,
+                "rates" => {
+                    d.rates = v
+                        .split(',')
+                        .filter(|r| !r.is_empty())
+                        .map(|r| r.parse().map_err(|_| format!("bad rate {r:?}")))
+                        .collect::<Result<_, _>>()?
+                }
+                "formats" => {
+                    d.formats = v
+                        .split(',')
+                        .filter(|f| !f.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                }
+                "default" => d.is_default = v == "true",
+                _ => {}
+            }
+        }
+        if d.id.is_empty() {
+            return Err("a device without an id".into());
+        }
+        Ok(d)
+    }
 }
 
 /// Where captured frames go. Calling it never blocks, allocates or locks on the host side.
@@ -46,6 +158,22 @@ impl Sink {
     pub fn deliver(&self, data: &[u8], frames: usize) {
         // SAFETY: the host guarantees `deliver` and `ctx` stay valid until `stop` returns.
         unsafe { (self.0.deliver)(self.0.ctx, data.as_ptr(), frames) }
+    }
+
+    /// `deliver`, with the CLOCK_MONOTONIC time (ns) at which the first frame was captured,
+    /// when the source knows it exactly; to a host older than ABI 1.1, plain `deliver`.
+    pub fn deliver_at(&self, data: &[u8], frames: usize, captured_ns: u64) {
+        // SAFETY: the host guarantees the sink's `ctx` stays valid until `stop` returns.
+        if !unsafe { ffi::host_deliver_at(self.0.ctx, data, frames, captured_ns) } {
+            self.deliver(data, frames)
+        }
+    }
+
+    /// Tells the host the device was lost (`SOURCE_LOST`) or is back (`SOURCE_BACK`). Not from
+    /// the real-time callback. A host older than ABI 1.1 is not told.
+    pub fn event(&self, kind: u32, msg: &str) {
+        // SAFETY: as in `deliver_at`.
+        unsafe { ffi::host_source_event(self.0.ctx, kind, msg) }
     }
 }
 
@@ -92,6 +220,7 @@ macro_rules! export {
     (id: $id:literal, description: $desc:literal $(, capture: $cap:ty)? $(, storage: $sto:ty)? $(,)?) => {
         $(
             static __ONRECORD_CAPTURE: $crate::CaptureSourceV1 = $crate::ffi::capture_vtable::<$cap>();
+            static __ONRECORD_DEVICES: $crate::DeviceListV1 = $crate::ffi::device_list_vtable::<$cap>();
         )?
         $(
             static __ONRECORD_STORAGE: $crate::StorageBackendV1 = $crate::ffi::storage_vtable::<$sto>();
@@ -108,6 +237,9 @@ macro_rules! export {
                     if id == $crate::CAPTURE_SOURCE_V1 {
                         let _: ::std::marker::PhantomData<$cap>;
                         return &__ONRECORD_CAPTURE as *const $crate::CaptureSourceV1 as *const ::std::ffi::c_void;
+                    }
+                    if id == $crate::DEVICE_LIST_V1 {
+                        return &__ONRECORD_DEVICES as *const $crate::DeviceListV1 as *const ::std::ffi::c_void;
                     }
                 )?
                 $(
@@ -138,4 +270,33 @@ macro_rules! export {
             &__ONRECORD_ENTRY
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_info_round_trips_and_stays_one_line_per_key() {
+        let d = DeviceInfo {
+            id: "pipewire:far_side".into(),
+            name: "Far\nside".into(),
+            kind: DeviceKind::Monitor,
+            channels: 2,
+            rates: vec![44_100, 48_000],
+            formats: vec!["i16".into(), "f32".into()],
+            is_default: true,
+        };
+        let back = DeviceInfo::from_lines(&d.to_lines()).unwrap();
+        assert_eq!(back.name, "Far side");
+        assert_eq!(
+            back,
+            DeviceInfo {
+                name: "Far side".into(),
+                ..d
+            }
+        );
+        assert!(DeviceInfo::from_lines("name=x\n").is_err());
+        assert!(DeviceInfo::from_lines("id=x\nkind=speaker\n").is_err());
+    }
 }
