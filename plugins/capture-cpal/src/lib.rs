@@ -1,0 +1,577 @@
+//! `capture-cpal`: live capture through cpal, from PipeWire (microphones and the monitor of an
+//! output sink: the far side of a softphone call) and from ALSA.
+//!
+//! Configuration (`key=value` lines):
+//! - `device`: a device id as `onrecordctl devices` lists it (`pipewire:far_side`,
+//!   `alsa:clip`), or its name, or `default` (the default microphone) or `monitor` (what the
+//!   default output plays). Default `default`.
+//! - `period_ms`: frames per delivery, as time (default 100: a recorder needs no low latency,
+//!   and large periods mean few wakeups). Clamped to what the device allows.
+//! - `rate`, `channels`, `format` (`i16` or `f32`): override what the host asks for.
+//!
+//! Every stream is opened with an explicit configuration (format, rate, channels, buffer
+//! size); cpal's defaults are not assumed. A device lost mid-call (unplugged, server
+//! restarted) is reported to the host (`SOURCE_LOST`); a supervisor thread looks for it once
+//! a second and reopens it when it returns (`SOURCE_BACK`).
+//!
+//! The data callback only copies into the host's sink (which is real-time safe) and touches
+//! atomics: it never blocks, allocates or logs.
+
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+use onrecord_plugin::{
+    AudioFormat, CaptureSource, DeviceInfo, DeviceKind, SAMPLE_F32, SAMPLE_I16, SOURCE_BACK,
+    SOURCE_LOST, Sink, export,
+};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// How a source was asked to open.
+#[derive(Clone, Debug)]
+struct Spec {
+    device: String,
+    period_ms: u32,
+    format: AudioFormat,
+}
+
+fn parse(text: &str, want: AudioFormat) -> Result<Spec, String> {
+    let mut spec = Spec {
+        device: "default".into(),
+        period_ms: 100,
+        format: want,
+    };
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (k, v) = line
+            .split_once('=')
+            .map(|(k, v)| (k.trim(), v.trim()))
+            .ok_or_else(|| format!("not key=value: {line:?}"))?;
+        let number = |what: &str, range: std::ops::RangeInclusive<u32>| {
+            v.parse::<u32>()
+                .ok()
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| {
+                    format!(
+                        "{what} must be {} to {}, not {v:?}",
+                        range.start(),
+                        range.end()
+                    )
+                })
+        };
+        match k {
+            "device" if !v.is_empty() => spec.device = v.to_owned(),
+            "device" => return Err("device is empty".into()),
+            "period_ms" => spec.period_ms = number("period_ms", 1..=1000)?,
+            "rate" => spec.format.rate = number("rate", 8000..=192_000)?,
+            "channels" => spec.format.channels = number("channels", 1..=8)?,
+            "format" => {
+                spec.format.sample_format = match v {
+                    "i16" => SAMPLE_I16,
+                    "f32" => SAMPLE_F32,
+                    _ => return Err(format!("format must be i16 or f32, not {v:?}")),
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "unknown option {k:?} (device, period_ms, rate, channels, format)"
+                ));
+            }
+        }
+    }
+    Ok(spec)
+}
+
+/// The hosts to look in: PipeWire first when its server runs, then ALSA.
+fn hosts() -> Vec<cpal::Host> {
+    let mut out = Vec::new();
+    for id in [cpal::HostId::PipeWire, cpal::HostId::Alsa] {
+        if cpal::available_hosts().contains(&id)
+            && let Ok(h) = cpal::host_from_id(id)
+        {
+            out.push(h);
+        }
+    }
+    out
+}
+
+fn device_id(d: &cpal::Device) -> Option<String> {
+    d.id().ok().map(|id| id.to_string())
+}
+
+fn device_name(d: &cpal::Device) -> String {
+    d.description()
+        .map(|desc| desc.name().to_owned())
+        .unwrap_or_default()
+}
+
+/// Finds the device `sel` names, in a fresh enumeration (a device that came back is found).
+fn find(sel: &str) -> Result<cpal::Device, String> {
+    let hosts = hosts();
+    if hosts.is_empty() {
+        return Err("neither a PipeWire server nor ALSA is available".into());
+    }
+    let pipewire = hosts.iter().find(|h| h.id() == cpal::HostId::PipeWire);
+    match sel {
+        "default" => {
+            for h in &hosts {
+                if let Some(d) = h.default_input_device() {
+                    return Ok(d);
+                }
+            }
+            Err("no default input device".into())
+        }
+        "monitor" => {
+            let h = pipewire
+                .ok_or("`monitor` (what the speakers play) needs a running PipeWire server")?;
+            let id =
+                cpal::DeviceId::from_str("pipewire:sink_default").map_err(|e| e.to_string())?;
+            h.device_by_id(&id)
+                .ok_or_else(|| "PipeWire has no default output to monitor".into())
+        }
+        _ => {
+            if let Ok(id) = cpal::DeviceId::from_str(sel)
+                && let Some(h) = hosts.iter().find(|h| h.id() == id.host())
+                && let Some(d) = h.device_by_id(&id)
+            {
+                return Ok(d);
+            }
+            for h in &hosts {
+                if let Ok(devices) = h.devices() {
+                    for d in devices {
+                        if d.supports_input() && device_name(&d).eq_ignore_ascii_case(sel) {
+                            return Ok(d);
+                        }
+                    }
+                }
+            }
+            Err(format!(
+                "no input device {sel:?} (see `onrecordctl devices`)"
+            ))
+        }
+    }
+}
+
+/// The explicit configuration a device is opened with: the format asked for where the device
+/// offers it, else the nearest it does (the host converts).
+fn choose(
+    device: &cpal::Device,
+    spec: &Spec,
+) -> Result<(cpal::SampleFormat, cpal::StreamConfig, AudioFormat), String> {
+    let ranges: Vec<cpal::SupportedStreamConfigRange> = device
+        .supported_input_configs()
+        .map_err(|e| format!("cannot read what the device offers: {e}"))?
+        .collect();
+    if ranges.is_empty() {
+        return Err("the device offers no input configuration".into());
+    }
+    let want_fmt = if spec.format.sample_format == SAMPLE_F32 {
+        cpal::SampleFormat::F32
+    } else {
+        cpal::SampleFormat::I16
+    };
+    let usable =
+        |f: cpal::SampleFormat| matches!(f, cpal::SampleFormat::I16 | cpal::SampleFormat::F32);
+    let rate_ok = |r: &cpal::SupportedStreamConfigRange| {
+        (r.min_sample_rate()..=r.max_sample_rate()).contains(&spec.format.rate)
+    };
+    // Best first: the format, the rate and the channels asked for; then fewer matches.
+    let score = |r: &cpal::SupportedStreamConfigRange| {
+        (r.sample_format() == want_fmt) as u32 * 4
+            + rate_ok(r) as u32 * 2
+            + (u32::from(r.channels()) == spec.format.channels) as u32
+    };
+    let best = ranges
+        .iter()
+        .filter(|r| usable(r.sample_format()))
+        .max_by_key(|r| score(r))
+        .ok_or("the device offers neither 16-bit nor float samples")?;
+    let rate = if rate_ok(best) {
+        spec.format.rate
+    } else {
+        best.max_sample_rate()
+            .min(48_000)
+            .max(best.min_sample_rate())
+    };
+    let frames = (rate as u64 * spec.period_ms as u64 / 1000).max(1) as u32;
+    let buffer_size = match best.buffer_size() {
+        cpal::SupportedBufferSize::Range { min, max } if *max > 0 => {
+            cpal::BufferSize::Fixed(frames.clamp(*min, *max))
+        }
+        _ => cpal::BufferSize::Fixed(frames),
+    };
+    let config = cpal::StreamConfig {
+        channels: best.channels(),
+        sample_rate: rate,
+        buffer_size,
+    };
+    let format = AudioFormat {
+        sample_format: if best.sample_format() == cpal::SampleFormat::F32 {
+            SAMPLE_F32
+        } else {
+            SAMPLE_I16
+        },
+        rate,
+        channels: u32::from(best.channels()),
+    };
+    Ok((best.sample_format(), config, format))
+}
+
+/// What the callbacks share with the source.
+struct Shared {
+    /// Frames are delivered only while this is set.
+    delivering: AtomicBool,
+    /// Xruns the backend reported (counted in the callback, logged at stop).
+    xruns: AtomicU64,
+}
+
+enum Msg {
+    Stop,
+    Lost(String),
+}
+
+pub struct CpalSource {
+    spec: Spec,
+    device_id: String,
+    sample_format: cpal::SampleFormat,
+    config: cpal::StreamConfig,
+    sink: Sink,
+    shared: Arc<Shared>,
+    control: Option<mpsc::Sender<Msg>>,
+    supervisor: Option<JoinHandle<()>>,
+}
+
+/// Hands frames to the host, with their capture time when the host's clock is CLOCK_MONOTONIC.
+fn deliver(
+    sink: &Sink,
+    bytes: &[u8],
+    frames: usize,
+    stamped: bool,
+    info: &cpal::InputCallbackInfo,
+) {
+    let captured = info.timestamp().capture.as_nanos();
+    if stamped && captured > 0 && captured < u64::MAX as u128 {
+        sink.deliver_at(bytes, frames, captured as u64);
+    } else {
+        sink.deliver(bytes, frames);
+    }
+}
+
+fn build(
+    device: &cpal::Device,
+    sample_format: cpal::SampleFormat,
+    config: &cpal::StreamConfig,
+    sink: Sink,
+    shared: Arc<Shared>,
+    lost: mpsc::Sender<Msg>,
+) -> Result<cpal::Stream, String> {
+    let channels = usize::from(config.channels.max(1));
+    // PipeWire stamps each cycle on CLOCK_MONOTONIC (the graph's time, minus the delay): the
+    // host aligns on that. Other hosts' timestamps are not known to be on that clock.
+    let stamped = device
+        .id()
+        .is_ok_and(|id| id.host() == cpal::HostId::PipeWire);
+    let errors = shared.clone();
+    let on_error = move |e: cpal::Error| match e.kind() {
+        // From the audio thread: count only.
+        cpal::ErrorKind::Xrun => {
+            errors.xruns.fetch_add(1, Ordering::Relaxed);
+        }
+        cpal::ErrorKind::DeviceNotAvailable
+        | cpal::ErrorKind::HostUnavailable
+        | cpal::ErrorKind::StreamInvalidated
+        | cpal::ErrorKind::BackendError => {
+            let _ = lost.send(Msg::Lost(e.to_string()));
+        }
+        _ => {}
+    };
+    let stream = match sample_format {
+        cpal::SampleFormat::F32 => {
+            let shared = shared.clone();
+            device.build_input_stream::<f32, _, _>(
+                *config,
+                move |data: &[f32], info: &cpal::InputCallbackInfo| {
+                    if shared.delivering.load(Ordering::Acquire) {
+                        // SAFETY: f32 samples viewed as their bytes (little-endian host).
+                        let bytes = unsafe {
+                            std::slice::from_raw_parts(
+                                data.as_ptr() as *const u8,
+                                std::mem::size_of_val(data),
+                            )
+                        };
+                        deliver(&sink, bytes, data.len() / channels, stamped, info);
+                    }
+                },
+                on_error,
+                None,
+            )
+        }
+        _ => {
+            let shared = shared.clone();
+            device.build_input_stream::<i16, _, _>(
+                *config,
+                move |data: &[i16], info: &cpal::InputCallbackInfo| {
+                    if shared.delivering.load(Ordering::Acquire) {
+                        // SAFETY: i16 samples viewed as their bytes (little-endian host).
+                        let bytes = unsafe {
+                            std::slice::from_raw_parts(
+                                data.as_ptr() as *const u8,
+                                std::mem::size_of_val(data),
+                            )
+                        };
+                        deliver(&sink, bytes, data.len() / channels, stamped, info);
+                    }
+                },
+                on_error,
+                None,
+            )
+        }
+    }
+    .map_err(|e| format!("cannot open the stream: {e}"))?;
+    stream
+        .play()
+        .map_err(|e| format!("cannot start the stream: {e}"))?;
+    Ok(stream)
+}
+
+impl CaptureSource for CpalSource {
+    fn open(text: &str, want: AudioFormat, sink: Sink) -> Result<(Self, AudioFormat), String> {
+        let spec = parse(text, want)?;
+        let device = find(&spec.device)?;
+        let (sample_format, config, format) = choose(&device, &spec)?;
+        let device_id = device_id(&device).unwrap_or_else(|| spec.device.clone());
+        Ok((
+            CpalSource {
+                spec,
+                device_id,
+                sample_format,
+                config,
+                sink,
+                shared: Arc::new(Shared {
+                    delivering: AtomicBool::new(false),
+                    xruns: AtomicU64::new(0),
+                }),
+                control: None,
+                supervisor: None,
+            },
+            format,
+        ))
+    }
+
+    fn start(&mut self) -> Result<(), String> {
+        let (tx, rx) = mpsc::channel::<Msg>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
+        let sel = self.spec.device.clone();
+        let (sample_format, config, sink, shared) = (
+            self.sample_format,
+            self.config,
+            self.sink,
+            self.shared.clone(),
+        );
+        let lost = tx.clone();
+        self.shared.delivering.store(true, Ordering::Release);
+        // The supervisor owns the stream: it opens it, and when the device is lost, reopens it
+        // once it is back.
+        let supervisor = std::thread::Builder::new()
+            .name("capture-cpal".into())
+            .spawn(move || {
+                let open = || {
+                    find(&sel).and_then(|d| {
+                        build(
+                            &d,
+                            sample_format,
+                            &config,
+                            sink,
+                            shared.clone(),
+                            lost.clone(),
+                        )
+                    })
+                };
+                let mut stream = match open() {
+                    Ok(s) => {
+                        let _ = ready_tx.send(Ok(()));
+                        Some(s)
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                loop {
+                    let wait = if stream.is_some() {
+                        Duration::from_secs(3600)
+                    } else {
+                        Duration::from_secs(1)
+                    };
+                    match rx.recv_timeout(wait) {
+                        Ok(Msg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                        Ok(Msg::Lost(why)) => {
+                            if stream.take().is_some() {
+                                sink.event(SOURCE_LOST, &format!("{sel}: {why}"));
+                            }
+                        }
+                        Err(mpsc::RecvTimeoutError::Timeout) => {
+                            if stream.is_none()
+                                && let Ok(s) = open()
+                            {
+                                stream = Some(s);
+                                sink.event(SOURCE_BACK, &format!("{sel}: the device is back"));
+                            }
+                        }
+                    }
+                }
+                drop(stream);
+            })
+            .map_err(|e| format!("cannot start the capture thread: {e}"))?;
+        let started = ready_rx
+            .recv()
+            .unwrap_or_else(|_| Err("the capture thread ended".into()));
+        self.control = Some(tx);
+        self.supervisor = Some(supervisor);
+        if let Err(e) = started {
+            self.stop();
+            return Err(e);
+        }
+        onrecord_plugin::log(
+            3,
+            &format!(
+                "capturing {} ({}) at {} Hz, {} channel(s), {:?}, buffer {:?}",
+                self.spec.device,
+                self.device_id,
+                self.config.sample_rate,
+                self.config.channels,
+                self.sample_format,
+                self.config.buffer_size
+            ),
+        );
+        Ok(())
+    }
+
+    fn stop(&mut self) {
+        self.shared.delivering.store(false, Ordering::Release);
+        if let Some(tx) = self.control.take() {
+            let _ = tx.send(Msg::Stop);
+        }
+        if let Some(t) = self.supervisor.take() {
+            let _ = t.join();
+        }
+        let xruns = self.shared.xruns.swap(0, Ordering::Relaxed);
+        if xruns > 0 {
+            onrecord_plugin::log(
+                2,
+                &format!(
+                    "{}: {xruns} xruns reported by the backend",
+                    self.spec.device
+                ),
+            );
+        }
+    }
+
+    fn devices() -> Result<Vec<DeviceInfo>, String> {
+        let mut out = Vec::new();
+        for h in hosts() {
+            let default_in = h.default_input_device().and_then(|d| device_id(&d));
+            let Ok(devices) = h.devices() else { continue };
+            for d in devices {
+                if !d.supports_input() {
+                    continue;
+                }
+                let Some(id) = device_id(&d) else { continue };
+                let ranges: Vec<_> = d
+                    .supported_input_configs()
+                    .map(|r| r.collect::<Vec<_>>())
+                    .unwrap_or_default();
+                let mut rates: Vec<u32> = Vec::new();
+                for r in &ranges {
+                    for rate in [8000, 16_000, 22_050, 44_100, 48_000, 96_000] {
+                        if (r.min_sample_rate()..=r.max_sample_rate()).contains(&rate)
+                            && !rates.contains(&rate)
+                        {
+                            rates.push(rate);
+                        }
+                    }
+                }
+                rates.sort_unstable();
+                let mut formats: Vec<String> = Vec::new();
+                for r in &ranges {
+                    let f = match r.sample_format() {
+                        cpal::SampleFormat::I16 => "i16",
+                        cpal::SampleFormat::F32 => "f32",
+                        _ => continue,
+                    };
+                    if !formats.iter().any(|x| x == f) {
+                        formats.push(f.into());
+                    }
+                }
+                // A PipeWire sink captured is its monitor; ALSA PCMs are simply duplex.
+                let monitor = h.id() == cpal::HostId::PipeWire && d.supports_output();
+                let name = match (monitor, id.as_str()) {
+                    (_, "pipewire:sink_default") => "Monitor of the default output".to_owned(),
+                    (_, "pipewire:input_default") => "Default input".to_owned(),
+                    (true, _) => format!("Monitor of {}", device_name(&d)),
+                    (false, _) => device_name(&d),
+                };
+                out.push(DeviceInfo {
+                    is_default: default_in.as_deref() == Some(id.as_str())
+                        || id == "pipewire:sink_default",
+                    id,
+                    name,
+                    kind: if monitor {
+                        DeviceKind::Monitor
+                    } else {
+                        DeviceKind::Input
+                    },
+                    channels: ranges
+                        .iter()
+                        .map(|r| u32::from(r.channels()))
+                        .max()
+                        .unwrap_or(0),
+                    rates,
+                    formats,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+export!(
+    id: "capture-cpal",
+    description: "Live capture through cpal: PipeWire devices and output monitors, ALSA devices",
+    capture: CpalSource,
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WANT: AudioFormat = AudioFormat {
+        sample_format: SAMPLE_I16,
+        rate: 48_000,
+        channels: 1,
+    };
+
+    #[test]
+    fn options_are_read_and_checked() {
+        let s = parse(
+            "device=pipewire:far_side\nperiod_ms=200\nformat=f32\n",
+            WANT,
+        )
+        .unwrap();
+        assert_eq!(s.device, "pipewire:far_side");
+        assert_eq!(s.period_ms, 200);
+        assert_eq!(s.format.sample_format, SAMPLE_F32);
+        assert_eq!(parse("", WANT).unwrap().device, "default");
+        for bad in [
+            "period_ms=0",
+            "rate=7",
+            "format=s24",
+            "colour=blue",
+            "device=",
+            "nonsense",
+        ] {
+            assert!(parse(bad, WANT).is_err(), "{bad}");
+        }
+    }
+}
