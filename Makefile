@@ -4,14 +4,19 @@
 
 CARGO ?= cargo
 # dbus-daemon: the private buses of the demo and tests; systemd: busctl, the non-Rust client;
-# chromium: opens the evidence report in a test.
-DEMO_DEBS  := dbus-daemon
-TEST_DEBS  := dbus-daemon systemd chromium
-BENCH_DEBS := dbus-daemon
+# chromium: opens the evidence report in a test. BUILD_DEBS: what the live capture plugin
+# (cpal: ALSA and PipeWire) builds against. PW_DEBS: a headless PipeWire for the live tests,
+# the demo and the benchmarks, with the reference recorders (pw-record, parecord, arecord).
+BUILD_DEBS := pkg-config libasound2-dev libpipewire-0.3-dev libclang-dev
+PW_DEBS    := pipewire pipewire-pulse wireplumber pipewire-alsa pulseaudio-utils alsa-utils
+DEMO_DEBS  := dbus-daemon $(BUILD_DEBS)
+TEST_DEBS  := dbus-daemon systemd chromium $(BUILD_DEBS) $(PW_DEBS)
+BENCH_DEBS := dbus-daemon $(BUILD_DEBS) $(PW_DEBS) stress-ng
 
 .PHONY: build demo test bench introspection clean
 
 build:
+	scripts/deps.sh $(BUILD_DEBS)
 	$(CARGO) build --workspace --bins --lib
 
 demo:

@@ -333,6 +333,44 @@ fn lookup(n: &NumberInfo) -> String {
     )
 }
 
+pub async fn devices(conn: &zbus::Connection, json: bool) -> Result<(), Fail> {
+    let daemon = DaemonProxy::builder(conn)
+        .cache_properties(CacheProperties::No)
+        .build()
+        .await?;
+    let (devices, problems) = daemon.list_devices().await?;
+    if json {
+        return print_json(&serde_json::json!({ "devices": devices, "problems": problems }));
+    }
+    let mut o = format!(
+        "{:<8} {:<1} {:<44} {:<8} {:<16} {}\n",
+        "KIND", "", "ID", "CHANNELS", "RATES", "NAME"
+    );
+    for d in &devices {
+        let rates: Vec<String> = d.rates.iter().map(|r| r.to_string()).collect();
+        o.push_str(&format!(
+            "{:<8} {:<1} {:<44} {:<8} {:<16} {}\n",
+            d.kind,
+            if d.is_default { "*" } else { "" },
+            d.id,
+            d.channels,
+            rates.join(","),
+            d.name
+        ));
+    }
+    if devices.is_empty() {
+        o.push_str("(no devices: is a PipeWire server running, or an ALSA device present?)\n");
+    } else {
+        o.push_str(
+            "* the default of its kind; `default` and `monitor` in [capture] follow the defaults\n",
+        );
+    }
+    for p in &problems {
+        o.push_str(&format!("problem: {p}\n"));
+    }
+    emit(&o)
+}
+
 pub async fn plugins(conn: &zbus::Connection, json: bool) -> Result<(), Fail> {
     let daemon = DaemonProxy::builder(conn)
         .cache_properties(CacheProperties::No)

@@ -40,6 +40,13 @@ enum Top {
         #[arg(long, value_name = "FILE.zip")]
         to: Option<std::path::PathBuf>,
     },
+    /// The devices calls can be recorded from (`[capture] microphone` and `far_side` take the
+    /// ID), with what each offers.
+    Devices {
+        /// One JSON object: devices and problems.
+        #[arg(long)]
+        json: bool,
+    },
     /// The plugins the daemon found, loaded or not, and why.
     Plugins {
         /// One JSON array.
@@ -126,6 +133,7 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         Top::Laws(cmd) => laws::run(&conn, cmd).await,
         Top::Status { json } => laws::status(&conn, json).await,
         Top::Plugins { json } => laws::plugins(&conn, json).await,
+        Top::Devices { json } => laws::devices(&conn, json).await,
         Top::Key => evidence::key(&conn).await,
         Top::Verify { target } => evidence::verify(&conn, &target).await,
         Top::Export { id, to } => evidence::export(&conn, &id, to).await,

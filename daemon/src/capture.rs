@@ -14,6 +14,8 @@ pub struct Stopped {
     /// One line for the timeline: frames written, overruns, repairs.
     pub report: String,
     pub files: Vec<SealedFile>,
+    /// What happened while stopping, for the timeline before the report (the last gap).
+    pub notes: Vec<String>,
     /// The recording path's counts, when it ran in this process.
     pub stats: Option<onrecord_evidence::CaptureStats>,
 }
@@ -33,7 +35,13 @@ pub struct SealedFile {
     pub complete: bool,
 }
 
+/// Where capture tells a call's timeline what happened while it ran (a device lost, a gap):
+/// `(call id, text)`.
+pub type Notes = std::sync::Arc<dyn Fn(&str, String) + Send + Sync>;
+
 pub trait Capture: Send + Sync {
+    /// Gives capture a way to note events in calls' timelines while they record.
+    fn set_notes(&mut self, _notes: Notes) {}
     /// Begins writing the call's audio into `dir`; returns the files it writes.
     fn start(&mut self, call: &Call, dir: &Path) -> Result<Vec<String>, String>;
     /// Stops writing at once; nothing is buffered for later (no pre-roll).

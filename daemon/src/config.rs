@@ -56,20 +56,62 @@ fn default_template() -> String {
 }
 
 /// `[capture]`: the plugins that capture and store a call's audio.
+///
+/// With live devices (the default plugin, `capture-cpal`), a call is recorded in two channels:
+/// left your microphone (`microphone`, default `default`), right the far side (`far_side`,
+/// default `monitor`: what your speakers play, where a softphone plays the other party). Each
+/// side is its own source on its own clock; they are aligned by time. `none` leaves a side
+/// out; with one side the recording is mono. A plugin other than `capture-cpal` without
+/// `microphone` or `far_side` is one source that delivers the whole recording as it is (a
+/// stereo file feeds both channels).
 #[derive(Deserialize, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct CaptureSection {
-    /// The capture plugin's id (`capture-file`).
+    /// The capture plugin's id (default `capture-cpal`); `none` records no audio.
+    #[serde(default = "default_source")]
     pub source: String,
-    /// The capture plugin's options (`path`, `pace`, ... for capture-file).
+    /// The capture plugin's options (`period_ms` for capture-cpal; `path`, `pace`, ... for
+    /// capture-file).
     #[serde(default)]
     pub source_options: toml::Table,
+    /// The device of the left channel (given to the plugin as `device=`).
+    pub microphone: Option<String>,
+    /// Options for the microphone only, over `source_options`.
+    #[serde(default)]
+    pub microphone_options: toml::Table,
+    /// The device of the right channel.
+    pub far_side: Option<String>,
+    /// Options for the far side only, over `source_options`.
+    #[serde(default)]
+    pub far_side_options: toml::Table,
     /// The storage plugin's id (default `storage-wav`).
     #[serde(default = "default_storage")]
     pub storage: String,
     /// How often the file is made durable, in milliseconds (default 1000).
     #[serde(default = "default_sync_ms")]
     pub sync_interval_ms: u64,
+}
+
+impl Default for CaptureSection {
+    fn default() -> Self {
+        CaptureSection {
+            source: default_source(),
+            source_options: toml::Table::new(),
+            microphone: None,
+            microphone_options: toml::Table::new(),
+            far_side: None,
+            far_side_options: toml::Table::new(),
+            storage: default_storage(),
+            sync_interval_ms: default_sync_ms(),
+        }
+    }
+}
+
+/// The live capture plugin, the default source.
+pub const LIVE_SOURCE: &str = "capture-cpal";
+
+fn default_source() -> String {
+    LIVE_SOURCE.into()
 }
 
 fn default_storage() -> String {
@@ -80,16 +122,57 @@ fn default_sync_ms() -> u64 {
     1000
 }
 
+fn lines(table: &toml::Table) -> String {
+    table
+        .iter()
+        .map(|(k, v)| match v {
+            toml::Value::String(s) => format!("{k}={s}\n"),
+            other => format!("{k}={other}\n"),
+        })
+        .collect()
+}
+
 impl CaptureSection {
     /// The source options as the plugin reads them: `key=value` lines.
     pub fn source_config(&self) -> String {
-        self.source_options
-            .iter()
-            .map(|(k, v)| match v {
-                toml::Value::String(s) => format!("{k}={s}\n"),
-                other => format!("{k}={other}\n"),
-            })
-            .collect()
+        lines(&self.source_options)
+    }
+
+    /// Whether audio is captured at all.
+    pub fn enabled(&self) -> bool {
+        self.source != "none"
+    }
+
+    /// The timed sides, left first: (role, plugin configuration with `device=`). Empty when
+    /// the source is one untimed source.
+    pub fn sides(&self) -> Vec<(&'static str, String)> {
+        let live = self.source == LIVE_SOURCE;
+        let pick = |set: &Option<String>, default: &str| {
+            set.clone()
+                .or_else(|| live.then(|| default.to_owned()))
+                .filter(|d| !d.is_empty() && d != "none")
+        };
+        let mut out = Vec::new();
+        for (role, device, own) in [
+            (
+                "microphone",
+                pick(&self.microphone, "default"),
+                &self.microphone_options,
+            ),
+            (
+                "far side",
+                pick(&self.far_side, "monitor"),
+                &self.far_side_options,
+            ),
+        ] {
+            if let Some(device) = device {
+                let mut t = self.source_options.clone();
+                t.extend(own.clone());
+                t.insert("device".into(), toml::Value::String(device));
+                out.push((role, lines(&t)));
+            }
+        }
+        out
     }
 }
 
@@ -171,6 +254,33 @@ mod tests {
         let e = Config::load(&p, true).unwrap_err().to_string();
         assert!(e.contains("c.toml:2:1"), "{e}");
         assert!(e.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn live_capture_has_two_sides_by_default_and_each_can_be_left_out() {
+        let c = CaptureSection::default();
+        let sides = c.sides();
+        assert_eq!(sides.len(), 2);
+        assert_eq!(sides[0], ("microphone", "device=default\n".to_owned()));
+        assert_eq!(sides[1], ("far side", "device=monitor\n".to_owned()));
+        let c: CaptureSection = toml::from_str(
+            "far_side = \"none\"\nmicrophone = \"alsa:clip\"\nsource_options = { period_ms = 200 }\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.sides(),
+            vec![("microphone", "device=alsa:clip\nperiod_ms=200\n".to_owned())]
+        );
+        // Another plugin without sides is one untimed source.
+        let c: CaptureSection = toml::from_str("source = \"capture-file\"\n").unwrap();
+        assert!(c.sides().is_empty() && c.enabled());
+        let c: CaptureSection = toml::from_str(
+            "source = \"capture-file\"\nmicrophone = \"a.wav\"\nfar_side = \"b.wav\"\n[far_side_options]\nclock_ppm = 300\n",
+        )
+        .unwrap();
+        assert_eq!(c.sides()[1].1, "clock_ppm=300\ndevice=b.wav\n");
+        let c: CaptureSection = toml::from_str("source = \"none\"\n").unwrap();
+        assert!(!c.enabled());
     }
 
     #[test]

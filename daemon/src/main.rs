@@ -4,7 +4,7 @@ use clap::Parser;
 use onrecord_interface::{BUS_NAME, OBJECT_PATH};
 use onrecordd::calls::Policy;
 use onrecordd::capture::NoCapture;
-use onrecordd::config::Config;
+use onrecordd::config::{CaptureSection, Config, LIVE_SOURCE};
 use onrecordd::recording::{CaptureConfig, PluginCapture};
 use onrecordd::service::{CallsIface, Command, DaemonIface, LawsIface, Owner, Paths, watch_dirs};
 use std::path::{Path, PathBuf};
@@ -150,7 +150,19 @@ async fn run(args: Args) -> Result<(), String> {
     let plugins = std::sync::Arc::new(onrecordd::plugins::discover(&plugin_dirs(
         &args.plugin_dirs,
     )));
-    let capture: Box<dyn onrecordd::capture::Capture> = match &config.capture {
+    // Without `[capture]`, calls are recorded live (microphone and far side) when the live
+    // capture plugin is installed.
+    let section = match &config.capture {
+        Some(c) => Some(c.clone()),
+        None if plugins.capture(LIVE_SOURCE).is_some() => Some(CaptureSection::default()),
+        None => {
+            tracing::warn!(
+                "the live capture plugin is not installed and no [capture] is configured: calls will record no audio"
+            );
+            None
+        }
+    };
+    let capture: Box<dyn onrecordd::capture::Capture> = match section.filter(|c| c.enabled()) {
         None => Box::new(NoCapture::default()),
         Some(c) => {
             for (id, found) in [
@@ -168,11 +180,18 @@ async fn run(args: Args) -> Result<(), String> {
                     "invalid configuration: [capture] sync_interval_ms must be at least 1".into(),
                 );
             }
+            let sides: Vec<(String, String)> = c
+                .sides()
+                .into_iter()
+                .map(|(role, cfg)| (role.to_owned(), cfg))
+                .collect();
+            tracing::info!(source = %c.source, storage = %c.storage, channels = ?sides.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(), "capture configured");
             Box::new(PluginCapture::new(
                 plugins.clone(),
                 CaptureConfig {
                     source: c.source.clone(),
                     source_config: c.source_config(),
+                    sides,
                     storage: c.storage.clone(),
                     sync_interval: std::time::Duration::from_millis(c.sync_interval_ms),
                 },
@@ -210,10 +229,7 @@ async fn run(args: Args) -> Result<(), String> {
 
     let (commands, rx) = mpsc::channel(8);
     let conn = zbus::connection::Builder::session()
-        .serve_at(
-            OBJECT_PATH,
-            DaemonIface::new(plugins.report.clone(), public_key),
-        )
+        .serve_at(OBJECT_PATH, DaemonIface::new(plugins.clone(), public_key))
         .serve_at(OBJECT_PATH, LawsIface::new(state, commands.clone()))
         .serve_at(OBJECT_PATH, CallsIface::new(commands.clone()))
         .build()

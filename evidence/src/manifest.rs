@@ -20,13 +20,40 @@ pub struct Manifest {
 }
 
 /// Counts of the recording path, for the record: nothing lost silently.
-#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
 pub struct CaptureStats {
     pub frames_written: u64,
     /// Frames the writer could not take in time (the ring was full).
     pub overruns: u64,
-    /// Frames delivered while the recording was paused or held, and dropped by design.
+    /// Frames delivered while the recording was paused or held, and dropped by design (with
+    /// timed sources: frames of time not recorded).
     pub not_written_while_paused: u64,
+    /// With timed sources (live devices, one per channel): what each delivered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceStats>,
+}
+
+/// One timed source of a recording: its channel's left (first) to right order.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+pub struct SourceStats {
+    /// Its role and device: `microphone (pipewire:input_default)`.
+    pub source: String,
+    pub frames_received: u64,
+    /// Its nominal rate.
+    pub rate: u32,
+    /// Its clock against the system's monotonic clock, in parts per million (positive: fast),
+    /// once measured (after two seconds of continuous audio).
+    pub drift_ppm: Option<f64>,
+    /// Times its frames stopped matching its clock (frames lost, the device reopened).
+    pub discontinuities: u32,
+    /// Frames missing at those discontinuities, at the nominal rate.
+    pub frames_lost: u64,
+    /// Frames the ring could not take.
+    pub overruns: u64,
+    /// Frames of its channel filled with silence because it had no audio for that time.
+    pub silent_frames: u64,
+    /// Stretches of such silence.
+    pub gaps: u32,
 }
 
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]

@@ -18,3 +18,22 @@ pub struct PluginInfo {
     pub status: String,
     pub detail: String,
 }
+
+/// One device a capture plugin can open (`org.onrecord.Daemon1.ListDevices`, API 1.3).
+#[derive(Serialize, Deserialize, Type, Clone, PartialEq, Eq, Debug)]
+pub struct DeviceInfo {
+    /// The capture plugin that opens it (`capture-cpal`).
+    pub plugin: String,
+    /// What `[capture] microphone` or `far_side` takes (`pipewire:far_side`, `alsa:clip`).
+    pub id: String,
+    /// A human name.
+    pub name: String,
+    /// `input` (a microphone) or `monitor` (what an output plays: the far side of a softphone).
+    pub kind: String,
+    pub channels: u32,
+    pub rates: Vec<u32>,
+    /// `i16`, `f32`.
+    pub formats: Vec<String>,
+    /// The system's default of its kind.
+    pub is_default: bool,
+}

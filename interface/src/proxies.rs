@@ -30,6 +30,10 @@ pub trait Daemon {
     /// The Ed25519 public key (hex) that signs this installation's sealed evidence.
     #[zbus(property)]
     fn public_key(&self) -> zbus::Result<String>;
+
+    /// The devices the capture plugins can open now, and why a plugin could not list its own
+    /// (API 1.3).
+    fn list_devices(&self) -> Result<(Vec<crate::DeviceInfo>, Vec<String>), Error>;
 }
 
 /// `org.onrecord.Laws1`: the law tables and the decisions made from them.

@@ -15,6 +15,8 @@ pub struct Plugin {
     pub path: PathBuf,
     pub capture: Option<&'static CaptureSourceV1>,
     pub storage: Option<&'static StorageBackendV1>,
+    /// Since ABI 1.1: the devices a capture plugin can open.
+    pub devices: Option<&'static DeviceListV1>,
 }
 
 /// Every plugin found, loaded or not, in the order of precedence.
@@ -36,6 +38,51 @@ impl Registry {
             .iter()
             .find(|p| p.id == id && p.capture.is_some())
     }
+
+    /// Every device of every capture plugin that lists them, with the plugin's id; a plugin
+    /// that fails to list is reported as `Err` with its id.
+    pub fn devices(&self) -> Vec<Result<(String, onrecord_plugin::DeviceInfo), String>> {
+        let mut out = Vec::new();
+        for p in &self.plugins {
+            let Some(list) = p.devices else { continue };
+            let mut found: Vec<Result<onrecord_plugin::DeviceInfo, String>> = Vec::new();
+            let mut err = [0u8; 512];
+            let mut eb = ErrorBuf {
+                buf: err.as_mut_ptr(),
+                cap: err.len(),
+                len: 0,
+            };
+            // SAFETY: ABI call; `emit` gets `found` back as its context during this call only.
+            let st = unsafe {
+                (list.list)(
+                    emit_device,
+                    &mut found as *mut Vec<Result<onrecord_plugin::DeviceInfo, String>>
+                        as *mut c_void,
+                    &mut eb,
+                )
+            };
+            if st != STATUS_OK {
+                let why = String::from_utf8_lossy(&err[..eb.len.min(512)]).into_owned();
+                out.push(Err(format!("{}: cannot list devices: {why}", p.id)));
+                continue;
+            }
+            for d in found {
+                out.push(
+                    d.map(|d| (p.id.clone(), d))
+                        .map_err(|e| format!("{}: a device the host cannot read: {e}", p.id)),
+                );
+            }
+        }
+        out
+    }
+}
+
+unsafe extern "C" fn emit_device(ctx: *mut c_void, lines: *const u8, len: usize) {
+    // SAFETY: `ctx` is the vector passed to `list` above; `lines..len` is readable per the ABI.
+    let found = unsafe { &mut *(ctx as *mut Vec<Result<onrecord_plugin::DeviceInfo, String>>) };
+    let text =
+        String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(lines, len.min(65536)) });
+    found.push(onrecord_plugin::DeviceInfo::from_lines(&text));
 }
 
 unsafe extern "C" fn host_log(ctx: *mut c_void, level: u32, msg: *const u8, len: usize) {
@@ -148,6 +195,8 @@ fn load(path: &Path) -> Result<(Plugin, PluginInfo), PluginInfo> {
         abi_minor: ABI_MINOR,
         ctx: id_box as *const String as *mut c_void,
         log: host_log,
+        source_event: crate::recording::source_event,
+        deliver_at: crate::recording::deliver_at,
     }));
     // SAFETY: ABI calls with valid arguments; the SDK catches panics inside them.
     let status = unsafe { (entry.init)(host) };
@@ -162,8 +211,15 @@ fn load(path: &Path) -> Result<(Plugin, PluginInfo), PluginInfo> {
         unsafe { (entry.get_interface)(CAPTURE_SOURCE_V1.as_ptr()) } as *const CaptureSourceV1;
     let storage =
         unsafe { (entry.get_interface)(STORAGE_BACKEND_V1.as_ptr()) } as *const StorageBackendV1;
+    // `device-list.v1` exists from ABI 1.1 on; an older plugin is not asked.
+    let devices = if entry.abi_minor >= 1 {
+        (unsafe { (entry.get_interface)(DEVICE_LIST_V1.as_ptr()) }) as *const DeviceListV1
+    } else {
+        std::ptr::null()
+    };
     // SAFETY: non-null vtables are static per the ABI.
-    let (capture, storage) = unsafe { (capture.as_ref(), storage.as_ref()) };
+    let (capture, storage, devices) =
+        unsafe { (capture.as_ref(), storage.as_ref(), devices.as_ref()) };
     if capture.is_none() && storage.is_none() {
         unsafe { (entry.deinit)() };
         return Err(fail(
@@ -174,6 +230,9 @@ fn load(path: &Path) -> Result<(Plugin, PluginInfo), PluginInfo> {
     }
     if capture.is_some() {
         report.interfaces.push("capture-source.v1".into());
+    }
+    if devices.is_some() {
+        report.interfaces.push("device-list.v1".into());
     }
     if let Some(s) = storage {
         report.interfaces.push("storage-backend.v1".into());
@@ -205,6 +264,7 @@ fn load(path: &Path) -> Result<(Plugin, PluginInfo), PluginInfo> {
             path: path.to_owned(),
             capture,
             storage,
+            devices,
         },
         report,
     ))

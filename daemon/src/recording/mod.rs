@@ -3,31 +3,49 @@
 //! file durable at a fixed interval. Nothing in the callback allocates, locks or does I/O;
 //! frames that do not fit are counted as overruns, never dropped silently.
 //!
+//! Two layouts. One untimed source (a file) delivers the whole recording as it is, and the
+//! writer stores exactly what it delivered. Timed sources (live devices: your microphone, the
+//! far side) are one channel each, on independent clocks: each delivery is timestamped in the
+//! callback, and the mixer (`mix.rs`, on `align.rs`) places every frame at its time, so that
+//! the channels stay aligned, drift is measured and corrected, and a source that stops gives
+//! silence on its channel while the other goes on.
+//!
 //! The call's state machine decides when this runs: frames are written only between start and
-//! stop, and dropped (not buffered) while paused.
+//! stop, and not while paused.
 
+mod align;
 mod convert;
 mod journal;
+mod mix;
 mod ring;
 
+pub use ring::{deliver_at, source_event};
+
 use crate::calls::Call;
-use crate::capture::{Capture, SealedFile, Stopped};
+use crate::capture::{Capture, Notes, SealedFile, Stopped};
 use crate::plugins::Registry;
+use mix::MixShared;
 use onrecord_plugin::abi::*;
-use ring::{Ring, SinkCtx};
+use ring::{Output, Ring, SinkCtx};
 use std::collections::HashMap;
 use std::ffi::{CStr, c_void};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
+
+/// The rate of recordings from timed sources.
+const TIMED_RATE: u32 = 48_000;
 
 /// `[capture]` of the configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CaptureConfig {
-    /// The capture plugin's id (`capture-file`).
+    /// The capture plugin's id (`capture-file`, `capture-cpal`).
     pub source: String,
-    /// Its configuration (`key=value` lines).
+    /// Untimed: the one source's configuration (`key=value` lines).
     pub source_config: String,
+    /// Timed: one source per channel, left first: (role, configuration). Empty: untimed.
+    pub sides: Vec<(String, String)>,
     /// The storage plugin's id (`storage-wav`).
     pub storage: String,
     /// How often the file is made durable: at most this much audio is lost to a kill -9.
@@ -39,6 +57,7 @@ pub struct PluginCapture {
     registry: Arc<Registry>,
     config: CaptureConfig,
     active: HashMap<String, Recording>,
+    notes: Option<Notes>,
 }
 
 impl PluginCapture {
@@ -47,6 +66,7 @@ impl PluginCapture {
             registry,
             config,
             active: HashMap::new(),
+            notes: None,
         }
     }
 }
@@ -85,62 +105,34 @@ impl Err512 {
     }
 }
 
-/// One call being captured.
-struct Recording {
-    source: &'static CaptureSourceV1,
-    source_handle: *mut c_void,
+/// A source opened for a call. The sink context is owned here; the source's callback borrows
+/// it until the source is stopped.
+struct OpenSource {
+    vt: Option<&'static CaptureSourceV1>,
+    handle: *mut c_void,
     ring: Arc<Ring>,
-    /// Owned here; the source's callback borrows it until the source is stopped.
     sink: *mut SinkCtx,
-    writer: Option<std::thread::JoinHandle<Result<journal::Sealed, String>>>,
-    /// The file's name and stored format, for the manifest.
-    name: String,
-    stored: AudioFormat,
-    /// The source's rate: frames in the ring count at this rate.
-    source_rate: u32,
+    format: AudioFormat,
+    started: bool,
 }
 
-// SAFETY: the raw pointers are plugin handles and our own sink context; the owner thread alone
-// uses them, and the plugin is called from one thread at a time.
-unsafe impl Send for Recording {}
-unsafe impl Sync for Recording {}
-
-impl Capture for PluginCapture {
-    fn start(&mut self, call: &Call, dir: &Path) -> Result<Vec<String>, String> {
-        let source = self
-            .registry
-            .capture(&self.config.source)
-            .and_then(|p| p.capture)
-            .ok_or_else(|| {
-                format!(
-                    "no capture plugin {:?} is loaded (see `onrecordctl plugins`)",
-                    self.config.source
-                )
-            })?;
-        let storage = self
-            .registry
-            .storage(&self.config.storage)
-            .and_then(|p| p.storage)
-            .ok_or_else(|| {
-                format!(
-                    "no storage plugin {:?} is loaded (see `onrecordctl plugins`)",
-                    self.config.storage
-                )
-            })?;
-        let want = AudioFormat {
-            sample_format: SAMPLE_I16,
-            rate: 48_000,
-            channels: 2,
-        };
+impl OpenSource {
+    /// Opens `config` with `plugin`, asking for `want`. A source that did not open is returned
+    /// without a plugin, with the reason: a timed channel stays (silent).
+    fn open(
+        plugin: &'static CaptureSourceV1,
+        config: &str,
+        want: AudioFormat,
+    ) -> (OpenSource, Option<String>) {
         let ring = Arc::new(Ring::default());
         let sink = Box::into_raw(Box::new(SinkCtx::new(ring.clone())));
         let mut got = want;
         let mut handle = std::ptr::null_mut();
         let mut err = Err512::new();
-        let cfg = self.config.source_config.as_bytes();
+        let cfg = config.as_bytes();
         // SAFETY: ABI call with valid pointers; `sink` lives until after `stop` returns.
         let st = unsafe {
-            (source.open)(
+            (plugin.open)(
                 cfg.as_ptr(),
                 cfg.len(),
                 &want,
@@ -150,23 +142,111 @@ impl Capture for PluginCapture {
                 err.ptr(),
             )
         };
-        if st != STATUS_OK {
-            // SAFETY: the source never started, so nothing else holds `sink`.
-            drop(unsafe { Box::from_raw(sink) });
-            return Err(format!("the capture source did not open: {}", err.text(st)));
-        }
-        let close_source = |why: String| {
-            // SAFETY: opened above and not started.
-            unsafe { (source.close)(handle) };
-            drop(unsafe { Box::from_raw(sink) });
-            Err(why)
+        let mut src = OpenSource {
+            vt: None,
+            handle,
+            ring,
+            sink,
+            format: want,
+            started: false,
         };
-        if !got.is_valid() {
-            return close_source(format!(
-                "the capture source offers an invalid format {got:?}"
-            ));
+        if st != STATUS_OK {
+            return (src, Some(format!("did not open: {}", err.text(st))));
         }
-        // The storage gets a format it supports: the source's, or the nearest it names.
+        src.vt = Some(plugin);
+        if !got.is_valid() {
+            src.close();
+            return (src, Some(format!("offers an invalid format {got:?}")));
+        }
+        src.format = got;
+        (src, None)
+    }
+
+    fn start(&mut self) -> Result<(), String> {
+        let Some(vt) = self.vt else { return Ok(()) };
+        let mut err = Err512::new();
+        // SAFETY: ABI call on the handle opened above.
+        let st = unsafe { (vt.start)(self.handle, err.ptr()) };
+        if st != STATUS_OK {
+            return Err(format!("did not start: {}", err.text(st)));
+        }
+        self.started = true;
+        Ok(())
+    }
+
+    /// Stops (if started) and closes the plugin's source; the sink stays until `free`.
+    fn close(&mut self) {
+        if let Some(vt) = self.vt.take() {
+            // SAFETY: ABI calls on the handle opened above; after `stop` returns the source no
+            // longer calls the sink.
+            unsafe {
+                if self.started {
+                    (vt.stop)(self.handle);
+                }
+                (vt.close)(self.handle);
+            }
+        }
+    }
+}
+
+impl Drop for OpenSource {
+    fn drop(&mut self) {
+        self.close();
+        // SAFETY: the source is closed, so nothing else holds `sink`.
+        drop(unsafe { Box::from_raw(self.sink) });
+    }
+}
+
+/// One call being captured.
+struct Recording {
+    /// One untimed source, or one timed source per channel.
+    sources: Vec<OpenSource>,
+    /// Counts what the storage accepted.
+    out_ring: Arc<Ring>,
+    writer: Option<std::thread::JoinHandle<Result<journal::Sealed, String>>>,
+    /// Timed sources: the recording's clock, shared with the mixer.
+    mix: Option<Arc<MixShared>>,
+    /// The file's name and stored format, for the manifest.
+    name: String,
+    stored: AudioFormat,
+    /// The rate the position counts at.
+    rate: u32,
+}
+
+// SAFETY: the raw pointers are plugin handles and our own sink contexts; the owner thread alone
+// uses them, and the plugin is called from one thread at a time.
+unsafe impl Send for Recording {}
+unsafe impl Sync for Recording {}
+
+/// The storage's plugin, format, file and journal for a recording of `format`.
+struct Opened {
+    out: Output,
+    stored: AudioFormat,
+    name: String,
+}
+
+impl PluginCapture {
+    fn storage(&self) -> Result<&'static StorageBackendV1, String> {
+        self.registry
+            .storage(&self.config.storage)
+            .and_then(|p| p.storage)
+            .ok_or_else(|| {
+                format!(
+                    "no storage plugin {:?} is loaded (see `onrecordctl plugins`)",
+                    self.config.storage
+                )
+            })
+    }
+
+    /// Creates the file for frames of `got`: in that format if the storage accepts it, else in
+    /// the nearest it names, converted.
+    fn create_output(
+        &self,
+        got: AudioFormat,
+        dir: &Path,
+        out_ring: Arc<Ring>,
+    ) -> Result<Opened, String> {
+        let storage = self.storage()?;
         let mut preferred = got;
         // SAFETY: ABI calls with valid pointers.
         let stored = if unsafe { (storage.accepts)(&got, &mut preferred) } == STATUS_OK {
@@ -176,16 +256,13 @@ impl Capture for PluginCapture {
             if !preferred.is_valid()
                 || unsafe { (storage.accepts)(&preferred, &mut again) } != STATUS_OK
             {
-                return close_source(format!(
+                return Err(format!(
                     "the storage accepts neither {got:?} nor a format of its own choosing"
                 ));
             }
             preferred
         };
-        let convert = match convert::Convert::new(got, stored) {
-            Ok(c) => c,
-            Err(why) => return close_source(why),
-        };
+        let convert = convert::Convert::new(got, stored)?;
         // SAFETY: the extension is a static NUL-terminated string.
         let ext = unsafe { CStr::from_ptr(storage.extension) }
             .to_string_lossy()
@@ -206,15 +283,12 @@ impl Capture for PluginCapture {
             )
         };
         if st != STATUS_OK {
-            return close_source(format!(
+            return Err(format!(
                 "the storage did not create {}: {}",
                 path.display(),
                 err.text(st)
             ));
         }
-        // SAFETY: `sink` is ours until the source stops.
-        let consumer = unsafe { (*sink).configure(got.bytes_per_frame()) };
-        ring.set_writing(true);
         // One-second blocks of the stored PCM.
         let block_bytes = stored.rate as usize * stored.bytes_per_frame();
         let journal = match journal::Journal::create(
@@ -226,64 +300,243 @@ impl Capture for PluginCapture {
                 let mut err = Err512::new();
                 // SAFETY: created above and never written.
                 unsafe { (storage.finish)(file, err.ptr()) };
-                return close_source(why);
+                return Err(why);
             }
         };
-        let writer = ring::spawn_writer(ring::Writer {
-            ring: ring.clone(),
-            consumer,
-            storage,
-            file,
-            format: got,
-            convert,
-            interval: self.config.sync_interval,
-            call_id: call.id.clone(),
-            journal,
-        });
-        // Without a writer nothing can be recorded. (The storage handle went with the thread
-        // that never started: the empty file is left as it is.)
-        let writer = match writer {
-            Ok(w) => w,
-            Err(why) => return close_source(why),
-        };
-        let mut err = Err512::new();
-        // SAFETY: ABI call on the handle opened above.
-        let st = unsafe { (source.start)(handle, err.ptr()) };
-        let mut rec = Recording {
-            source,
-            source_handle: handle,
-            ring,
-            sink,
-            writer: Some(writer),
-            name: name.clone(),
+        tracing::info!(source = ?got, stored = ?stored, file = %path.display(), "recording to");
+        Ok(Opened {
+            out: Output::new(
+                storage,
+                file,
+                got,
+                convert,
+                self.config.sync_interval,
+                journal,
+                out_ring,
+            ),
             stored,
-            source_rate: got.rate,
+            name,
+        })
+    }
+
+    fn capture_plugin(&self) -> Result<&'static CaptureSourceV1, String> {
+        self.registry
+            .capture(&self.config.source)
+            .and_then(|p| p.capture)
+            .ok_or_else(|| {
+                format!(
+                    "no capture plugin {:?} is loaded (see `onrecordctl plugins`)",
+                    self.config.source
+                )
+            })
+    }
+
+    /// One untimed source: the file gets exactly what it delivers.
+    fn start_untimed(&mut self, call: &Call, dir: &Path) -> Result<Recording, String> {
+        let plugin = self.capture_plugin()?;
+        let want = AudioFormat {
+            sample_format: SAMPLE_I16,
+            rate: 48_000,
+            channels: 2,
         };
-        if st != STATUS_OK {
-            let why = err.text(st);
-            finish(&mut rec, &call.id);
-            return Err(format!("the capture source did not start: {why}"));
+        let (mut src, failed) = OpenSource::open(plugin, &self.config.source_config, want);
+        if let Some(why) = failed {
+            return Err(format!("the capture source {why}"));
         }
-        tracing::info!(call = %call.id, source = ?got, stored = ?stored, file = %path.display(), "capturing");
+        let got = src.format;
+        let out_ring = src.ring.clone();
+        let opened = self.create_output(got, dir, out_ring.clone())?;
+        // SAFETY: `sink` is ours until the source starts.
+        let (consumer, _) = unsafe { (*src.sink).configure(got.bytes_per_frame(), false) };
+        src.ring.set_writing(true);
+        let writer = ring::spawn_writer(src.ring.clone(), consumer, opened.out, &call.id)?;
+        let mut rec = Recording {
+            sources: vec![],
+            out_ring,
+            writer: Some(writer),
+            mix: None,
+            name: opened.name,
+            stored: opened.stored,
+            rate: got.rate,
+        };
+        let started = src.start();
+        rec.sources.push(src);
+        if let Err(why) = started {
+            finish(&mut rec, &call.id);
+            return Err(format!("the capture source {why}"));
+        }
+        Ok(rec)
+    }
+
+    /// Timed sources, one channel each. A side that does not open or start is noted and its
+    /// channel stays silent; with no side at all, nothing records.
+    fn start_timed(&mut self, call: &Call, dir: &Path) -> Result<Recording, String> {
+        let plugin = self.capture_plugin()?;
+        let want = AudioFormat {
+            sample_format: SAMPLE_I16,
+            rate: TIMED_RATE,
+            channels: 1,
+        };
+        let note = |text: String| {
+            if let Some(n) = &self.notes {
+                n(&call.id, text);
+            }
+        };
+        let mut sources = Vec::new();
+        let mut labels = Vec::new();
+        let mut problems = Vec::new();
+        for (role, config) in &self.config.sides {
+            let device = config
+                .lines()
+                .find_map(|l| l.strip_prefix("device="))
+                .unwrap_or("?");
+            let label = format!("{role} ({device})");
+            let (src, failed) = OpenSource::open(plugin, config, want);
+            let failed = failed.or_else(|| {
+                (src.format.rate > TIMED_RATE + TIMED_RATE / 100).then(|| {
+                    format!(
+                        "delivers {} Hz, above the {TIMED_RATE} Hz of the recording",
+                        src.format.rate
+                    )
+                })
+            });
+            if let Some(why) = failed {
+                tracing::error!(call = %call.id, "{label} {why}");
+                problems.push(format!("{label} {why}"));
+                let mut src = src;
+                src.close();
+                src.format = want;
+                sources.push(src);
+            } else {
+                sources.push(src);
+            }
+            labels.push(label);
+        }
+        if sources.iter().all(|s| s.vt.is_none()) {
+            return Err(problems.join("; "));
+        }
+        let out_format = AudioFormat {
+            sample_format: SAMPLE_I16,
+            rate: TIMED_RATE,
+            channels: sources.len() as u32,
+        };
+        let out_ring = Arc::new(Ring::default());
+        let opened = self.create_output(out_format, dir, out_ring.clone())?;
+        let shared = Arc::new(MixShared::new(TIMED_RATE));
+        let mut sides = Vec::new();
+        for (src, label) in sources.iter_mut().zip(&labels) {
+            // SAFETY: each `sink` is ours until its source starts.
+            let (consumer, marks) =
+                unsafe { (*src.sink).configure(src.format.bytes_per_frame(), true) };
+            src.ring.set_writing(true);
+            sides.push(mix::Side {
+                label: label.clone(),
+                ring: src.ring.clone(),
+                sink: mix::SinkRef(src.sink),
+                consumer,
+                marks: marks.expect("timed sinks have marks"),
+                format: src.format,
+            });
+        }
+        let call_id = call.id.clone();
+        let notes: mix::Notes = match &self.notes {
+            Some(n) => {
+                let n = n.clone();
+                Arc::new(move |text: String| n(&call_id, text))
+            }
+            None => Arc::new(|_| {}),
+        };
+        let writer = mix::spawn_mixer(
+            sides,
+            shared.clone(),
+            opened.out,
+            TIMED_RATE,
+            notes,
+            &call.id,
+        )?;
+        let mut rec = Recording {
+            sources,
+            out_ring,
+            writer: Some(writer),
+            mix: Some(shared.clone()),
+            name: opened.name,
+            stored: opened.stored,
+            rate: TIMED_RATE,
+        };
+        for (src, label) in rec.sources.iter_mut().zip(&labels) {
+            if let Err(why) = src.start() {
+                tracing::error!(call = %call.id, "{label} {why}");
+                problems.push(format!("{label} {why}"));
+                src.close();
+            }
+        }
+        if rec.sources.iter().all(|s| !s.started) {
+            shared.timebase().open(mix::now_s());
+            finish(&mut rec, &call.id);
+            return Err(problems.join("; "));
+        }
+        // The recording begins when every side delivers (a live stream's first period comes
+        // some tens of milliseconds after it starts), so that no channel begins with silence;
+        // a side that takes longer than half a second begins late, and that is noted.
+        let deadline = std::time::Instant::now() + Duration::from_millis(500);
+        while std::time::Instant::now() < deadline
+            && rec
+                .sources
+                .iter()
+                .any(|s| s.started && s.ring.pushed() == 0)
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        shared.timebase().open(mix::now_s());
+        for p in problems {
+            note(format!("{p}; its channel is silent"));
+        }
+        Ok(rec)
+    }
+}
+
+impl Capture for PluginCapture {
+    fn set_notes(&mut self, notes: Notes) {
+        self.notes = Some(notes);
+    }
+
+    fn start(&mut self, call: &Call, dir: &Path) -> Result<Vec<String>, String> {
+        let rec = if self.config.sides.is_empty() {
+            self.start_untimed(call, dir)?
+        } else {
+            self.start_timed(call, dir)?
+        };
+        tracing::info!(call = %call.id, file = %rec.name, sources = rec.sources.len(), "capturing");
+        let name = rec.name.clone();
         self.active.insert(call.id.clone(), rec);
         Ok(vec![name])
     }
 
     fn position_us(&self, call_id: &str) -> Option<u64> {
         let r = self.active.get(call_id)?;
-        Some(r.ring.pushed() * 1_000_000 / r.source_rate.max(1) as u64)
+        let frames = match &r.mix {
+            Some(m) => m.timebase().position(mix::now_s()),
+            None => r.sources.first()?.ring.pushed(),
+        };
+        Some(frames * 1_000_000 / r.rate.max(1) as u64)
     }
 
     fn pause(&mut self, call_id: &str) {
         if let Some(r) = self.active.get(call_id) {
-            r.ring.set_writing(false);
+            match &r.mix {
+                Some(m) => m.timebase().close(mix::now_s()),
+                None => r.sources.iter().for_each(|s| s.ring.set_writing(false)),
+            }
         }
     }
 
     fn resume(&mut self, call_id: &str) -> Result<(), String> {
         match self.active.get(call_id) {
             Some(r) => {
-                r.ring.set_writing(true);
+                match &r.mix {
+                    Some(m) => m.timebase().open(mix::now_s()),
+                    None => r.sources.iter().for_each(|s| s.ring.set_writing(true)),
+                }
                 Ok(())
             }
             None => Err("no capture is running for this call".into()),
@@ -348,23 +601,30 @@ impl PluginCapture {
         (!said.is_empty()).then(|| Stopped {
             report: said.join("; "),
             files,
+            notes: Vec::new(),
             stats: None,
         })
     }
 }
 
-/// Stops the source, drains the ring into the file, finalizes it, and frees everything; says
-/// what was captured.
+/// Stops the sources, lets the writer write what they delivered up to the stop, finalizes the
+/// file, and frees everything; says what was captured.
 fn finish(rec: &mut Recording, call_id: &str) -> Stopped {
-    rec.ring.set_writing(false);
-    // SAFETY: ABI calls on the handle opened in `start`; after `stop` returns the source no
-    // longer calls the sink, so the sink context can be freed.
-    unsafe {
-        (rec.source.stop)(rec.source_handle);
-        (rec.source.close)(rec.source_handle);
-        drop(Box::from_raw(rec.sink));
+    match &rec.mix {
+        // The mixer writes up to the stop, waiting (briefly) for the sources' last frames, so
+        // they are stopped after it.
+        Some(m) => {
+            m.timebase().close(mix::now_s());
+            m.finished.store(true, Ordering::Release);
+        }
+        None => {
+            for s in rec.sources.iter_mut() {
+                s.ring.set_writing(false);
+                s.close();
+                s.ring.finish();
+            }
+        }
     }
-    rec.ring.finish();
     let mut problem = String::new();
     let mut files = Vec::new();
     if let Some(w) = rec.writer.take() {
@@ -394,17 +654,50 @@ fn finish(rec: &mut Recording, call_id: &str) -> Stopped {
             }
         }
     }
-    let (written, overruns, paused) = rec.ring.counts();
-    tracing::info!(call = %call_id, frames = written, overruns, dropped_while_paused = paused, "capture stopped");
+    for s in rec.sources.iter_mut() {
+        s.close();
+    }
+    let (written, _, _) = rec.out_ring.counts();
+    let overruns: u64 = rec.sources.iter().map(|s| s.ring.counts().1).sum();
+    let (paused, sources, notes) = match &rec.mix {
+        Some(m) => (
+            m.timebase().paused_frames(),
+            std::mem::take(&mut *m.stats.lock().unwrap_or_else(|p| p.into_inner())),
+            std::mem::take(&mut *m.final_notes.lock().unwrap_or_else(|p| p.into_inner())),
+        ),
+        None => (
+            rec.sources.iter().map(|s| s.ring.counts().2).sum(),
+            Vec::new(),
+            Vec::new(),
+        ),
+    };
+    tracing::info!(call = %call_id, frames = written, overruns, not_written_while_paused = paused, "capture stopped");
+    let per_source: String = sources
+        .iter()
+        .map(|s| {
+            let drift = s
+                .drift_ppm
+                .map_or("not measured".to_owned(), |d| format!("{d:+.1} ppm"));
+            format!(
+                "; {}: drift {drift}, {} gap(s), {:.3} s of silence, {} frames lost",
+                s.source,
+                s.gaps,
+                s.silent_frames as f64 / rec.rate as f64,
+                s.frames_lost
+            )
+        })
+        .collect();
     Stopped {
         report: format!(
-            "{written} frames written, {overruns} lost to overruns, {paused} not written while paused{problem}"
+            "{written} frames written, {overruns} lost to overruns, {paused} not written while paused{per_source}{problem}"
         ),
         files,
+        notes,
         stats: Some(onrecord_evidence::CaptureStats {
             frames_written: written,
             overruns,
             not_written_while_paused: paused,
+            sources,
         }),
     }
 }

@@ -58,38 +58,125 @@ impl Ring {
     }
 }
 
-/// What the capture callback holds: the producer half, and nothing that allocates or locks.
+/// A delivery's timing: frame `frame` of the source was captured at `mono_ns` on
+/// CLOCK_MONOTONIC, and `total` frames had been accepted after it. Without a capture time from
+/// the source, `frame` is the next one (`total`) and the time is when the callback ran (a
+/// vDSO clock read: no system call, no lock).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Mark {
+    pub mono_ns: u64,
+    pub frame: u64,
+    pub total: u64,
+}
+
+/// Marks kept between two writer passes: at 100 deliveries a second, 40 s worth.
+const MARKS: usize = 4096;
+
+/// What the callback touches: the producer halves, and nothing that allocates or locks.
+struct RtState {
+    producer: Option<rtrb::Producer<u8>>,
+    marks: Option<rtrb::Producer<Mark>>,
+    frame_bytes: usize,
+}
+
+/// A device event a source reported (`SOURCE_LOST`, `SOURCE_BACK`), with when.
+#[derive(Clone, Debug)]
+pub struct SourceEvent {
+    pub kind: u32,
+    pub message: String,
+    pub mono_ns: u64,
+}
+
+/// The context behind a source's `FrameSink`: the callback's state, and the events the source
+/// reports from its other threads.
 pub struct SinkCtx {
     ring: Arc<Ring>,
-    producer: Option<rtrb::Producer<u8>>,
-    frame_bytes: usize,
+    rt: std::cell::UnsafeCell<RtState>,
+    events: std::sync::Mutex<Vec<SourceEvent>>,
+}
+
+// SAFETY: `rt` is touched by the source's delivering thread only (one at a time, per the ABI),
+// and by `configure` before the source starts; `events` is behind a mutex.
+unsafe impl Sync for SinkCtx {}
+
+pub fn mono_ns() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
 }
 
 impl SinkCtx {
     pub fn new(ring: Arc<Ring>) -> SinkCtx {
         SinkCtx {
             ring,
-            producer: None,
-            frame_bytes: 0,
+            rt: std::cell::UnsafeCell::new(RtState {
+                producer: None,
+                marks: None,
+                frame_bytes: 0,
+            }),
+            events: std::sync::Mutex::new(Vec::new()),
         }
     }
 
     /// Sizes the ring to whole frames (so that its wrap point falls between frames) once the
-    /// format is known, before the source starts; returns the writer's half.
-    pub fn configure(&mut self, frame_bytes: usize) -> rtrb::Consumer<u8> {
+    /// format is known, before the source starts; returns the writer's half, and with `timed`
+    /// the consumer of the delivery marks.
+    pub fn configure(
+        &mut self,
+        frame_bytes: usize,
+        timed: bool,
+    ) -> (rtrb::Consumer<u8>, Option<rtrb::Consumer<Mark>>) {
         let cap = RING_BYTES / frame_bytes * frame_bytes;
         let (p, c) = rtrb::RingBuffer::new(cap);
-        self.producer = Some(p);
-        self.frame_bytes = frame_bytes;
-        c
+        let rt = self.rt.get_mut();
+        rt.producer = Some(p);
+        rt.frame_bytes = frame_bytes;
+        let marks = timed.then(|| {
+            let (mp, mc) = rtrb::RingBuffer::new(MARKS);
+            rt.marks = Some(mp);
+            mc
+        });
+        (c, marks)
+    }
+
+    /// Events reported since the last call.
+    pub fn take_events(&self) -> Vec<SourceEvent> {
+        self.events
+            .lock()
+            .map(|mut e| std::mem::take(&mut *e))
+            .unwrap_or_default()
     }
 }
 
-/// The callback: real-time safe (atomics and a wait-free ring only).
+/// The callback: real-time safe (atomics, a clock read and wait-free rings only).
 unsafe extern "C" fn deliver(ctx: *mut c_void, data: *const u8, frames: usize) {
-    // SAFETY: `ctx` is the SinkCtx given at open; the ABI calls this from one thread at a time.
-    let sink = unsafe { &mut *(ctx as *mut SinkCtx) };
-    let Some(producer) = sink.producer.as_mut() else {
+    // SAFETY: as `push`.
+    unsafe { push(ctx, data, frames, None) }
+}
+
+/// `HostV1::deliver_at`: `deliver` with the first frame's capture time.
+///
+/// # Safety
+/// As `push`.
+pub unsafe extern "C" fn deliver_at(
+    ctx: *mut c_void,
+    data: *const u8,
+    frames: usize,
+    captured_ns: u64,
+) {
+    // SAFETY: as `push`.
+    unsafe { push(ctx, data, frames, Some(captured_ns)) }
+}
+
+/// # Safety
+/// `ctx` is the SinkCtx given at open, called from one thread at a time (per the ABI), so this
+/// is the only reference to `rt`; `data` holds `frames` frames of the negotiated format.
+unsafe fn push(ctx: *mut c_void, data: *const u8, frames: usize, captured_ns: Option<u64>) {
+    if ctx.is_null() {
+        return;
+    }
+    let sink = unsafe { &*(ctx as *const SinkCtx) };
+    let rt = unsafe { &mut *sink.rt.get() };
+    let Some(producer) = rt.producer.as_mut() else {
         return;
     };
     if !sink.ring.writing.load(Ordering::Acquire) {
@@ -99,17 +186,54 @@ unsafe extern "C" fn deliver(ctx: *mut c_void, data: *const u8, frames: usize) {
             .fetch_add(frames as u64, Ordering::Relaxed);
         return;
     }
-    let Some(len) = frames.checked_mul(sink.frame_bytes) else {
+    let Some(len) = frames.checked_mul(rt.frame_bytes) else {
         return;
     };
-    // SAFETY: the source hands `frames` frames of the negotiated format.
     let bytes = unsafe { std::slice::from_raw_parts(data, len) };
     if producer.push_entire_slice(bytes).is_err() {
         sink.ring
             .overruns
             .fetch_add(frames as u64, Ordering::Relaxed);
     } else {
-        sink.ring.pushed.fetch_add(frames as u64, Ordering::Release);
+        let total = sink.ring.pushed.fetch_add(frames as u64, Ordering::Release) + frames as u64;
+        if let Some(marks) = rt.marks.as_mut() {
+            let (frame, mono_ns) = match captured_ns {
+                Some(t) => (total - frames as u64, t),
+                None => (total, mono_ns()),
+            };
+            // A full mark ring loses a mark, not audio: the next one carries the count.
+            let _ = marks.push(Mark {
+                mono_ns,
+                frame,
+                total,
+            });
+        }
+    }
+}
+
+/// `HostV1::source_event`: from a source's own (not real-time) thread.
+///
+/// # Safety
+/// `ctx` is a live `SinkCtx` (its source not yet stopped) or null; `msg..len` is readable.
+pub unsafe extern "C" fn source_event(ctx: *mut c_void, kind: u32, msg: *const u8, len: usize) {
+    if ctx.is_null() {
+        return;
+    }
+    // SAFETY: `ctx` is a SinkCtx, alive until the source's `stop` returns; `msg..len` is
+    // readable per the ABI. Only the mutex-guarded `events` is touched.
+    let sink = unsafe { &*(ctx as *const SinkCtx) };
+    let message = if msg.is_null() {
+        String::new()
+    } else {
+        String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(msg, len.min(4096)) })
+            .into_owned()
+    };
+    if let Ok(mut e) = sink.events.lock() {
+        e.push(SourceEvent {
+            kind,
+            message,
+            mono_ns: mono_ns(),
+        });
     }
 }
 
@@ -124,107 +248,148 @@ struct File(*mut c_void);
 // SAFETY: the storage handle is used by the writer thread alone.
 unsafe impl Send for File {}
 
-/// The writer thread's inputs.
-pub struct Writer {
-    pub ring: Arc<Ring>,
-    pub consumer: rtrb::Consumer<u8>,
-    pub storage: &'static StorageBackendV1,
-    /// The storage plugin's handle for the open file.
-    pub file: *mut c_void,
-    /// The source's format (what is in the ring).
-    pub format: AudioFormat,
-    /// Conversion to the storage's format, when they differ.
-    pub convert: Option<super::convert::Convert>,
-    pub interval: Duration,
-    pub call_id: String,
-    /// The hash chain over what the storage accepted.
-    pub journal: super::journal::Journal,
+/// Where a writer's frames go: the storage plugin's open file, the conversion to its format,
+/// and the hash chain over what the storage accepted. After a failed write it takes nothing
+/// more; `close` says what failed.
+pub struct Output {
+    storage: &'static StorageBackendV1,
+    file: File,
+    /// The format handed to `put`.
+    format: AudioFormat,
+    convert: Option<super::convert::Convert>,
+    interval: Duration,
+    journal: super::journal::Journal,
+    /// Counts frames the storage accepted.
+    ring: Arc<Ring>,
+    last_sync: Instant,
+    failure: Option<String>,
 }
 
-/// The writer: drains the ring into the storage, syncs every `interval`, and finishes the file
-/// once the ring is finished and empty.
+fn plugin_call(f: &dyn Fn(*mut ErrorBuf) -> i32) -> Result<(), String> {
+    let mut err = [0u8; 512];
+    let mut eb = ErrorBuf {
+        buf: err.as_mut_ptr(),
+        cap: err.len(),
+        len: 0,
+    };
+    if f(&mut eb) == STATUS_OK {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&err[..eb.len.min(512)]).into_owned())
+    }
+}
+
+impl Output {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        storage: &'static StorageBackendV1,
+        file: *mut c_void,
+        format: AudioFormat,
+        convert: Option<super::convert::Convert>,
+        interval: Duration,
+        journal: super::journal::Journal,
+        ring: Arc<Ring>,
+    ) -> Output {
+        Output {
+            storage,
+            file: File(file),
+            format,
+            convert,
+            interval,
+            journal,
+            ring,
+            last_sync: Instant::now(),
+            failure: None,
+        }
+    }
+
+    /// Stores whole frames of `format`.
+    pub fn put(&mut self, data: &[u8]) {
+        if self.failure.is_some() || data.is_empty() {
+            return;
+        }
+        let (storage, file, ring, journal) =
+            (self.storage, self.file.0, &self.ring, &mut self.journal);
+        let mut write = |data: &[u8], frames: usize| -> Result<(), String> {
+            // SAFETY: ABI call on our handle with `frames` whole frames of the stored format.
+            plugin_call(&|eb| unsafe { (storage.write)(file, data.as_ptr(), frames, eb) })?;
+            ring.written.fetch_add(frames as u64, Ordering::Relaxed);
+            journal.add(data);
+            Ok(())
+        };
+        let frames = data.len() / self.format.bytes_per_frame();
+        self.failure = match self.convert.as_mut() {
+            Some(c) => c.process(data, &mut write),
+            None => write(data, frames),
+        }
+        .err();
+    }
+
+    /// Makes the file and its journal durable when the interval has passed.
+    pub fn tick(&mut self) {
+        if self.last_sync.elapsed() >= self.interval && self.failure.is_none() {
+            let (storage, file) = (self.storage, self.file.0);
+            // SAFETY: ABI call on our handle.
+            self.failure = plugin_call(&|eb| unsafe { (storage.sync)(file, eb) })
+                .and_then(|()| self.journal.sync())
+                .err();
+            self.last_sync = Instant::now();
+        }
+    }
+
+    /// Flushes the conversion, finalizes the file and seals the journal.
+    pub fn close(mut self) -> Result<super::journal::Sealed, String> {
+        let (storage, file, ring, journal) =
+            (self.storage, self.file.0, &self.ring, &mut self.journal);
+        if self.failure.is_none()
+            && let Some(c) = self.convert.as_mut()
+        {
+            let mut write = |data: &[u8], frames: usize| -> Result<(), String> {
+                // SAFETY: as in `put`.
+                plugin_call(&|eb| unsafe { (storage.write)(file, data.as_ptr(), frames, eb) })?;
+                ring.written.fetch_add(frames as u64, Ordering::Relaxed);
+                journal.add(data);
+                Ok(())
+            };
+            self.failure = c.finish(&mut write).err();
+        }
+        // SAFETY: ABI call; frees the handle whatever happened before.
+        let finished = plugin_call(&|eb| unsafe { (storage.finish)(file, eb) });
+        // The journal seals what the storage accepted, even when the file failed later.
+        let sealed = self.journal.finish();
+        match self.failure {
+            Some(e) => Err(e),
+            None => finished.and(sealed),
+        }
+    }
+}
+
+/// The writer of one source: drains the ring into the output, syncs every interval, and
+/// finishes the file once the ring is finished and empty.
 pub fn spawn_writer(
-    w: Writer,
+    ring: Arc<Ring>,
+    mut consumer: rtrb::Consumer<u8>,
+    mut out: Output,
+    call_id: &str,
 ) -> Result<std::thread::JoinHandle<Result<super::journal::Sealed, String>>, String> {
-    let Writer {
-        ring,
-        mut consumer,
-        storage,
-        file,
-        format,
-        mut convert,
-        interval,
-        call_id,
-        journal,
-    } = w;
-    let file = File(file);
     std::thread::Builder::new()
         .name(format!("writer-{call_id}"))
         .spawn(move || {
-            let file = file;
-            let frame = format.bytes_per_frame();
-            let written = &ring.written;
-            let journal = std::cell::RefCell::new(journal);
-            // One storage write of whole frames in the storage's format.
-            let mut write = |data: &[u8], frames: usize| -> Result<(), String> {
-                let mut err = [0u8; 512];
-                let mut eb = ErrorBuf {
-                    buf: err.as_mut_ptr(),
-                    cap: err.len(),
-                    len: 0,
-                };
-                // SAFETY: ABI call on our handle with `frames` whole frames.
-                if unsafe { (storage.write)(file.0, data.as_ptr(), frames, &mut eb) } == STATUS_OK {
-                    written.fetch_add(frames as u64, Ordering::Relaxed);
-                    journal.borrow_mut().add(data);
-                    Ok(())
-                } else {
-                    Err(String::from_utf8_lossy(&err[..eb.len.min(512)]).into_owned())
-                }
-            };
-            let call_plugin = |f: &dyn Fn(*mut ErrorBuf) -> i32| -> Result<(), String> {
-                let mut err = [0u8; 512];
-                let mut eb = ErrorBuf {
-                    buf: err.as_mut_ptr(),
-                    cap: err.len(),
-                    len: 0,
-                };
-                if f(&mut eb) == STATUS_OK {
-                    Ok(())
-                } else {
-                    Err(String::from_utf8_lossy(&err[..eb.len.min(512)]).into_owned())
-                }
-            };
-            let mut last_sync = Instant::now();
-            let mut failure: Option<String> = None;
+            let frame = out.format.bytes_per_frame();
             loop {
                 let done = ring.finished.load(Ordering::Acquire);
                 let n = consumer.slots() / frame * frame;
                 if n > 0
                     && let Ok(chunk) = consumer.read_chunk(n)
                 {
+                    // Each part holds whole frames: the ring is sized in frames and only whole
+                    // frames are pushed.
                     let (a, b) = chunk.as_slices();
-                    for part in [a, b] {
-                        if part.is_empty() || failure.is_some() {
-                            continue;
-                        }
-                        // `part` holds whole frames: the ring is sized in frames and only whole
-                        // frames are pushed.
-                        let result = match convert.as_mut() {
-                            Some(c) => c.process(part, &mut write),
-                            None => write(part, part.len() / frame),
-                        };
-                        failure = result.err();
-                    }
+                    out.put(a);
+                    out.put(b);
                     chunk.commit_all();
                 }
-                if last_sync.elapsed() >= interval && failure.is_none() {
-                    // SAFETY: ABI call on our handle.
-                    failure = call_plugin(&|eb| unsafe { (storage.sync)(file.0, eb) })
-                        .and_then(|()| journal.borrow_mut().sync())
-                        .err();
-                    last_sync = Instant::now();
-                }
+                out.tick();
                 if done && consumer.slots() < frame {
                     break;
                 }
@@ -233,19 +398,7 @@ pub fn spawn_writer(
                     std::thread::sleep(Duration::from_millis(50));
                 }
             }
-            if failure.is_none()
-                && let Some(c) = convert.as_mut()
-            {
-                failure = c.finish(&mut write).err();
-            }
-            // SAFETY: ABI call; frees the handle whatever happened before.
-            let finished = call_plugin(&|eb| unsafe { (storage.finish)(file.0, eb) });
-            // The journal seals what the storage accepted, even when the file failed later.
-            let sealed = journal.into_inner().finish();
-            match failure {
-                Some(e) => Err(e),
-                None => finished.and(sealed),
-            }
+            out.close()
         })
         .map_err(|e| format!("cannot start the writer thread: {e}"))
 }

@@ -13,12 +13,12 @@ use zbus::interface;
 use zbus::object_server::SignalEmitter;
 
 pub struct DaemonIface {
-    plugins: Vec<PluginInfo>,
+    plugins: Arc<crate::plugins::Registry>,
     public_key: String,
 }
 
 impl DaemonIface {
-    pub fn new(plugins: Vec<PluginInfo>, public_key: String) -> Self {
+    pub fn new(plugins: Arc<crate::plugins::Registry>, public_key: String) -> Self {
         DaemonIface {
             plugins,
             public_key,
@@ -28,6 +28,35 @@ impl DaemonIface {
 
 #[interface(name = "org.onrecord.Daemon1")]
 impl DaemonIface {
+    /// The devices the capture plugins can open now (API 1.3), and for each plugin that could
+    /// not list its devices, why.
+    async fn list_devices(
+        &self,
+    ) -> Result<(Vec<onrecord_interface::DeviceInfo>, Vec<String>), Error> {
+        let registry = self.plugins.clone();
+        // Enumeration talks to the sound server: not on the async threads.
+        let found = tokio::task::spawn_blocking(move || registry.devices())
+            .await
+            .map_err(|e| Error::Internal(format!("device listing failed: {e}")))?;
+        let (mut devices, mut problems) = (Vec::new(), Vec::new());
+        for d in found {
+            match d {
+                Ok((plugin, d)) => devices.push(onrecord_interface::DeviceInfo {
+                    plugin,
+                    id: d.id,
+                    name: d.name,
+                    kind: d.kind.as_str().to_owned(),
+                    channels: d.channels,
+                    rates: d.rates,
+                    formats: d.formats,
+                    is_default: d.is_default,
+                }),
+                Err(e) => problems.push(e),
+            }
+        }
+        Ok((devices, problems))
+    }
+
     /// The Ed25519 public key (hex) that signs this installation's sealed evidence.
     #[zbus(property(emits_changed_signal = "const"))]
     fn public_key(&self) -> String {
@@ -37,7 +66,7 @@ impl DaemonIface {
     /// Every plugin file found at start, loaded or not, and why.
     #[zbus(property(emits_changed_signal = "const"))]
     fn plugins(&self) -> Vec<PluginInfo> {
-        self.plugins.clone()
+        self.plugins.report.clone()
     }
 
     /// The daemon's release version, for people.

@@ -46,6 +46,8 @@ pub enum Command {
         id: String,
         reply: oneshot::Sender<Result<(), Error>>,
     },
+    /// Capture tells a call's timeline what happened while recording (a device lost, a gap).
+    CaptureNote { id: String, text: String },
 }
 
 /// `[retention]`: when the audio of ended calls is deleted. Kept calls never are.
@@ -177,6 +179,20 @@ impl Owner {
         handle: mpsc::Sender<Command>,
         conn: Connection,
     ) {
+        // Capture's threads note events in timelines through the same queue (never blocking:
+        // a note that does not fit is logged instead).
+        let notes = handle.clone();
+        self.capture
+            .set_notes(Arc::new(move |id: &str, text: String| {
+                if let Err(e) = notes.try_send(Command::CaptureNote {
+                    id: id.to_owned(),
+                    text,
+                }) && let mpsc::error::TrySendError::Full(Command::CaptureNote { id, text })
+                | mpsc::error::TrySendError::Closed(Command::CaptureNote { id, text }) = e
+                {
+                    tracing::warn!(call = %id, "capture note not queued: {text}");
+                }
+            }));
         loop {
             // Retention sleeps until the next deletion is due: no periodic wakeup.
             let due = self.retention_due();
@@ -229,6 +245,7 @@ impl Owner {
                 Command::RemoveCall { id, reply } => {
                     let _ = reply.send(self.remove_call(&conn, &id).await);
                 }
+                Command::CaptureNote { id, text } => self.capture_note(&conn, &id, text).await,
             }
         }
     }
@@ -442,6 +459,27 @@ impl Owner {
         Ok((path, id))
     }
 
+    /// Adds what capture reported to the call's timeline, stamped with where the recording is.
+    async fn capture_note(&mut self, conn: &Connection, id: &str, text: String) {
+        let Some(entry) = self.calls.get(id) else {
+            return;
+        };
+        let (dir, call) = (entry.dir.clone(), entry.call.clone());
+        let mut next = call.clone();
+        next.note(
+            Stamp {
+                audio_us: self.capture.position_us(id),
+                ..stamp()
+            },
+            "capture",
+            text,
+        );
+        if let Err(e) = store::save(&dir, &next) {
+            tracing::error!(call = %id, "cannot save the call record: {e}");
+        }
+        self.replace_call(conn, &call, next).await;
+    }
+
     async fn call_event(
         &mut self,
         conn: &Connection,
@@ -516,6 +554,9 @@ impl Owner {
                 }
                 Effect::StopCapture => {
                     if let Some(stopped) = self.capture.stop(call, dir) {
+                        for n in &stopped.notes {
+                            call.note(stamp(), "capture", n.clone());
+                        }
                         call.note(stamp(), "capture", stopped.report.clone());
                         if !stopped.files.is_empty() {
                             match &self.signing {

@@ -2,7 +2,11 @@
 //! (`key=value` lines): `path` (one file, any channels: a stereo file feeds both sides of a
 //! call), or `left` and `right` (two mono files of the same format, played as the two sides;
 //! the shorter is padded with silence); `pace` (`realtime`, the default, or `fast`);
-//! `chunk_ms` (frames per delivery, default 20).
+//! `chunk_ms` (frames per delivery, default 20). For tests of timed capture: `device` (the same
+//! as `path`), `clock_ppm` (a real-time pace this many parts per million fast, as a device
+//! whose clock runs off), and `gap_at_ms` with `gap_ms` (the device is lost for `gap_ms`:
+//! the audio of that time is not delivered, and the host is told `SOURCE_LOST`, then
+//! `SOURCE_BACK`).
 //!
 //! The whole file is read at open, so the delivering thread does no I/O and allocates nothing.
 
@@ -17,6 +21,8 @@ pub struct FileSource {
     format: AudioFormat,
     realtime: bool,
     chunk_frames: usize,
+    clock_ppm: f64,
+    gap: Option<(u64, u64)>,
     sink: Sink,
     running: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -79,9 +85,23 @@ impl CaptureSource for FileSource {
     fn open(text: &str, _want: AudioFormat, sink: Sink) -> Result<(Self, AudioFormat), String> {
         let (mut path, mut left, mut right, mut realtime, mut chunk_ms) =
             (None, None, None, true, 20u32);
+        let (mut clock_ppm, mut gap_at, mut gap_len) = (0.0f64, None, None);
         for (k, v) in config(text)? {
             match k {
-                "path" => path = Some(v.to_owned()),
+                "path" | "device" => path = Some(v.to_owned()),
+                "clock_ppm" => {
+                    clock_ppm = v
+                        .parse()
+                        .ok()
+                        .filter(|p: &f64| p.abs() <= 10_000.0)
+                        .ok_or("clock_ppm must be a number from -10000 to 10000")?
+                }
+                "gap_at_ms" => {
+                    gap_at = Some(v.parse::<u64>().map_err(|_| "gap_at_ms must be a number")?)
+                }
+                "gap_ms" => {
+                    gap_len = Some(v.parse::<u64>().map_err(|_| "gap_ms must be a number")?)
+                }
                 "left" => left = Some(v.to_owned()),
                 "right" => right = Some(v.to_owned()),
                 "pace" => {
@@ -100,7 +120,7 @@ impl CaptureSource for FileSource {
                 }
                 _ => {
                     return Err(format!(
-                        "unknown option {k:?} (path, left, right, pace, chunk_ms)"
+                        "unknown option {k:?} (path, device, left, right, pace, chunk_ms, clock_ppm, gap_at_ms, gap_ms)"
                     ));
                 }
             }
@@ -131,12 +151,22 @@ impl CaptureSource for FileSource {
             _ => return Err("give path=FILE, or left=FILE and right=FILE".into()),
         };
         let chunk_frames = (format.rate as usize * chunk_ms as usize / 1000).max(1);
+        let gap = match (gap_at, gap_len) {
+            (None, None) => None,
+            (Some(at), Some(len)) => Some((
+                at * format.rate as u64 / 1000,
+                (at + len) * format.rate as u64 / 1000,
+            )),
+            _ => return Err("give gap_at_ms and gap_ms together".into()),
+        };
         Ok((
             FileSource {
                 bytes: Arc::new(bytes),
                 format,
                 realtime,
                 chunk_frames,
+                clock_ppm,
+                gap,
                 sink,
                 running: Arc::new(AtomicBool::new(false)),
                 thread: None,
@@ -151,27 +181,42 @@ impl CaptureSource for FileSource {
         }
         self.running.store(true, Ordering::Release);
         let (bytes, running, sink) = (self.bytes.clone(), self.running.clone(), self.sink);
-        let (frame, chunk, rate, realtime) = (
+        let (frame, chunk, realtime, gap) = (
             self.format.bytes_per_frame(),
             self.chunk_frames,
-            self.format.rate,
             self.realtime,
+            self.gap,
         );
+        // The pace of a clock `clock_ppm` fast.
+        let rate = self.format.rate as f64 * (1.0 + self.clock_ppm * 1e-6);
         let thread = std::thread::Builder::new()
             .name("capture-file".into())
             .spawn(move || {
                 let start = Instant::now();
                 let mut sent = 0usize;
+                let mut lost = false;
                 for piece in bytes.chunks(chunk * frame) {
                     if !running.load(Ordering::Acquire) {
                         return;
                     }
                     let frames = piece.len() / frame;
-                    sink.deliver(piece, frames);
+                    let in_gap = gap.is_some_and(|(a, b)| (a..b).contains(&(sent as u64)));
+                    if in_gap && !lost {
+                        sink.event(
+                            onrecord_plugin::SOURCE_LOST,
+                            "the file's device was lost (gap_at_ms)",
+                        );
+                    } else if !in_gap && lost {
+                        sink.event(onrecord_plugin::SOURCE_BACK, "the file's device is back");
+                    }
+                    lost = in_gap;
+                    if !in_gap {
+                        sink.deliver(piece, frames);
+                    }
                     sent += frames;
                     if realtime {
                         // An absolute schedule: no drift from sleeping late.
-                        let due = start + Duration::from_secs_f64(sent as f64 / rate as f64);
+                        let due = start + Duration::from_secs_f64(sent as f64 / rate);
                         if let Some(wait) = due.checked_duration_since(Instant::now()) {
                             std::thread::sleep(wait);
                         }

@@ -1,0 +1,471 @@
+//! Aligning sources on independent clocks (pure code).
+//!
+//! Each delivery of a timed source leaves a mark: how many frames it had delivered, and when
+//! (CLOCK_MONOTONIC). [`SourceClock`] fits a line through the marks, frames against time, so
+//! that every source frame has a time: the line's slope is the source's true rate as the
+//! monotonic clock sees it (its drift), and a delivery far off the line starts a new segment
+//! (frames were lost, or the device was reopened). [`Timebase`] gives every frame of the
+//! recording its time (start, pause, resume, stop). The mixer then takes, for each output frame
+//! and each source, the source's signal at that frame's time, interpolated between samples:
+//! the sources stay aligned however their clocks drift, with no cumulative error.
+
+/// A delivery off its segment's line by more than four times the recent jitter of the
+/// source's marks (seconds, kept between these bounds) is a discontinuity, once the next
+/// delivery confirms it (a single late callback is not). Exact capture times (a sound
+/// server's) have no jitter: a step of 2 ms is seen. Callback times jitter by milliseconds.
+pub const MIN_STEP_S: f64 = 0.002;
+pub const GAP_S: f64 = 0.1;
+/// The jitter assumed before any is measured.
+const START_JITTER_S: f64 = 0.005;
+/// The slope is fitted once the marks span this long (seconds); before, the nominal rate is
+/// assumed.
+const FIT_SPAN_S: f64 = 2.0;
+/// A fitted rate further than this from the nominal one is not believed (clamped).
+const MAX_DRIFT: f64 = 0.01;
+
+/// Bins a segment's line is fitted to, at most (the most recent); a bin is a quarter second of
+/// the source's frames, so this is about four minutes.
+const WINDOW: usize = 1024;
+
+/// One continuous run of a source's frames and its time line:
+/// `time(k) = ta + a + (k - ka) * b`.
+///
+/// A delivery is only ever late (its callback ran after its frames were captured, by however
+/// long the scheduler took), so each quarter second of marks is reduced to its earliest (the
+/// one least delayed), and the line is fitted to those: the floor of the delays, which moves
+/// much less than their mean.
+#[derive(Clone, Debug)]
+struct Segment {
+    /// The first frame of the segment.
+    k0: u64,
+    /// The anchor mark.
+    ka: u64,
+    ta: f64,
+    a: f64,
+    /// Seconds per frame.
+    b: f64,
+    /// The earliest mark of each closed bin, x = k - ka (frames), y = t - ta (seconds).
+    pts: std::collections::VecDeque<(f64, f64)>,
+    /// The bin being filled: its index and earliest mark.
+    open: Option<(i64, (f64, f64))>,
+    /// Frames per bin.
+    bin: f64,
+    /// The span of all marks taken (frames).
+    last_x: f64,
+    fitted: bool,
+}
+
+impl Segment {
+    fn new(k0: u64, ka: u64, ta: f64, b: f64) -> Segment {
+        let mut s = Segment {
+            k0,
+            ka,
+            ta,
+            a: 0.0,
+            b,
+            pts: std::collections::VecDeque::new(),
+            open: None,
+            bin: (0.25 / b).max(1.0),
+            last_x: 0.0,
+            fitted: false,
+        };
+        s.add(ka, ta);
+        s
+    }
+
+    fn time_of(&self, k: f64) -> f64 {
+        self.ta + self.a + (k - self.ka as f64) * self.b
+    }
+
+    fn frame_at(&self, t: f64) -> f64 {
+        self.ka as f64 + (t - self.ta - self.a) / self.b
+    }
+
+    /// Takes a mark; says whether a bin closed (time to refit).
+    fn add(&mut self, k: u64, t: f64) -> bool {
+        let (x, y) = (k as f64 - self.ka as f64, t - self.ta);
+        self.last_x = self.last_x.max(x);
+        let idx = (x / self.bin).floor() as i64;
+        let early = |p: (f64, f64), q: (f64, f64), b: f64| p.1 - p.0 * b <= q.1 - q.0 * b;
+        match self.open {
+            Some((i, best)) if i == idx => {
+                if early((x, y), best, self.b) {
+                    self.open = Some((i, (x, y)));
+                }
+                false
+            }
+            Some((_, best)) => {
+                if self.pts.len() == WINDOW {
+                    self.pts.pop_front();
+                }
+                self.pts.push_back(best);
+                self.open = Some((idx, (x, y)));
+                true
+            }
+            None => {
+                self.open = Some((idx, (x, y)));
+                true
+            }
+        }
+    }
+
+    /// Fits the line robustly: the slope is the median of the slopes between bins half the
+    /// window apart, and the offset the median over the last ten seconds' bins, so that a
+    /// burst (a server catching up) or a stall does not tilt the line.
+    fn refit(&mut self, nominal_b: f64) {
+        let all: Vec<(f64, f64)> = self
+            .pts
+            .iter()
+            .chain(self.open.as_ref().map(|o| &o.1))
+            .copied()
+            .collect();
+        if self.last_x * nominal_b >= FIT_SPAN_S && all.len() >= 4 {
+            let h = all.len() / 2;
+            let mut slopes: Vec<f64> = (0..all.len() - h)
+                .map(|i| (all[i + h].1 - all[i].1) / (all[i + h].0 - all[i].0))
+                .filter(|b| b.is_finite())
+                .collect();
+            if !slopes.is_empty() {
+                slopes.sort_by(f64::total_cmp);
+                let b = slopes[slopes.len() / 2];
+                self.b = b.clamp(nominal_b * (1.0 - MAX_DRIFT), nominal_b * (1.0 + MAX_DRIFT));
+                self.fitted = true;
+            }
+        }
+        let recent = &all[all.len().saturating_sub(40)..];
+        let mut offsets: Vec<f64> = recent.iter().map(|(x, y)| y - self.b * x).collect();
+        if !offsets.is_empty() {
+            offsets.sort_by(f64::total_cmp);
+            self.a = offsets[offsets.len() / 2];
+        }
+    }
+}
+
+/// A source's frames on the monotonic clock.
+#[derive(Clone, Debug)]
+pub struct SourceClock {
+    nominal: f64,
+    segments: Vec<Segment>,
+    /// Frames delivered before the latest mark.
+    frames: u64,
+    /// A mark off the line, waiting for the next to confirm it: (frames before it, frames,
+    /// time, residual).
+    suspect: Option<(u64, u64, f64, f64)>,
+    /// A decaying peak of the accepted marks' distance from the line (seconds).
+    jitter: f64,
+    /// Frames missing at discontinuities (the time gap, at the nominal rate).
+    pub lost_frames: u64,
+    /// Discontinuities seen.
+    pub discontinuities: u32,
+}
+
+impl SourceClock {
+    pub fn new(nominal_rate: u32) -> SourceClock {
+        SourceClock {
+            nominal: nominal_rate as f64,
+            segments: Vec::new(),
+            frames: 0,
+            suspect: None,
+            jitter: START_JITTER_S,
+            lost_frames: 0,
+            discontinuities: 0,
+        }
+    }
+
+    /// Takes one mark: frame `k` was captured at `t` seconds, and `total` frames have been
+    /// delivered in all.
+    pub fn mark(&mut self, k: u64, t: f64, total: u64) {
+        let nominal_b = 1.0 / self.nominal;
+        let before = self.frames;
+        if total <= before || k > total {
+            return;
+        }
+        self.frames = total;
+        let frames = k;
+        let Some(seg) = self.segments.last_mut() else {
+            self.segments
+                .push(Segment::new(before, frames, t, nominal_b));
+            return;
+        };
+        let resid = t - seg.time_of(frames as f64);
+        let step = (4.0 * self.jitter).clamp(MIN_STEP_S, GAP_S);
+        if resid.abs() <= step {
+            // A suspect followed by a mark back on the line was a late callback.
+            self.suspect = None;
+            self.jitter = resid.abs().max(self.jitter * 0.99);
+            if seg.add(frames, t) || !seg.fitted {
+                seg.refit(nominal_b);
+            }
+            return;
+        }
+        match self.suspect.take() {
+            Some((s_before, s_frames, s_t, s_resid))
+                if resid.signum() == s_resid.signum()
+                    && (resid - s_resid).abs() <= step.max(0.1 * s_resid.abs()) =>
+            {
+                // Confirmed: a new segment from the suspect delivery on.
+                let (b, fitted) = (seg.b, seg.fitted);
+                if s_resid > 0.0 {
+                    self.lost_frames += (s_resid * self.nominal).round() as u64;
+                }
+                self.discontinuities += 1;
+                let mut next = Segment::new(s_before, s_frames, s_t, b);
+                // The source's rate is known from before: only its offset is new.
+                next.fitted = fitted;
+                next.add(frames, t);
+                next.refit(nominal_b);
+                self.segments.push(next);
+                // Old segments are kept only while output may still need them.
+                if self.segments.len() > 8 {
+                    self.segments.remove(0);
+                }
+            }
+            _ => self.suspect = Some((before, frames, t, resid)),
+        }
+    }
+
+    /// The source frame (fractional) captured at `t`, if a segment covers `t`: none in a gap
+    /// between segments. Frames after the last delivery are extrapolated: check them against
+    /// what was received.
+    pub fn frame_at(&self, t: f64) -> Option<f64> {
+        let i = self
+            .segments
+            .iter()
+            .rposition(|s| s.time_of(s.k0 as f64) <= t)?;
+        let k = self.segments[i].frame_at(t);
+        match self.segments.get(i + 1) {
+            Some(next) if k >= next.k0 as f64 => None,
+            _ => Some(k),
+        }
+    }
+
+    /// Whether the source's rate has been measured (output waits for it, so that drift is
+    /// corrected from the first frame).
+    pub fn fitted(&self) -> bool {
+        self.segments.last().is_some_and(|s| s.fitted)
+    }
+
+    /// Frames whose time is settled (a delivery off the line waits for the next to say where
+    /// it belongs).
+    pub fn confirmed_frames(&self) -> u64 {
+        self.suspect.map_or(self.frames, |s| s.0)
+    }
+
+    /// Whether `t` is before the source's first frame.
+    pub fn before_start(&self, t: f64) -> bool {
+        self.segments
+            .first()
+            .is_none_or(|s| t < s.time_of(s.k0 as f64))
+    }
+
+    /// The fitted drift against the monotonic clock, in parts per million (positive: the
+    /// source runs fast), once a segment has been fitted.
+    pub fn drift_ppm(&self) -> Option<f64> {
+        self.segments
+            .iter()
+            .rev()
+            .find(|s| s.fitted)
+            .map(|s| (1.0 / (s.b * self.nominal) - 1.0) * 1e6)
+    }
+}
+
+/// The recording's frames on the monotonic clock: spans between start (or resume) and pause
+/// (or stop). Paused time is not in the recording.
+#[derive(Clone, Debug, Default)]
+pub struct Timebase {
+    rate: f64,
+    /// (first output frame, start time, end time when closed).
+    spans: Vec<(u64, f64, Option<f64>)>,
+}
+
+impl Timebase {
+    pub fn new(rate: u32) -> Timebase {
+        Timebase {
+            rate: rate as f64,
+            spans: Vec::new(),
+        }
+    }
+
+    fn span_frames(&self, s: &(u64, f64, Option<f64>), now: f64) -> u64 {
+        ((s.2.unwrap_or(now) - s.1).max(0.0) * self.rate).round() as u64
+    }
+
+    /// Starts or resumes at `t`.
+    pub fn open(&mut self, t: f64) {
+        if self.is_open() {
+            return;
+        }
+        let out0 = self
+            .spans
+            .last()
+            .map_or(0, |s| s.0 + self.span_frames(s, t));
+        self.spans.push((out0, t, None));
+    }
+
+    /// Pauses or stops at `t`.
+    pub fn close(&mut self, t: f64) {
+        if let Some(s) = self.spans.last_mut()
+            && s.2.is_none()
+        {
+            s.2 = Some(t.max(s.1));
+        }
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.spans.last().is_some_and(|s| s.2.is_none())
+    }
+
+    /// Frames of the recording at `now`.
+    pub fn position(&self, now: f64) -> u64 {
+        self.spans
+            .last()
+            .map_or(0, |s| s.0 + self.span_frames(s, now))
+    }
+
+    /// Where output frame `n` lies: its time, and how many frames from `n` on stay in the same
+    /// span (`None`: up to `now`, the span is open). `None` past the end of a closed recording.
+    pub fn locate(&self, n: u64) -> Option<(f64, Option<u64>)> {
+        let i = self.spans.iter().rposition(|s| s.0 <= n)?;
+        let s = &self.spans[i];
+        let t = s.1 + (n - s.0) as f64 / self.rate;
+        match s.2 {
+            None => Some((t, None)),
+            Some(_) => {
+                let end = s.0 + self.span_frames(s, 0.0);
+                (n < end).then_some((t, Some(end - n)))
+            }
+        }
+    }
+
+    /// Frames of time not in the recording (paused or held).
+    pub fn paused_frames(&self) -> u64 {
+        self.spans
+            .windows(2)
+            .map(|w| {
+                let gap = w[1].1 - w[0].2.unwrap_or(w[1].1);
+                (gap.max(0.0) * self.rate).round() as u64
+            })
+            .sum()
+    }
+}
+
+/// The signal at fractional frame `k` of `buf` (one channel), by a four-point cubic (Catmull-
+/// Rom) interpolation; `None` when its neighbours are not all in `buf`.
+pub fn interpolate(buf: &std::collections::VecDeque<f32>, k: f64) -> Option<f32> {
+    if k < 1.0 {
+        return None;
+    }
+    let i = k.floor() as usize;
+    if i + 2 >= buf.len() {
+        return None;
+    }
+    let f = (k - i as f64) as f32;
+    let (p0, p1, p2, p3) = (buf[i - 1], buf[i], buf[i + 1], buf[i + 2]);
+    let c1 = 0.5 * (p2 - p0);
+    let c2 = p0 - 2.5 * p1 + 2.0 * p2 - 0.5 * p3;
+    let c3 = 0.5 * (p3 - p0) + 1.5 * (p1 - p2);
+    Some(((c3 * f + c2) * f + c1) * f + p1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::VecDeque;
+
+    /// Marks of a source running `ppm` fast, delivering `period` frames at a time with up to
+    /// `jitter` seconds of lateness (a fixed pseudo-random sequence).
+    fn marks(rate: u32, ppm: f64, period: u64, seconds: f64, jitter: f64) -> Vec<(u64, f64)> {
+        let true_rate = rate as f64 * (1.0 + ppm * 1e-6);
+        let mut out = Vec::new();
+        let mut k = 0;
+        let mut seed = 12345u64;
+        while (k as f64) / true_rate < seconds {
+            k += period;
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let late = (seed >> 11) as f64 / (1u64 << 53) as f64 * jitter;
+            out.push((k, 100.0 + k as f64 / true_rate + late));
+        }
+        out
+    }
+
+    #[test]
+    fn drift_is_measured_and_frames_keep_their_time() {
+        for ppm in [-800.0, -50.0, 0.0, 120.0, 1000.0] {
+            let mut c = SourceClock::new(48_000);
+            for (k, t) in marks(48_000, ppm, 1024, 600.0, 0.004) {
+                c.mark(k, t, k);
+            }
+            let got = c.drift_ppm().unwrap();
+            assert!((got - ppm).abs() < 2.0, "{ppm} ppm measured as {got}");
+            assert_eq!(c.discontinuities, 0);
+            // Ten minutes in, a frame is placed within half a millisecond of when it was
+            // captured: on the floor of the deliveries' lateness (the least of each quarter
+            // second's, 0.3 ms on average here), not on their mean (2 ms).
+            let true_rate = 48_000.0 * (1.0 + ppm * 1e-6);
+            let t = 100.0 + 599.0;
+            let k = c.frame_at(t).unwrap();
+            let err_s = (k - (t - 100.0) * true_rate) / true_rate;
+            assert!(err_s.abs() < 0.000_5, "{ppm} ppm: off by {err_s} s");
+        }
+    }
+
+    #[test]
+    fn a_late_callback_is_not_a_gap_but_lost_frames_are() {
+        let mut c = SourceClock::new(48_000);
+        let m = marks(48_000, 0.0, 4800, 10.0, 0.0);
+        for (i, &(k, t)) in m.iter().enumerate() {
+            // One callback 150 ms late.
+            c.mark(k, if i == 40 { t + 0.15 } else { t }, k);
+        }
+        assert_eq!(c.discontinuities, 0);
+        assert_eq!(c.lost_frames, 0);
+        // Half a second of frames never delivered from mark 50 on.
+        let mut c = SourceClock::new(48_000);
+        for (i, &(k, t)) in m.iter().enumerate() {
+            c.mark(k, if i >= 50 { t + 0.5 } else { t }, k);
+        }
+        assert_eq!(c.discontinuities, 1);
+        assert!(
+            (c.lost_frames as i64 - 24_000).abs() <= 1,
+            "{}",
+            c.lost_frames
+        );
+        // Frames after the gap keep their true time.
+        let k = c.frame_at(100.0 + 8.0).unwrap();
+        assert!((k - (8.0 - 0.5) * 48_000.0).abs() < 2.0, "{k}");
+        assert!(c.before_start(99.0) && !c.before_start(100.5));
+    }
+
+    #[test]
+    fn the_timebase_leaves_out_paused_time() {
+        let mut tb = Timebase::new(1000);
+        tb.open(10.0);
+        assert_eq!(tb.position(11.5), 1500);
+        tb.close(12.0);
+        tb.open(15.0);
+        assert_eq!(tb.position(16.0), 3000);
+        assert_eq!(tb.paused_frames(), 3000);
+        assert_eq!(tb.locate(500), Some((10.5, Some(1500))));
+        assert_eq!(tb.locate(2500), Some((15.5, None)));
+        tb.close(17.0);
+        assert_eq!(tb.locate(3999), Some((16.999, Some(1))));
+        assert_eq!(tb.locate(4000), None);
+    }
+
+    #[test]
+    fn interpolation_reproduces_a_smooth_signal() {
+        let f = 1000.0 / 48_000.0;
+        let buf: VecDeque<f32> = (0..200)
+            .map(|i| (std::f64::consts::TAU * f * i as f64).sin() as f32)
+            .collect();
+        for k in [10.0, 10.25, 57.5, 120.9] {
+            let want = (std::f64::consts::TAU * f * k).sin() as f32;
+            assert!((interpolate(&buf, k).unwrap() - want).abs() < 1e-3, "{k}");
+        }
+        assert_eq!(interpolate(&buf, 0.5), None);
+        assert!(interpolate(&buf, 197.5).is_some());
+        assert_eq!(interpolate(&buf, 198.5), None);
+    }
+}

@@ -1,0 +1,335 @@
+//! The writer of a recording from timed sources (your microphone on the left, the far side on
+//! the right): every output frame has a time on CLOCK_MONOTONIC ([`Timebase`]), and each
+//! channel takes its source's signal at that time ([`SourceClock`], [`interpolate`]). A source
+//! that delivers nothing for a while (lost, or not started yet) gives silence, which is
+//! counted and noted in the call's timeline with where it lies in the recording; the other
+//! channel goes on. The writer wakes ten times a second.
+
+use super::align::{SourceClock, Timebase, interpolate};
+use super::journal::Sealed;
+use super::ring::{Mark, Output, Ring, SinkCtx, mono_ns};
+use onrecord_plugin::abi::*;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Frames produced at a time, at most.
+const CHUNK: u64 = 4800;
+/// A source silent this long (seconds) is taken as gone for the time that passed.
+const QUIET_S: f64 = 0.5;
+/// Output waits until a source's audio reaches this far (seconds) past it, and until the
+/// source's rate is measured (the first two seconds).
+const LOOKAHEAD_S: f64 = 0.5;
+/// Output never waits longer than this (seconds) for a late source.
+const MAX_WAIT_S: f64 = 3.0;
+/// Gaps shorter than this (seconds) are neither noted nor counted as gaps (their frames are
+/// counted as silence): a source's first period arriving a few milliseconds after the start.
+const NOTE_GAP_S: f64 = 0.02;
+/// Source audio kept ahead of the output, at most (seconds): a source faster than real time
+/// (a file) cannot fill memory.
+const MAX_AHEAD_S: usize = 30;
+
+/// Something the writer tells the call's timeline.
+pub type Notes = Arc<dyn Fn(String) + Send + Sync>;
+
+/// A `*const SinkCtx` the writer may read events from: the recording frees it only after the
+/// writer has been joined.
+pub struct SinkRef(pub *const SinkCtx);
+// SAFETY: `SinkCtx` is `Sync`; see above for its lifetime.
+unsafe impl Send for SinkRef {}
+
+/// One timed source, as the writer takes it.
+pub struct Side {
+    /// `microphone (pipewire:input_default)`.
+    pub label: String,
+    pub ring: Arc<Ring>,
+    pub sink: SinkRef,
+    pub consumer: rtrb::Consumer<u8>,
+    pub marks: rtrb::Consumer<Mark>,
+    pub format: AudioFormat,
+}
+
+/// What the owner and the writer share.
+pub struct MixShared {
+    pub timebase: Mutex<Timebase>,
+    pub finished: AtomicBool,
+    pub stats: Mutex<Vec<onrecord_evidence::SourceStats>>,
+    /// Notes made once stopping began: they go into the stop's report, before the evidence is
+    /// sealed, rather than through `Notes`.
+    pub final_notes: Mutex<Vec<String>>,
+}
+
+impl MixShared {
+    pub fn new(rate: u32) -> MixShared {
+        MixShared {
+            timebase: Mutex::new(Timebase::new(rate)),
+            finished: AtomicBool::new(false),
+            stats: Mutex::new(Vec::new()),
+            final_notes: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn timebase(&self) -> std::sync::MutexGuard<'_, Timebase> {
+        self.timebase.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+pub fn now_s() -> f64 {
+    mono_ns() as f64 * 1e-9
+}
+
+/// `m:ss.mmm` of a frame of the recording.
+pub fn offset(frames: u64, rate: u32) -> String {
+    let ms = frames * 1000 / rate.max(1) as u64;
+    format!("{}:{:02}.{:03}", ms / 60_000, ms / 1000 % 60, ms % 1000)
+}
+
+struct Live {
+    side: Side,
+    clock: SourceClock,
+    /// Mono samples from frame `buf_k0` on.
+    buf: VecDeque<f32>,
+    buf_k0: u64,
+    received: u64,
+    last_mark_s: Option<f64>,
+    gap_from: Option<u64>,
+    silent: u64,
+    gaps: u32,
+    dropped_ahead: u64,
+}
+
+impl Live {
+    /// Takes what the source delivered since the last pass.
+    fn pull(&mut self) {
+        while let Ok(m) = self.side.marks.pop() {
+            self.clock.mark(m.frame, m.mono_ns as f64 * 1e-9, m.total);
+            self.last_mark_s = Some(m.mono_ns as f64 * 1e-9);
+        }
+        let fmt = self.side.format;
+        let fb = fmt.bytes_per_frame();
+        let n = self.side.consumer.slots() / fb * fb;
+        if n == 0 {
+            return;
+        }
+        let Ok(chunk) = self.side.consumer.read_chunk(n) else {
+            return;
+        };
+        let (a, b) = chunk.as_slices();
+        let ch = fmt.channels as usize;
+        let bs = fmt.bytes_per_sample();
+        for part in [a, b] {
+            for frame in part.chunks_exact(fb) {
+                let mut sum = 0.0f32;
+                for s in frame.chunks_exact(bs) {
+                    sum += if fmt.sample_format == SAMPLE_F32 {
+                        f32::from_le_bytes([s[0], s[1], s[2], s[3]])
+                    } else {
+                        i16::from_le_bytes([s[0], s[1]]) as f32 / 32768.0
+                    };
+                }
+                self.buf.push_back(sum / ch as f32);
+            }
+        }
+        chunk.commit_all();
+        self.received += (n / fb) as u64;
+        let cap = MAX_AHEAD_S * fmt.rate as usize;
+        if self.buf.len() > cap {
+            let extra = self.buf.len() - cap;
+            self.buf.drain(..extra);
+            self.buf_k0 += extra as u64;
+            self.dropped_ahead += extra as u64;
+        }
+    }
+
+    /// Whether output up to time `t` can be made for this source now: its audio for `t` is
+    /// here, and (until stopping) so is `LOOKAHEAD_S` more, so that `t` lies between marks on
+    /// a fitted line rather than beyond them.
+    fn ready(&self, t: f64, now: f64, stopping: bool) -> bool {
+        let have = self.clock.confirmed_frames() as f64;
+        let here = |t: f64| self.clock.frame_at(t).is_some_and(|k| k + 3.0 <= have);
+        if here(t) && (stopping || (here(t + LOOKAHEAD_S) && self.clock.fitted())) {
+            return true;
+        }
+        if self.clock.before_start(t) && self.last_mark_s.is_some() {
+            return true;
+        }
+        let quiet = self.last_mark_s.is_none_or(|l| now - l > QUIET_S);
+        (quiet && t < now - QUIET_S / 2.0) || now - t > MAX_WAIT_S
+    }
+
+    /// The source's signal at `t`, if it was captured and is still here.
+    fn sample(&self, t: f64) -> Option<f32> {
+        let k = self.clock.frame_at(t)?;
+        if k + 3.0 > self.clock.confirmed_frames() as f64 || k < self.buf_k0 as f64 {
+            return None;
+        }
+        interpolate(&self.buf, k - self.buf_k0 as f64)
+    }
+
+    /// Forgets source frames before `t` (output has passed them).
+    fn trim(&mut self, t: f64) {
+        if let Some(k) = self.clock.frame_at(t) {
+            let keep = (k.floor() as i64 - 4).max(0) as u64;
+            if keep > self.buf_k0 {
+                let n = ((keep - self.buf_k0) as usize).min(self.buf.len());
+                self.buf.drain(..n);
+                self.buf_k0 += n as u64;
+            }
+        }
+    }
+}
+
+/// Starts the writer of `sides` (left, right): i16 frames of `sides.len()` channels at `rate`.
+pub fn spawn_mixer(
+    sides: Vec<Side>,
+    shared: Arc<MixShared>,
+    mut out: Output,
+    rate: u32,
+    notes: Notes,
+    call_id: &str,
+) -> Result<std::thread::JoinHandle<Result<Sealed, String>>, String> {
+    std::thread::Builder::new()
+        .name(format!("mixer-{call_id}"))
+        .spawn(move || {
+            let mut live: Vec<Live> = sides
+                .into_iter()
+                .map(|side| Live {
+                    clock: SourceClock::new(side.format.rate),
+                    side,
+                    buf: VecDeque::new(),
+                    buf_k0: 0,
+                    received: 0,
+                    last_mark_s: None,
+                    gap_from: None,
+                    silent: 0,
+                    gaps: 0,
+                    dropped_ahead: 0,
+                })
+                .collect();
+            let channels = live.len();
+            let notes = |text: String| {
+                if shared.finished.load(Ordering::Acquire) {
+                    shared
+                        .final_notes
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(text);
+                } else {
+                    notes(text);
+                }
+            };
+            let mut next: u64 = 0;
+            let mut frame = Vec::with_capacity(CHUNK as usize * channels * 2);
+            let note_gap = |l: &mut Live, from: u64, to: Option<u64>, next_at: u64| {
+                if (next_at - from) as f64 >= NOTE_GAP_S * rate as f64 {
+                    l.gaps += 1;
+                    notes(match to {
+                        Some(to) => format!(
+                            "{}: no audio from {} to {}",
+                            l.side.label,
+                            offset(from, rate),
+                            offset(to, rate)
+                        ),
+                        None => format!(
+                            "{}: no audio from {} to the end ({})",
+                            l.side.label,
+                            offset(from, rate),
+                            offset(next_at, rate)
+                        ),
+                    });
+                }
+            };
+            loop {
+                let finished = shared.finished.load(Ordering::Acquire);
+                for l in live.iter_mut() {
+                    l.pull();
+                    // SAFETY: see `SinkRef`.
+                    for e in unsafe { &*l.side.sink.0 }.take_events() {
+                        let what = match e.kind {
+                            SOURCE_LOST => "device lost",
+                            SOURCE_BACK => "device back",
+                            _ => "device event",
+                        };
+                        let at = offset(shared.timebase().position(e.mono_ns as f64 * 1e-9), rate);
+                        tracing::warn!(source = %l.side.label, "{what}: {}", e.message);
+                        notes(format!("{}: {what} at {at}: {}", l.side.label, e.message));
+                    }
+                }
+                let now = now_s();
+                let tb = shared.timebase().clone();
+                let mut done = false;
+                loop {
+                    let Some((t0, left)) = tb.locate(next) else {
+                        done = !tb.is_open();
+                        break;
+                    };
+                    let mut len = CHUNK.min(left.unwrap_or(CHUNK));
+                    let upto_now = ((now - t0) * rate as f64).floor();
+                    if upto_now < len as f64 {
+                        if upto_now < 1.0 {
+                            break;
+                        }
+                        len = upto_now as u64;
+                    }
+                    let t_last = t0 + (len - 1) as f64 / rate as f64;
+                    if !live.iter().all(|l| l.ready(t_last, now, finished)) {
+                        break;
+                    }
+                    frame.clear();
+                    for j in 0..len {
+                        let t = t0 + j as f64 / rate as f64;
+                        for l in live.iter_mut() {
+                            let v = match l.sample(t) {
+                                Some(v) => {
+                                    if let Some(from) = l.gap_from.take() {
+                                        note_gap(l, from, Some(next + j), next + j);
+                                    }
+                                    v
+                                }
+                                None => {
+                                    l.silent += 1;
+                                    l.gap_from.get_or_insert(next + j);
+                                    0.0
+                                }
+                            };
+                            let s = (v * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
+                            frame.extend_from_slice(&s.to_le_bytes());
+                        }
+                    }
+                    out.put(&frame);
+                    next += len;
+                    let t_next = t0 + len as f64 / rate as f64;
+                    for l in live.iter_mut() {
+                        l.trim(t_next);
+                    }
+                }
+                out.tick();
+                if finished && done {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let mut stats = Vec::new();
+            for l in live.iter_mut() {
+                if let Some(from) = l.gap_from.take() {
+                    note_gap(l, from, None, next);
+                }
+                let (_, overruns, _) = l.side.ring.counts();
+                stats.push(onrecord_evidence::SourceStats {
+                    source: l.side.label.clone(),
+                    frames_received: l.received,
+                    rate: l.side.format.rate,
+                    drift_ppm: l.clock.drift_ppm().map(|p| (p * 10.0).round() / 10.0),
+                    discontinuities: l.clock.discontinuities,
+                    frames_lost: l.clock.lost_frames + l.dropped_ahead,
+                    overruns,
+                    silent_frames: l.silent,
+                    gaps: l.gaps,
+                });
+            }
+            *shared.stats.lock().unwrap_or_else(|p| p.into_inner()) = stats;
+            out.close()
+        })
+        .map_err(|e| format!("cannot start the writer thread: {e}"))
+}
