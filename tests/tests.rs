@@ -7,5 +7,6 @@ mod ctl_laws;
 mod evidence;
 mod hot_reload;
 mod introspection;
+mod live;
 mod plugins;
 mod recording;

@@ -7,6 +7,8 @@
 
 use std::fs;
 use std::io::Read;
+pub mod pipewire;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -72,6 +74,10 @@ impl Drop for Bus {
         let _ = Command::new("kill").arg(self.pid.to_string()).status();
     }
 }
+
+/// The configuration a test starts with: a user in Texas, and no audio (the test machine has
+/// no devices; tests that record configure their sources).
+pub const DEFAULT_CONFIG: &str = "jurisdiction = \"US-TX\"\n[capture]\nsource = \"none\"\n";
 
 /// One test's world: a temp dir, a bus, and (once started) a daemon.
 pub struct TestEnv {
@@ -166,7 +172,7 @@ impl TestEnv {
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(dir.path().join("run"), fs::Permissions::from_mode(0o700)).unwrap();
         let config = dir.path().join("config.toml");
-        fs::write(&config, "jurisdiction = \"US-TX\"\n").unwrap();
+        fs::write(&config, DEFAULT_CONFIG).unwrap();
         TestEnv {
             laws_dir: shipped_laws(),
             user_laws_dir: dir.path().join("config/onrecord/laws"),

@@ -1,0 +1,289 @@
+//! A headless PipeWire for one test, as on a desktop: pipewire, wireplumber and pipewire-pulse
+//! on the test's private bus and runtime dir; a null sink `far_side` (the far side of a call:
+//! what a softphone plays) and a virtual microphone `mic` (a source remapped from the monitor
+//! of a null sink `mic_line`). A stereo clip played by one `pw-cat` feeds both: its left
+//! channel into `mic_line`, its right into `far_side`, so the two advance together.
+
+use crate::TestEnv;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// One PipeWire at a time: they run in real time, and two at once on a small machine (with
+/// the rest of the suite) starve each other's graphs.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+pub struct PipeWire {
+    _turn: std::sync::MutexGuard<'static, ()>,
+    servers: Vec<Child>,
+    feeds: Vec<Child>,
+    env: Vec<(String, String)>,
+}
+
+impl PipeWire {
+    fn command(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.env_clear().stdin(Stdio::null());
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c
+    }
+
+    /// Runs a PipeWire tool to completion, retrying a few times (a server that has just
+    /// started may answer "Host is down" once); panics with its output if it never succeeds.
+    pub fn run(&self, program: &str, args: &[&str]) -> String {
+        let mut last = String::new();
+        for _ in 0..20 {
+            let out = self
+                .command(program)
+                .args(args)
+                .output()
+                .unwrap_or_else(|e| {
+                    panic!("{program}: {e} (is PipeWire installed? `make test` installs it)")
+                });
+            if out.status.success() {
+                return String::from_utf8_lossy(&out.stdout).into_owned();
+            }
+            last = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        panic!("{program} {args:?} failed: {last}");
+    }
+
+    /// Waits until PipeWire has a node named `name`.
+    pub fn wait_node(&self, name: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let needle = format!("node.name = \"{name}\"");
+        while Instant::now() < deadline {
+            let out = self.command("pw-cli").args(["ls", "Node"]).output();
+            if out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&needle)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("PipeWire node {name} did not appear");
+    }
+
+    /// Starts the servers in `env`'s world and makes the two devices.
+    pub fn start(env: &TestEnv) -> PipeWire {
+        let root = env.dir.path();
+        let mut pw = PipeWire {
+            _turn: ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner()),
+            servers: Vec::new(),
+            feeds: Vec::new(),
+            env: vec![
+                ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
+                ("HOME".into(), root.join("home").display().to_string()),
+                (
+                    "XDG_CONFIG_HOME".into(),
+                    root.join("config").display().to_string(),
+                ),
+                (
+                    "XDG_DATA_HOME".into(),
+                    root.join("data-home").display().to_string(),
+                ),
+                (
+                    "XDG_RUNTIME_DIR".into(),
+                    root.join("run").display().to_string(),
+                ),
+                ("DBUS_SESSION_BUS_ADDRESS".into(), env.bus.address.clone()),
+            ],
+        };
+        for server in ["pipewire", "wireplumber", "pipewire-pulse"] {
+            let log = std::fs::File::create(root.join(format!("{server}.log"))).unwrap();
+            let child = pw
+                .command(server)
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!("{server}: {e} (is PipeWire installed? `make test` installs it)")
+                });
+            pw.servers.push(child);
+            if server == "pipewire" {
+                let socket = root.join("run/pipewire-0");
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while !socket.exists() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                assert!(socket.exists(), "pipewire did not start");
+            }
+        }
+        pw.run("pactl", &["info"]);
+        pw.run(
+            "pactl",
+            &[
+                "load-module",
+                "module-null-sink",
+                "sink_name=far_side",
+                "channels=1",
+                "rate=48000",
+            ],
+        );
+        pw.run(
+            "pactl",
+            // The microphone's line drives the graph, so that unplugging the far side does not
+            // hand the microphone's path to another driver (which re-buffers it).
+            &[
+                "load-module",
+                "module-null-sink",
+                "sink_name=mic_line",
+                "channels=1",
+                "rate=48000",
+                "sink_properties=priority.driver=30000",
+            ],
+        );
+        pw.run(
+            "pactl",
+            &[
+                "load-module",
+                "module-remap-source",
+                "master=mic_line.monitor",
+                "source_name=mic",
+                "channels=1",
+                "rate=48000",
+            ],
+        );
+        pw.wait_node("far_side");
+        pw.wait_node("mic");
+        pw
+    }
+
+    /// Plays a stereo WAV: left into the microphone, right into the far side.
+    pub fn play(&mut self, clip: &Path) {
+        let child = self
+            .command("pw-cat")
+            .args([
+                "-p",
+                "--target",
+                "0",
+                "-P",
+                "{ node.name=feed node.autoconnect=false node.dont-reconnect=true }",
+            ])
+            .arg(clip)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("pw-cat");
+        self.feeds.push(child);
+        self.wait_node("feed");
+        self.run("pw-link", &["feed:output_FL", "mic_line:playback_MONO"]);
+        self.run("pw-link", &["feed:output_FR", "far_side:playback_MONO"]);
+    }
+
+    /// Removes the far side's sink, as when a device is unplugged; returns the module id to
+    /// bring it back with `restore_far_side`.
+    pub fn unplug_far_side(&self) {
+        let list = self.run("pactl", &["list", "short", "modules"]);
+        let id = list
+            .lines()
+            .find(|l| l.contains("sink_name=far_side"))
+            .and_then(|l| l.split_whitespace().next())
+            .expect("the far_side module")
+            .to_owned();
+        self.run("pactl", &["unload-module", &id]);
+    }
+
+    /// Makes the far side's sink again and feeds it again from the clip's right channel.
+    pub fn plug_far_side(&self) {
+        self.run(
+            "pactl",
+            &[
+                "load-module",
+                "module-null-sink",
+                "sink_name=far_side",
+                "channels=1",
+                "rate=48000",
+            ],
+        );
+        self.wait_node("far_side");
+        self.run("pw-link", &["feed:output_FR", "far_side:playback_MONO"]);
+    }
+}
+
+impl Drop for PipeWire {
+    fn drop(&mut self) {
+        for c in self.feeds.iter_mut().chain(self.servers.iter_mut().rev()) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A stereo 48 kHz clip of two different band-limited noises (below about 3 kHz, like a
+/// phone line), `seconds` long, at `path`; returns (left, right).
+pub fn two_voices(path: &Path, seconds: f64) -> (Vec<i16>, Vec<i16>) {
+    let n = (seconds * 48_000.0) as usize;
+    let noise = |seed: u32| {
+        let mut x = seed;
+        let mut poles = [0.0f64; 4];
+        let a = 1.0 - (-std::f64::consts::TAU * 3000.0 / 48_000.0).exp();
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                let mut v = (x as f64 / u32::MAX as f64) * 2.0 - 1.0;
+                for p in poles.iter_mut() {
+                    *p += a * (v - *p);
+                    v = *p;
+                }
+                (v * 3.0 * 12_000.0).clamp(-32768.0, 32767.0) as i16
+            })
+            .collect::<Vec<i16>>()
+    };
+    let (l, r) = (noise(0x1357_9bdf), noise(0x2468_ace0));
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 48_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for i in 0..n {
+        w.write_sample(l[i]).unwrap();
+        w.write_sample(r[i]).unwrap();
+    }
+    w.finalize().unwrap();
+    (l, r)
+}
+
+/// Where `part` best matches inside `whole` (the lag of `part`'s first sample in `whole`), and
+/// the normalized correlation there.
+pub fn best_match(whole: &[f32], part: &[f32]) -> (usize, f64) {
+    let n = (whole.len() + part.len()).next_power_of_two();
+    let mut planner = realfft::RealFftPlanner::<f64>::new();
+    let fwd = planner.plan_fft_forward(n);
+    let inv = planner.plan_fft_inverse(n);
+    let spectrum = |x: &[f32]| {
+        let mut buf = vec![0.0f64; n];
+        for (b, v) in buf.iter_mut().zip(x) {
+            *b = *v as f64;
+        }
+        let mut out = fwd.make_output_vec();
+        fwd.process(&mut buf, &mut out).unwrap();
+        out
+    };
+    let (a, b) = (spectrum(whole), spectrum(part));
+    let mut prod: Vec<_> = a.iter().zip(&b).map(|(x, y)| x * y.conj()).collect();
+    let mut cc = vec![0.0f64; n];
+    inv.process(&mut prod, &mut cc).unwrap();
+    let max_lag = whole.len().saturating_sub(part.len());
+    let lag = (0..=max_lag)
+        .max_by(|&i, &j| cc[i].total_cmp(&cc[j]))
+        .unwrap_or(0);
+    let seg = &whole[lag..lag + part.len()];
+    let dot = |x: &[f32], y: &[f32]| {
+        x.iter()
+            .zip(y)
+            .map(|(a, b)| *a as f64 * *b as f64)
+            .sum::<f64>()
+    };
+    let corr = dot(seg, part) / (dot(seg, seg) * dot(part, part)).sqrt().max(1e-12);
+    (lag, corr)
+}

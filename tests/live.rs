@@ -1,0 +1,329 @@
+//! Live capture: your microphone on the left, the far side on the right, each on its own
+//! clock, aligned by time. Over a real headless PipeWire (pipewire, wireplumber,
+//! pipewire-pulse, a null sink as the far side, a remapped source as the microphone) and over
+//! timed file sources whose clock runs off and whose device is lost for a second.
+
+use onrecord_tests::TestEnv;
+use onrecord_tests::pipewire::{PipeWire, best_match, two_voices};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const RATE: f64 = 48_000.0;
+
+/// The two channels of a recording, as floats.
+fn channels(path: &Path) -> (Vec<f32>, Vec<f32>) {
+    let mut r = hound::WavReader::open(path).unwrap();
+    let spec = r.spec();
+    assert_eq!((spec.channels, spec.sample_rate), (2, 48_000), "{spec:?}");
+    let s: Vec<i16> = r.samples::<i16>().map(Result::unwrap).collect();
+    (
+        s.iter().step_by(2).map(|&v| v as f32).collect(),
+        s.iter().skip(1).step_by(2).map(|&v| v as f32).collect(),
+    )
+}
+
+fn floats(v: &[i16]) -> Vec<f32> {
+    v.iter().map(|&x| x as f32).collect()
+}
+
+/// `clip` as a device whose clock runs `factor` fast is heard on a true clock: sample `n` of
+/// the result is the clip at `n * factor` (cubic interpolation).
+fn stretched(clip: &[f32], factor: f64) -> Vec<f32> {
+    let n = ((clip.len() - 3) as f64 / factor) as usize;
+    (0..n)
+        .map(|i| {
+            let k = i as f64 * factor;
+            let j = (k.floor() as usize).max(1);
+            let f = (k - j as f64) as f32;
+            let (p0, p1, p2, p3) = (clip[j - 1], clip[j], clip[j + 1], clip[j + 2]);
+            let c1 = 0.5 * (p2 - p0);
+            let c2 = p0 - 2.5 * p1 + 2.0 * p2 - 0.5 * p3;
+            let c3 = 0.5 * (p3 - p0) + 1.5 * (p1 - p2);
+            ((c3 * f + c2) * f + c1) * f + p1
+        })
+        .collect()
+}
+
+/// The timeline's `capture` entries.
+fn capture_notes(env: &TestEnv) -> Vec<String> {
+    env.ctl_json(&["call", "show"])["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "capture")
+        .map(|e| e["detail"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `m:ss.mmm` -> seconds.
+fn secs(offset: &str) -> f64 {
+    let (m, s) = offset.split_once(':').unwrap();
+    m.parse::<f64>().unwrap() * 60.0 + s.parse::<f64>().unwrap()
+}
+
+/// The (from, to) of the first "no audio from A to B" note of `who`.
+fn gap(notes: &[String], who: &str) -> Option<(f64, f64)> {
+    notes.iter().find_map(|n| {
+        let rest = n.strip_prefix(who)?.strip_prefix(": no audio from ")?;
+        let (a, b) = rest.split_once(" to ")?;
+        Some((secs(a), secs(b.split_whitespace().next()?)))
+    })
+}
+
+/// Where in `clip` the window of `rec` starting at `at` seconds (`len` seconds long) lies, in
+/// clip frames, with the correlation there.
+fn locate(clip: &[f32], rec: &[f32], at: f64, len: f64) -> (f64, f64) {
+    let a = (at * RATE) as usize;
+    let b = (a + (len * RATE) as usize).min(rec.len());
+    let (lag, corr) = best_match(clip, &rec[a..b]);
+    (lag as f64 - a as f64, corr)
+}
+
+#[test]
+fn timed_sources_are_aligned_their_drift_is_corrected_and_a_lost_device_leaves_a_marked_gap() {
+    let mut env = TestEnv::new();
+    let (l, r) = two_voices(&env.dir.path().join("both.wav"), 12.0);
+    // The two sides as mono files; the far side's clock runs 2000 ppm fast, and its device is
+    // lost from 3 s to 4 s.
+    for (name, v) in [("me.wav", &l), ("them.wav", &r)] {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 48_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(env.dir.path().join(name), spec).unwrap();
+        v.iter().for_each(|s| w.write_sample(*s).unwrap());
+        w.finalize().unwrap();
+    }
+    let d = env.dir.path().display().to_string();
+    std::fs::write(
+        &env.config,
+        format!(
+            "jurisdiction = \"US-TX\"\n[capture]\nsource = \"capture-file\"\nmicrophone = \"{d}/me.wav\"\nfar_side = \"{d}/them.wav\"\n[capture.far_side_options]\nclock_ppm = \"2000\"\ngap_at_ms = \"3000\"\ngap_ms = \"1000\"\n"
+        ),
+    )
+    .unwrap();
+    env.start_daemon();
+    env.ctl_json(&["call", "new", "--them", "US-CA", "--label", "drift"]);
+    env.call(&["notice"]);
+    env.call(&["consent", "yes"]);
+    env.call(&["start"]);
+    std::thread::sleep(Duration::from_millis(8000));
+    env.call(&["stop"]);
+    let dir = env.call_dir();
+    let (me, them) = channels(&dir.join("audio.wav"));
+    let seconds = me.len() as f64 / RATE;
+    assert!((7.8..8.6).contains(&seconds), "{seconds} s recorded");
+    let (lf, rf) = (floats(&l), floats(&r));
+
+    // Each channel is its own clip: the left at the nominal rate throughout.
+    let (me_start, c1) = locate(&lf, &me, 0.5, 1.0);
+    let (me_end, c2) = locate(&lf, &me, 6.5, 1.0);
+    assert!(c1 > 0.99 && c2 > 0.99, "microphone correlation {c1} {c2}");
+    assert!(
+        (me_end - me_start).abs() <= 10.0,
+        "the microphone drifted {} frames",
+        me_end - me_start
+    );
+    // The far side's clock runs 2000 ppm fast: on the recording's (true) clock, its channel is
+    // its clip sped up by that much, and stays aligned with it from start to end. (Frames
+    // written as they came, uncorrected, would slip 576 frames against it in these 6 s.)
+    let truth = stretched(&rf, 1.002);
+    let (them_start, c3) = locate(&truth, &them, 0.5, 1.0);
+    let (them_end, c4) = locate(&truth, &them, 6.5, 1.0);
+    assert!(c3 > 0.99 && c4 > 0.99, "far side correlation {c3} {c4}");
+    let moved = them_end - them_start;
+    assert!(
+        moved.abs() <= 10.0,
+        "the far side slipped {moved} frames against its true clock"
+    );
+    // Both started together: at the start the two channels are aligned within 5 ms.
+    assert!(
+        (me_start - them_start).abs() <= 0.005 * RATE,
+        "{me_start} vs {them_start}"
+    );
+
+    // The lost second: silence on the far side only, noted where it lies, and the audio after
+    // it in its place on the time line (after the gap, the lag follows the same line).
+    let notes = capture_notes(&env);
+    let all = notes.join("\n");
+    let who = format!("far side ({d}/them.wav)");
+    assert!(all.contains(&format!("{who}: device lost at 0:0")), "{all}");
+    assert!(all.contains(&format!("{who}: device back at 0:0")), "{all}");
+    let (from, to) = gap(&notes, &who).unwrap_or_else(|| panic!("no gap noted: {all}"));
+    assert!(
+        (from - 3.0).abs() < 0.1 && (to - 4.0).abs() < 0.1,
+        "gap {from}..{to}: {all}"
+    );
+    assert!(
+        gap(&notes, &format!("microphone ({d}/me.wav)")).is_none(),
+        "{all}"
+    );
+    let quiet = &them[(3.1 * RATE) as usize..(3.9 * RATE) as usize];
+    assert!(
+        quiet.iter().all(|&v| v == 0.0),
+        "the far side is silent while lost"
+    );
+    let (after, c5) = locate(&truth, &them, 4.5, 1.0);
+    assert!(c5 > 0.99, "far side after the gap: {c5}");
+    assert!(
+        (after - them_start).abs() <= 10.0,
+        "after the gap at {after}, {them_start} expected"
+    );
+
+    // The record says what each source did.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let sources = manifest["capture"]["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), 2);
+    let drift = |i: usize| sources[i]["drift_ppm"].as_f64().unwrap();
+    assert!(drift(0).abs() < 100.0, "microphone drift {}", drift(0));
+    assert!(
+        (drift(1) - 2000.0).abs() < 100.0,
+        "far side drift {}",
+        drift(1)
+    );
+    assert_eq!(sources[1]["gaps"], 1, "{}", sources[1]);
+    assert_eq!(sources[0]["gaps"], 0, "{}", sources[0]);
+    let (code, out, err) = env.ctl_run(&["verify", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+fn configure_pipewire(env: &TestEnv) {
+    std::fs::write(
+        &env.config,
+        "jurisdiction = \"US-TX\"\n[capture]\nmicrophone = \"pipewire:mic\"\nfar_side = \"pipewire:far_side\"\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_live_pipewire_call_records_the_microphone_left_and_the_far_side_right_and_nothing_before_consent()
+ {
+    let mut env = TestEnv::new();
+    let mut pw = PipeWire::start(&env);
+    let clip = env.dir.path().join("both.wav");
+    let (l, r) = two_voices(&clip, 14.0);
+    configure_pipewire(&env);
+    env.start_daemon();
+    // Devices are listed without any ALSA configuration: the microphone and the far side's
+    // monitor among them.
+    let devices = env.ctl_json(&["devices"]);
+    let list = devices["devices"].as_array().unwrap();
+    let kind = |id: &str| {
+        list.iter()
+            .find(|d| d["id"] == id)
+            .map(|d| d["kind"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(kind("pipewire:mic").as_deref(), Some("input"), "{devices}");
+    assert_eq!(
+        kind("pipewire:far_side").as_deref(),
+        Some("monitor"),
+        "{devices}"
+    );
+
+    // Both sides talk from before the call is even created.
+    pw.play(&clip);
+    let fed = Instant::now();
+    env.ctl_json(&["call", "new", "--them", "US-CA", "--label", "live"]);
+    env.call(&["notice"]);
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(
+        !env.call_dir().join("audio.wav").exists(),
+        "audio before consent"
+    );
+    env.call(&["consent", "yes"]);
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(
+        !env.call_dir().join("audio.wav").exists(),
+        "audio before start"
+    );
+    let started = fed.elapsed().as_secs_f64();
+    env.call(&["start"]);
+    std::thread::sleep(Duration::from_secs(6));
+    env.call(&["stop"]);
+    let dir = env.call_dir();
+    let (me, them) = channels(&dir.join("audio.wav"));
+    let seconds = me.len() as f64 / RATE;
+    assert!((5.8..6.6).contains(&seconds), "{seconds} s recorded");
+    // Each channel is its own clip, whole (after the devices' first period), aligned.
+    let (lf, rf) = (floats(&l), floats(&r));
+    let (me_at, c1) = locate(&lf, &me, 0.3, seconds - 0.5);
+    let (them_at, c2) = locate(&rf, &them, 0.3, seconds - 0.5);
+    assert!(c1 >= 0.99, "microphone correlation {c1}");
+    assert!(c2 >= 0.99, "far side correlation {c2}");
+    // The recording's first frame is audio played after the start, never before consent.
+    for at in [me_at, them_at] {
+        assert!(
+            at / RATE >= started - 0.1,
+            "the recording begins {} s into the clip, but recording started {started} s in",
+            at / RATE
+        );
+    }
+    // One player feeds both sides: the channels line up (the microphone's remap adds at most
+    // a period of latency).
+    assert!(
+        (me_at - them_at).abs() <= 0.05 * RATE,
+        "the channels are {} ms apart",
+        (me_at - them_at) / RATE * 1000.0
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let sources = manifest["capture"]["sources"].as_array().unwrap();
+    assert_eq!(sources[0]["source"], "microphone (pipewire:mic)");
+    assert_eq!(sources[1]["source"], "far side (pipewire:far_side)");
+    for s in sources {
+        assert_eq!(s["frames_lost"], 0, "{s}");
+        assert_eq!(s["gaps"], 0, "{s}");
+    }
+}
+
+#[test]
+fn a_far_side_lost_mid_call_leaves_a_gap_in_its_channel_only_and_is_reopened() {
+    let mut env = TestEnv::new();
+    let mut pw = PipeWire::start(&env);
+    let clip = env.dir.path().join("both.wav");
+    let (l, r) = two_voices(&clip, 16.0);
+    configure_pipewire(&env);
+    env.start_daemon();
+    pw.play(&clip);
+    env.ctl_json(&["call", "new", "--them", "US-CA", "--label", "lost"]);
+    env.call(&["notice"]);
+    env.call(&["consent", "yes"]);
+    env.call(&["start"]);
+    std::thread::sleep(Duration::from_secs(2));
+    pw.unplug_far_side();
+    std::thread::sleep(Duration::from_secs(2));
+    pw.plug_far_side();
+    std::thread::sleep(Duration::from_secs(4));
+    env.call(&["stop"]);
+    let notes = capture_notes(&env);
+    let all = notes.join("\n");
+    let who = "far side (pipewire:far_side)";
+    assert!(all.contains(&format!("{who}: device lost at 0:0")), "{all}");
+    assert!(all.contains(&format!("{who}: device back at 0:0")), "{all}");
+    let (from, to) = gap(&notes, who).unwrap_or_else(|| panic!("no gap noted: {all}"));
+    assert!(
+        (1.5..3.0).contains(&from) && (3.5..6.0).contains(&to),
+        "gap {from}..{to}: {all}"
+    );
+    assert!(gap(&notes, "microphone (pipewire:mic)").is_none(), "{all}");
+
+    let (me, them) = channels(&env.call_dir().join("audio.wav"));
+    let seconds = me.len() as f64 / RATE;
+    // The microphone went on throughout.
+    let (_, c) = locate(&floats(&l), &me, 0.3, seconds - 0.5);
+    assert!(c >= 0.99, "microphone correlation {c}");
+    // The far side: its clip before the gap, silence in it, its clip again after.
+    let rf = floats(&r);
+    let (_, before) = locate(&rf, &them, 0.3, from - 0.5);
+    assert!(before >= 0.99, "far side before the gap: {before}");
+    let quiet = &them[((from + 0.05) * RATE) as usize..((to - 0.05) * RATE) as usize];
+    assert!(
+        quiet.iter().all(|&v| v == 0.0),
+        "the far side is silent while lost"
+    );
+    let (_, after) = locate(&rf, &them, to + 0.3, seconds - to - 0.6);
+    assert!(after >= 0.99, "far side after the gap: {after}");
+}
