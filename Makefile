@@ -36,6 +36,7 @@ bench:
 	$(CARGO) build --release --workspace --bins --lib
 	$(CARGO) bench -p onrecordd --bench laws
 	$(CARGO) bench -p onrecord-tests --bench reload
+	scripts/bench-capture.py
 
 # After a deliberate change of the D-Bus interface: regenerate the committed XML.
 introspection:

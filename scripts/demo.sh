@@ -22,9 +22,24 @@ fi
 if "$ctl" status >/dev/null 2>&1; then
   echo "== using the onrecordd already on this bus"
 else
-  # The demo's own config and data, so it touches nothing of yours. The call's audio comes
-  # from two bundled clips, the customer (left) and the representative (right), in real time.
-  cat > "$work/config.toml" <<CONF
+  # The demo's own config and data, so it touches nothing of yours. With a PipeWire server
+  # running (a desktop), the call is recorded live: your default microphone on the left, and
+  # on the right what your default output plays, where the demo plays the representative's
+  # clip. Otherwise the audio comes from the two bundled clips, the customer (left) and the
+  # representative (right), in real time.
+  runtime=${XDG_RUNTIME_DIR:-/run/user/$(id -u)}
+  if [[ -S "$runtime/pipewire-0" ]] && command -v pw-play >/dev/null 2>&1; then
+    live=1
+    cat > "$work/config.toml" <<CONF
+jurisdiction = "US-TX"
+
+[capture]
+# capture-cpal, with its defaults: microphone = "default", far_side = "monitor"
+storage = "storage-wav"
+CONF
+  else
+    live=0
+    cat > "$work/config.toml" <<CONF
 jurisdiction = "US-TX"
 
 [capture]
@@ -36,6 +51,7 @@ left = "$PWD/demo/customer.wav"
 right = "$PWD/demo/representative.wav"
 pace = "realtime"
 CONF
+  fi
   XDG_CONFIG_HOME="$work/config" RUST_LOG=warn "$bin/onrecordd" \
     --config "$work/config.toml" --data-dir "$work/data" 2>"$work/onrecordd.log" &
   pids+=("$!")
@@ -60,13 +76,22 @@ step "Where is an Australian (0)2 number?" laws lookup "+61 2 9999 0000"
 step "A number that is not one" laws check --them "call me maybe"
 
 echo
-echo "==== A whole call to a toll-free customer service line, recorded from demo/customer.wav and demo/representative.wav"
+if [[ "${live:-0}" == 1 ]]; then
+  echo "==== A whole call to a toll-free customer service line, recorded live: your microphone (left), and the representative's clip played to your speakers (right)"
+  step "What can be recorded" devices
+else
+  echo "==== A whole call to a toll-free customer service line, recorded from demo/customer.wav and demo/representative.wav"
+fi
 step "Start the call" call new --them "+1 800 555 0199" --label "Acme billing"
 step "Try to record before telling them: refused" call start
 step "You said: I'd like to record this call for my records. Do you agree?" call notice
 step "Try again before they answered: refused, and it says why" call start
 step "They said yes" call consent yes
 step "Record" call start
+if [[ "${live:-0}" == 1 ]]; then
+  pw-play "$PWD/demo/representative.wav" 2>/dev/null &
+  pids+=("$!")
+fi
 sleep 7
 step "They confirm on the recording" call confirm
 sleep 4

@@ -3,7 +3,7 @@
 //! channel takes its source's signal at that time ([`SourceClock`], [`interpolate`]). A source
 //! that delivers nothing for a while (lost, or not started yet) gives silence, which is
 //! counted and noted in the call's timeline with where it lies in the recording; the other
-//! channel goes on. The writer wakes ten times a second.
+//! channel goes on. The writer wakes four times a second.
 
 use super::align::{SourceClock, Timebase, interpolate};
 use super::journal::Sealed;
@@ -308,7 +308,7 @@ pub fn spawn_mixer(
                 if finished && done {
                     break;
                 }
-                std::thread::sleep(Duration::from_millis(100));
+                std::thread::sleep(Duration::from_millis(250));
             }
             let mut stats = Vec::new();
             for l in live.iter_mut() {

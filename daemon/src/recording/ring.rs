@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 
 /// Ten seconds of 48 kHz stereo 16-bit audio; rounded to whole frames when configured.
 const RING_BYTES: usize = 10 * 48_000 * 4;
+/// A timed source's ring holds this many seconds at its own rate: the mixer drains it four
+/// times a second, and waits at most three seconds (for the first clock fit).
+const TIMED_RING_S: usize = 6;
 
 /// State shared by the callback, the writer and the owner.
 pub struct Ring {
@@ -123,9 +126,14 @@ impl SinkCtx {
     pub fn configure(
         &mut self,
         frame_bytes: usize,
+        rate: u32,
         timed: bool,
     ) -> (rtrb::Consumer<u8>, Option<rtrb::Consumer<Mark>>) {
-        let cap = RING_BYTES / frame_bytes * frame_bytes;
+        let cap = if timed {
+            TIMED_RING_S * rate as usize * frame_bytes
+        } else {
+            RING_BYTES / frame_bytes * frame_bytes
+        };
         let (p, c) = rtrb::RingBuffer::new(cap);
         let rt = self.rt.get_mut();
         rt.producer = Some(p);

@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Live-capture benchmark (make bench): onrecordd recording two live PipeWire sources (a
+microphone and the far side's monitor) to WAV, side by side with the reference recorders on
+the same sources, in the same run: pw-record, parecord --latency-msec=100 and arecord, one
+process per source. Each runs alone for the same window over a private headless PipeWire.
+
+Measured per recorder, over the window (after a one-second settle):
+  CPU      user+system time of the process(es), from /proc/PID/stat
+  memory   peak resident set (VmHWM) of the process(es)
+  wakeups  voluntary context switches of all their threads, from /proc/PID/task/*/status
+Then onrecordd records while both cores are loaded by stress-ng, without real-time priority,
+and the frames it lost are read from the call's sealed manifest.
+
+Environment: BENCH_SECONDS (default 60), BENCH_STRESS_SECONDS (default 600; 0 skips it).
+"""
+import json, os, re, shutil, signal, struct, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REL = os.path.join(ROOT, "target", "release")
+SECONDS = float(os.environ.get("BENCH_SECONDS", "60"))
+STRESS = float(os.environ.get("BENCH_STRESS_SECONDS", "600"))
+RATE = 48000
+
+
+def wav(path, seconds):
+    """A stereo 16-bit noise clip (its left feeds the microphone, its right the far side)."""
+    n = int(seconds * RATE)
+    with open(path, "wb") as f:
+        f.write(b"RIFF" + struct.pack("<I", 36 + n * 4) + b"WAVEfmt ")
+        f.write(struct.pack("<IHHIIHH", 16, 1, 2, RATE, RATE * 4, 4, 16))
+        f.write(b"data" + struct.pack("<I", n * 4))
+        block = os.urandom(RATE * 4)
+        for i in range(int(seconds)):
+            f.write(block)
+        f.write(block[: (n - int(seconds) * RATE) * 4])
+
+
+class World:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="onrecord-bench-")
+        run = os.path.join(self.dir, "run")
+        os.makedirs(run, mode=0o700)
+        for d in ("home", "config", "data"):
+            os.makedirs(os.path.join(self.dir, d))
+        out = subprocess.run(["dbus-daemon", "--session", "--fork", "--print-address=1", "--print-pid=1"],
+                             capture_output=True, text=True, check=True).stdout.split()
+        self.bus_pid = int(out[1])
+        self.env = {"PATH": os.environ["PATH"], "HOME": os.path.join(self.dir, "home"),
+                    "XDG_RUNTIME_DIR": run, "XDG_CONFIG_HOME": os.path.join(self.dir, "config"),
+                    "DBUS_SESSION_BUS_ADDRESS": out[0], "RUST_LOG": "warn"}
+        self.procs = []
+        for server in ("pipewire", "wireplumber", "pipewire-pulse"):
+            self.procs.append(self.spawn([server], log=server))
+            if server == "pipewire":
+                self.wait(lambda: os.path.exists(os.path.join(run, "pipewire-0")))
+        self.wait(lambda: self.ok(["pactl", "info"]))
+        self.run(["pactl", "load-module", "module-null-sink", "sink_name=far_side", "channels=1", "rate=48000"])
+        self.run(["pactl", "load-module", "module-null-sink", "sink_name=mic_line", "channels=1", "rate=48000",
+                  "sink_properties=priority.driver=30000"])
+        self.run(["pactl", "load-module", "module-remap-source", "master=mic_line.monitor", "source_name=mic",
+                  "channels=1", "rate=48000"])
+
+    def spawn(self, argv, log=None):
+        out = open(os.path.join(self.dir, (log or argv[0]) + ".log"), "w")
+        return subprocess.Popen(argv, env=self.env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def ok(self, argv):
+        return subprocess.run(argv, env=self.env, capture_output=True).returncode == 0
+
+    def run(self, argv):
+        for _ in range(40):
+            if self.ok(argv):
+                return
+            time.sleep(0.25)
+        sys.exit(f"failed: {' '.join(argv)}")
+
+    def wait(self, cond, timeout=10):
+        end = time.time() + timeout
+        while time.time() < end:
+            if cond():
+                return
+            time.sleep(0.05)
+        sys.exit("timed out waiting for the sound server")
+
+    def feed(self, seconds):
+        clip = os.path.join(self.dir, "feed.wav")
+        wav(clip, seconds)
+        p = self.spawn(["pw-cat", "-p", "--target", "0", "-P",
+                        "{ node.name=feed node.autoconnect=false node.dont-reconnect=true }", clip], log="feed")
+        self.wait(lambda: "feed" in subprocess.run(["pw-cli", "ls", "Node"], env=self.env,
+                                                   capture_output=True, text=True).stdout)
+        self.run(["pw-link", "feed:output_FL", "mic_line:playback_MONO"])
+        self.run(["pw-link", "feed:output_FR", "far_side:playback_MONO"])
+        return p
+
+    def close(self):
+        for p in reversed(self.procs):
+            p.kill()
+            p.wait()
+        os.kill(self.bus_pid, signal.SIGTERM)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def sample(pids):
+    """(cpu seconds, voluntary switches, peak RSS KiB) summed over processes."""
+    tick = os.sysconf("SC_CLK_TCK")
+    cpu = vol = hwm = 0
+    for pid in pids:
+        stat = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        cpu += (int(stat[11]) + int(stat[12])) / tick
+        for t in os.listdir(f"/proc/{pid}/task"):
+            try:
+                m = re.search(r"voluntary_ctxt_switches:\s+(\d+)", open(f"/proc/{pid}/task/{t}/status").read())
+                vol += int(m.group(1))
+            except OSError:
+                pass
+        hwm += int(re.search(r"VmHWM:\s+(\d+)", open(f"/proc/{pid}/status").read()).group(1))
+    return cpu, vol, hwm
+
+
+def measure(pids, seconds, during=None):
+    time.sleep(1)
+    a = sample(pids)
+    time.sleep(seconds)
+    b = sample(pids)
+    return {"cpu_s": b[0] - a[0], "wakeups": b[1] - a[1], "peak_kib": b[2]}
+
+
+def ctl(w, *args):
+    return subprocess.run([os.path.join(REL, "onrecordctl"), *args], env=w.env, capture_output=True, text=True, check=True).stdout
+
+
+def onrecordd(w, seconds, stress=False):
+    cfg = os.path.join(w.dir, "config.toml")
+    data = os.path.join(w.dir, "data", str(time.time()))
+    with open(cfg, "w") as f:
+        f.write('jurisdiction = "US-TX"\n[capture]\nmicrophone = "pipewire:mic"\nfar_side = "pipewire:far_side"\n')
+    d = w.spawn([os.path.join(REL, "onrecordd"), "--config", cfg, "--data-dir", data,
+                 "--laws-dir", os.path.join(ROOT, "laws"), "--plugin-dir", REL], log="onrecordd")
+    w.wait(lambda: w.ok([os.path.join(REL, "onrecordctl"), "status"]))
+    ctl(w, "call", "new", "--them", "US-CA", "--label", "bench")
+    ctl(w, "call", "notice")
+    ctl(w, "call", "consent", "yes")
+    ctl(w, "call", "start")
+    load = None
+    if stress:
+        load = subprocess.Popen(["stress-ng", "--cpu", "2", "--timeout", f"{int(seconds) + 5}s", "--quiet"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    m = measure([d.pid], seconds)
+    ctl(w, "call", "stop")
+    if load:
+        load.kill()
+        load.wait()
+    calls = os.path.join(data, "calls")
+    manifest = json.load(open(os.path.join(calls, os.listdir(calls)[0], "manifest.json")))
+    d.send_signal(signal.SIGTERM)
+    d.wait()
+    cap = manifest["capture"]
+    m["lost"] = cap["overruns"] + sum(s["frames_lost"] for s in cap["sources"])
+    m["silent"] = sum(s["silent_frames"] for s in cap["sources"])
+    m["frames"] = cap["frames_written"]
+    m["drift"] = [s["drift_ppm"] for s in cap["sources"]]
+    return m
+
+
+def pair(w, seconds, argvs):
+    ps = [w.spawn(a, log=os.path.basename(a[0])) for a in argvs]
+    try:
+        return measure([p.pid for p in ps], seconds)
+    finally:
+        for p in ps:
+            p.send_signal(signal.SIGINT)
+        for p in ps:
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def main():
+    w = World()
+    try:
+        feed = w.feed(SECONDS * 4 + 40)
+        out = lambda n: os.path.join(w.dir, n)
+        rows = {}
+        rows["onrecordd (both sides, one process)"] = onrecordd(w, SECONDS)
+        rows["pw-record x2"] = pair(w, SECONDS, [
+            ["pw-record", "--target", "mic", "--channels", "1", "--rate", "48000", out("pw1.wav")],
+            ["pw-record", "--target", "far_side", "-P", "{ stream.capture.sink=true }", "--channels", "1", "--rate", "48000", out("pw2.wav")]])
+        rows["parecord --latency-msec=100 x2"] = pair(w, SECONDS, [
+            ["parecord", "--latency-msec=100", "-d", "mic", "--channels=1", "--rate=48000", "--file-format=wav", out("pa1.wav")],
+            ["parecord", "--latency-msec=100", "-d", "far_side.monitor", "--channels=1", "--rate=48000", "--file-format=wav", out("pa2.wav")]])
+        rows["arecord x2 (pipewire ALSA plugin)"] = pair(w, SECONDS, [
+            ["arecord", "-q", "-D", "pipewire:NODE=mic", "-f", "S16_LE", "-r", "48000", "-c", "1", out("a1.wav")],
+            ["arecord", "-q", "-D", "pipewire:NODE=far_side", "-f", "S16_LE", "-r", "48000", "-c", "1", out("a2.wav")]])
+        feed.kill()
+        print(f"\nLive capture, {SECONDS:.0f} s of two 48 kHz mono PipeWire sources to WAV (same run, one recorder at a time)\n")
+        print(f"{'recorder':<36} {'CPU s':>7} {'CPU %':>6} {'peak MiB':>9} {'wakeups':>8} {'wakeups/s':>9}")
+        for name, r in rows.items():
+            print(f"{name:<36} {r['cpu_s']:>7.2f} {100 * r['cpu_s'] / SECONDS:>6.2f} {r['peak_kib'] / 1024:>9.1f} {r['wakeups']:>8} {r['wakeups'] / SECONDS:>9.1f}")
+        us, pw, pa = rows["onrecordd (both sides, one process)"], rows["pw-record x2"], rows["parecord --latency-msec=100 x2"]
+        ratio = lambda a, b: a / b if b else float("inf")
+        checks = [
+            ("CPU vs pw-record x2", ratio(us["cpu_s"], pw["cpu_s"]), 0.5),
+            ("CPU vs parecord x2", ratio(us["cpu_s"], pa["cpu_s"]), 1.0),
+            ("peak memory vs pw-record x2", ratio(us["peak_kib"], pw["peak_kib"]), 0.7),
+            ("wakeups vs pw-record x2", ratio(us["wakeups"], pw["wakeups"]), 0.5),
+        ]
+        print()
+        for name, r, target in checks:
+            print(f"{name:<32} {r:6.2f}x  (target <= {target}x)  {'met' if r <= target else 'NOT MET'}")
+        print(f"onrecordd: {us['frames']} frames written, {us['lost']} lost, measured drift {us['drift']} ppm")
+        if STRESS > 0:
+            feed = w.feed(STRESS + 40)
+            s = onrecordd(w, STRESS, stress=True)
+            feed.kill()
+            print(f"\nUnder stress-ng --cpu 2 for {STRESS:.0f} s, no real-time priority: "
+                  f"{s['frames']} frames written, {s['lost']} frames lost, {s['silent']} frames of silence filled "
+                  f"(CPU {100 * s['cpu_s'] / STRESS:.2f} %, {s['wakeups'] / STRESS:.1f} wakeups/s)")
+    finally:
+        w.close()
+
+
+if __name__ == "__main__":
+    main()
