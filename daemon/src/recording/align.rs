@@ -239,6 +239,26 @@ impl SourceClock {
         }
     }
 
+    /// The source frames captured at `t0` and at `t1`, when one segment covers both (then
+    /// every time between maps linearly): the mixer's fast path.
+    pub fn frames_over(&self, t0: f64, t1: f64) -> Option<(f64, f64)> {
+        let at = |t: f64| {
+            self.segments
+                .iter()
+                .rposition(|s| s.time_of(s.k0 as f64) <= t)
+        };
+        let i = at(t0)?;
+        if at(t1)? != i {
+            return None;
+        }
+        let s = &self.segments[i];
+        let (k0, k1) = (s.frame_at(t0), s.frame_at(t1));
+        match self.segments.get(i + 1) {
+            Some(next) if k1 >= next.k0 as f64 => None,
+            _ => Some((k0, k1)),
+        }
+    }
+
     /// Whether the source's rate has been measured (output waits for it, so that drift is
     /// corrected from the first frame).
     pub fn fitted(&self) -> bool {

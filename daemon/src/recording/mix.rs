@@ -158,13 +158,31 @@ impl Live {
         (quiet && t < now - QUIET_S / 2.0) || now - t > MAX_WAIT_S
     }
 
-    /// The source's signal at `t`, if it was captured and is still here.
-    fn sample(&self, t: f64) -> Option<f32> {
-        let k = self.clock.frame_at(t)?;
-        if k + 3.0 > self.clock.confirmed_frames() as f64 || k < self.buf_k0 as f64 {
+    /// The source's signal at frame `k`, if it was captured and is still here.
+    fn sample_at(&self, k: f64, confirmed: f64) -> Option<f32> {
+        if k + 3.0 > confirmed || k < self.buf_k0 as f64 {
             return None;
         }
         interpolate(&self.buf, k - self.buf_k0 as f64)
+    }
+
+    /// The source's signal for `len` output frames from time `t0` into `out`: `None` where it
+    /// has none. One segment covering the stretch maps linearly (the usual case).
+    fn render(&self, t0: f64, len: u64, rate: f64, out: &mut Vec<Option<f32>>) {
+        out.clear();
+        let confirmed = self.clock.confirmed_frames() as f64;
+        let t_last = t0 + (len.max(1) - 1) as f64 / rate;
+        match self.clock.frames_over(t0, t_last) {
+            Some((k0, k1)) => {
+                let step = if len > 1 { (k1 - k0) / (len - 1) as f64 } else { 0.0 };
+                out.extend((0..len).map(|j| self.sample_at(k0 + j as f64 * step, confirmed)));
+            }
+            None => out.extend((0..len).map(|j| {
+                self.clock
+                    .frame_at(t0 + j as f64 / rate)
+                    .and_then(|k| self.sample_at(k, confirmed))
+            })),
+        }
     }
 
     /// Forgets source frames before `t` (output has passed them).
@@ -221,6 +239,7 @@ pub fn spawn_mixer(
             };
             let mut next: u64 = 0;
             let mut frame = Vec::with_capacity(CHUNK as usize * channels * 2);
+            let mut scratch: Vec<Option<f32>> = Vec::with_capacity(CHUNK as usize);
             let note_gap = |l: &mut Live, from: u64, to: Option<u64>, next_at: u64| {
                 if (next_at - from) as f64 >= NOTE_GAP_S * rate as f64 {
                     l.gaps += 1;
@@ -277,24 +296,27 @@ pub fn spawn_mixer(
                         break;
                     }
                     frame.clear();
-                    for j in 0..len {
-                        let t = t0 + j as f64 / rate as f64;
-                        for l in live.iter_mut() {
-                            let v = match l.sample(t) {
+                    frame.resize(len as usize * channels * 2, 0);
+                    for (c, l) in live.iter_mut().enumerate() {
+                        l.render(t0, len, rate as f64, &mut scratch);
+                        for (j, v) in scratch.iter().enumerate() {
+                            let at = next + j as u64;
+                            let v = match v {
                                 Some(v) => {
                                     if let Some(from) = l.gap_from.take() {
-                                        note_gap(l, from, Some(next + j), next + j);
+                                        note_gap(l, from, Some(at), at);
                                     }
-                                    v
+                                    *v
                                 }
                                 None => {
                                     l.silent += 1;
-                                    l.gap_from.get_or_insert(next + j);
+                                    l.gap_from.get_or_insert(at);
                                     0.0
                                 }
                             };
                             let s = (v * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
-                            frame.extend_from_slice(&s.to_le_bytes());
+                            let i = (j * channels + c) * 2;
+                            frame[i..i + 2].copy_from_slice(&s.to_le_bytes());
                         }
                     }
                     out.put(&frame);

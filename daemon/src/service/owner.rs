@@ -303,7 +303,8 @@ impl Owner {
             let (dir, old) = (entry.dir.clone(), entry.call.clone());
             let mut call = old.clone();
             for name in &call.recording_files {
-                for f in [name.clone(), onrecord_evidence::journal_name(name)] {
+                // The journal first: whoever sees the audio gone sees its journal gone too.
+                for f in [onrecord_evidence::journal_name(name), name.clone()] {
                     if let Err(e) = std::fs::remove_file(dir.join(&f))
                         && e.kind() != std::io::ErrorKind::NotFound
                     {

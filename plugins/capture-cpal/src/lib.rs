@@ -17,6 +17,8 @@
 //! The data callback only copies into the host's sink (which is real-time safe) and touches
 //! atomics: it never blocks, allocates or logs.
 
+mod native;
+
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use onrecord_plugin::{
     AudioFormat, CaptureSource, DeviceInfo, DeviceKind, SAMPLE_F32, SAMPLE_I16, SOURCE_BACK,
@@ -219,14 +221,14 @@ fn choose(
 }
 
 /// What the callbacks share with the source.
-struct Shared {
+pub(crate) struct Shared {
     /// Frames are delivered only while this is set.
-    delivering: AtomicBool,
+    pub(crate) delivering: AtomicBool,
     /// Xruns the backend reported (counted in the callback, logged at stop).
     xruns: AtomicU64,
 }
 
-enum Msg {
+pub(crate) enum Msg {
     Stop,
     Lost(String),
 }
@@ -258,7 +260,52 @@ fn deliver(
     }
 }
 
+/// A running stream: PipeWire's on the shared native connection, anything else through cpal.
+enum Running {
+    Native(#[allow(dead_code)] native::Stream),
+    Cpal(#[allow(dead_code)] cpal::Stream),
+}
+
 fn build(
+    device: &cpal::Device,
+    sample_format: cpal::SampleFormat,
+    config: &cpal::StreamConfig,
+    sink: Sink,
+    shared: Arc<Shared>,
+    lost: mpsc::Sender<Msg>,
+) -> Result<Running, String> {
+    if let Ok(id) = device.id()
+        && id.host() == cpal::HostId::PipeWire
+    {
+        let (node, monitor) = match id.id() {
+            "sink_default" => (None, true),
+            "input_default" => (None, false),
+            name => (Some(name.to_owned()), device.supports_output()),
+        };
+        let period = match config.buffer_size {
+            cpal::BufferSize::Fixed(n) => n,
+            cpal::BufferSize::Default => 1024,
+        };
+        return native::open(
+            native::Target {
+                node,
+                monitor,
+                label: id.to_string(),
+            },
+            sample_format == cpal::SampleFormat::F32,
+            config.sample_rate,
+            u32::from(config.channels),
+            period,
+            sink,
+            shared,
+            lost,
+        )
+        .map(Running::Native);
+    }
+    build_cpal(device, sample_format, config, sink, shared, lost).map(Running::Cpal)
+}
+
+fn build_cpal(
     device: &cpal::Device,
     sample_format: cpal::SampleFormat,
     config: &cpal::StreamConfig,

@@ -1,0 +1,239 @@
+//! PipeWire capture streams on one shared connection, for the fewest wakeups.
+//!
+//! cpal's PipeWire host runs each stream on a main loop of its own, and without `RT_PROCESS`:
+//! every graph cycle wakes two threads per stream (measured: four threads at 23 wakeups a
+//! second each for the two sides of a call). Here every stream of the plugin lives on one
+//! `pw_thread_loop` and one context, with `RT_PROCESS`: the process callbacks run on the
+//! context's one data thread, and both sides are in one `node.group`, so a graph cycle wakes
+//! that one thread. Devices are still found and described through cpal; only the stream is
+//! native.
+//!
+//! Everything of PipeWire here is used under the thread loop's lock (or on its own threads),
+//! which is what makes sharing it between the sides' supervisor threads sound.
+
+use crate::{Msg, Shared};
+use onrecord_plugin::Sink;
+use pipewire as pw;
+use pw::spa;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+
+struct Conn {
+    tl: pw::thread_loop::ThreadLoopRc,
+    _ctx: pw::context::ContextRc,
+    core: pw::core::CoreRc,
+    _core_listener: pw::core::Listener,
+    /// The server went away (restarted): the next stream makes a new connection.
+    dead: Arc<AtomicBool>,
+}
+
+/// A `Conn` shared between threads.
+struct Shared_(Conn);
+// SAFETY: the PipeWire objects inside are only touched with the thread loop's lock held (or
+// by PipeWire on the loop's own threads).
+unsafe impl Send for Shared_ {}
+unsafe impl Sync for Shared_ {}
+
+static CONN: Mutex<Option<Arc<Shared_>>> = Mutex::new(None);
+
+fn connection() -> Result<Arc<Shared_>, String> {
+    let mut current = CONN.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(c) = current.as_ref()
+        && !c.0.dead.load(Ordering::Acquire)
+    {
+        return Ok(c.clone());
+    }
+    if let Some(old) = current.take() {
+        // Its streams may still be dropping on other threads: stop the loop, keep the rest.
+        old.0.tl.stop();
+        std::mem::forget(old);
+    }
+    pw::init();
+    // SAFETY: a new thread loop, with no properties.
+    let tl = unsafe { pw::thread_loop::ThreadLoopRc::new(Some("onrecord-pipewire"), None) }
+        .map_err(|e| format!("PipeWire: {e}"))?;
+    let ctx = pw::context::ContextRc::new(&tl, None).map_err(|e| format!("PipeWire: {e}"))?;
+    tl.start();
+    let lock = tl.lock();
+    let core = ctx
+        .connect_rc(None)
+        .map_err(|e| format!("cannot reach the PipeWire server: {e}"))?;
+    let dead = Arc::new(AtomicBool::new(false));
+    let flag = dead.clone();
+    let listener = core
+        .add_listener_local()
+        .error(move |id, _seq, _res, _msg| {
+            if id == pw::core::PW_ID_CORE {
+                flag.store(true, Ordering::Release);
+            }
+        })
+        .register();
+    drop(lock);
+    let conn = Arc::new(Shared_(Conn {
+        tl,
+        _ctx: ctx,
+        core,
+        _core_listener: listener,
+        dead,
+    }));
+    *current = Some(conn.clone());
+    Ok(conn)
+}
+
+struct Data {
+    sink: Sink,
+    shared: Arc<Shared>,
+    lost: mpsc::Sender<Msg>,
+    streaming: bool,
+    label: String,
+}
+
+/// One capture stream; dropping it disconnects it.
+pub struct Stream {
+    conn: Arc<Shared_>,
+    stream: Option<pw::stream::StreamRc>,
+    listener: Option<pw::stream::StreamListener<Data>>,
+}
+
+/// What to capture: a node by name (`None`: the default), as its monitor if it is a sink.
+pub struct Target {
+    pub node: Option<String>,
+    pub monitor: bool,
+    pub label: String,
+}
+
+/// Opens and starts a stream of `channels` of i16 or f32 (`float`) at `rate`, delivering
+/// `period` frames a cycle when the graph allows.
+#[allow(clippy::too_many_arguments)]
+pub fn open(
+    target: Target,
+    float: bool,
+    rate: u32,
+    channels: u32,
+    period: u32,
+    sink: Sink,
+    shared: Arc<Shared>,
+    lost: mpsc::Sender<Msg>,
+) -> Result<Stream, String> {
+    let conn = connection()?;
+    let c = &conn.0;
+    let _lock = c.tl.lock();
+    let mut props = pw::properties::properties! {
+        *pw::keys::MEDIA_TYPE => "Audio",
+        *pw::keys::MEDIA_CATEGORY => "Capture",
+        *pw::keys::MEDIA_ROLE => "Communication",
+        *pw::keys::NODE_NAME => "onrecord",
+        *pw::keys::NODE_LATENCY => format!("{period}/{rate}"),
+        "node.group" => format!("onrecord-{}", std::process::id()),
+    };
+    if let Some(node) = &target.node {
+        props.insert(*pw::keys::TARGET_OBJECT, node.as_str());
+        props.insert(*pw::keys::NODE_DONT_RECONNECT, "true");
+    }
+    if target.monitor {
+        props.insert(*pw::keys::STREAM_CAPTURE_SINK, "true");
+    }
+    let stream = pw::stream::StreamRc::new(c.core.clone(), "onrecord-capture", props)
+        .map_err(|e| format!("PipeWire: {e}"))?;
+    let frame_bytes = (if float { 4 } else { 2 }) * channels as usize;
+    let data = Data {
+        sink,
+        shared,
+        lost,
+        streaming: false,
+        label: target.label,
+    };
+    let listener = stream
+        .add_local_listener_with_user_data(data)
+        .state_changed(|_, d, _old, new| match new {
+            pw::stream::StreamState::Streaming => d.streaming = true,
+            pw::stream::StreamState::Error(e) => {
+                let _ = d.lost.send(Msg::Lost(format!("{}: {e}", d.label)));
+            }
+            pw::stream::StreamState::Unconnected if d.streaming => {
+                d.streaming = false;
+                let _ = d.lost.send(Msg::Lost("Device disconnected".into()));
+            }
+            _ => {}
+        })
+        // On the data thread (RT_PROCESS): no allocation, lock or log.
+        .process(move |stream, d| {
+            let Some(mut buffer) = stream.dequeue_buffer() else {
+                return;
+            };
+            if !d.shared.delivering.load(Ordering::Acquire) {
+                return;
+            }
+            let captured = stream.time().ok().and_then(|t| {
+                let denom = t.rate().denom as i64;
+                (t.now() > 0 && denom > 0)
+                    .then(|| t.now() - t.delay() * 1_000_000_000 / denom)
+                    .filter(|&c| c > 0)
+            });
+            let datas = buffer.datas_mut();
+            let Some(first) = datas.first_mut() else {
+                return;
+            };
+            let (offset, size) = (first.chunk().offset() as usize, first.chunk().size() as usize);
+            if let Some(bytes) = first.data() {
+                let end = (offset + size).min(bytes.len());
+                let bytes = &bytes[offset.min(end)..end];
+                let frames = bytes.len() / frame_bytes;
+                let bytes = &bytes[..frames * frame_bytes];
+                match captured {
+                    Some(t) => d.sink.deliver_at(bytes, frames, t as u64),
+                    None => d.sink.deliver(bytes, frames),
+                }
+            }
+        })
+        .register()
+        .map_err(|e| format!("PipeWire: {e}"))?;
+    let mut info = spa::param::audio::AudioInfoRaw::new();
+    info.set_format(if float {
+        spa::param::audio::AudioFormat::F32LE
+    } else {
+        spa::param::audio::AudioFormat::S16LE
+    });
+    info.set_rate(rate);
+    info.set_channels(channels);
+    let obj = spa::pod::Object {
+        type_: spa::utils::SpaTypes::ObjectParamFormat.as_raw(),
+        id: spa::param::ParamType::EnumFormat.as_raw(),
+        properties: info.into(),
+    };
+    let values: Vec<u8> = spa::pod::serialize::PodSerializer::serialize(
+        std::io::Cursor::new(Vec::new()),
+        &spa::pod::Value::Object(obj),
+    )
+    .map_err(|e| format!("PipeWire format: {e:?}"))?
+    .0
+    .into_inner();
+    let mut params = [spa::pod::Pod::from_bytes(&values).ok_or("PipeWire format")?];
+    stream
+        .connect(
+            spa::utils::Direction::Input,
+            None,
+            pw::stream::StreamFlags::AUTOCONNECT
+                | pw::stream::StreamFlags::MAP_BUFFERS
+                | pw::stream::StreamFlags::RT_PROCESS,
+            &mut params,
+        )
+        .map_err(|e| format!("cannot connect the stream: {e}"))?;
+    drop(_lock);
+    Ok(Stream {
+        conn: conn.clone(),
+        stream: Some(stream),
+        listener: Some(listener),
+    })
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        let _lock = self.conn.0.tl.lock();
+        if let Some(s) = self.stream.take() {
+            let _ = s.disconnect();
+            drop(self.listener.take());
+            drop(s);
+        }
+    }
+}
