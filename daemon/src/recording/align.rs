@@ -371,7 +371,7 @@ impl Timebase {
 
 /// The signal at fractional frame `k` of `buf` (one channel), by a four-point cubic (Catmull-
 /// Rom) interpolation; `None` when its neighbours are not all in `buf`.
-pub fn interpolate(buf: &std::collections::VecDeque<f32>, k: f64) -> Option<f32> {
+pub fn interpolate(buf: &[f32], k: f64) -> Option<f32> {
     if k < 1.0 {
         return None;
     }
@@ -390,7 +390,6 @@ pub fn interpolate(buf: &std::collections::VecDeque<f32>, k: f64) -> Option<f32>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::VecDeque;
 
     /// Marks of a source running `ppm` fast, delivering `period` frames at a time with up to
     /// `jitter` seconds of lateness (a fixed pseudo-random sequence).
@@ -477,7 +476,7 @@ mod tests {
     #[test]
     fn interpolation_reproduces_a_smooth_signal() {
         let f = 1000.0 / 48_000.0;
-        let buf: VecDeque<f32> = (0..200)
+        let buf: Vec<f32> = (0..200)
             .map(|i| (std::f64::consts::TAU * f * i as f64).sin() as f32)
             .collect();
         for k in [10.0, 10.25, 57.5, 120.9] {

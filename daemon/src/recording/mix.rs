@@ -158,30 +158,33 @@ impl Live {
         (quiet && t < now - QUIET_S / 2.0) || now - t > MAX_WAIT_S
     }
 
-    /// The source's signal at frame `k`, if it was captured and is still here.
-    fn sample_at(&self, k: f64, confirmed: f64) -> Option<f32> {
-        if k + 3.0 > confirmed || k < self.buf_k0 as f64 {
-            return None;
-        }
-        interpolate(&self.buf, k - self.buf_k0 as f64)
-    }
-
     /// The source's signal for `len` output frames from time `t0` into `out`: `None` where it
     /// has none. One segment covering the stretch maps linearly (the usual case).
-    fn render(&self, t0: f64, len: u64, rate: f64, out: &mut Vec<Option<f32>>) {
+    fn render(&mut self, t0: f64, len: u64, rate: f64, out: &mut Vec<Option<f32>>) {
         out.clear();
         let confirmed = self.clock.confirmed_frames() as f64;
+        let base = self.buf_k0 as f64;
         let t_last = t0 + (len.max(1) - 1) as f64 / rate;
-        match self.clock.frames_over(t0, t_last) {
-            Some((k0, k1)) => {
-                let step = if len > 1 { (k1 - k0) / (len - 1) as f64 } else { 0.0 };
-                out.extend((0..len).map(|j| self.sample_at(k0 + j as f64 * step, confirmed)));
+        let span = self.clock.frames_over(t0, t_last);
+        let clock = &self.clock;
+        let buf: &[f32] = self.buf.make_contiguous();
+        let at = |k: f64| {
+            if k + 3.0 > confirmed || k < base {
+                None
+            } else {
+                interpolate(buf, k - base)
             }
-            None => out.extend((0..len).map(|j| {
-                self.clock
-                    .frame_at(t0 + j as f64 / rate)
-                    .and_then(|k| self.sample_at(k, confirmed))
-            })),
+        };
+        match span {
+            Some((k0, k1)) => {
+                let step = if len > 1 {
+                    (k1 - k0) / (len - 1) as f64
+                } else {
+                    0.0
+                };
+                out.extend((0..len).map(|j| at(k0 + j as f64 * step)));
+            }
+            None => out.extend((0..len).map(|j| clock.frame_at(t0 + j as f64 / rate).and_then(at))),
         }
     }
 

@@ -347,7 +347,8 @@ impl PluginCapture {
         let out_ring = src.ring.clone();
         let opened = self.create_output(got, dir, out_ring.clone())?;
         // SAFETY: `sink` is ours until the source starts.
-        let (consumer, _) = unsafe { (*src.sink).configure(got.bytes_per_frame(), got.rate, false) };
+        let (consumer, _) =
+            unsafe { (*src.sink).configure(got.bytes_per_frame(), got.rate, false) };
         src.ring.set_writing(true);
         let writer = ring::spawn_writer(src.ring.clone(), consumer, opened.out, &call.id)?;
         let mut rec = Recording {
@@ -426,8 +427,9 @@ impl PluginCapture {
         let mut sides = Vec::new();
         for (src, label) in sources.iter_mut().zip(&labels) {
             // SAFETY: each `sink` is ours until its source starts.
-            let (consumer, marks) =
-                unsafe { (*src.sink).configure(src.format.bytes_per_frame(), src.format.rate, true) };
+            let (consumer, marks) = unsafe {
+                (*src.sink).configure(src.format.bytes_per_frame(), src.format.rate, true)
+            };
             src.ring.set_writing(true);
             sides.push(mix::Side {
                 label: label.clone(),

@@ -174,7 +174,10 @@ pub fn open(
             let Some(first) = datas.first_mut() else {
                 return;
             };
-            let (offset, size) = (first.chunk().offset() as usize, first.chunk().size() as usize);
+            let (offset, size) = (
+                first.chunk().offset() as usize,
+                first.chunk().size() as usize,
+            );
             if let Some(bytes) = first.data() {
                 let end = (offset + size).min(bytes.len());
                 let bytes = &bytes[offset.min(end)..end];
