@@ -1,5 +1,8 @@
-//! `capture-cpal`: live capture through cpal, from PipeWire (microphones and the monitor of an
-//! output sink: the far side of a softphone call) and from ALSA.
+//! `capture-cpal`: live capture from PipeWire (microphones and the monitor of an output sink:
+//! the far side of a softphone call) and from ALSA. Devices are found and described through
+//! cpal (its PipeWire and ALSA hosts); ALSA streams run through cpal, PipeWire streams natively
+//! on one shared connection (`native.rs`: one wakeup per graph cycle for every side, and the
+//! graph's own capture times).
 //!
 //! Configuration (`key=value` lines):
 //! - `device`: a device id as `onrecordctl devices` lists it (`pipewire:far_side`,
@@ -244,22 +247,6 @@ pub struct CpalSource {
     supervisor: Option<JoinHandle<()>>,
 }
 
-/// Hands frames to the host, with their capture time when the host's clock is CLOCK_MONOTONIC.
-fn deliver(
-    sink: &Sink,
-    bytes: &[u8],
-    frames: usize,
-    stamped: bool,
-    info: &cpal::InputCallbackInfo,
-) {
-    let captured = info.timestamp().capture.as_nanos();
-    if stamped && captured > 0 && captured < u64::MAX as u128 {
-        sink.deliver_at(bytes, frames, captured as u64);
-    } else {
-        sink.deliver(bytes, frames);
-    }
-}
-
 /// A running stream: PipeWire's on the shared native connection, anything else through cpal.
 enum Running {
     Native(#[allow(dead_code)] native::Stream),
@@ -314,11 +301,7 @@ fn build_cpal(
     lost: mpsc::Sender<Msg>,
 ) -> Result<cpal::Stream, String> {
     let channels = usize::from(config.channels.max(1));
-    // PipeWire stamps each cycle on CLOCK_MONOTONIC (the graph's time, minus the delay): the
-    // host aligns on that. Other hosts' timestamps are not known to be on that clock.
-    let stamped = device
-        .id()
-        .is_ok_and(|id| id.host() == cpal::HostId::PipeWire);
+    // ALSA's timestamps are not known to be on CLOCK_MONOTONIC: the host times deliveries.
     let errors = shared.clone();
     let on_error = move |e: cpal::Error| match e.kind() {
         // From the audio thread: count only.
@@ -338,7 +321,7 @@ fn build_cpal(
             let shared = shared.clone();
             device.build_input_stream::<f32, _, _>(
                 *config,
-                move |data: &[f32], info: &cpal::InputCallbackInfo| {
+                move |data: &[f32], _: &cpal::InputCallbackInfo| {
                     if shared.delivering.load(Ordering::Acquire) {
                         // SAFETY: f32 samples viewed as their bytes (little-endian host).
                         let bytes = unsafe {
@@ -347,7 +330,7 @@ fn build_cpal(
                                 std::mem::size_of_val(data),
                             )
                         };
-                        deliver(&sink, bytes, data.len() / channels, stamped, info);
+                        sink.deliver(bytes, data.len() / channels);
                     }
                 },
                 on_error,
@@ -358,7 +341,7 @@ fn build_cpal(
             let shared = shared.clone();
             device.build_input_stream::<i16, _, _>(
                 *config,
-                move |data: &[i16], info: &cpal::InputCallbackInfo| {
+                move |data: &[i16], _: &cpal::InputCallbackInfo| {
                     if shared.delivering.load(Ordering::Acquire) {
                         // SAFETY: i16 samples viewed as their bytes (little-endian host).
                         let bytes = unsafe {
@@ -367,7 +350,7 @@ fn build_cpal(
                                 std::mem::size_of_val(data),
                             )
                         };
-                        deliver(&sink, bytes, data.len() / channels, stamped, info);
+                        sink.deliver(bytes, data.len() / channels);
                     }
                 },
                 on_error,
