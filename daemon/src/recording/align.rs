@@ -375,16 +375,25 @@ pub fn interpolate(buf: &[f32], k: f64) -> Option<f32> {
     if k < 1.0 {
         return None;
     }
-    let i = k.floor() as usize;
-    if i + 2 >= buf.len() {
+    // `k` is positive: truncation is the floor (and needs no libm call).
+    let i = k as usize;
+    let &[p0, p1, p2, p3] = buf.get(i - 1..i + 3)? else {
         return None;
-    }
+    };
     let f = (k - i as f64) as f32;
-    let (p0, p1, p2, p3) = (buf[i - 1], buf[i], buf[i + 1], buf[i + 2]);
     let c1 = 0.5 * (p2 - p0);
     let c2 = p0 - 2.5 * p1 + 2.0 * p2 - 0.5 * p3;
     let c3 = 0.5 * (p3 - p0) + 1.5 * (p1 - p2);
     Some(((c3 * f + c2) * f + c1) * f + p1)
+}
+
+/// A sample in [-1, 1] as 16-bit, rounded to nearest (half away from zero) and clamped,
+/// without a libm call.
+pub fn to_i16(v: f32) -> i16 {
+    let x = v * 32768.0;
+    let r = if x >= 0.0 { x + 0.5 } else { x - 0.5 };
+    // `as` saturates: out of range becomes the nearest end.
+    r as i16
 }
 
 #[cfg(test)]
@@ -484,6 +493,19 @@ mod tests {
             assert!((interpolate(&buf, k).unwrap() - want).abs() < 1e-3, "{k}");
         }
         assert_eq!(interpolate(&buf, 0.5), None);
+        for (v, want) in [
+            (0.0, 0),
+            (0.5, 16384),
+            (-1.0, -32768),
+            (1.0, 32767),
+            (2.0, 32767),
+            (-3.0, -32768),
+            (1.0 / 65536.0, 1),
+            (-1.0 / 65536.0, -1),
+            (0.25 / 32768.0, 0),
+        ] {
+            assert_eq!(to_i16(v), want, "{v}");
+        }
         assert!(interpolate(&buf, 197.5).is_some());
         assert_eq!(interpolate(&buf, 198.5), None);
     }

@@ -5,7 +5,7 @@
 //! counted and noted in the call's timeline with where it lies in the recording; the other
 //! channel goes on. The writer wakes four times a second.
 
-use super::align::{SourceClock, Timebase, interpolate};
+use super::align::{SourceClock, Timebase, interpolate, to_i16};
 use super::journal::Sealed;
 use super::ring::{Mark, Output, Ring, SinkCtx, mono_ns};
 use onrecord_plugin::abi::*;
@@ -119,16 +119,25 @@ impl Live {
         let ch = fmt.channels as usize;
         let bs = fmt.bytes_per_sample();
         for part in [a, b] {
-            for frame in part.chunks_exact(fb) {
-                let mut sum = 0.0f32;
-                for s in frame.chunks_exact(bs) {
-                    sum += if fmt.sample_format == SAMPLE_F32 {
-                        f32::from_le_bytes([s[0], s[1], s[2], s[3]])
-                    } else {
-                        i16::from_le_bytes([s[0], s[1]]) as f32 / 32768.0
-                    };
+            match (fmt.sample_format, ch) {
+                // The usual case (a mono 16-bit side) in one tight loop.
+                (SAMPLE_I16, 1) => self.buf.extend(
+                    part.chunks_exact(2)
+                        .map(|s| i16::from_le_bytes([s[0], s[1]]) as f32 / 32768.0),
+                ),
+                _ => {
+                    for frame in part.chunks_exact(fb) {
+                        let mut sum = 0.0f32;
+                        for s in frame.chunks_exact(bs) {
+                            sum += if fmt.sample_format == SAMPLE_F32 {
+                                f32::from_le_bytes([s[0], s[1], s[2], s[3]])
+                            } else {
+                                i16::from_le_bytes([s[0], s[1]]) as f32 / 32768.0
+                            };
+                        }
+                        self.buf.push_back(sum / ch as f32);
+                    }
                 }
-                self.buf.push_back(sum / ch as f32);
             }
         }
         chunk.commit_all();
@@ -302,6 +311,15 @@ pub fn spawn_mixer(
                     frame.resize(len as usize * channels * 2, 0);
                     for (c, l) in live.iter_mut().enumerate() {
                         l.render(t0, len, rate as f64, &mut scratch);
+                        if l.gap_from.is_none() && scratch.iter().all(Option::is_some) {
+                            // No gap here: convert straight into the channel's slots.
+                            for (j, v) in scratch.iter().enumerate() {
+                                let s = to_i16(v.unwrap_or(0.0));
+                                let i = (j * channels + c) * 2;
+                                frame[i..i + 2].copy_from_slice(&s.to_le_bytes());
+                            }
+                            continue;
+                        }
                         for (j, v) in scratch.iter().enumerate() {
                             let at = next + j as u64;
                             let v = match v {
@@ -317,7 +335,7 @@ pub fn spawn_mixer(
                                     0.0
                                 }
                             };
-                            let s = (v * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
+                            let s = to_i16(v);
                             let i = (j * channels + c) * 2;
                             frame[i..i + 2].copy_from_slice(&s.to_le_bytes());
                         }
