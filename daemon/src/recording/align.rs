@@ -387,6 +387,19 @@ pub fn interpolate(buf: &[f32], k: f64) -> Option<f32> {
     Some(((c3 * f + c2) * f + c1) * f + p1)
 }
 
+/// The four Catmull-Rom weights of `p0..p3` for fraction `f`: `interpolate` with a fixed
+/// fraction, as a 4-tap filter (for a stretch where the source runs at exactly the output's
+/// rate, as two sides on one sound server's clock do).
+pub fn weights(f: f32) -> [f32; 4] {
+    let (f2, f3) = (f * f, f * f * f);
+    [
+        -0.5 * f3 + f2 - 0.5 * f,
+        1.5 * f3 - 2.5 * f2 + 1.0,
+        -1.5 * f3 + 2.0 * f2 + 0.5 * f,
+        0.5 * f3 - 0.5 * f2,
+    ]
+}
+
 /// A sample in [-1, 1] as 16-bit, rounded to nearest (half away from zero) and clamped,
 /// without a libm call.
 pub fn to_i16(v: f32) -> i16 {
@@ -493,6 +506,12 @@ mod tests {
             assert!((interpolate(&buf, k).unwrap() - want).abs() < 1e-3, "{k}");
         }
         assert_eq!(interpolate(&buf, 0.5), None);
+        for k in [10.0, 10.25, 57.5, 120.9] {
+            let i = k as usize;
+            let w = weights((k - i as f64) as f32);
+            let v: f32 = (0..4).map(|n| w[n] * buf[i - 1 + n]).sum();
+            assert!((v - interpolate(&buf, k).unwrap()).abs() < 1e-5, "{k}");
+        }
         for (v, want) in [
             (0.0, 0),
             (0.5, 16384),
