@@ -85,12 +85,15 @@ struct Data {
     shared: Arc<Shared>,
     lost: mpsc::Sender<Msg>,
     streaming: bool,
+    /// Set before we disconnect it ourselves: that is not a lost device.
+    closing: Arc<AtomicBool>,
     label: String,
 }
 
 /// One capture stream; dropping it disconnects it.
 pub struct Stream {
     conn: Arc<Shared_>,
+    closing: Arc<AtomicBool>,
     stream: Option<pw::stream::StreamRc>,
     listener: Option<pw::stream::StreamListener<Data>>,
 }
@@ -136,16 +139,19 @@ pub fn open(
     let stream = pw::stream::StreamRc::new(c.core.clone(), "onrecord-capture", props)
         .map_err(|e| format!("PipeWire: {e}"))?;
     let frame_bytes = (if float { 4 } else { 2 }) * channels as usize;
+    let closing = Arc::new(AtomicBool::new(false));
     let data = Data {
         sink,
         shared,
         lost,
         streaming: false,
+        closing: closing.clone(),
         label: target.label,
     };
     let listener = stream
         .add_local_listener_with_user_data(data)
         .state_changed(|_, d, _old, new| match new {
+            _ if d.closing.load(Ordering::Acquire) => {}
             pw::stream::StreamState::Streaming => d.streaming = true,
             pw::stream::StreamState::Error(e) => {
                 let _ = d.lost.send(Msg::Lost(format!("{}: {e}", d.label)));
@@ -225,6 +231,7 @@ pub fn open(
     drop(_lock);
     Ok(Stream {
         conn: conn.clone(),
+        closing,
         stream: Some(stream),
         listener: Some(listener),
     })
@@ -232,6 +239,7 @@ pub fn open(
 
 impl Drop for Stream {
     fn drop(&mut self) {
+        self.closing.store(true, Ordering::Release);
         let _lock = self.conn.0.tl.lock();
         if let Some(s) = self.stream.take() {
             let _ = s.disconnect();
