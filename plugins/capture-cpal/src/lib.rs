@@ -247,6 +247,34 @@ pub struct CpalSource {
     supervisor: Option<JoinHandle<()>>,
 }
 
+/// A cpal input stream of `T` samples whose callback hands their bytes to the sink.
+fn typed<T: cpal::SizedSample>(
+    device: &cpal::Device,
+    config: &cpal::StreamConfig,
+    sink: Sink,
+    shared: Arc<Shared>,
+    channels: usize,
+    on_error: impl FnMut(cpal::Error) + Send + 'static,
+) -> Result<cpal::Stream, cpal::Error> {
+    device.build_input_stream::<T, _, _>(
+        *config,
+        move |data: &[T], _: &cpal::InputCallbackInfo| {
+            if shared.delivering.load(Ordering::Acquire) {
+                // SAFETY: i16 or f32 samples viewed as their bytes (little-endian host).
+                let bytes = unsafe {
+                    std::slice::from_raw_parts(
+                        data.as_ptr() as *const u8,
+                        std::mem::size_of_val(data),
+                    )
+                };
+                sink.deliver(bytes, data.len() / channels);
+            }
+        },
+        on_error,
+        None,
+    )
+}
+
 /// A running stream: PipeWire's on the shared native connection, anything else through cpal.
 enum Running {
     Native(#[allow(dead_code)] native::Stream),
@@ -317,46 +345,8 @@ fn build_cpal(
         _ => {}
     };
     let stream = match sample_format {
-        cpal::SampleFormat::F32 => {
-            let shared = shared.clone();
-            device.build_input_stream::<f32, _, _>(
-                *config,
-                move |data: &[f32], _: &cpal::InputCallbackInfo| {
-                    if shared.delivering.load(Ordering::Acquire) {
-                        // SAFETY: f32 samples viewed as their bytes (little-endian host).
-                        let bytes = unsafe {
-                            std::slice::from_raw_parts(
-                                data.as_ptr() as *const u8,
-                                std::mem::size_of_val(data),
-                            )
-                        };
-                        sink.deliver(bytes, data.len() / channels);
-                    }
-                },
-                on_error,
-                None,
-            )
-        }
-        _ => {
-            let shared = shared.clone();
-            device.build_input_stream::<i16, _, _>(
-                *config,
-                move |data: &[i16], _: &cpal::InputCallbackInfo| {
-                    if shared.delivering.load(Ordering::Acquire) {
-                        // SAFETY: i16 samples viewed as their bytes (little-endian host).
-                        let bytes = unsafe {
-                            std::slice::from_raw_parts(
-                                data.as_ptr() as *const u8,
-                                std::mem::size_of_val(data),
-                            )
-                        };
-                        sink.deliver(bytes, data.len() / channels);
-                    }
-                },
-                on_error,
-                None,
-            )
-        }
+        cpal::SampleFormat::F32 => typed::<f32>(device, config, sink, shared, channels, on_error),
+        _ => typed::<i16>(device, config, sink, shared, channels, on_error),
     }
     .map_err(|e| format!("cannot open the stream: {e}"))?;
     stream
