@@ -115,16 +115,7 @@ impl PipeWire {
             }
         }
         pw.run("pactl", &["info"]);
-        pw.run(
-            "pactl",
-            &[
-                "load-module",
-                "module-null-sink",
-                "sink_name=far_side",
-                "channels=1",
-                "rate=48000",
-            ],
-        );
+        pw.load_far_side();
         pw.run(
             "pactl",
             // The microphone's line drives the graph, so that unplugging the far side does not
@@ -189,8 +180,8 @@ impl PipeWire {
         self.run("pactl", &["unload-module", &id]);
     }
 
-    /// Makes the far side's sink again and feeds it again from the clip's right channel.
-    pub fn plug_far_side(&self) {
+    /// The far side: a null sink, as a softphone's output.
+    fn load_far_side(&self) {
         self.run(
             "pactl",
             &[
@@ -201,6 +192,11 @@ impl PipeWire {
                 "rate=48000",
             ],
         );
+    }
+
+    /// Makes the far side's sink again and feeds it again from the clip's right channel.
+    pub fn plug_far_side(&self) {
+        self.load_far_side();
         self.wait_node("far_side");
         self.run("pw-link", &["feed:output_FR", "far_side:playback_MONO"]);
     }
