@@ -327,3 +327,49 @@ fn a_far_side_lost_mid_call_leaves_a_gap_in_its_channel_only_and_is_reopened() {
     let (_, after) = locate(&rf, &them, to + 0.3, seconds - to - 0.6);
     assert!(after >= 0.99, "far side after the gap: {after}");
 }
+
+#[test]
+fn one_side_alone_is_recorded_mono() {
+    let mut env = TestEnv::new();
+    let (l, _) = two_voices(&env.dir.path().join("both.wav"), 6.0);
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 48_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let me = env.dir.path().join("me.wav");
+    let mut w = hound::WavWriter::create(&me, spec).unwrap();
+    l.iter().for_each(|s| w.write_sample(*s).unwrap());
+    w.finalize().unwrap();
+    std::fs::write(
+        &env.config,
+        format!(
+            "jurisdiction = \"US-TX\"\n[capture]\nsource = \"capture-file\"\nmicrophone = \"{}\"\nfar_side = \"none\"\n",
+            me.display()
+        ),
+    )
+    .unwrap();
+    env.start_daemon();
+    env.ctl_json(&["call", "new", "--them", "US-TX", "--label", "mono"]);
+    env.call(&["notice"]);
+    env.call(&["start"]);
+    std::thread::sleep(Duration::from_millis(4000));
+    env.call(&["stop"]);
+    let mut r = hound::WavReader::open(env.call_dir().join("audio.wav")).unwrap();
+    assert_eq!((r.spec().channels, r.spec().sample_rate), (1, 48_000));
+    let rec: Vec<f32> = r.samples::<i16>().map(|s| s.unwrap() as f32).collect();
+    let seconds = rec.len() as f64 / RATE;
+    assert!((3.8..4.6).contains(&seconds), "{seconds} s recorded");
+    let (_, c) = locate(&floats(&l), &rec, 0.2, seconds - 0.4);
+    assert!(c > 0.99, "correlation {c}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.call_dir().join("manifest.json")).unwrap())
+            .unwrap();
+    let sources = manifest["capture"]["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), 1);
+    assert_eq!(
+        sources[0]["source"],
+        format!("microphone ({})", me.display())
+    );
+}
