@@ -148,7 +148,7 @@ pub struct SourceClock {
     segments: Vec<Segment>,
     /// Frames delivered before the latest mark.
     frames: u64,
-    /// A mark off the line, waiting for the next to confirm it: (frames before it, frames,
+    /// A mark off the line, waiting for the next to confirm it: (frames before it, its frame,
     /// time, residual).
     suspect: Option<(u64, u64, f64, f64)>,
     /// A decaying peak of the accepted marks' distance from the line (seconds).
@@ -181,19 +181,17 @@ impl SourceClock {
             return;
         }
         self.frames = total;
-        let frames = k;
         let Some(seg) = self.segments.last_mut() else {
-            self.segments
-                .push(Segment::new(before, frames, t, nominal_b));
+            self.segments.push(Segment::new(before, k, t, nominal_b));
             return;
         };
-        let resid = t - seg.time_of(frames as f64);
+        let resid = t - seg.time_of(k as f64);
         let step = (4.0 * self.jitter).clamp(MIN_STEP_S, GAP_S);
         if resid.abs() <= step {
             // A suspect followed by a mark back on the line was a late callback.
             self.suspect = None;
             self.jitter = resid.abs().max(self.jitter * 0.99);
-            if seg.add(frames, t) || !seg.fitted {
+            if seg.add(k, t) || !seg.fitted {
                 seg.refit(nominal_b);
             }
             return;
@@ -212,7 +210,7 @@ impl SourceClock {
                 let mut next = Segment::new(s_before, s_frames, s_t, b);
                 // The source's rate is known from before: only its offset is new.
                 next.fitted = fitted;
-                next.add(frames, t);
+                next.add(k, t);
                 next.refit(nominal_b);
                 self.segments.push(next);
                 // Old segments are kept only while output may still need them.
@@ -220,7 +218,7 @@ impl SourceClock {
                     self.segments.remove(0);
                 }
             }
-            _ => self.suspect = Some((before, frames, t, resid)),
+            _ => self.suspect = Some((before, k, t, resid)),
         }
     }
 

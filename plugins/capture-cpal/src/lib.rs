@@ -276,6 +276,7 @@ fn typed<T: cpal::SizedSample>(
 }
 
 /// A running stream: PipeWire's on the shared native connection, anything else through cpal.
+/// Held only to keep it running; dropping it stops it.
 enum Running {
     Native(#[allow(dead_code)] native::Stream),
     Cpal(#[allow(dead_code)] cpal::Stream),

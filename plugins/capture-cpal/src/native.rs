@@ -28,15 +28,15 @@ struct Conn {
 }
 
 /// A `Conn` shared between threads.
-struct Shared_(Conn);
+struct SharedConn(Conn);
 // SAFETY: the PipeWire objects inside are only touched with the thread loop's lock held (or
 // by PipeWire on the loop's own threads).
-unsafe impl Send for Shared_ {}
-unsafe impl Sync for Shared_ {}
+unsafe impl Send for SharedConn {}
+unsafe impl Sync for SharedConn {}
 
-static CONN: Mutex<Option<Arc<Shared_>>> = Mutex::new(None);
+static CONN: Mutex<Option<Arc<SharedConn>>> = Mutex::new(None);
 
-fn connection() -> Result<Arc<Shared_>, String> {
+fn connection() -> Result<Arc<SharedConn>, String> {
     let mut current = CONN.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(c) = current.as_ref()
         && !c.0.dead.load(Ordering::Acquire)
@@ -69,7 +69,7 @@ fn connection() -> Result<Arc<Shared_>, String> {
         })
         .register();
     drop(lock);
-    let conn = Arc::new(Shared_(Conn {
+    let conn = Arc::new(SharedConn(Conn {
         tl,
         _ctx: ctx,
         core,
@@ -92,7 +92,7 @@ struct Data {
 
 /// One capture stream; dropping it disconnects it.
 pub struct Stream {
-    conn: Arc<Shared_>,
+    conn: Arc<SharedConn>,
     closing: Arc<AtomicBool>,
     stream: Option<pw::stream::StreamRc>,
     listener: Option<pw::stream::StreamListener<Data>>,
