@@ -24,6 +24,8 @@
 //!
 //! No model is downloaded or trained: every threshold is a named constant below.
 
+#[cfg(feature = "files")]
+pub mod file;
 pub mod frontend;
 mod repeat;
 

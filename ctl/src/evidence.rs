@@ -62,7 +62,7 @@ pub async fn verify(conn: &zbus::Connection, target: &str) -> Result<(), Fail> {
 }
 
 /// The directory of call `id`, from the daemon.
-async fn call_directory(conn: &zbus::Connection, id: &str) -> Result<String, Fail> {
+pub async fn call_directory(conn: &zbus::Connection, id: &str) -> Result<String, Fail> {
     let ids: Vec<String> = onrecord_interface::CallsProxy::new(conn)
         .await?
         .list_calls()

@@ -1,5 +1,6 @@
 //! `onrecordctl`: the command-line client of onrecordd, over its D-Bus interface.
 
+mod analyze;
 mod calls;
 mod evidence;
 mod fail;
@@ -31,6 +32,17 @@ enum Top {
     /// what fails and where. TARGET is a call id, a call's directory or an export bundle (the
     /// last two need no daemon).
     Verify { target: String },
+    /// What a recording's far side did (live speech, hold music, silence, tones, repeated
+    /// announcements) over time, and the wait it adds up to: time to the first live agent,
+    /// holds, transfers, talk time. TARGET is a WAV or FLAC file, a call's directory (neither
+    /// needs the daemon) or a call id. Stereo is read as onrecord records: caller left, far
+    /// side right; mono as the far side.
+    Analyze {
+        target: String,
+        /// One JSON object (an array for a call with several files).
+        #[arg(long)]
+        json: bool,
+    },
     /// The public key that signs this installation's evidence.
     Key,
     /// Write a call's evidence bundle: audio, manifest, signature, key and an HTML report.
@@ -127,8 +139,17 @@ async fn run(cli: Cli) -> Result<(), Fail> {
             return evidence::verify_bundle(path);
         }
     }
+    if let Top::Analyze { target, json } = &cli.command {
+        let p = std::path::Path::new(target);
+        if p.exists() || target.contains('/') {
+            return analyze::run(target, *json, None).await;
+        }
+        let conn = connect().await?;
+        return analyze::run(target, *json, Some(&conn)).await;
+    }
     let conn = connect().await?;
     match cli.command {
+        Top::Analyze { .. } => unreachable!("handled above"),
         Top::Call(cmd) => calls::run(&conn, cmd).await,
         Top::Laws(cmd) => laws::run(&conn, cmd).await,
         Top::Status { json } => laws::status(&conn, json).await,
