@@ -2,7 +2,8 @@
 //! (`key=value` lines): `path` (one file, any channels: a stereo file feeds both sides of a
 //! call), or `left` and `right` (two mono files of the same format, played as the two sides;
 //! the shorter is padded with silence); `pace` (`realtime`, the default, or `fast`);
-//! `chunk_ms` (frames per delivery, default 20). For tests of timed capture: `device` (the same
+//! `chunk_ms` (frames per delivery, default 20); `speed` (a real-time pace this many times
+//! faster, 1 to 100: minutes of a call in seconds, without overrunning the recorder). For tests of timed capture: `device` (the same
 //! as `path`), `clock_ppm` (a real-time pace this many parts per million fast, as a device
 //! whose clock runs off), and `gap_at_ms` with `gap_ms` (the device is lost for `gap_ms`:
 //! the audio of that time is not delivered, and the host is told `SOURCE_LOST`, then
@@ -22,6 +23,7 @@ pub struct FileSource {
     realtime: bool,
     chunk_frames: usize,
     clock_ppm: f64,
+    speed: f64,
     gap: Option<(u64, u64)>,
     sink: Sink,
     running: Arc<AtomicBool>,
@@ -85,7 +87,7 @@ impl CaptureSource for FileSource {
     fn open(text: &str, _want: AudioFormat, sink: Sink) -> Result<(Self, AudioFormat), String> {
         let (mut path, mut left, mut right, mut realtime, mut chunk_ms) =
             (None, None, None, true, 20u32);
-        let (mut clock_ppm, mut gap_at, mut gap_len) = (0.0f64, None, None);
+        let (mut clock_ppm, mut gap_at, mut gap_len, mut speed) = (0.0f64, None, None, 1.0f64);
         for (k, v) in config(text)? {
             match k {
                 "path" | "device" => path = Some(v.to_owned()),
@@ -95,6 +97,13 @@ impl CaptureSource for FileSource {
                         .ok()
                         .filter(|p: &f64| p.abs() <= 10_000.0)
                         .ok_or("clock_ppm must be a number from -10000 to 10000")?
+                }
+                "speed" => {
+                    speed = v
+                        .parse()
+                        .ok()
+                        .filter(|p: &f64| (1.0..=100.0).contains(p))
+                        .ok_or("speed must be a number from 1 to 100")?
                 }
                 "gap_at_ms" => {
                     gap_at = Some(v.parse::<u64>().map_err(|_| "gap_at_ms must be a number")?)
@@ -120,7 +129,7 @@ impl CaptureSource for FileSource {
                 }
                 _ => {
                     return Err(format!(
-                        "unknown option {k:?} (path, device, left, right, pace, chunk_ms, clock_ppm, gap_at_ms, gap_ms)"
+                        "unknown option {k:?} (path, device, left, right, pace, chunk_ms, speed, clock_ppm, gap_at_ms, gap_ms)"
                     ));
                 }
             }
@@ -166,6 +175,7 @@ impl CaptureSource for FileSource {
                 realtime,
                 chunk_frames,
                 clock_ppm,
+                speed,
                 gap,
                 sink,
                 running: Arc::new(AtomicBool::new(false)),
@@ -188,7 +198,7 @@ impl CaptureSource for FileSource {
             self.gap,
         );
         // The pace of a clock `clock_ppm` fast.
-        let rate = self.format.rate as f64 * (1.0 + self.clock_ppm * 1e-6);
+        let rate = self.format.rate as f64 * (1.0 + self.clock_ppm * 1e-6) * self.speed;
         let thread = std::thread::Builder::new()
             .name("capture-file".into())
             .spawn(move || {
