@@ -1,6 +1,7 @@
 //! The integration suite: one binary (STYLE 13), a module per area. Every test runs against a
 //! private dbus-daemon and a real onrecordd (see `harness/lib.rs`).
 
+mod analysis;
 mod bad_input;
 mod calls;
 mod ctl_laws;

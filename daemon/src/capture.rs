@@ -18,6 +18,8 @@ pub struct Stopped {
     pub notes: Vec<String>,
     /// The recording path's counts, when it ran in this process.
     pub stats: Option<onrecord_evidence::CaptureStats>,
+    /// The call analysis of the far side (holds, live speech), when it ran.
+    pub analysis: Option<onrecord_analysis::Summary>,
 }
 
 /// An audio file and what its hash chain sealed.
@@ -39,9 +41,21 @@ pub struct SealedFile {
 /// `(call id, text)`.
 pub type Notes = std::sync::Arc<dyn Fn(&str, String) + Send + Sync>;
 
+/// A hold began or ended, at this offset into the recording (seconds).
+#[derive(Debug, Clone, PartialEq)]
+pub enum HoldChange {
+    Started { at_s: f64 },
+    Ended { since_s: f64, at_s: f64 },
+}
+
+/// Where capture reports a call's holds as it records: `(call id, change)`.
+pub type HoldEvents = std::sync::Arc<dyn Fn(&str, HoldChange) + Send + Sync>;
+
 pub trait Capture: Send + Sync {
     /// Gives capture a way to note events in calls' timelines while they record.
     fn set_notes(&mut self, _notes: Notes) {}
+    /// Gives capture a way to report holds found on the far side while calls record.
+    fn set_hold_events(&mut self, _events: HoldEvents) {}
     /// Begins writing the call's audio into `dir`; returns the files it writes.
     fn start(&mut self, call: &Call, dir: &Path) -> Result<Vec<String>, String>;
     /// Stops writing at once; nothing is buffered for later (no pre-roll).

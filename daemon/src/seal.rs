@@ -44,6 +44,7 @@ pub fn seal(
         call: serde_json::to_value(call).map_err(|e| e.to_string())?,
         files: entries,
         capture: stopped.stats.clone(),
+        analysis: stopped.analysis.clone(),
     };
     let bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
     let signature = key::sign_hex(signing, &bytes);

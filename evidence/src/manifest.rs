@@ -17,6 +17,10 @@ pub struct Manifest {
     /// What the recording path counted; absent when the daemon died before it could count.
     #[serde(default)]
     pub capture: Option<CaptureStats>,
+    /// The call analysis of the far side: first live agent, holds, transfers, talk time, and
+    /// its timeline of live speech, music, silence, tones and announcements.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<onrecord_analysis::Summary>,
 }
 
 /// Counts of the recording path, for the record: nothing lost silently.

@@ -196,6 +196,39 @@ pub fn html(m: &Manifest, verified: &Report) -> String {
     }
     o.push_str("</table>\n");
 
+    if let Some(a) = &m.analysis {
+        use onrecord_analysis::clock;
+        o.push_str("<h2>Waiting and holds</h2>\n<ul id=\"holds\">\n");
+        o.push_str(&format!(
+            "<li>First live agent: {}</li>\n<li>On hold: {} in {} hold(s), {} transfer(s)</li>\n",
+            a.first_live_s.map_or("never".to_owned(), |t| format!(
+                "{} into the recording",
+                clock(t)
+            )),
+            clock(a.hold_s),
+            a.holds.len(),
+            a.transfers
+        ));
+        for h in &a.holds {
+            o.push_str(&format!(
+                "<li>Hold from {} to {} ({}{}): music {:.0} s, announcements {:.0} s, tones {:.0} s, silence {:.0} s</li>\n",
+                clock(h.start_s),
+                clock(h.end_s),
+                clock(h.seconds()),
+                if h.open { ", the recording ended on hold" } else { "" },
+                h.music_s,
+                h.announcement_s,
+                h.tone_s,
+                h.silence_s
+            ));
+        }
+        o.push_str(&format!(
+            "<li>Talk: the far side {}{}</li>\n</ul>\n<p><small>Found by onrecord's call analysis of the far side's channel (live speech, music, silence, tones, repeated announcements); see <code>onrecordctl analyze</code>.</small></p>\n",
+            clock(a.talk_far_s),
+            a.talk_near_s.map_or(String::new(), |t| format!(", you {}", clock(t)))
+        ));
+    }
+
     o.push_str("<h2>Recordings</h2>\n<table><tr><th>File</th><th>Format</th><th>Duration</th><th>SHA-256</th><th>Chain</th></tr>\n");
     for f in &m.files {
         o.push_str(&format!(

@@ -163,6 +163,19 @@ pub trait Call {
     /// The call's directory (record, audio, journals, sealed manifest).
     #[zbus(property)]
     fn directory(&self) -> zbus::Result<String>;
+    /// The far side is on hold (API 1.4).
+    #[zbus(property)]
+    fn on_hold(&self) -> zbus::Result<bool>;
+    /// When the present hold began, µs since the epoch (UTC), or 0 (API 1.4).
+    #[zbus(property)]
+    fn hold_since(&self) -> zbus::Result<u64>;
+
+    /// A hold began: when (UTC µs) and where in the recording (µs) (API 1.4).
+    #[zbus(signal)]
+    fn hold_started(&self, since: u64, offset_us: u64) -> zbus::Result<()>;
+    /// A hold ended: when it began and ended (UTC µs) (API 1.4).
+    #[zbus(signal)]
+    fn hold_ended(&self, since: u64, ended: u64) -> zbus::Result<()>;
 
     /// `StateChanged`: the state changed; `reason` is the timeline entry's detail. (Named so
     /// in Rust because the `State` property's change stream is `receive_state_changed`.)

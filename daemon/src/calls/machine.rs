@@ -134,6 +134,13 @@ pub struct Call {
     /// When retention deleted the audio (µs since the epoch), or 0.
     #[serde(default)]
     pub audio_deleted_us: u64,
+    /// The far side is on hold (music, tones, announcements, a long silence), by the call
+    /// analysis while recording.
+    #[serde(default)]
+    pub on_hold: bool,
+    /// When the present hold began (µs since the epoch, UTC), or 0.
+    #[serde(default)]
+    pub hold_since_us: u64,
 }
 
 const ASK: &str = "\"I'd like to record this call for my records. Do you agree?\"";
@@ -164,6 +171,8 @@ impl Call {
             recording_files: Vec::new(),
             kept: false,
             audio_deleted_us: 0,
+            on_hold: false,
+            hold_since_us: 0,
         };
         let why = call.requirement_reason();
         call.log(

@@ -15,6 +15,7 @@
 
 mod align;
 mod convert;
+pub mod hold;
 mod journal;
 mod mix;
 mod ring;
@@ -58,6 +59,7 @@ pub struct PluginCapture {
     config: CaptureConfig,
     active: HashMap<String, Recording>,
     notes: Option<Notes>,
+    holds: Option<crate::capture::HoldEvents>,
 }
 
 impl PluginCapture {
@@ -67,6 +69,7 @@ impl PluginCapture {
             config,
             active: HashMap::new(),
             notes: None,
+            holds: None,
         }
     }
 }
@@ -211,6 +214,8 @@ struct Recording {
     stored: AudioFormat,
     /// The rate the position counts at.
     rate: u32,
+    /// The far side's analysis, once the writer closed the file.
+    analysis: Arc<std::sync::Mutex<Option<onrecord_analysis::Summary>>>,
 }
 
 // SAFETY: the raw pointers are plugin handles and our own sink contexts; the owner thread alone
@@ -319,6 +324,26 @@ impl PluginCapture {
         })
     }
 
+    /// The call analysis of the far side's channel `far` (the near side's `near`), reporting
+    /// to the call's holds.
+    fn hold_watch(
+        &self,
+        call: &Call,
+        format: AudioFormat,
+        far: usize,
+        near: Option<usize>,
+        done: Arc<std::sync::Mutex<Option<onrecord_analysis::Summary>>>,
+    ) -> hold::HoldWatch {
+        let id = call.id.clone();
+        let events = self.holds.clone();
+        let report: hold::HoldReport = Arc::new(move |change| {
+            if let Some(e) = &events {
+                e(&id, change);
+            }
+        });
+        hold::HoldWatch::new(format, far, near, report, done)
+    }
+
     fn capture_plugin(&self) -> Result<&'static CaptureSourceV1, String> {
         self.registry
             .capture(&self.config.source)
@@ -350,7 +375,18 @@ impl PluginCapture {
         let (consumer, _) =
             unsafe { (*src.sink).configure(got.bytes_per_frame(), got.rate, false) };
         src.ring.set_writing(true);
-        let writer = ring::spawn_writer(src.ring.clone(), consumer, opened.out, &call.id)?;
+        // onrecord's layout: the caller left, the far side right; one channel is the far side.
+        let analysis = Arc::default();
+        let (far, near) = if got.channels >= 2 {
+            (1, Some(0))
+        } else {
+            (0, None)
+        };
+        let out =
+            opened
+                .out
+                .with_hold(self.hold_watch(call, got, far, near, Arc::clone(&analysis)));
+        let writer = ring::spawn_writer(src.ring.clone(), consumer, out, &call.id)?;
         let mut rec = Recording {
             sources: vec![],
             out_ring,
@@ -359,6 +395,7 @@ impl PluginCapture {
             name: opened.name,
             stored: opened.stored,
             rate: got.rate,
+            analysis,
         };
         let started = src.start();
         rec.sources.push(src);
@@ -448,14 +485,15 @@ impl PluginCapture {
             }
             None => Arc::new(|_| {}),
         };
-        let writer = mix::spawn_mixer(
-            sides,
-            shared.clone(),
-            opened.out,
-            TIMED_RATE,
-            notes,
-            &call.id,
-        )?;
+        let analysis = Arc::default();
+        let roles: Vec<&str> = self.config.sides.iter().map(|(r, _)| r.as_str()).collect();
+        let mut out = opened.out;
+        if let Some(far) = roles.iter().position(|r| *r == "far side") {
+            let near = roles.iter().position(|r| *r == "microphone");
+            out =
+                out.with_hold(self.hold_watch(call, out_format, far, near, Arc::clone(&analysis)));
+        }
+        let writer = mix::spawn_mixer(sides, shared.clone(), out, TIMED_RATE, notes, &call.id)?;
         let mut rec = Recording {
             sources,
             out_ring,
@@ -464,6 +502,7 @@ impl PluginCapture {
             name: opened.name,
             stored: opened.stored,
             rate: TIMED_RATE,
+            analysis,
         };
         for (src, label) in rec.sources.iter_mut().zip(&labels) {
             if let Err(why) = src.start() {
@@ -500,6 +539,10 @@ impl PluginCapture {
 impl Capture for PluginCapture {
     fn set_notes(&mut self, notes: Notes) {
         self.notes = Some(notes);
+    }
+
+    fn set_hold_events(&mut self, events: crate::capture::HoldEvents) {
+        self.holds = Some(events);
     }
 
     fn start(&mut self, call: &Call, dir: &Path) -> Result<Vec<String>, String> {
@@ -605,6 +648,7 @@ impl PluginCapture {
             files,
             notes: Vec::new(),
             stats: None,
+            analysis: None,
         })
     }
 }
@@ -701,5 +745,10 @@ fn finish(rec: &mut Recording, call_id: &str) -> Stopped {
             not_written_while_paused: paused,
             sources,
         }),
+        analysis: rec
+            .analysis
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take(),
     }
 }

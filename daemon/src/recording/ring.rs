@@ -271,6 +271,8 @@ pub struct Output {
     ring: Arc<Ring>,
     last_sync: Instant,
     failure: Option<String>,
+    /// The call analysis of the far side, fed what the storage accepted.
+    hold: Option<super::hold::HoldWatch>,
 }
 
 fn plugin_call(f: &dyn Fn(*mut ErrorBuf) -> i32) -> Result<(), String> {
@@ -308,7 +310,14 @@ impl Output {
             ring,
             last_sync: Instant::now(),
             failure: None,
+            hold: None,
         }
+    }
+
+    /// Feeds what is stored to the call analysis too.
+    pub fn with_hold(mut self, watch: super::hold::HoldWatch) -> Output {
+        self.hold = Some(watch);
+        self
     }
 
     /// Stores whole frames of `format`.
@@ -331,6 +340,11 @@ impl Output {
             None => write(data, frames),
         }
         .err();
+        if self.failure.is_none()
+            && let Some(h) = self.hold.as_mut()
+        {
+            h.feed(data);
+        }
     }
 
     /// Makes the file and its journal durable when the interval has passed.
@@ -360,6 +374,9 @@ impl Output {
                 Ok(())
             };
             self.failure = c.finish(&mut write).err();
+        }
+        if let Some(h) = self.hold.take() {
+            h.finish();
         }
         // SAFETY: ABI call; frees the handle whatever happened before.
         let finished = plugin_call(&|eb| unsafe { (storage.finish)(file, eb) });

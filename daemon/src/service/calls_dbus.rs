@@ -329,6 +329,37 @@ impl CallIface {
         self.call().recording_files.clone()
     }
 
+    /// The far side is on hold (music, tones, recorded announcements or a long silence, by
+    /// the call analysis while recording).
+    #[zbus(property)]
+    fn on_hold(&self) -> bool {
+        self.call().on_hold
+    }
+
+    /// When the present hold began, µs since the epoch (UTC); 0 when not on hold.
+    #[zbus(property)]
+    fn hold_since(&self) -> u64 {
+        self.call().hold_since_us
+    }
+
+    /// A hold began: when (µs since the epoch, UTC) and where in the recording (µs). Known a
+    /// little after it began (the analysis looks ahead), stamped where it began.
+    #[zbus(signal)]
+    pub async fn hold_started(
+        emitter: &SignalEmitter<'_>,
+        since: u64,
+        offset_us: u64,
+    ) -> zbus::Result<()>;
+
+    /// A hold ended (live speech came back and was answered): when it began and ended (µs
+    /// since the epoch, UTC).
+    #[zbus(signal)]
+    pub async fn hold_ended(
+        emitter: &SignalEmitter<'_>,
+        since: u64,
+        ended: u64,
+    ) -> zbus::Result<()>;
+
     /// The state changed; `reason` is the new timeline entry's detail.
     #[zbus(signal, name = "StateChanged")]
     pub async fn call_state_changed(

@@ -48,6 +48,11 @@ pub enum Command {
     },
     /// Capture tells a call's timeline what happened while recording (a device lost, a gap).
     CaptureNote { id: String, text: String },
+    /// The call analysis found a hold begin or end on the far side.
+    Hold {
+        id: String,
+        change: crate::capture::HoldChange,
+    },
 }
 
 /// `[retention]`: when the audio of ended calls is deleted. Kept calls never are.
@@ -98,6 +103,22 @@ pub fn now_us() -> u64 {
 }
 
 /// Now, on the UTC and the monotonic (CLOCK_MONOTONIC) clocks.
+/// The call analysis of a recording in one timeline line.
+fn analysis_line(a: &onrecord_analysis::Summary) -> String {
+    use onrecord_analysis::clock;
+    format!(
+        "far side: first live agent {}; on hold {} in {} hold(s), {} transfer(s); far side talked {}{}",
+        a.first_live_s
+            .map_or("never".to_owned(), |t| format!("at {}", clock(t))),
+        clock(a.hold_s),
+        a.holds.len(),
+        a.transfers,
+        clock(a.talk_far_s),
+        a.talk_near_s
+            .map_or(String::new(), |t| format!(", you {}", clock(t))),
+    )
+}
+
 pub fn stamp() -> Stamp {
     let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
     Stamp {
@@ -193,6 +214,19 @@ impl Owner {
                     tracing::warn!(call = %id, "capture note not queued: {text}");
                 }
             }));
+        let holds = handle.clone();
+        self.capture
+            .set_hold_events(Arc::new(move |id: &str, change| {
+                if holds
+                    .try_send(Command::Hold {
+                        id: id.to_owned(),
+                        change: change.clone(),
+                    })
+                    .is_err()
+                {
+                    tracing::warn!(call = %id, "hold change not queued: {change:?}");
+                }
+            }));
         loop {
             // Retention sleeps until the next deletion is due: no periodic wakeup.
             let due = self.retention_due();
@@ -246,6 +280,7 @@ impl Owner {
                     let _ = reply.send(self.remove_call(&conn, &id).await);
                 }
                 Command::CaptureNote { id, text } => self.capture_note(&conn, &id, text).await,
+                Command::Hold { id, change } => self.hold_change(&conn, &id, change).await,
             }
         }
     }
@@ -481,6 +516,79 @@ impl Owner {
         self.replace_call(conn, &call, next).await;
     }
 
+    /// A hold began or ended: the call's OnHold and HoldSince, a timeline entry at the hold's
+    /// place in the recording, and HoldStarted or HoldEnded.
+    async fn hold_change(
+        &mut self,
+        conn: &Connection,
+        id: &str,
+        change: crate::capture::HoldChange,
+    ) {
+        use crate::capture::HoldChange;
+        use onrecord_analysis::clock;
+        let Some(entry) = self.calls.get(id) else {
+            return;
+        };
+        let (dir, call) = (entry.dir.clone(), entry.call.clone());
+        if call.state != onrecord_interface::CallState::Recording {
+            return;
+        }
+        // Offsets into the recording, as UTC: the recording is at `pos` now.
+        let now = now_us();
+        let pos = self.capture.position_us(id).unwrap_or(0);
+        let utc_of = |at_s: f64| now.saturating_sub(pos.saturating_sub((at_s * 1e6) as u64));
+        let at = |at_s: f64| Stamp {
+            audio_us: Some((at_s * 1e6) as u64),
+            ..stamp()
+        };
+        let mut next = call.clone();
+        match &change {
+            HoldChange::Started { at_s } => {
+                next.on_hold = true;
+                next.hold_since_us = utc_of(*at_s);
+                next.note(
+                    at(*at_s),
+                    "hold",
+                    format!("on hold since {} into the recording", clock(*at_s)),
+                );
+            }
+            HoldChange::Ended { since_s, at_s } => {
+                next.on_hold = false;
+                next.hold_since_us = 0;
+                next.note(
+                    at(*at_s),
+                    "hold",
+                    format!(
+                        "hold ended: {} on hold ({} to {} into the recording)",
+                        clock(at_s - since_s),
+                        clock(*since_s),
+                        clock(*at_s)
+                    ),
+                );
+            }
+        }
+        if let Err(e) = store::save(&dir, &next) {
+            tracing::error!(call = %id, "cannot save the call record: {e}");
+        }
+        let since = next.hold_since_us;
+        self.replace_call(conn, &call, next).await;
+        if let Ok(iface) = conn
+            .object_server()
+            .interface::<_, CallIface>(call_path(id))
+            .await
+        {
+            let em = iface.signal_emitter();
+            let _ = match change {
+                HoldChange::Started { at_s } => {
+                    CallIface::hold_started(em, since, (at_s * 1e6) as u64).await
+                }
+                HoldChange::Ended { since_s, at_s } => {
+                    CallIface::hold_ended(em, utc_of(since_s), utc_of(at_s)).await
+                }
+            };
+        }
+    }
+
     async fn call_event(
         &mut self,
         conn: &Connection,
@@ -554,10 +662,17 @@ impl Owner {
                     }
                 }
                 Effect::StopCapture => {
+                    // A hold ends with the call's recording.
+                    call.on_hold = false;
+                    call.hold_since_us = 0;
                     if let Some(stopped) = self.capture.stop(call, dir) {
                         for n in &stopped.notes {
                             call.note(stamp(), "capture", n.clone());
                         }
+                        if let Some(a) = &stopped.analysis {
+                            call.note(stamp(), "analysis", analysis_line(a));
+                        }
+                        // What capture did comes last: the recording's final word.
                         call.note(stamp(), "capture", stopped.report.clone());
                         if !stopped.files.is_empty() {
                             match &self.signing {
@@ -643,6 +758,10 @@ impl Owner {
         }
         if old.recording_files != new.recording_files {
             let _ = g.recording_files_changed(em).await;
+        }
+        if old.on_hold != new.on_hold || old.hold_since_us != new.hold_since_us {
+            let _ = g.on_hold_changed(em).await;
+            let _ = g.hold_since_changed(em).await;
         }
         drop(g);
         if old.state != new.state {

@@ -1,0 +1,122 @@
+//! Hold detection while a call records: the far side's channel goes through the call
+//! analysis (`onrecord-analysis`) as the writer stores it, and a change between "on hold" and
+//! "someone is there" is reported with where in the recording the hold began or ended.
+//!
+//! The analysis looks half a second ahead and judges speech after a hold only once it is
+//! answered (or has gone on 20 s: recorded announcements are shorter), so a change is known a
+//! little after it happened; its time is where it happened.
+
+use onrecord_analysis::{Analyzer, Summary};
+use onrecord_plugin::abi::{AudioFormat, SAMPLE_F32};
+use std::sync::{Arc, Mutex};
+
+pub use crate::capture::HoldChange;
+
+/// Where a recording's hold changes go.
+pub type HoldReport = Arc<dyn Fn(HoldChange) + Send + Sync>;
+
+/// The call analysis of a recording's far side, fed by its writer.
+pub struct HoldWatch {
+    analyzer: Analyzer,
+    format: AudioFormat,
+    far: usize,
+    near: Option<usize>,
+    frames: u64,
+    next_check: u64,
+    hold: Option<f64>,
+    report: HoldReport,
+    /// The final summary, for the manifest, once the recording is closed.
+    done: Arc<Mutex<Option<Summary>>>,
+    far_buf: Vec<f32>,
+    near_buf: Vec<f32>,
+}
+
+/// How often the holds are looked at, in seconds of audio.
+const CHECK_S: u64 = 2;
+
+impl HoldWatch {
+    /// `far`/`near`: channel indexes in `format`'s frames.
+    pub fn new(
+        format: AudioFormat,
+        far: usize,
+        near: Option<usize>,
+        report: HoldReport,
+        done: Arc<Mutex<Option<Summary>>>,
+    ) -> HoldWatch {
+        HoldWatch {
+            analyzer: Analyzer::new(format.rate, near.is_some()),
+            format,
+            far,
+            near,
+            frames: 0,
+            next_check: CHECK_S * format.rate as u64,
+            hold: None,
+            report,
+            done,
+            far_buf: Vec::new(),
+            near_buf: Vec::new(),
+        }
+    }
+
+    /// Whole frames of the watch's format, as stored.
+    pub fn feed(&mut self, data: &[u8]) {
+        let channels = self.format.channels as usize;
+        let f32s = self.format.sample_format == SAMPLE_F32;
+        let width = if f32s { 4 } else { 2 };
+        let sample = |b: &[u8]| {
+            if f32s {
+                f32::from_le_bytes([b[0], b[1], b[2], b[3]])
+            } else {
+                i16::from_le_bytes([b[0], b[1]]) as f32 / 32768.0
+            }
+        };
+        self.far_buf.clear();
+        self.near_buf.clear();
+        for frame in data.chunks_exact(width * channels) {
+            self.far_buf.push(sample(&frame[self.far * width..]));
+            if let Some(n) = self.near {
+                self.near_buf.push(sample(&frame[n * width..]));
+            }
+        }
+        let n = self.far_buf.len() as u64;
+        self.analyzer
+            .push(&self.far_buf, self.near.map(|_| self.near_buf.as_slice()));
+        self.frames += n;
+        if self.frames >= self.next_check {
+            self.next_check += CHECK_S * self.format.rate as u64;
+            self.check();
+        }
+    }
+
+    fn check(&mut self) {
+        let s = self.analyzer.summary(false);
+        tracing::debug!(audio_s = s.duration_s, holds = ?s.holds, first_live = ?s.first_live_s, "hold check");
+        match (self.hold, s.current_hold()) {
+            (None, Some(h)) => {
+                self.hold = Some(h.start_s);
+                (self.report)(HoldChange::Started { at_s: h.start_s });
+            }
+            (Some(since), None) => {
+                self.hold = None;
+                // The hold that began then: where live speech took over.
+                let at_s = s
+                    .holds
+                    .iter()
+                    .rev()
+                    .find(|h| h.start_s <= since + 1.0)
+                    .map_or(s.duration_s, |h| h.end_s);
+                (self.report)(HoldChange::Ended {
+                    since_s: since,
+                    at_s,
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// The recording is closed: the final analysis, for the manifest.
+    pub fn finish(mut self) {
+        let s = self.analyzer.summary(true);
+        *self.done.lock().unwrap_or_else(|p| p.into_inner()) = Some(s);
+    }
+}
