@@ -332,6 +332,27 @@ pub fn report(outcomes: &[Outcome]) -> String {
         }
         s += "\n";
     }
+    for rate in [8000, 48000] {
+        let (audio, wall) = outcomes
+            .iter()
+            .filter(|o| o.rate == rate)
+            .fold((0.0, 0.0), |(a, w), o| {
+                (a + o.duration_s, w + o.duration_s / o.speed)
+            });
+        if wall > 0.0 {
+            s += &format!(
+                "\nanalysis speed at {} kHz ({}): {:.0}x real time",
+                rate / 1000,
+                if outcomes.iter().any(|o| o.stereo) {
+                    "stereo: both sides"
+                } else {
+                    "far side"
+                },
+                audio / wall
+            );
+        }
+    }
+    s += "\n";
     let ok = outcomes.iter().filter(|o| o.hold_ok()).count();
     let audio: f64 = outcomes.iter().map(|o| o.duration_s).sum();
     let worst = outcomes
