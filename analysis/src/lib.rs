@@ -150,20 +150,34 @@ fn silence_threshold(floor: f32) -> f32 {
     (floor + FLOOR_MARGIN).clamp(SILENCE_MIN_DB, SILENCE_MAX_DB)
 }
 
+/// One side's frames: every frame's energy for the whole call (four bytes a frame), and the
+/// full features of the recent ones only (`keep`: the far side's, until classified).
 struct Channel {
     dec: Decimator,
     framer: Framer,
-    frames: Vec<Frame>,
+    dbs: Vec<f32>,
+    recent: Vec<Frame>,
+    /// The frame number of `recent[0]`.
+    base: usize,
+    keep: bool,
     floor: Floor,
     buf: Vec<f32>,
 }
 
 impl Channel {
-    fn new(rate: u32) -> Channel {
+    fn new(rate: u32, framer: Framer, keep: bool) -> Channel {
         Channel {
-            dec: Decimator::new(rate),
-            framer: Framer::new(),
-            frames: Vec::new(),
+            // The near side's energy alone needs no sharp band limit.
+            dec: if keep {
+                Decimator::new(rate)
+            } else {
+                Decimator::coarse(rate)
+            },
+            framer,
+            dbs: Vec::new(),
+            recent: Vec::new(),
+            base: 0,
+            keep,
             floor: Floor::default(),
             buf: Vec::new(),
         }
@@ -173,11 +187,32 @@ impl Channel {
         self.buf.clear();
         let buf = &mut self.buf;
         self.dec.push(samples, &mut |v| buf.push(v));
-        let (frames, floor) = (&mut self.frames, &mut self.floor);
+        let (dbs, recent, floor, keep) =
+            (&mut self.dbs, &mut self.recent, &mut self.floor, self.keep);
         self.framer.push(&self.buf, &mut |f| {
             floor.push(f.db);
-            frames.push(f);
+            dbs.push(f.db);
+            if keep {
+                recent.push(f);
+            }
         });
+    }
+
+    fn len(&self) -> usize {
+        self.dbs.len()
+    }
+
+    /// Frame `t`'s features (kept from `base` on).
+    fn frame(&self, t: usize) -> &Frame {
+        &self.recent[t - self.base]
+    }
+
+    /// Forgets the features of frames before `t`.
+    fn forget_before(&mut self, t: usize) {
+        if t > self.base + 1000 {
+            self.recent.drain(..t - self.base);
+            self.base = t;
+        }
     }
 }
 
@@ -195,8 +230,8 @@ impl Analyzer {
     /// `rate` of the audio pushed; `near`: whether the near side's channel will be pushed too.
     pub fn new(rate: u32, near: bool) -> Analyzer {
         Analyzer {
-            far: Channel::new(rate),
-            near: near.then(|| Channel::new(rate)),
+            far: Channel::new(rate, Framer::new(), true),
+            near: near.then(|| Channel::new(rate, Framer::energy_only(), false)),
             raw: Vec::new(),
             repeats: repeat::Repeats::default(),
         }
@@ -233,30 +268,34 @@ impl Analyzer {
 
     /// Seconds of audio analysed so far.
     pub fn seconds(&self) -> f64 {
-        self.far.frames.len() as f64 / FPS
+        self.far.len() as f64 / FPS
     }
 
     fn classify(&mut self, all: bool) {
-        let n = self.far.frames.len();
+        let n = self.far.len();
         let upto = if all { n } else { n.saturating_sub(CONTEXT) };
         while self.raw.len() < upto {
             let t = self.raw.len();
             let c = self.classify_frame(t);
             let thr = silence_threshold(self.far.floor.at(t));
-            let f = &self.far.frames[t];
+            let f = self.far.frame(t);
             self.repeats.push(f.fp, f.db >= thr);
             self.raw.push(c);
         }
+        // What classifying the next frames needs: their context.
+        self.far
+            .forget_before(self.raw.len().saturating_sub(CONTEXT));
     }
 
     fn classify_frame(&self, t: usize) -> Class {
-        let frames = &self.far.frames;
         let thr = silence_threshold(self.far.floor.at(t));
-        let f = frames[t];
+        let f = *self.far.frame(t);
         if f.db < thr {
             return Class::Silence;
         }
-        let w = &frames[t.saturating_sub(CONTEXT)..(t + CONTEXT + 1).min(frames.len())];
+        let (base, frames) = (self.far.base, &self.far.recent);
+        let w =
+            &frames[t.saturating_sub(CONTEXT) - base..(t + CONTEXT + 1 - base).min(frames.len())];
         let loud: Vec<&Frame> = w.iter().filter(|g| g.db >= thr).collect();
         if f.peak > TONE_PEAK {
             let agree = loud
@@ -279,40 +318,70 @@ impl Analyzer {
     }
 
     /// Per near frame: the near side talking (loud over its floor, and not the far side's echo).
-    fn near_talk(&self, n: usize) -> Option<Vec<bool>> {
+    fn near_talk(&self, from: usize, n: usize) -> Option<Vec<bool>> {
         let near = self.near.as_ref()?;
-        let m = n.min(near.frames.len());
-        let mut talk: Vec<bool> = (0..m)
+        let m = n.min(near.len()).max(from);
+        let mut talk: Vec<bool> = (from..m)
             .map(|t| {
-                let f = near.frames[t];
+                let db = near.dbs[t];
                 let floor = near.floor.at(t);
-                f.db >= (floor + NEAR_MARGIN).max(SILENCE_MIN_DB)
-                    && f.db > -60.0
-                    && f.db >= self.far.frames[t].db - NEAR_ECHO_DB
+                db >= (floor + NEAR_MARGIN).max(SILENCE_MIN_DB)
+                    && db > -60.0
+                    && db >= self.far.dbs[t] - NEAR_ECHO_DB
             })
             .collect();
-        talk.resize(n, false);
+        talk.resize(n - from, false);
         // Pauses inside a sentence are talk.
         fill_short(&mut talk, SPEECH_PAUSE);
         Some(talk)
     }
 
+    /// The far side's classes from frame `from` on, smoothed and with announcements found
+    /// (frames whose context has not all arrived are left out unless `all`), and the near
+    /// side's talk over the same frames.
+    fn classes_from(&mut self, from: usize, all: bool) -> (Vec<Class>, Option<Vec<bool>>) {
+        self.classify(all);
+        let from = from.min(self.raw.len());
+        let mut c = smooth(&self.raw[from..]);
+        let near = self.near_talk(from, self.raw.len());
+        let marked = &self.repeats.marked[from..];
+        mark_announcements(&mut c, marked, near.as_deref());
+        (c, near)
+    }
+
     /// The far side's classes so far, smoothed and with announcements found (frames whose
     /// context has not all arrived are left out unless `all`).
     pub fn classes(&mut self, all: bool) -> Vec<Class> {
-        self.classify(all);
-        let mut c = smooth(&self.raw);
-        let near = self.near_talk(c.len());
-        mark_announcements(&mut c, &self.repeats.marked, near.as_deref());
-        c
+        self.classes_from(0, all).0
     }
 
     /// What the call amounts to so far. `final_`: the call is over (everything is decided);
     /// otherwise the trailing speech is live only once confirmed (answered, or long).
     pub fn summary(&mut self, final_: bool) -> Summary {
-        let classes = self.classes(final_);
-        let near = self.near_talk(classes.len());
+        let (classes, near) = self.classes_from(0, final_);
         Summary::from_classes(&classes, near.as_deref(), final_)
+    }
+
+    /// The summary of the last `seconds` only (times still from the start of the call), at a
+    /// cost that does not grow with the call: what a live check needs to know whether the call
+    /// is on hold now and where the present hold began, unless it began before the window.
+    pub fn summary_recent(&mut self, seconds: f64) -> Summary {
+        self.classify(false);
+        let from = self.raw.len().saturating_sub((seconds * FPS) as usize);
+        let (classes, near) = self.classes_from(from, false);
+        let mut s = Summary::from_classes(&classes, near.as_deref(), false);
+        let shift = secs(from);
+        s.duration_s += shift;
+        s.first_live_s = s.first_live_s.map(|t| t + shift);
+        for h in &mut s.holds {
+            h.start_s += shift;
+            h.end_s += shift;
+        }
+        for g in &mut s.segments {
+            g.start_s += shift;
+            g.end_s += shift;
+        }
+        s
     }
 }
 

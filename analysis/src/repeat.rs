@@ -15,14 +15,22 @@ const MIN_OFFSET: u32 = 250;
 const SPAN: usize = 100;
 /// Votes an offset needs within `SPAN` frames before it is checked.
 const VOTES: u32 = 3;
+/// Earlier frames with the same key looked at (the latest).
+const RECENT: usize = 8;
 /// Fewer differing bits than this share means the same audio.
 const MAX_BER: f32 = 0.25;
+
+/// No earlier frame with the key.
+const NONE: u32 = u32::MAX;
 
 #[derive(Default)]
 pub struct Repeats {
     fps: Vec<u16>,
     loud: Vec<bool>,
-    index: HashMap<u32, Vec<u32>>,
+    /// Key -> the latest frame with it; `prev[t]`: the frame before `t` with `t`'s key (a
+    /// hash chain: four bytes a frame, eight a key, no allocation per key).
+    latest: HashMap<u32, u32>,
+    prev: Vec<u32>,
     /// Offset -> (votes, frame of the last vote).
     votes: HashMap<u32, (u32, u32)>,
     /// Per frame: heard before or after.
@@ -35,17 +43,24 @@ impl Repeats {
         self.fps.push(fp);
         self.loud.push(loud);
         self.marked.push(false);
+        self.prev.push(NONE);
         if t < 2 || !loud || !self.loud[t as usize - 2] {
             return;
         }
         let key = fp as u32 | ((self.fps[t as usize - 2] as u32 & 0xff) << 16);
         let mut check = Vec::new();
-        if let Some(seen) = self.index.get(&key) {
-            for &s in seen.iter().rev() {
-                let d = t - s;
-                if d < MIN_OFFSET {
-                    continue;
-                }
+        let before = self.latest.insert(key, t).unwrap_or(NONE);
+        self.prev[t as usize] = before;
+        // The latest few times only: a looped hold tune would otherwise vote for every loop so
+        // far, at a cost growing with the call.
+        let mut s = before;
+        for _ in 0..RECENT {
+            if s == NONE {
+                break;
+            }
+            let d = t - s;
+            s = self.prev[s as usize];
+            if d >= MIN_OFFSET {
                 let v = self.votes.entry(d).or_insert((0, t));
                 if t - v.1 > SPAN as u32 {
                     *v = (0, t);
@@ -57,7 +72,6 @@ impl Repeats {
                 }
             }
         }
-        self.index.entry(key).or_default().push(t);
         for d in check {
             self.check(t as usize, d as usize);
         }

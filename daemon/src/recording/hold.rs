@@ -33,6 +33,9 @@ pub struct HoldWatch {
 
 /// How often the holds are looked at, in seconds of audio.
 const CHECK_S: u64 = 2;
+/// How much of the recent audio each look takes in (a hold already reported keeps the start
+/// it was reported with; a new one begins within the window).
+const WINDOW_S: f64 = 120.0;
 
 impl HoldWatch {
     /// `far`/`near`: channel indexes in `format`'s frames.
@@ -89,9 +92,10 @@ impl HoldWatch {
     }
 
     fn check(&mut self) {
-        let s = self.analyzer.summary(false);
+        let s = self.analyzer.summary_recent(WINDOW_S);
         tracing::debug!(audio_s = s.duration_s, holds = ?s.holds, first_live = ?s.first_live_s, "hold check");
         match (self.hold, s.current_hold()) {
+            // A hold that begins at the window's start began before it: not new.
             (None, Some(h)) => {
                 self.hold = Some(h.start_s);
                 (self.report)(HoldChange::Started { at_s: h.start_s });
