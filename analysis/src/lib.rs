@@ -20,7 +20,8 @@
 //! 5. Holds ([`Summary`]): live speech stretches (merged across pauses shorter than 8 s);
 //!    between them, and before the first, a stretch is a hold when it lasts 8 s or more or
 //!    holds 2 s of music, tones or announcements, and the near side did not do most of the
-//!    talking in it. A hold between two live stretches is a transfer.
+//!    talking in it. A hold between two live stretches is a transfer. After a hold, live
+//!    speech begins with the turn the caller answers.
 //!
 //! No model is downloaded or trained: every threshold is a named constant below.
 
@@ -97,6 +98,8 @@ const ANNOUNCEMENT_NEAR: usize = 6 * 50;
 /// Live stretches merge across gaps shorter than this; shorter speech does not count as live.
 const MERGE_GAP: usize = 8 * 50;
 const LIVE_MIN: usize = 50;
+/// The longest pause inside one turn of speech (frames).
+const TURN_GAP: usize = 30;
 /// A gap is a hold from this long, or with this much music, tone or announcement in it.
 const HOLD_MIN: usize = 8 * 50;
 const HOLD_SOUND_MIN: usize = 2 * 50;
@@ -605,6 +608,35 @@ impl Summary {
             live.push((r.start, r.end, r.len()));
         }
         live.retain(|s| s.2 >= LIVE_MIN);
+        // After a hold, live speech begins with the turn the caller answers: speech before it,
+        // across a pause longer than a turn's, was still the hold (a recorded voice).
+        if let Some(nr) = near {
+            let rs = runs(c);
+            for i in 0..live.len() {
+                let prev_end = if i > 0 { live[i - 1].1 } else { 0 };
+                let (s, e) = (live[i].0, live[i].1);
+                if !gap_is_hold(c, near, prev_end, s) {
+                    continue;
+                }
+                let Some(q) = (s..(e + 100).min(nr.len())).find(|&t| nr[t]) else {
+                    continue;
+                };
+                // The speech runs of the stretch before the answer, last first.
+                let speech: Vec<&Run> = rs
+                    .iter()
+                    .filter(|r| r.class == Class::Speech && r.start >= s && r.start < q)
+                    .collect();
+                let Some(mut k) = speech.len().checked_sub(1) else {
+                    continue;
+                };
+                while k > 0 && speech[k].start - speech[k - 1].end <= TURN_GAP {
+                    k -= 1;
+                }
+                if speech[k].start > s {
+                    live[i].0 = speech[k].start;
+                }
+            }
+        }
         // Live, trailing speech ends a hold only once answered or long.
         if !final_ && let Some(&(s, e, _)) = live.last() {
             let answered = near.is_some_and(|nr| nr[s..n.min(nr.len())].iter().any(|&b| b));

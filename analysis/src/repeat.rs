@@ -101,3 +101,84 @@ impl Repeats {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frontend::Framer;
+
+    fn noise(seed: u32, n: usize) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                (s as f32 / u32::MAX as f32 - 0.5) * 0.3
+            })
+            .collect()
+    }
+
+    /// A "voice": noise through a resonance that wanders (to a new random place every 150 ms),
+    /// so its spectrum changes like speech and never in a cycle.
+    fn clip(seed: u32, seconds: f32) -> Vec<f32> {
+        let x = noise(seed, (8000.0 * seconds) as usize);
+        let targets = noise(seed.wrapping_mul(7919), x.len() / 1200 + 2);
+        let (mut y1, mut y2) = (0f32, 0f32);
+        x.iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let (k, frac) = (i / 1200, (i % 1200) as f32 / 1200.0);
+                let place = targets[k] * (1.0 - frac) + targets[k + 1] * frac; // -0.15..0.15
+                let f = 1250.0 + 5000.0 * place;
+                let w = 2.0 * std::f32::consts::PI * f / 8000.0;
+                let y = v + 1.8 * 0.97 * w.cos() * y1 - 0.97 * 0.97 * y2;
+                (y2, y1) = (y1, y);
+                y * 0.05
+            })
+            .collect()
+    }
+
+    fn marks(audio: &[f32]) -> Vec<bool> {
+        let mut f = Framer::new();
+        let mut r = Repeats::default();
+        f.push(audio, &mut |fr| r.push(fr.fp, fr.db > -50.0));
+        r.marked
+    }
+
+    #[test]
+    fn a_clip_played_again_is_marked_both_times_and_other_audio_is_not() {
+        let ann = clip(7, 6.0);
+        let mut audio = ann.clone();
+        audio.extend(clip(99, 20.0)); // something else between
+        let again = audio.len();
+        // Played again off the frame grid (by 37 samples), with a little line noise.
+        audio.extend(vec![0.0; 37]);
+        audio.extend(
+            ann.iter()
+                .zip(noise(3, ann.len()))
+                .map(|(a, n)| a + n * 0.003),
+        );
+        let m = marks(&audio);
+        let frame_of = |sample: usize| sample / crate::frontend::HOP;
+        let share =
+            |a: usize, b: usize| m[a..b].iter().filter(|&&x| x).count() as f32 / (b - a) as f32;
+        assert!(
+            share(frame_of(8000), frame_of(40000)) > 0.6,
+            "first time: {}",
+            share(frame_of(8000), frame_of(40000))
+        );
+        assert!(share(frame_of(again + 8000), frame_of(again + 40000)) > 0.6);
+        assert!(
+            share(frame_of(56000), frame_of(200000)) < 0.05,
+            "the audio between: {}",
+            share(frame_of(56000), frame_of(200000))
+        );
+    }
+
+    #[test]
+    fn audio_that_never_repeats_is_not_marked() {
+        let m = marks(&clip(11, 60.0));
+        assert!(m.iter().filter(|&&x| x).count() < m.len() / 100);
+    }
+}

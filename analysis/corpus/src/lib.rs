@@ -10,8 +10,8 @@
 //! packets concealed by repeating the last one, more line noise). The ground truth is kept
 //! per sample span; holds run from the end of live speech to the start of the next.
 //!
-//! Two sets: `dev` seeds were used to choose the analysis thresholds; `test` seeds were not,
-//! and are what the accuracy test and report use.
+//! Two sets: `dev` seeds were used to choose the analysis thresholds and to look into
+//! failures; `test` seeds were not, and are what the accuracy test and report use.
 
 pub mod synth;
 
@@ -78,8 +78,11 @@ pub struct Call {
 /// The seeds of each set.
 pub fn seeds(set: &str) -> Result<Vec<u64>, String> {
     match set {
-        "dev" => Ok((1..=20).collect()),
-        "test" => Ok((1001..=6 + 1000).collect()),
+        // 1001..=1006 were the first held-out set; one of its calls showed a flaw of the
+        // generator (two agent lines sharing a phrase, which espeak-ng says identically: a
+        // "repeat"), and having been looked at, they joined the dev seeds.
+        "dev" => Ok((1..=40).chain(1001..=1006).collect()),
+        "test" => Ok((2001..=2006).collect()),
         other => Err(format!("unknown set {other:?}: dev or test")),
     }
 }

@@ -350,7 +350,7 @@ const AGENT: &[&str] = &[
     "I have applied a credit to your account.",
     "Can you tell me what the error message says?",
     "That should take about three to five business days.",
-    "I am sorry for the wait, thank you for your patience.",
+    "Apologies for the delay, I appreciate your patience.",
     "Let me pull up your details, one moment.",
     "We can send a replacement at no charge.",
     "The technician can come on Tuesday morning.",
@@ -364,7 +364,7 @@ const AGENT: &[&str] = &[
 
 /// What an agent says when checking in during a hold.
 const CHECK_INS: &[&str] = &[
-    "I am still checking on this, thank you for holding.",
+    "I am still checking on this, bear with me.",
     "Sorry for the wait, I am nearly done here.",
     "Thanks for bearing with me, just a few more minutes.",
     "I have not forgotten you, the system is slow today.",
@@ -779,6 +779,31 @@ mod tests {
         assert_eq!(y.len(), 8000);
         let r = rms(&y[500..7500]);
         assert!((r - db(-10.0)).abs() < 0.01 * db(-10.0), "{r}");
+    }
+
+    #[test]
+    fn live_lines_share_no_three_words() {
+        // Speech the far side plays twice is an announcement; espeak-ng says the same words the
+        // same way, so no two things an agent says may share a phrase.
+        let words = |l: &str| -> Vec<String> {
+            l.to_lowercase()
+                .split(|c: char| !c.is_alphabetic() && c != '\'')
+                .filter(|w| !w.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let lines: Vec<&str> = AGENT.iter().chain(CHECK_INS).copied().collect();
+        for (i, a) in lines.iter().enumerate() {
+            for b in &lines[i + 1..] {
+                let (wa, wb) = (words(a), words(b));
+                for t in wa.windows(3) {
+                    assert!(
+                        !wb.windows(3).any(|u| u == t),
+                        "{a:?} and {b:?} share {t:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
