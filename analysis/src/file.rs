@@ -33,12 +33,41 @@ pub fn analyze_path(path: &Path) -> Result<FileAnalysis, String> {
     }
 }
 
-fn feed(a: &mut Analyzer, data: &[f32], channels: usize) {
-    if channels == 1 {
-        a.push(data, None);
-    } else {
-        a.push_interleaved(data, channels, 1, Some(0));
+/// Feeds interleaved samples to a new analyzer, a piece at a time, and sums it up.
+fn run(
+    rate: u32,
+    channels: usize,
+    samples: impl Iterator<Item = Result<f32, String>>,
+) -> Result<Summary, String> {
+    let mut a = Analyzer::new(rate, channels >= 2);
+    let mut buf: Vec<f32> = Vec::with_capacity(PIECE * channels);
+    let feed = |a: &mut Analyzer, data: &[f32]| {
+        if channels == 1 {
+            a.push(data, None);
+        } else {
+            a.push_interleaved(data, channels, 1, Some(0));
+        }
+    };
+    for s in samples {
+        buf.push(s?);
+        if buf.len() == PIECE * channels {
+            feed(&mut a, &buf);
+            buf.clear();
+        }
     }
+    let whole = buf.len() / channels * channels;
+    feed(&mut a, &buf[..whole]);
+    Ok(a.summary(true))
+}
+
+/// The scale of a signed integer sample of `bits` to -1..1.
+fn scale(bits: u16, shown: &impl std::fmt::Display) -> Result<f32, String> {
+    if !(1..=32).contains(&bits) {
+        return Err(format!(
+            "{shown}: {bits} bits per sample is not a format this reads"
+        ));
+    }
+    Ok(1.0 / (1u64 << (bits - 1)) as f32)
 }
 
 fn wav(path: &Path) -> Result<FileAnalysis, String> {
@@ -49,36 +78,27 @@ fn wav(path: &Path) -> Result<FileAnalysis, String> {
     if channels == 0 || spec.sample_rate == 0 {
         return Err(format!("{shown}: no channels or no rate"));
     }
-    let mut a = Analyzer::new(spec.sample_rate, channels >= 2);
-    let mut buf: Vec<f32> = Vec::with_capacity(PIECE * channels);
     let err = |e: hound::Error| format!("{shown}: {e}");
-    match spec.sample_format {
-        hound::SampleFormat::Float => {
-            for s in r.samples::<f32>() {
-                buf.push(s.map_err(err)?);
-                if buf.len() == PIECE * channels {
-                    feed(&mut a, &buf, channels);
-                    buf.clear();
-                }
-            }
-        }
+    let summary = match spec.sample_format {
+        hound::SampleFormat::Float => run(
+            spec.sample_rate,
+            channels,
+            r.samples::<f32>().map(|s| s.map_err(err)),
+        )?,
         hound::SampleFormat::Int => {
-            let scale = 1.0 / (1u64 << (spec.bits_per_sample - 1)) as f32;
-            for s in r.samples::<i32>() {
-                buf.push(s.map_err(err)? as f32 * scale);
-                if buf.len() == PIECE * channels {
-                    feed(&mut a, &buf, channels);
-                    buf.clear();
-                }
-            }
+            let k = scale(spec.bits_per_sample, &shown)?;
+            run(
+                spec.sample_rate,
+                channels,
+                r.samples::<i32>()
+                    .map(|s| s.map(|v| v as f32 * k).map_err(err)),
+            )?
         }
-    }
-    let whole = buf.len() / channels * channels;
-    feed(&mut a, &buf[..whole], channels);
+    };
     Ok(FileAnalysis {
         rate: spec.sample_rate,
         channels: spec.channels,
-        summary: a.summary(true),
+        summary,
     })
 }
 
@@ -87,21 +107,19 @@ fn flac(path: &Path) -> Result<FileAnalysis, String> {
     let mut r = claxon::FlacReader::open(path).map_err(|e| format!("{shown}: {e}"))?;
     let info = r.streaminfo();
     let channels = info.channels as usize;
-    let scale = 1.0 / (1u64 << (info.bits_per_sample - 1)) as f32;
-    let mut a = Analyzer::new(info.sample_rate, channels >= 2);
-    let mut buf: Vec<f32> = Vec::with_capacity(PIECE * channels);
-    for s in r.samples() {
-        buf.push(s.map_err(|e| format!("{shown}: {e}"))? as f32 * scale);
-        if buf.len() == PIECE * channels {
-            feed(&mut a, &buf, channels);
-            buf.clear();
-        }
+    if channels == 0 || info.sample_rate == 0 {
+        return Err(format!("{shown}: no channels or no rate"));
     }
-    let whole = buf.len() / channels * channels;
-    feed(&mut a, &buf[..whole], channels);
+    let k = scale(info.bits_per_sample as u16, &shown)?;
+    let summary = run(
+        info.sample_rate,
+        channels,
+        r.samples()
+            .map(|s| s.map(|v| v as f32 * k).map_err(|e| format!("{shown}: {e}"))),
+    )?;
     Ok(FileAnalysis {
         rate: info.sample_rate,
         channels: info.channels as u16,
-        summary: a.summary(true),
+        summary,
     })
 }

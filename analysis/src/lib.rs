@@ -548,6 +548,14 @@ impl Hold {
     pub fn seconds(&self) -> f64 {
         self.end_s - self.start_s
     }
+
+    /// What filled it, in a phrase: "music 30 s, announcements 5 s, tones 0 s, silence 2 s".
+    pub fn contents(&self) -> String {
+        format!(
+            "music {:.0} s, announcements {:.0} s, tones {:.0} s, silence {:.0} s",
+            self.music_s, self.announcement_s, self.tone_s, self.silence_s
+        )
+    }
 }
 
 /// A stretch of one class, for the timeline.
@@ -723,15 +731,12 @@ impl Summary {
         );
         for h in &self.holds {
             s += &format!(
-                "  hold {} - {} ({}{}): music {:.0} s, announcements {:.0} s, tones {:.0} s, silence {:.0} s\n",
+                "  hold {} - {} ({}{}): {}\n",
                 clock(h.start_s),
                 clock(h.end_s),
                 clock(h.seconds()),
                 if h.open { ", still on hold" } else { "" },
-                h.music_s,
-                h.announcement_s,
-                h.tone_s,
-                h.silence_s
+                h.contents()
             );
         }
         s += &format!("talk, far side    {}\n", clock(self.talk_far_s));

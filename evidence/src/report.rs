@@ -211,15 +211,16 @@ pub fn html(m: &Manifest, verified: &Report) -> String {
         ));
         for h in &a.holds {
             o.push_str(&format!(
-                "<li>Hold from {} to {} ({}{}): music {:.0} s, announcements {:.0} s, tones {:.0} s, silence {:.0} s</li>\n",
+                "<li>Hold from {} to {} ({}{}): {}</li>\n",
                 clock(h.start_s),
                 clock(h.end_s),
                 clock(h.seconds()),
-                if h.open { ", the recording ended on hold" } else { "" },
-                h.music_s,
-                h.announcement_s,
-                h.tone_s,
-                h.silence_s
+                if h.open {
+                    ", the recording ended on hold"
+                } else {
+                    ""
+                },
+                h.contents()
             ));
         }
         o.push_str(&format!(
