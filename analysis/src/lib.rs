@@ -352,17 +352,17 @@ impl Analyzer {
         (c, near)
     }
 
-    /// The far side's classes so far, smoothed and with announcements found (frames whose
-    /// context has not all arrived are left out unless `all`).
-    pub fn classes(&mut self, all: bool) -> Vec<Class> {
-        self.classes_from(0, all).0
-    }
-
     /// What the call amounts to so far. `final_`: the call is over (everything is decided);
     /// otherwise the trailing speech is live only once confirmed (answered, or long).
     pub fn summary(&mut self, final_: bool) -> Summary {
+        self.classes_and_summary(final_).1
+    }
+
+    /// The classes and the summary from one pass.
+    pub fn classes_and_summary(&mut self, final_: bool) -> (Vec<Class>, Summary) {
         let (classes, near) = self.classes_from(0, final_);
-        Summary::from_classes(&classes, near.as_deref(), final_)
+        let summary = Summary::from_classes(&classes, near.as_deref(), final_);
+        (classes, summary)
     }
 
     /// The summary of the last `seconds` only (times still from the start of the call), at a

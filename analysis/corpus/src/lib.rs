@@ -144,21 +144,9 @@ impl Outcome {
     }
 }
 
-/// Analyses one rendered call (stereo: the near side heard too) and scores it.
+/// Analyses one rendered call (stereo: the near side heard too) and scores it; with the
+/// analysis's own summary.
 pub fn evaluate(
-    name: &str,
-    truth: &Truth,
-    near: &[f32],
-    far: &[f32],
-    rate: u32,
-    line: Line,
-    stereo: bool,
-) -> Outcome {
-    evaluate_with(name, truth, near, far, rate, line, stereo).0
-}
-
-/// As [`evaluate`], with the analysis's own summary.
-pub fn evaluate_with(
     name: &str,
     truth: &Truth,
     near: &[f32],
@@ -175,8 +163,7 @@ pub fn evaluate_with(
         let n = stereo.then(|| &near[i * piece..(i * piece + f.len()).min(near.len())]);
         a.push(f, n);
     }
-    let summary = a.summary(true);
-    let classes = a.classes(true);
+    let (classes, summary) = a.classes_and_summary(true);
     let elapsed = began.elapsed().as_secs_f64();
     let mut confusion = [[0u64; 5]; 5];
     for (t, &c) in classes.iter().enumerate() {
@@ -214,13 +201,9 @@ pub const RENDERINGS: [(u32, Line); 6] = [
 ];
 
 /// Composes, renders and evaluates a whole set; `out`, when given, receives each rendering as
-/// a stereo WAV with its truth beside it.
-pub fn run_set(set: &str, stereo: bool, out: Option<&Path>) -> Result<Vec<Outcome>, String> {
-    run_set_showing(set, stereo, out, None)
-}
-
-/// As [`run_set`]; the rendering named `show` also prints its analysis and truth.
-pub fn run_set_showing(
+/// a stereo WAV with its truth beside it; the rendering named `show` also prints its analysis
+/// and truth.
+pub fn run_set(
     set: &str,
     stereo: bool,
     out: Option<&Path>,
@@ -242,7 +225,7 @@ pub fn run_set_showing(
                 std::fs::write(dir.join(format!("{name}.json")), truth)
                     .map_err(|e| e.to_string())?;
             }
-            let (o, summary) = evaluate_with(&name, &call.truth, &near, &far, rate, line, stereo);
+            let (o, summary) = evaluate(&name, &call.truth, &near, &far, rate, line, stereo);
             if show == Some(name.as_str()) {
                 println!("{name}: analysis\n{}", summary.to_text());
                 println!("{name}: truth");

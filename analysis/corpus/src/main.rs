@@ -34,7 +34,7 @@ fn main() {
         eprintln!("onrecord-corpus: {}: {e}", d.display());
         std::process::exit(1);
     }
-    match onrecord_corpus::run_set_showing(&a.set, !a.mono, a.out.as_deref(), a.show.as_deref()) {
+    match onrecord_corpus::run_set(&a.set, !a.mono, a.out.as_deref(), a.show.as_deref()) {
         Ok(o) if a.json => println!("{}", serde_json::to_string_pretty(&o).expect("plain data")),
         Ok(o) => print!("{}", onrecord_corpus::report(&o)),
         Err(e) => {

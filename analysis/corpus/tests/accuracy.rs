@@ -5,7 +5,7 @@
 
 #[test]
 fn analysis_accuracy_over_the_test_corpus() {
-    let outcomes = onrecord_corpus::run_set("test", true, None)
+    let outcomes = onrecord_corpus::run_set("test", true, None, None)
         .expect("the corpus builds (espeak-ng installed)");
     println!("{}", onrecord_corpus::report(&outcomes));
     assert_eq!(outcomes.len(), 36);
@@ -40,7 +40,7 @@ fn a_mono_recording_is_analysed_from_the_far_side_alone() {
     // hold is an announcement only when it repeats).
     let call = onrecord_corpus::synth::compose(1001).expect("compose");
     let (near, far) = onrecord_corpus::render(&call, 8000, onrecord_corpus::Line::Phone, 1001);
-    let o = onrecord_corpus::evaluate(
+    let (o, _) = onrecord_corpus::evaluate(
         "mono",
         &call.truth,
         &near,

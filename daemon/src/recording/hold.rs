@@ -95,19 +95,19 @@ impl HoldWatch {
         let s = self.analyzer.summary_recent(WINDOW_S);
         tracing::debug!(audio_s = s.duration_s, holds = ?s.holds, first_live = ?s.first_live_s, "hold check");
         match (self.hold, s.current_hold()) {
-            // A hold that begins at the window's start began before it: not new.
             (None, Some(h)) => {
                 self.hold = Some(h.start_s);
                 (self.report)(HoldChange::Started { at_s: h.start_s });
             }
             (Some(since), None) => {
                 self.hold = None;
-                // The hold that began then: where live speech took over.
+                // The hold that just closed (one longer than the window begins, in the window,
+                // at its start): where live speech took over.
                 let at_s = s
                     .holds
                     .iter()
                     .rev()
-                    .find(|h| h.start_s <= since + 1.0)
+                    .find(|h| !h.open)
                     .map_or(s.duration_s, |h| h.end_s);
                 (self.report)(HoldChange::Ended {
                     since_s: since,
