@@ -14,7 +14,7 @@ DEMO_DEBS  := dbus-daemon $(BUILD_DEBS)
 TEST_DEBS  := dbus-daemon systemd chromium espeak-ng $(BUILD_DEBS) $(PW_DEBS)
 BENCH_DEBS := dbus-daemon espeak-ng $(BUILD_DEBS) $(PW_DEBS) stress-ng
 
-.PHONY: build demo test bench introspection clean
+.PHONY: build demo test bench introspection clean install uninstall
 
 build:
 	scripts/deps.sh $(BUILD_DEBS)
@@ -47,3 +47,52 @@ introspection:
 
 clean:
 	$(CARGO) clean
+
+# `make install PREFIX=/usr DESTDIR=/tmp/stage`: binaries, plugins, law tables, the systemd user
+# unit and the D-Bus session service file (activation), the introspection XML, man pages,
+# completions for bash, zsh and fish, and a commented sample configuration. PROFILE=dev
+# installs the debug build (the install test does).
+PREFIX  ?= /usr/local
+DESTDIR ?=
+PROFILE ?= release
+OUT     := target/$(if $(filter dev,$(PROFILE)),debug,$(PROFILE))
+BINDIR  := $(PREFIX)/bin
+DATADIR := $(PREFIX)/share
+PLUGINS := capture_cpal capture_file storage_wav storage_flac
+ASSETS  := $(OUT)/assets
+
+install:
+	scripts/deps.sh $(BUILD_DEBS)
+	$(CARGO) build --profile $(PROFILE) --workspace --bins --lib
+	rm -rf $(ASSETS)
+	$(OUT)/onrecordd --generate-assets $(ASSETS)
+	$(OUT)/onrecordctl generate-assets $(ASSETS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PREFIX)/lib/onrecord/plugins
+	install -m 755 $(OUT)/onrecordd $(OUT)/onrecordctl $(DESTDIR)$(BINDIR)/
+	for p in $(PLUGINS); do install -m 644 $(OUT)/libonrecord_$$p.so $(DESTDIR)$(PREFIX)/lib/onrecord/plugins/; done
+	install -d $(DESTDIR)$(DATADIR)/onrecord
+	rm -rf $(DESTDIR)$(DATADIR)/onrecord/laws
+	cp -R laws $(DESTDIR)$(DATADIR)/onrecord/laws
+	chmod -R go-w,a+rX $(DESTDIR)$(DATADIR)/onrecord/laws
+	install -D -m 644 dist/config.toml $(DESTDIR)$(DATADIR)/doc/onrecord/config.toml
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/user $(DESTDIR)$(DATADIR)/dbus-1/services
+	sed 's|@bindir@|$(BINDIR)|g' dist/onrecordd.service.in > $(DESTDIR)$(PREFIX)/lib/systemd/user/onrecordd.service
+	sed 's|@bindir@|$(BINDIR)|g' dist/org.onrecord.OnRecord1.service.in > $(DESTDIR)$(DATADIR)/dbus-1/services/org.onrecord.OnRecord1.service
+	chmod 644 $(DESTDIR)$(PREFIX)/lib/systemd/user/onrecordd.service $(DESTDIR)$(DATADIR)/dbus-1/services/org.onrecord.OnRecord1.service
+	install -d $(DESTDIR)$(DATADIR)/dbus-1/interfaces $(DESTDIR)$(DATADIR)/man/man1
+	install -m 644 docs/dbus/*.xml $(DESTDIR)$(DATADIR)/dbus-1/interfaces/
+	install -m 644 $(ASSETS)/man1/*.1 $(DESTDIR)$(DATADIR)/man/man1/
+	for b in onrecordd onrecordctl; do \
+	  install -D -m 644 $(ASSETS)/completions/$$b.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/$$b; \
+	  install -D -m 644 $(ASSETS)/completions/_$$b $(DESTDIR)$(DATADIR)/zsh/site-functions/_$$b; \
+	  install -D -m 644 $(ASSETS)/completions/$$b.fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/$$b.fish; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/onrecordd $(DESTDIR)$(BINDIR)/onrecordctl
+	rm -rf $(DESTDIR)$(PREFIX)/lib/onrecord $(DESTDIR)$(DATADIR)/onrecord $(DESTDIR)$(DATADIR)/doc/onrecord
+	rm -f $(DESTDIR)$(PREFIX)/lib/systemd/user/onrecordd.service $(DESTDIR)$(DATADIR)/dbus-1/services/org.onrecord.OnRecord1.service
+	rm -f $(DESTDIR)$(DATADIR)/dbus-1/interfaces/org.onrecord.*.xml $(DESTDIR)$(DATADIR)/man/man1/onrecordd.1 $(DESTDIR)$(DATADIR)/man/man1/onrecordctl*.1
+	for b in onrecordd onrecordctl; do \
+	  rm -f $(DESTDIR)$(DATADIR)/bash-completion/completions/$$b $(DESTDIR)$(DATADIR)/zsh/site-functions/_$$b $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/$$b.fish; \
+	done

@@ -7,6 +7,7 @@ mod calls;
 mod ctl_laws;
 mod evidence;
 mod hot_reload;
+mod install;
 mod introspection;
 mod live;
 mod plugins;

@@ -71,6 +71,9 @@ enum Top {
         #[arg(long)]
         json: bool,
     },
+    /// Write the man pages and shell completions into DIR (used by `make install`).
+    #[command(hide = true)]
+    GenerateAssets { dir: std::path::PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -86,6 +89,12 @@ fn main() -> ExitCode {
             };
         }
     };
+    if let Top::GenerateAssets { dir } = &cli.command {
+        return match generate_assets(dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => Fail::Other(format!("cannot write to {}: {e}", dir.display())).exit(),
+        };
+    }
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -97,6 +106,25 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => f.exit(),
     }
+}
+
+/// The man pages (`man1/onrecordctl.1` and one per subcommand) and completions
+/// (`completions/onrecordctl.{bash,zsh,fish}`).
+fn generate_assets(dir: &std::path::Path) -> std::io::Result<()> {
+    use clap::CommandFactory;
+    let man = dir.join("man1");
+    std::fs::create_dir_all(&man)?;
+    clap_mangen::generate_to(Cli::command(), &man)?;
+    let completions = dir.join("completions");
+    std::fs::create_dir_all(&completions)?;
+    for shell in [
+        clap_complete::Shell::Bash,
+        clap_complete::Shell::Zsh,
+        clap_complete::Shell::Fish,
+    ] {
+        clap_complete::generate_to(shell, &mut Cli::command(), "onrecordctl", &completions)?;
+    }
+    Ok(())
 }
 
 /// A session-bus connection to a compatible daemon.
@@ -149,7 +177,7 @@ async fn run(cli: Cli) -> Result<(), Fail> {
     }
     let conn = connect().await?;
     match cli.command {
-        Top::Analyze { .. } => unreachable!("handled above"),
+        Top::Analyze { .. } | Top::GenerateAssets { .. } => unreachable!("handled above"),
         Top::Call(cmd) => calls::run(&conn, cmd).await,
         Top::Laws(cmd) => laws::run(&conn, cmd).await,
         Top::Status { json } => laws::status(&conn, json).await,

@@ -283,6 +283,40 @@ mod tests {
         assert!(!c.enabled());
     }
 
+    /// The sample configuration that `make install` ships (`dist/config.toml`): as shipped,
+    /// every setting commented out, it is the default; with every setting line (`#key = ...`,
+    /// `#[section]`) uncommented, it parses (so it names no key the daemon does not know) and
+    /// says what the defaults are.
+    #[test]
+    fn the_sample_config_parses_and_tells_the_defaults() {
+        let text = include_str!("../../dist/config.toml");
+        let shipped: Config = toml::from_str(text).unwrap();
+        assert_eq!(shipped, Config::default());
+        let settings: String = text
+            .lines()
+            .filter_map(|l| l.strip_prefix('#'))
+            .filter(|l| l.starts_with(|c: char| c.is_ascii_lowercase() || c == '['))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert!(settings.lines().count() >= 15, "{settings}");
+        let all: Config = toml::from_str(&settings).unwrap();
+        let capture = all.capture.clone().unwrap();
+        let default = CaptureSection::default();
+        assert_eq!(capture.source, default.source);
+        assert_eq!(capture.storage, default.storage);
+        assert_eq!(capture.sync_interval_ms, default.sync_interval_ms);
+        assert_eq!(
+            capture.sides(),
+            vec![
+                ("microphone", "device=default\nperiod_ms=100\n".to_owned()),
+                ("far side", "device=monitor\nperiod_ms=100\n".to_owned()),
+            ]
+        );
+        assert_eq!(all.naming, NamingSection::default());
+        assert_eq!(all.policy, PolicyConfig::default());
+        assert_eq!(all.retention.days, Some(90.0));
+    }
+
     #[test]
     fn reads_jurisdiction_and_data_dir() {
         let dir = tempfile::tempdir().unwrap();

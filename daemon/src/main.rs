@@ -34,6 +34,9 @@ struct Args {
     /// Load plugins from DIR too, before the default places (repeatable).
     #[arg(long = "plugin-dir", value_name = "DIR")]
     plugin_dirs: Vec<PathBuf>,
+    /// Write the man page and shell completions into DIR and exit (used by `make install`).
+    #[arg(long, value_name = "DIR", hide = true)]
+    generate_assets: Option<PathBuf>,
 }
 
 /// Where plugins are looked for, first found first: `--plugin-dir`s,
@@ -57,14 +60,17 @@ fn plugin_dirs(given: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     let args = Args::parse();
+    if let Some(dir) = &args.generate_assets {
+        return match generate_assets(dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("onrecordd: cannot write to {}: {e}", dir.display());
+                ExitCode::FAILURE
+            }
+        };
+    }
+    init_logging();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -83,6 +89,64 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `RUST_LOG`-style filtering (default `info`), to the journal when systemd connected stderr to
+/// it (`JOURNAL_STREAM` names stderr's device and inode), else to stderr, coloured only on a
+/// terminal.
+fn init_logging() {
+    use tracing_subscriber::prelude::*;
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())
+    };
+    if stderr_is_journal()
+        && let Ok(journal) = tracing_journald::layer()
+    {
+        tracing_subscriber::registry()
+            .with(journal.with_syslog_identifier("onrecordd".into()))
+            .with(filter())
+            .init();
+        return;
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(filter())
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+/// systemd's way to say "your stderr is the journal": `JOURNAL_STREAM=<dev>:<inode>` of it.
+fn stderr_is_journal() -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let Some(stream) = std::env::var_os("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() else {
+        return false;
+    };
+    let Ok(meta) = std::fs::File::from(fd).metadata() else {
+        return false;
+    };
+    stream.to_str() == Some(&format!("{}:{}", meta.dev(), meta.ino()))
+}
+
+/// The man page (`man1/onrecordd.1`) and completions (`completions/onrecordd.{bash,zsh,fish}`).
+fn generate_assets(dir: &Path) -> std::io::Result<()> {
+    use clap::CommandFactory;
+    let man = dir.join("man1");
+    std::fs::create_dir_all(&man)?;
+    clap_mangen::generate_to(Args::command(), &man)?;
+    let completions = dir.join("completions");
+    std::fs::create_dir_all(&completions)?;
+    for shell in [
+        clap_complete::Shell::Bash,
+        clap_complete::Shell::Zsh,
+        clap_complete::Shell::Fish,
+    ] {
+        clap_complete::generate_to(shell, &mut Args::command(), "onrecordd", &completions)?;
+    }
+    Ok(())
 }
 
 fn xdg(var: &str, fallback: &str) -> Option<PathBuf> {
@@ -259,7 +323,12 @@ async fn run(args: Args) -> Result<(), String> {
         }
         Err(e) => return Err(format!("cannot serve {BUS_NAME} on the session bus: {e}")),
     }
-    tracing::info!(name = BUS_NAME, "serving on the session bus");
+    tracing::info!(
+        name = BUS_NAME,
+        laws = %dirs[0].display(),
+        data = %data_dir_for_key.display(),
+        "serving on the session bus"
+    );
     tokio::spawn(owner.run(rx, commands.clone(), conn.clone()));
 
     let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
@@ -272,6 +341,16 @@ async fn run(args: Args) -> Result<(), String> {
             }
             _ = term.recv() => break,
             _ = int.recv() => break,
+        }
+    }
+    // Calls still recording are finished and sealed before the process ends (a kill -9 leaves
+    // them to be repaired at the next start instead).
+    let (reply, done) = tokio::sync::oneshot::channel();
+    if commands.send(Command::Shutdown { reply }).await.is_ok() {
+        match tokio::time::timeout(std::time::Duration::from_secs(20), done).await {
+            Ok(Ok(n)) if n > 0 => tracing::info!(calls = n, "recordings finished and sealed"),
+            Ok(_) => {}
+            Err(_) => tracing::error!("recordings not finished within 20 s: left to be repaired"),
         }
     }
     tracing::info!("stopping");

@@ -38,6 +38,15 @@ impl CallState {
             CallState::Stopped | CallState::Refused | CallState::Withdrawn | CallState::Interrupted
         )
     }
+
+    /// Whether the call holds its recording open (recording, or paused by the user or for a
+    /// new party).
+    pub fn is_capturing(self) -> bool {
+        matches!(
+            self,
+            CallState::Recording | CallState::Paused | CallState::Held
+        )
+    }
 }
 
 string_enum! {

@@ -51,12 +51,30 @@ pub struct Bus {
 
 impl Bus {
     pub fn start() -> Bus {
-        let out = Command::new("dbus-daemon")
-            .args(["--session", "--fork", "--print-address=1", "--print-pid=1"])
+        let mut cmd = Command::new("dbus-daemon");
+        cmd.arg("--session")
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .stderr(Stdio::inherit());
+        Bus::launch(cmd)
+    }
+
+    /// A bus from a configuration file of the test's (say, with its own `<servicedir>`), with
+    /// the environment that activated services inherit and their stdout and stderr in `log`.
+    pub fn start_configured(config: &Path, env: &[(&str, &std::ffi::OsStr)], log: &Path) -> Bus {
+        let mut cmd = Command::new("dbus-daemon");
+        cmd.arg(format!("--config-file={}", config.display()))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(env.iter().copied())
+            .stderr(fs::File::create(log).expect("bus log"));
+        Bus::launch(cmd)
+    }
+
+    fn launch(mut cmd: Command) -> Bus {
+        let out = cmd
+            .args(["--fork", "--print-address=1", "--print-pid=1"])
             .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
             .output()
             .expect("dbus-daemon must be installed (make test installs it)");
         assert!(out.status.success(), "dbus-daemon failed");

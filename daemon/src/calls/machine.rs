@@ -368,7 +368,7 @@ impl Call {
                 );
             }
             Event::Interrupt => {
-                if !matches!(next.state, Recording | Paused | Held) {
+                if !next.state.is_capturing() {
                     return Err(Refusal::WrongState(format!(
                         "only a capturing call can be interrupted; it is {}",
                         next.state
@@ -530,10 +530,7 @@ impl Call {
         detail: String,
         fx: &mut Vec<Effect>,
     ) {
-        let capturing = matches!(
-            self.state,
-            CallState::Recording | CallState::Paused | CallState::Held
-        );
+        let capturing = self.state.is_capturing();
         self.stop_stretch(at);
         self.state = state;
         if capturing {

@@ -121,16 +121,17 @@ fn text(p: *const std::ffi::c_char) -> Option<String> {
         .flatten()
 }
 
-/// Whether the file may be loaded at all: a regular file of ours that nobody else can write.
+/// Whether the file may be loaded at all: a regular file of ours, or root's (a system-wide
+/// install), that nobody else can write.
 fn check_file(path: &Path) -> Result<(), String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
     if !meta.is_file() {
         return Err("not a regular file".into());
     }
     let me = rustix::process::geteuid().as_raw();
-    if meta.uid() != me {
+    if meta.uid() != me && meta.uid() != 0 {
         return Err(format!(
-            "owned by user {}, not by this user ({me}): refusing to run another user's code",
+            "owned by user {}, neither this user ({me}) nor root: refusing to run another user's code",
             meta.uid()
         ));
     }

@@ -53,6 +53,10 @@ pub enum Command {
         id: String,
         change: crate::capture::HoldChange,
     },
+    /// The daemon is stopping (SIGTERM, SIGINT): every call still capturing is interrupted,
+    /// so its files are finished and sealed now rather than repaired at the next start.
+    /// `reply` gets how many were.
+    Shutdown { reply: oneshot::Sender<usize> },
 }
 
 /// `[retention]`: when the audio of ended calls is deleted. Kept calls never are.
@@ -281,6 +285,9 @@ impl Owner {
                 }
                 Command::CaptureNote { id, text } => self.capture_note(&conn, &id, text).await,
                 Command::Hold { id, change } => self.hold_change(&conn, &id, change).await,
+                Command::Shutdown { reply } => {
+                    let _ = reply.send(self.interrupt_all(&conn).await);
+                }
             }
         }
     }
@@ -587,6 +594,25 @@ impl Owner {
                 }
             };
         }
+    }
+
+    /// Interrupts every call that is capturing; returns how many.
+    async fn interrupt_all(&mut self, conn: &Connection) -> usize {
+        let capturing: Vec<String> = self
+            .calls
+            .iter()
+            .filter(|(_, e)| e.call.state.is_capturing())
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &capturing {
+            if let Err(e) = self
+                .call_event(conn, id, CallInput::Event(Event::Interrupt))
+                .await
+            {
+                tracing::error!(call = %id, "cannot interrupt the call: {e}");
+            }
+        }
+        capturing.len()
     }
 
     async fn call_event(
