@@ -14,7 +14,7 @@ DEMO_DEBS  := dbus-daemon $(BUILD_DEBS)
 TEST_DEBS  := dbus-daemon systemd chromium espeak-ng $(BUILD_DEBS) $(PW_DEBS)
 BENCH_DEBS := dbus-daemon espeak-ng $(BUILD_DEBS) $(PW_DEBS) stress-ng
 
-.PHONY: build demo test bench introspection clean install uninstall
+.PHONY: build demo test bench reliability introspection clean install uninstall
 
 build:
 	scripts/deps.sh $(BUILD_DEBS)
@@ -31,6 +31,21 @@ test:
 	$(CARGO) build --workspace --bins --lib
 	$(CARGO) build --manifest-path plugins/testing/Cargo.toml --target-dir target/testplugins
 	scripts/test.sh
+	@if cargo +nightly --version >/dev/null 2>&1; then scripts/fuzz.sh $(CI_FUZZ_SECONDS); \
+	else echo "fuzz: not run: no nightly toolchain (rustup toolchain install nightly); its regression inputs ran above"; fi
+
+# The reliability suite at full size: 20 recordings killed at random moments, a full disk, a
+# clean shutdown, the D-Bus bad-input sweep, misbehaving plugins, and each fuzz target for
+# FUZZ_SECONDS. `make test` runs a bounded form (4 kills, CI_FUZZ_SECONDS per fuzz target).
+FUZZ_SECONDS    ?= 300
+CI_FUZZ_SECONDS ?= 15
+reliability:
+	scripts/deps.sh $(TEST_DEBS)
+	$(CARGO) build --workspace --bins --lib
+	$(CARGO) build --manifest-path plugins/testing/Cargo.toml --target-dir target/testplugins
+	ONRECORD_RELIABILITY=full $(CARGO) test -p onrecord-tests --test tests -- --nocapture reliability:: bad_input:: plugins::
+	$(CARGO) test -p onrecordd --lib fuzz_regressions
+	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 bench:
 	scripts/deps.sh $(BENCH_DEBS)

@@ -12,3 +12,4 @@ mod introspection;
 mod live;
 mod plugins;
 mod recording;
+mod reliability;

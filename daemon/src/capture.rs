@@ -56,6 +56,9 @@ pub trait Capture: Send + Sync {
     fn set_notes(&mut self, _notes: Notes) {}
     /// Gives capture a way to report holds found on the far side while calls record.
     fn set_hold_events(&mut self, _events: HoldEvents) {}
+    /// Gives capture a way to say that a call's recording failed for good while it ran (the
+    /// storage refused a write: a full disk): `(call id, error)`, once per recording.
+    fn set_failures(&mut self, _failures: Notes) {}
     /// Begins writing the call's audio into `dir`; returns the files it writes.
     fn start(&mut self, call: &Call, dir: &Path) -> Result<Vec<String>, String>;
     /// Stops writing at once; nothing is buffered for later (no pre-roll).

@@ -8,6 +8,8 @@
 pub mod calls;
 pub mod capture;
 pub mod config;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod laws;
 pub mod plugins;
 pub mod recording;

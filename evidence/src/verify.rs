@@ -147,6 +147,17 @@ pub fn verify_dir_with(dir: &Path, mut progress: impl FnMut(&str)) -> Report {
 
 fn verify_file(dir: &Path, f: &crate::FileEntry, r: &mut Report) {
     let name = &f.name;
+    // A file of the call is in the call's directory: a name that is a path could make the
+    // check read anything on the machine.
+    let mut parts = Path::new(name).components();
+    if !matches!(
+        (parts.next(), parts.next()),
+        (Some(std::path::Component::Normal(_)), None)
+    ) {
+        return r.fail(format!(
+            "{name:?}: not a file name: a manifest names files inside the call's directory"
+        ));
+    }
     let file = match std::fs::read(dir.join(name)) {
         Ok(b) => b,
         Err(e) => return r.fail(format!("{name}: {e}")),
@@ -229,5 +240,36 @@ fn verify_file(dir: &Path, f: &crate::FileEntry, r: &mut Report) {
             blocks.len().saturating_sub(1),
             clock(offset, per_second)
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A manifest whose file name is a path (a hostile bundle) is refused before any file is
+    /// read: the check never looks outside the call's directory.
+    #[test]
+    fn a_file_name_that_leaves_the_directory_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("call");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(root.path().join("secret"), b"not yours").unwrap();
+        let mut m: serde_json::Value = serde_json::from_str(include_str!(
+            "../../fuzz/regressions/manifest/valid.json"
+        ))
+        .unwrap();
+        for name in ["../secret", "/etc/hostname", "a/b.wav", ".."] {
+            m["files"][0]["name"] = name.into();
+            std::fs::write(dir.join(MANIFEST), m.to_string()).unwrap();
+            let r = verify_dir(&dir);
+            let failed: Vec<&String> = r.checks.iter().filter(|c| !c.0).map(|c| &c.1).collect();
+            assert!(
+                failed.iter().any(|c| c.contains("not a file name")),
+                "{name}: {:?}",
+                r.checks
+            );
+            assert!(!r.checks.iter().any(|c| c.1.contains("SHA-256")), "{name}: {:?}", r.checks);
+        }
     }
 }

@@ -332,6 +332,17 @@ impl TestEnv {
         assert_cmd::Command::from_std(cmd)
     }
 
+    /// Starts `onrecordctl ARGS...` without waiting for it (its output discarded).
+    pub fn ctl_spawn(&self, args: &[&str]) -> Child {
+        let mut cmd = Command::new(bin("onrecordctl"));
+        self.hermetic(&mut cmd);
+        cmd.args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start onrecordctl")
+    }
+
     /// Runs `onrecordctl` and returns (exit code, stdout, stderr).
     pub fn ctl_run(&self, args: &[&str]) -> (i32, String, String) {
         let out = self.ctl().args(args).output().expect("run onrecordctl");

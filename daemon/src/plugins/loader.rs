@@ -33,6 +33,28 @@ impl Registry {
             .find(|p| p.id == id && p.storage.is_some())
     }
 
+    /// The storage backend that writes files ending in `.ext`, preferring `id` (the
+    /// configured one) when several do: a recording is repaired by the kind that wrote it,
+    /// whatever the configuration says now.
+    pub fn storage_for_extension(&self, ext: &str, id: &str) -> Option<&'static StorageBackendV1> {
+        let writes = |s: &&'static StorageBackendV1| {
+            // SAFETY: the ABI promises a static NUL-terminated string.
+            !s.extension.is_null()
+                && unsafe { CStr::from_ptr(s.extension) }.to_str() == Ok(ext)
+        };
+        let found: Vec<(&Plugin, &'static StorageBackendV1)> = self
+            .plugins
+            .iter()
+            .filter_map(|p| Some((p, p.storage?)))
+            .filter(|(_, s)| writes(s))
+            .collect();
+        found
+            .iter()
+            .find(|(p, _)| p.id == id)
+            .or(found.first())
+            .map(|(_, s)| *s)
+    }
+
     pub fn capture(&self, id: &str) -> Option<&Plugin> {
         self.plugins
             .iter()

@@ -60,6 +60,7 @@ pub struct PluginCapture {
     active: HashMap<String, Recording>,
     notes: Option<Notes>,
     holds: Option<crate::capture::HoldEvents>,
+    failures: Option<Notes>,
 }
 
 impl PluginCapture {
@@ -70,7 +71,15 @@ impl PluginCapture {
             active: HashMap::new(),
             notes: None,
             holds: None,
+            failures: None,
         }
+    }
+
+    /// What tells the owner that the storage failed while `call` recorded.
+    fn failure_hook(&self, call: &Call) -> Option<Box<dyn FnOnce(String) + Send>> {
+        let f = self.failures.clone()?;
+        let id = call.id.clone();
+        Some(Box::new(move |e| f(&id, e)))
     }
 }
 
@@ -382,10 +391,10 @@ impl PluginCapture {
         } else {
             (0, None)
         };
-        let out =
-            opened
-                .out
-                .with_hold(self.hold_watch(call, got, far, near, Arc::clone(&analysis)));
+        let out = opened
+            .out
+            .with_hold(self.hold_watch(call, got, far, near, Arc::clone(&analysis)))
+            .on_failure(self.failure_hook(call));
         let writer = ring::spawn_writer(src.ring.clone(), consumer, out, &call.id)?;
         let mut rec = Recording {
             sources: vec![],
@@ -487,7 +496,7 @@ impl PluginCapture {
         };
         let analysis = Arc::default();
         let roles: Vec<&str> = self.config.sides.iter().map(|(r, _)| r.as_str()).collect();
-        let mut out = opened.out;
+        let mut out = opened.out.on_failure(self.failure_hook(call));
         if let Some(far) = roles.iter().position(|r| *r == "far side") {
             let near = roles.iter().position(|r| *r == "microphone");
             out =
@@ -545,6 +554,10 @@ impl Capture for PluginCapture {
         self.holds = Some(events);
     }
 
+    fn set_failures(&mut self, failures: Notes) {
+        self.failures = Some(failures);
+    }
+
     fn start(&mut self, call: &Call, dir: &Path) -> Result<Vec<String>, String> {
         let rec = if self.config.sides.is_empty() {
             self.start_untimed(call, dir)?
@@ -599,10 +612,6 @@ impl Capture for PluginCapture {
 
 impl PluginCapture {
     fn repair(&self, call: &Call, dir: &Path) -> Option<Stopped> {
-        let storage = self
-            .registry
-            .storage(&self.config.storage)
-            .and_then(|p| p.storage)?;
         let mut said = Vec::new();
         let mut files = Vec::new();
         for name in &call.recording_files {
@@ -610,6 +619,15 @@ impl PluginCapture {
             if !path.is_file() {
                 continue;
             }
+            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+            let Some(storage) = self
+                .registry
+                .storage_for_extension(ext, &self.config.storage)
+            else {
+                tracing::error!(call = %call.id, file = %path.display(), "no storage plugin writes .{ext} files: not repaired");
+                said.push(format!("{name} could not be repaired: no storage plugin writes .{ext} files"));
+                continue;
+            };
             let p = path.to_string_lossy().into_owned();
             let mut frames = 0u64;
             let mut err = Err512::new();
@@ -751,4 +769,85 @@ fn finish(rec: &mut Recording, call_id: &str) -> Stopped {
             .unwrap_or_else(|p| p.into_inner())
             .take(),
     }
+}
+
+/// The delivery half of the `plugin_abi` fuzz target (`crate::fuzz`): a timed sink configured
+/// for the format the input names (refused unless valid, as `open` does), then deliveries,
+/// capture times, events and the writer's draining in the input's order, the marks fitted as
+/// the mixer fits them.
+#[doc(hidden)]
+pub fn fuzz_sink(data: &[u8]) {
+    let mut input = data.iter().copied();
+    let mut byte = || input.next();
+    let bytes = |n: usize, byte: &mut dyn FnMut() -> Option<u8>| -> Vec<u8> {
+        (0..n).map_while(|_| byte()).collect()
+    };
+    let (Some(sf), Some(ch)) = (byte(), byte()) else {
+        return;
+    };
+    let rate = u32::from_le_bytes(bytes(4, &mut byte).try_into().unwrap_or([0; 4]));
+    let format = AudioFormat {
+        sample_format: sf as u32 % 4,
+        rate,
+        channels: ch as u32 % 10,
+    };
+    if !format.is_valid() {
+        return;
+    }
+    let fb = format.bytes_per_frame();
+    let ring = Arc::new(Ring::default());
+    let mut ctx = Box::new(SinkCtx::new(ring.clone()));
+    let (mut audio, marks) = ctx.configure(fb, format.rate, true);
+    let Some(mut marks) = marks else {
+        return;
+    };
+    let sink = ring::frame_sink(&mut *ctx);
+    const MAX_FRAMES: usize = 4096;
+    let buf = vec![0x5Au8; MAX_FRAMES * fb];
+    let mut clock = align::SourceClock::new(format.rate);
+    while let Some(op) = byte() {
+        let frames = |b: &mut dyn FnMut() -> Option<u8>| {
+            let v = bytes(2, b);
+            usize::from(u16::from_le_bytes(v.try_into().unwrap_or([0; 2]))) % (MAX_FRAMES + 1)
+        };
+        match op % 5 {
+            0 => ring.set_writing(byte().unwrap_or(0) & 1 == 1),
+            1 => {
+                let n = frames(&mut byte);
+                let t = u64::from_le_bytes(bytes(8, &mut byte).try_into().unwrap_or([0; 8]));
+                // SAFETY: `buf` holds MAX_FRAMES frames of the format; the ctx is alive.
+                unsafe { deliver_at(sink.ctx, buf.as_ptr(), n, t) }
+            }
+            2 => {
+                let n = frames(&mut byte);
+                // SAFETY: as above.
+                unsafe { (sink.deliver)(sink.ctx, buf.as_ptr(), n) }
+            }
+            3 => {
+                let len = usize::from(byte().unwrap_or(0));
+                let msg = bytes(len, &mut byte);
+                let kind = u32::from(byte().unwrap_or(0));
+                // SAFETY: `msg` is readable for its length; the ctx is alive.
+                unsafe { source_event(sink.ctx, kind, msg.as_ptr(), msg.len()) }
+            }
+            _ => {
+                if let Ok(chunk) = audio.read_chunk(audio.slots()) {
+                    chunk.commit_all();
+                }
+                while let Ok(m) = marks.pop() {
+                    clock.mark(m.frame, m.mono_ns as f64 * 1e-9, m.total);
+                }
+                let t = u64::from_le_bytes(bytes(8, &mut byte).try_into().unwrap_or([0; 8])) as f64
+                    * 1e-9;
+                if let Some(k) = clock.frame_at(t) {
+                    assert!(k.is_finite(), "frame {k} at {t}");
+                }
+                if let Some((a, b)) = clock.frames_over(t, t + 0.25) {
+                    assert!(a.is_finite() && b.is_finite(), "frames {a}..{b} over {t}");
+                }
+                let _ = clock.drift_ppm();
+            }
+        }
+    }
+    drop(ctx.take_events());
 }

@@ -273,6 +273,9 @@ pub struct Output {
     failure: Option<String>,
     /// The call analysis of the far side, fed what the storage accepted.
     hold: Option<super::hold::HoldWatch>,
+    /// Told once, at the first failure of the storage (a full disk), so the call can stop
+    /// then rather than at its end.
+    on_failure: Option<Box<dyn FnOnce(String) + Send>>,
 }
 
 fn plugin_call(f: &dyn Fn(*mut ErrorBuf) -> i32) -> Result<(), String> {
@@ -311,6 +314,21 @@ impl Output {
             last_sync: Instant::now(),
             failure: None,
             hold: None,
+            on_failure: None,
+        }
+    }
+
+    /// Calls `f` with the error at the storage's first failure.
+    pub fn on_failure(mut self, f: Option<Box<dyn FnOnce(String) + Send>>) -> Output {
+        self.on_failure = f;
+        self
+    }
+
+    fn report_failure(&mut self) {
+        if let Some(e) = &self.failure
+            && let Some(f) = self.on_failure.take()
+        {
+            f(e.clone());
         }
     }
 
@@ -345,6 +363,7 @@ impl Output {
         {
             h.feed(data);
         }
+        self.report_failure();
     }
 
     /// Makes the file and its journal durable when the interval has passed.
@@ -356,6 +375,7 @@ impl Output {
                 .and_then(|()| self.journal.sync())
                 .err();
             self.last_sync = Instant::now();
+            self.report_failure();
         }
     }
 

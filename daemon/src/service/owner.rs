@@ -53,6 +53,9 @@ pub enum Command {
         id: String,
         change: crate::capture::HoldChange,
     },
+    /// A call's recording failed for good (the storage refused a write: a full disk): the
+    /// error goes into its timeline and the call stops, which finishes what was written.
+    CaptureFailed { id: String, error: String },
     /// The daemon is stopping (SIGTERM, SIGINT): every call still capturing is interrupted,
     /// so its files are finished and sealed now rather than repaired at the next start.
     /// `reply` gets how many were.
@@ -218,6 +221,15 @@ impl Owner {
                     tracing::warn!(call = %id, "capture note not queued: {text}");
                 }
             }));
+        let failures = handle.clone();
+        self.capture.set_failures(Arc::new(move |id: &str, error: String| {
+            // Rare and vital: waits for room in the queue, off the async threads.
+            let failures = failures.clone();
+            let id = id.to_owned();
+            std::thread::spawn(move || {
+                let _ = failures.blocking_send(Command::CaptureFailed { id, error });
+            });
+        }));
         let holds = handle.clone();
         self.capture
             .set_hold_events(Arc::new(move |id: &str, change| {
@@ -285,6 +297,9 @@ impl Owner {
                 }
                 Command::CaptureNote { id, text } => self.capture_note(&conn, &id, text).await,
                 Command::Hold { id, change } => self.hold_change(&conn, &id, change).await,
+                Command::CaptureFailed { id, error } => {
+                    self.capture_failed(&conn, &id, error).await
+                }
                 Command::Shutdown { reply } => {
                     let _ = reply.send(self.interrupt_all(&conn).await);
                 }
@@ -593,6 +608,23 @@ impl Owner {
                     CallIface::hold_ended(em, utc_of(since_s), utc_of(at_s)).await
                 }
             };
+        }
+    }
+
+    /// Stops a call whose recording failed, with the error in its timeline first.
+    async fn capture_failed(&mut self, conn: &Connection, id: &str, error: String) {
+        let capturing = self.calls.get(id).is_some_and(|e| e.call.state.is_capturing());
+        tracing::error!(call = %id, "the recording failed: {error}");
+        if !capturing {
+            return;
+        }
+        self.capture_note(conn, id, format!("the recording failed and stopped: {error}"))
+            .await;
+        if let Err(e) = self
+            .call_event(conn, id, CallInput::Event(Event::Stop))
+            .await
+        {
+            tracing::error!(call = %id, "cannot stop the call: {e}");
         }
     }
 
