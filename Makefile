@@ -52,6 +52,7 @@ bench:
 	$(CARGO) build --release --workspace --bins --lib
 	$(CARGO) bench -p onrecordd --bench laws
 	$(CARGO) bench -p onrecord-tests --bench reload
+	$(CARGO) bench -p onrecord-tests --bench desktop
 	scripts/bench-capture.py
 	$(CARGO) run --release -q -p onrecord-corpus -- --set test
 

@@ -62,7 +62,10 @@ fn make_install_lays_out_everything_and_the_daemon_starts_by_dbus_activation() {
         ("share/onrecord/laws/us.toml", 0o644),
         ("share/onrecord/laws/numbering/nanp.toml", 0o644),
         ("lib/systemd/user/onrecordd.service", 0o644),
-        ("share/dbus-1/services/org.onrecord.OnRecord1.service", 0o644),
+        (
+            "share/dbus-1/services/org.onrecord.OnRecord1.service",
+            0o644,
+        ),
         ("share/dbus-1/interfaces/org.onrecord.Calls1.xml", 0o644),
         ("share/dbus-1/interfaces/org.onrecord.Call1.xml", 0o644),
         ("share/dbus-1/interfaces/org.onrecord.Laws1.xml", 0o644),
@@ -79,7 +82,9 @@ fn make_install_lays_out_everything_and_the_daemon_starts_by_dbus_activation() {
     }
     let unit = prefix.join("lib/systemd/user/onrecordd.service");
     let unit_text = std::fs::read_to_string(&unit).unwrap();
-    assert!(unit_text.contains("Type=dbus\n") && unit_text.contains("BusName=org.onrecord.OnRecord1\n"));
+    assert!(
+        unit_text.contains("Type=dbus\n") && unit_text.contains("BusName=org.onrecord.OnRecord1\n")
+    );
     assert!(
         unit_text.contains(&format!("ExecStart={}/bin/onrecordd\n", prefix.display())),
         "{unit_text}"
@@ -93,7 +98,10 @@ fn make_install_lays_out_everything_and_the_daemon_starts_by_dbus_activation() {
         .output()
         .unwrap();
     let man_text = String::from_utf8_lossy(&man.stdout);
-    assert!(man.status.success() && man_text.contains("--them"), "{man_text}");
+    assert!(
+        man.status.success() && man_text.contains("--them"),
+        "{man_text}"
+    );
     let bash = Command::new("bash")
         .arg("-c")
         .arg(format!(
@@ -187,7 +195,10 @@ fn make_install_lays_out_everything_and_the_daemon_starts_by_dbus_activation() {
     // The first call starts the daemon.
     let status = ctl(&["status", "--json"]);
     assert_eq!(status["user_jurisdiction"], "US-CA", "{status}");
-    assert!(status["jurisdiction_count"].as_u64().unwrap() > 80, "{status}");
+    assert!(
+        status["jurisdiction_count"].as_u64().unwrap() > 80,
+        "{status}"
+    );
     // It found its plugins and tables where they were installed, and keeps its data in the
     // user's XDG data directory.
     let plugins = ctl(&["plugins", "--json"]);
@@ -208,14 +219,23 @@ fn make_install_lays_out_everything_and_the_daemon_starts_by_dbus_activation() {
     let deadline = Instant::now() + Duration::from_secs(10);
     let serving = loop {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if let Some(line) = text.lines().find(|l| l.contains("serving on the session bus")) {
+        if let Some(line) = text
+            .lines()
+            .find(|l| l.contains("serving on the session bus"))
+        {
             break line.to_owned();
         }
-        assert!(Instant::now() < deadline, "no log from the activated daemon:\n{text}");
+        assert!(
+            Instant::now() < deadline,
+            "no log from the activated daemon:\n{text}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(
-        serving.contains(&format!("laws={}", prefix.join("share/onrecord/laws").display())),
+        serving.contains(&format!(
+            "laws={}",
+            prefix.join("share/onrecord/laws").display()
+        )),
         "{serving}"
     );
     assert!(
@@ -243,7 +263,10 @@ fn make_install_lays_out_everything_and_the_daemon_starts_by_dbus_activation() {
     assert!(Command::new("kill").arg(&pid).status().unwrap().success());
     let deadline = Instant::now() + Duration::from_secs(10);
     while Path::new(&format!("/proc/{pid}")).exists() {
-        assert!(Instant::now() < deadline, "onrecordd did not stop on SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "onrecordd did not stop on SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(std::fs::read_to_string(&log).unwrap().contains("stopping"));

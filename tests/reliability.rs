@@ -88,10 +88,21 @@ fn kill9_at_random_moments_leaves_every_recording_recoverable_and_verified() {
     let mut kills = Vec::new();
     for i in 0..n {
         // Every other recording is FLAC.
-        let storage = if i % 2 == 0 { "storage-wav" } else { "storage-flac" };
+        let storage = if i % 2 == 0 {
+            "storage-wav"
+        } else {
+            "storage-flac"
+        };
         env.configure_capture(&clip, "realtime", 1000, storage, "");
         env.start_daemon();
-        let created = env.ctl_json(&["call", "new", "--them", "US-TX", "--label", &format!("r{i}")]);
+        let created = env.ctl_json(&[
+            "call",
+            "new",
+            "--them",
+            "US-TX",
+            "--label",
+            &format!("r{i}"),
+        ]);
         let id = created["id"].as_str().expect("an id").to_owned();
         env.call(&["notice", &id]);
         env.call(&["start", &id]);
@@ -126,9 +137,16 @@ fn kill9_at_random_moments_leaves_every_recording_recoverable_and_verified() {
             "{id} ({moment:?}): {state}"
         );
         let (code, report) = verify(&env, id);
-        assert_eq!(code, 0, "{id} ({storage}, {moment:?}) does not verify:\n{report}");
+        assert_eq!(
+            code, 0,
+            "{id} ({storage}, {moment:?}) does not verify:\n{report}"
+        );
         let dir = dir_of(&env, id);
-        let ext = if *storage == "storage-flac" { "flac" } else { "wav" };
+        let ext = if *storage == "storage-flac" {
+            "flac"
+        } else {
+            "wav"
+        };
         let audio = samples(&dir.join(format!("audio.{ext}")));
         assert!(
             audio[..] == clip_samples[..audio.len()],
@@ -162,7 +180,9 @@ fn kill9_at_random_moments_leaves_every_recording_recoverable_and_verified() {
         if state == "interrupted" {
             recovered += 1;
         }
-        eprintln!("{id}: {storage} killed {moment:?}: {state}, {seconds:.2} s recovered, {sealed} s sealed");
+        eprintln!(
+            "{id}: {storage} killed {moment:?}: {state}, {seconds:.2} s recovered, {sealed} s sealed"
+        );
     }
     eprintln!(
         "{} recordings killed, {recovered} repaired after the crash, {} stopped before it; all verified",
@@ -185,12 +205,20 @@ fn sigterm_finishes_and_seals_a_recording_in_progress() {
     std::thread::sleep(Duration::from_millis(1500));
     let status = env.stop_daemon();
     assert!(status.success(), "{status}");
-    assert!(env.log().contains("recordings finished and sealed"), "{}", env.log());
+    assert!(
+        env.log().contains("recordings finished and sealed"),
+        "{}",
+        env.log()
+    );
     let dir = env.call_dir();
     // Sealed by the daemon that stopped, not repaired by the next: the manifest is there now.
     assert!(dir.join("manifest.json").is_file() && dir.join("manifest.sig").is_file());
     env.start_daemon();
-    assert!(!env.log().contains("recording repaired after a crash"), "{}", env.log());
+    assert!(
+        !env.log().contains("recording repaired after a crash"),
+        "{}",
+        env.log()
+    );
     let show = env.ctl_json(&["call", "show", &id]);
     assert_eq!(show["state"], "interrupted");
     let (code, report) = verify(&env, &id);
@@ -208,7 +236,13 @@ impl Tmpfs {
     fn mount(at: &Path, size: &str) -> Tmpfs {
         std::fs::create_dir_all(at).unwrap();
         let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
             .arg(at)
             .status()
             .expect("mount")
@@ -247,7 +281,10 @@ fn a_full_disk_stops_the_recording_cleanly_and_the_daemon_keeps_serving() {
         if show["state"] != "recording" {
             break show;
         }
-        assert!(Instant::now() < deadline, "the call still records on a full disk");
+        assert!(
+            Instant::now() < deadline,
+            "the call still records on a full disk"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(show["state"], "stopped", "{show}");
@@ -267,7 +304,13 @@ fn a_full_disk_stops_the_recording_cleanly_and_the_daemon_keeps_serving() {
     let d = env.ctl_json(&["laws", "check", "--them", "US-CA"]);
     assert_eq!(d["requirement"], "all-party");
     let (code, _, err) = env.ctl_run(&["call", "new", "--them", "US-TX"]);
-    assert!(code == 0 || (code == 1 && err.lines().count() == 1), "{code}: {err}");
+    assert!(
+        code == 0 || (code == 1 && err.lines().count() == 1),
+        "{code}: {err}"
+    );
     assert!(env.daemon_alive());
-    eprintln!("full disk: stopped after {:.2} s recorded", audio.len() as f64 / 96_000.0);
+    eprintln!(
+        "full disk: stopped after {:.2} s recorded",
+        audio.len() as f64 / 96_000.0
+    );
 }

@@ -5,6 +5,7 @@ mod analysis;
 mod bad_input;
 mod calls;
 mod ctl_laws;
+mod dbus_sweep;
 mod evidence;
 mod hot_reload;
 mod install;

@@ -106,7 +106,9 @@ pub fn manifest(data: &[u8]) {
         let d = scratch().path().join("call");
         std::fs::create_dir_all(&d).expect("scratch");
         // A tiny recording: 16-bit mono 8 kHz, one block, chained as the recorder does.
-        let pcm: Vec<u8> = (0..1600u32).flat_map(|i| (i as i16).to_le_bytes()).collect();
+        let pcm: Vec<u8> = (0..1600u32)
+            .flat_map(|i| (i as i16).to_le_bytes())
+            .collect();
         let spec = hound::WavSpec {
             channels: 1,
             sample_rate: 8000,
@@ -115,7 +117,8 @@ pub fn manifest(data: &[u8]) {
         };
         let mut w = hound::WavWriter::create(d.join("audio.wav"), spec).expect("wav");
         for s in pcm.chunks(2) {
-            w.write_sample(i16::from_le_bytes([s[0], s[1]])).expect("wav");
+            w.write_sample(i16::from_le_bytes([s[0], s[1]]))
+                .expect("wav");
         }
         w.finalize().expect("wav");
         let mut chain = onrecord_evidence::Chain::new(1600);
@@ -128,8 +131,11 @@ pub fn manifest(data: &[u8]) {
             journal.push_str(&serde_json::to_string(&b).expect("block"));
             journal.push('\n');
         }
-        std::fs::write(d.join(onrecord_evidence::journal_name("audio.wav")), journal)
-            .expect("journal");
+        std::fs::write(
+            d.join(onrecord_evidence::journal_name("audio.wav")),
+            journal,
+        )
+        .expect("journal");
         d
     });
     let signing = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
@@ -163,7 +169,8 @@ mod tests {
     /// and inputs written by hand for cases they did not reach) runs through its target.
     #[test]
     fn fuzz_regressions() {
-        let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/regressions"));
+        let root =
+            std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/regressions"));
         let targets: [(&str, fn(&[u8])); 4] = [
             ("law_toml", super::law_toml),
             ("phone_number", super::phone_number),
@@ -184,6 +191,10 @@ mod tests {
             }
         }
         let _ = std::fs::remove_dir_all(super::scratch().path());
-        assert!(ran >= 4, "only {ran} regression inputs found under {}", root.display());
+        assert!(
+            ran >= 4,
+            "only {ran} regression inputs found under {}",
+            root.display()
+        );
     }
 }

@@ -96,9 +96,8 @@ fn main() -> ExitCode {
 /// terminal.
 fn init_logging() {
     use tracing_subscriber::prelude::*;
-    let filter = || {
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())
-    };
+    let filter =
+        || tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     if stderr_is_journal()
         && let Ok(journal) = tracing_journald::layer()
     {

@@ -255,10 +255,9 @@ mod tests {
         let dir = root.path().join("call");
         std::fs::create_dir(&dir).unwrap();
         std::fs::write(root.path().join("secret"), b"not yours").unwrap();
-        let mut m: serde_json::Value = serde_json::from_str(include_str!(
-            "../../fuzz/regressions/manifest/valid.json"
-        ))
-        .unwrap();
+        let mut m: serde_json::Value =
+            serde_json::from_str(include_str!("../../fuzz/regressions/manifest/valid.json"))
+                .unwrap();
         for name in ["../secret", "/etc/hostname", "a/b.wav", ".."] {
             m["files"][0]["name"] = name.into();
             std::fs::write(dir.join(MANIFEST), m.to_string()).unwrap();
@@ -269,7 +268,11 @@ mod tests {
                 "{name}: {:?}",
                 r.checks
             );
-            assert!(!r.checks.iter().any(|c| c.1.contains("SHA-256")), "{name}: {:?}", r.checks);
+            assert!(
+                !r.checks.iter().any(|c| c.1.contains("SHA-256")),
+                "{name}: {:?}",
+                r.checks
+            );
         }
     }
 }

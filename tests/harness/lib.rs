@@ -306,6 +306,11 @@ impl TestEnv {
         assert!(ok, "kill -{signal} {pid}");
     }
 
+    /// The running daemon's process id.
+    pub fn daemon_pid(&self) -> Option<u32> {
+        self.daemon.as_ref().map(Child::id)
+    }
+
     /// Whether the daemon process is still alive.
     pub fn daemon_alive(&mut self) -> bool {
         matches!(self.daemon.as_mut().map(|c| c.try_wait()), Some(Ok(None)))

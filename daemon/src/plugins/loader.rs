@@ -39,8 +39,7 @@ impl Registry {
     pub fn storage_for_extension(&self, ext: &str, id: &str) -> Option<&'static StorageBackendV1> {
         let writes = |s: &&'static StorageBackendV1| {
             // SAFETY: the ABI promises a static NUL-terminated string.
-            !s.extension.is_null()
-                && unsafe { CStr::from_ptr(s.extension) }.to_str() == Ok(ext)
+            !s.extension.is_null() && unsafe { CStr::from_ptr(s.extension) }.to_str() == Ok(ext)
         };
         let found: Vec<(&Plugin, &'static StorageBackendV1)> = self
             .plugins

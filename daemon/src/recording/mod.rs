@@ -625,7 +625,9 @@ impl PluginCapture {
                 .storage_for_extension(ext, &self.config.storage)
             else {
                 tracing::error!(call = %call.id, file = %path.display(), "no storage plugin writes .{ext} files: not repaired");
-                said.push(format!("{name} could not be repaired: no storage plugin writes .{ext} files"));
+                said.push(format!(
+                    "{name} could not be repaired: no storage plugin writes .{ext} files"
+                ));
                 continue;
             };
             let p = path.to_string_lossy().into_owned();

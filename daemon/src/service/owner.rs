@@ -222,14 +222,15 @@ impl Owner {
                 }
             }));
         let failures = handle.clone();
-        self.capture.set_failures(Arc::new(move |id: &str, error: String| {
-            // Rare and vital: waits for room in the queue, off the async threads.
-            let failures = failures.clone();
-            let id = id.to_owned();
-            std::thread::spawn(move || {
-                let _ = failures.blocking_send(Command::CaptureFailed { id, error });
-            });
-        }));
+        self.capture
+            .set_failures(Arc::new(move |id: &str, error: String| {
+                // Rare and vital: waits for room in the queue, off the async threads.
+                let failures = failures.clone();
+                let id = id.to_owned();
+                std::thread::spawn(move || {
+                    let _ = failures.blocking_send(Command::CaptureFailed { id, error });
+                });
+            }));
         let holds = handle.clone();
         self.capture
             .set_hold_events(Arc::new(move |id: &str, change| {
@@ -613,13 +614,20 @@ impl Owner {
 
     /// Stops a call whose recording failed, with the error in its timeline first.
     async fn capture_failed(&mut self, conn: &Connection, id: &str, error: String) {
-        let capturing = self.calls.get(id).is_some_and(|e| e.call.state.is_capturing());
+        let capturing = self
+            .calls
+            .get(id)
+            .is_some_and(|e| e.call.state.is_capturing());
         tracing::error!(call = %id, "the recording failed: {error}");
         if !capturing {
             return;
         }
-        self.capture_note(conn, id, format!("the recording failed and stopped: {error}"))
-            .await;
+        self.capture_note(
+            conn,
+            id,
+            format!("the recording failed and stopped: {error}"),
+        )
+        .await;
         if let Err(e) = self
             .call_event(conn, id, CallInput::Event(Event::Stop))
             .await

@@ -168,7 +168,11 @@ fn crc8(data: &[u8]) -> u8 {
     data.iter().fold(0u8, |mut c, &b| {
         c ^= b;
         for _ in 0..8 {
-            c = if c & 0x80 != 0 { (c << 1) ^ 0x07 } else { c << 1 };
+            c = if c & 0x80 != 0 {
+                (c << 1) ^ 0x07
+            } else {
+                c << 1
+            };
         }
         c
     })
@@ -179,7 +183,11 @@ fn crc16(data: &[u8]) -> u16 {
     data.iter().fold(0u16, |mut c, &b| {
         c ^= (b as u16) << 8;
         for _ in 0..8 {
-            c = if c & 0x8000 != 0 { (c << 1) ^ 0x8005 } else { c << 1 };
+            c = if c & 0x8000 != 0 {
+                (c << 1) ^ 0x8005
+            } else {
+                c << 1
+            };
         }
         c
     })
@@ -320,7 +328,9 @@ mod tests {
         f.sync().unwrap();
         drop(f);
         let whole = std::fs::read(&p).unwrap();
-        let mut cuts: Vec<usize> = (0..40).map(|i| 100 + i * (whole.len() - 100) / 40).collect();
+        let mut cuts: Vec<usize> = (0..40)
+            .map(|i| 100 + i * (whole.len() - 100) / 40)
+            .collect();
         cuts.push(whole.len());
         for cut in cuts {
             std::fs::write(&p, &whole[..cut]).unwrap();

@@ -1,0 +1,190 @@
+//! onrecordd as a desktop citizen (release build, over a private bus, configured as installed:
+//! the live capture plugin loaded, no call): wakeups per minute when idle (target 0), resident
+//! memory idle (target at most 8 MiB) and while recording, and the D-Bus round trip of a Rust
+//! client to onrecordd against the same client pinging the bus daemon
+//! (`org.freedesktop.DBus.Peer.Ping`), in the same run (target at most 1.2x).
+//! `BENCH_IDLE_SECONDS` (default 60) sets the idle window.
+
+use onrecord_tests::TestEnv;
+use std::time::{Duration, Instant};
+
+/// Context switches (voluntary and not) of every thread of `pid`: its wakeups.
+fn switches(pid: u32) -> (u64, Vec<(String, u64)>) {
+    let mut total = 0;
+    let mut per = Vec::new();
+    for t in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let t = t.unwrap().path();
+        let status = std::fs::read_to_string(t.join("status")).unwrap_or_default();
+        let name = std::fs::read_to_string(t.join("comm")).unwrap_or_default();
+        let n: u64 = status
+            .lines()
+            .filter(|l| l.contains("ctxt_switches"))
+            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .sum();
+        total += n;
+        per.push((format!("{}/{}", name.trim(), t.file_name().unwrap().to_string_lossy()), n));
+    }
+    (total, per)
+}
+
+fn kib(pid: u32, key: &str) -> u64 {
+    let file = if key == "Pss:" { "smaps_rollup" } else { "status" };
+    std::fs::read_to_string(format!("/proc/{pid}/{file}"))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Median microseconds of `n` calls of `f`.
+async fn median_us<F, Fut>(n: usize, mut f: F) -> f64
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for _ in 0..200 {
+        f().await;
+    }
+    let mut t = Vec::with_capacity(n);
+    for _ in 0..n {
+        let s = Instant::now();
+        f().await;
+        t.push(s.elapsed().as_secs_f64() * 1e6);
+    }
+    t.sort_by(f64::total_cmp);
+    t[n / 2]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let idle_s: u64 = std::env::var("BENCH_IDLE_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    let mut env = TestEnv::new();
+    // As installed: no [capture], so the live capture plugin is configured.
+    std::fs::write(&env.config, "jurisdiction = \"US-TX\"\n").unwrap();
+    env.start_daemon();
+    let pid = env.daemon_pid().unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let (s0, before) = switches(pid);
+    std::thread::sleep(Duration::from_secs(idle_s));
+    let (s1, after) = switches(pid);
+    let idle_per_min = (s1 - s0) as f64 * 60.0 / idle_s as f64;
+    let idle_rss = kib(pid, "VmRSS:");
+    let idle_pss = kib(pid, "Pss:");
+    let busy: Vec<String> = after
+        .iter()
+        .filter_map(|(name, n)| {
+            let was = before.iter().find(|(b, _)| b == name).map_or(0, |b| b.1);
+            (n > &was).then(|| format!("{name} +{}", n - was))
+        })
+        .collect();
+
+    // Round trips from one Rust client (zbus), same connection, same run.
+    let conn = env.connection().await;
+    const N: usize = 5000;
+    let bus_ping = median_us(N, || async {
+        conn.call_method(
+            Some("org.freedesktop.DBus"),
+            "/org/freedesktop/DBus",
+            Some("org.freedesktop.DBus.Peer"),
+            "Ping",
+            &(),
+        )
+        .await
+        .unwrap();
+    })
+    .await;
+    let dest = onrecord_interface::BUS_NAME;
+    let path = onrecord_interface::OBJECT_PATH;
+    let daemon_ping = median_us(N, || async {
+        conn.call_method(Some(dest), path, Some("org.freedesktop.DBus.Peer"), "Ping", &())
+            .await
+            .unwrap();
+    })
+    .await;
+    let get = median_us(N, || async {
+        conn.call_method(
+            Some(dest),
+            path,
+            Some("org.freedesktop.DBus.Properties"),
+            "Get",
+            &("org.onrecord.Daemon1", "ApiVersion"),
+        )
+        .await
+        .unwrap();
+    })
+    .await;
+    let laws = env.laws(&conn).await;
+    let evaluate = median_us(N, || async {
+        laws.evaluate("US-TX", &["US-CA"], "phone").await.unwrap();
+    })
+    .await;
+    drop(laws);
+    drop(conn);
+    env.stop_daemon();
+
+    // Recording: a stereo 48 kHz clip in real time to WAV.
+    let (clip, _) = onrecord_tests::noise_clip(env.dir.path(), 30.0);
+    env.configure_capture(&clip, "realtime", 1000, "storage-wav", "");
+    env.start_daemon();
+    let pid = env.daemon_pid().unwrap();
+    env.ctl_json(&["call", "new", "--them", "US-TX"]);
+    env.call(&["notice"]);
+    env.call(&["start"]);
+    std::thread::sleep(Duration::from_secs(2));
+    let (r0, _) = switches(pid);
+    std::thread::sleep(Duration::from_secs(10));
+    let (r1, _) = switches(pid);
+    let rec_rss = kib(pid, "VmRSS:");
+    env.call(&["stop"]);
+    let rec_hwm = kib(pid, "VmHWM:");
+    env.stop_daemon();
+
+    let mib = |k: u64| k as f64 / 1024.0;
+    let verdict = |ok: bool| if ok { "met" } else { "NOT MET" };
+    println!("\nonrecordd on the desktop (release; idle = no call, the live capture plugin loaded)\n");
+    println!("{:<52} {:>12}  target", "", "measured");
+    println!(
+        "{:<52} {:>12.1}  0 ({})",
+        format!("idle wakeups per minute ({idle_s} s)"),
+        idle_per_min,
+        verdict(idle_per_min == 0.0)
+    );
+    if !busy.is_empty() {
+        println!("    threads that woke: {}", busy.join(", "));
+    }
+    println!(
+        "{:<52} {:>9.1} MiB  <= 8 MiB ({})",
+        "idle resident memory (VmRSS)",
+        mib(idle_rss),
+        verdict(idle_rss <= 8 * 1024)
+    );
+    println!("{:<52} {:>9.1} MiB", "idle proportional memory (Pss)", mib(idle_pss));
+    println!(
+        "{:<52} {:>9.1} MiB",
+        "recording 48 kHz stereo to WAV: resident (peak)",
+        mib(rec_rss.max(rec_hwm))
+    );
+    println!(
+        "{:<52} {:>12.1}",
+        "recording: wakeups per second",
+        (r1 - r0) as f64 / 10.0
+    );
+    println!("{:<52} {:>9.1} µs", "round trip: Peer.Ping to the bus daemon (reference)", bus_ping);
+    for (what, us) in [
+        ("round trip: Peer.Ping to onrecordd", daemon_ping),
+        ("round trip: Properties.Get ApiVersion", get),
+        ("round trip: Laws1.Evaluate US-TX -> US-CA", evaluate),
+    ] {
+        let r = us / bus_ping;
+        println!(
+            "{:<52} {:>9.1} µs  {r:.2}x the bus ping, <= 1.2x ({})",
+            what,
+            us,
+            verdict(r <= 1.2)
+        );
+    }
+}
