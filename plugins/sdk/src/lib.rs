@@ -105,8 +105,10 @@ impl DeviceInfo {
                 .split_once('=')
                 .ok_or_else(|| format!("not key=value: {line:?}"))?;
             match k {
-                "id" => d.id = v.to_owned(),
-                "name" => d.name = v.to_owned(),
+                // A stray carriage return inside a value is read as `to_lines` writes it, so
+                // the id read is the id written back as `device=` (found by fuzzing).
+                "id" => d.id = one_line(v),
+                "name" => d.name = one_line(v),
                 "kind" => {
                     d.kind = match v {
                         "input" => DeviceKind::Input,
@@ -126,7 +128,7 @@ impl DeviceInfo {
                     d.formats = v
                         .split(',')
                         .filter(|f| !f.is_empty())
-                        .map(str::to_owned)
+                        .map(one_line)
                         .collect()
                 }
                 "default" => d.is_default = v == "true",
