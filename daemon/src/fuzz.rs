@@ -171,7 +171,8 @@ mod tests {
     fn fuzz_regressions() {
         let root =
             std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/regressions"));
-        let targets: [(&str, fn(&[u8])); 4] = [
+        type Target = fn(&[u8]);
+        let targets: [(&str, Target); 4] = [
             ("law_toml", super::law_toml),
             ("phone_number", super::phone_number),
             ("manifest", super::manifest),

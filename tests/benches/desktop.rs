@@ -22,13 +22,24 @@ fn switches(pid: u32) -> (u64, Vec<(String, u64)>) {
             .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
             .sum();
         total += n;
-        per.push((format!("{}/{}", name.trim(), t.file_name().unwrap().to_string_lossy()), n));
+        per.push((
+            format!(
+                "{}/{}",
+                name.trim(),
+                t.file_name().unwrap().to_string_lossy()
+            ),
+            n,
+        ));
     }
     (total, per)
 }
 
 fn kib(pid: u32, key: &str) -> u64 {
-    let file = if key == "Pss:" { "smaps_rollup" } else { "status" };
+    let file = if key == "Pss:" {
+        "smaps_rollup"
+    } else {
+        "status"
+    };
     std::fs::read_to_string(format!("/proc/{pid}/{file}"))
         .unwrap()
         .lines()
@@ -100,9 +111,15 @@ async fn main() {
     let dest = onrecord_interface::BUS_NAME;
     let path = onrecord_interface::OBJECT_PATH;
     let daemon_ping = median_us(N, || async {
-        conn.call_method(Some(dest), path, Some("org.freedesktop.DBus.Peer"), "Ping", &())
-            .await
-            .unwrap();
+        conn.call_method(
+            Some(dest),
+            path,
+            Some("org.freedesktop.DBus.Peer"),
+            "Ping",
+            &(),
+        )
+        .await
+        .unwrap();
     })
     .await;
     let get = median_us(N, || async {
@@ -145,7 +162,9 @@ async fn main() {
 
     let mib = |k: u64| k as f64 / 1024.0;
     let verdict = |ok: bool| if ok { "met" } else { "NOT MET" };
-    println!("\nonrecordd on the desktop (release; idle = no call, the live capture plugin loaded)\n");
+    println!(
+        "\nonrecordd on the desktop (release; idle = no call, the live capture plugin loaded)\n"
+    );
     println!("{:<52} {:>12}  target", "", "measured");
     println!(
         "{:<52} {:>12.1}  0 ({})",
@@ -162,7 +181,11 @@ async fn main() {
         mib(idle_rss),
         verdict(idle_rss <= 8 * 1024)
     );
-    println!("{:<52} {:>9.1} MiB", "idle proportional memory (Pss)", mib(idle_pss));
+    println!(
+        "{:<52} {:>9.1} MiB",
+        "idle proportional memory (Pss)",
+        mib(idle_pss)
+    );
     println!(
         "{:<52} {:>9.1} MiB",
         "recording 48 kHz stereo to WAV: resident (peak)",
@@ -173,7 +196,10 @@ async fn main() {
         "recording: wakeups per second",
         (r1 - r0) as f64 / 10.0
     );
-    println!("{:<52} {:>9.1} µs", "round trip: Peer.Ping to the bus daemon (reference)", bus_ping);
+    println!(
+        "{:<52} {:>9.1} µs",
+        "round trip: Peer.Ping to the bus daemon (reference)", bus_ping
+    );
     for (what, us) in [
         ("round trip: Peer.Ping to onrecordd", daemon_ping),
         ("round trip: Properties.Get ApiVersion", get),
