@@ -221,3 +221,66 @@ fn another_users_plugin_is_refused() {
         "{p}"
     );
 }
+
+/// A plugin that fails in each entry point in turn, by panicking or by returning an error, while
+/// a call records through it: the daemon contains every failure, says it in the call's
+/// timeline, ends or keeps the call in a consistent state, keeps serving, and stops cleanly.
+#[test]
+fn a_plugin_failing_in_each_entry_point_is_contained() {
+    let faults: &[(&str, &[&str])] = &[
+        ("open", &["panic", "error"]),
+        ("start", &["panic", "error"]),
+        ("deliver", &["panic", "error"]),
+        ("stop", &["panic"]),
+        ("create", &["panic", "error"]),
+        ("write", &["panic", "error"]),
+        ("sync", &["panic", "error"]),
+        ("finish", &["panic", "error"]),
+    ];
+    let mut survived = 0;
+    for (entry, modes) in faults {
+        for mode in *modes {
+            let mut env = TestEnv::new();
+            install(&env, &test_plugin("testplugin_faulty"), "libfaulty.so");
+            std::fs::write(
+                &env.config,
+                "jurisdiction = \"US-TX\"\n[capture]\nsource = \"faulty\"\nstorage = \"faulty\"\nsync_interval_ms = 200\n",
+            )
+            .unwrap();
+            env.daemon_env
+                .push(("ONRECORD_TEST_FAULT".into(), format!("{entry}:{mode}")));
+            env.start_daemon();
+            let what = format!("{entry}:{mode}");
+            env.ctl_json(&["call", "new", "--them", "US-TX"]);
+            env.call(&["notice"]);
+            env.call(&["start"]);
+            std::thread::sleep(std::time::Duration::from_millis(800));
+            let show = env.ctl_json(&["call", "show"]);
+            if show["state"] == "recording" {
+                env.call(&["stop"]);
+            }
+            let show = env.ctl_json(&["call", "show"]);
+            assert_eq!(show["state"], "stopped", "{what}: {show}");
+            let timeline = show["timeline"].to_string();
+            // What failed is said, except for a source that dies in its own thread: its
+            // channel simply falls silent, which the recording's counts show.
+            let said = match *mode {
+                "panic" if *entry == "stop" => {
+                    "the capture source did not stop cleanly: the plugin panicked".into()
+                }
+                "panic" => format!("panicked: faulty {entry}"),
+                _ => format!("faulty {entry} failed on purpose"),
+            };
+            if *entry != "deliver" {
+                assert!(timeline.contains(&said), "{what}: {timeline}");
+            }
+            assert!(env.daemon_alive(), "{what}: the daemon died\n{}", env.log());
+            let d = env.ctl_json(&["laws", "check", "--them", "US-CA"]);
+            assert_eq!(d["requirement"], "all-party", "{what}");
+            let status = env.stop_daemon();
+            assert!(status.success(), "{what}: {status}\n{}", env.log());
+            survived += 1;
+        }
+    }
+    eprintln!("faulty plugin: {survived} faults contained");
+}

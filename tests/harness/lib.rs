@@ -109,6 +109,8 @@ pub struct TestEnv {
     pub config: PathBuf,
     /// Passed as `--plugin-dir`: searched before the build's own plugins.
     pub plugin_dir: PathBuf,
+    /// Extra environment of the daemon (a test plugin's switches).
+    pub daemon_env: Vec<(String, String)>,
     daemon: Option<Child>,
 }
 
@@ -199,6 +201,7 @@ impl TestEnv {
             config,
             bus: Bus::start(),
             dir,
+            daemon_env: Vec::new(),
             daemon: None,
         }
     }
@@ -249,7 +252,8 @@ impl TestEnv {
             .arg("--config")
             .arg(&self.config)
             .arg("--plugin-dir")
-            .arg(&self.plugin_dir);
+            .arg(&self.plugin_dir)
+            .envs(self.daemon_env.iter().map(|(k, v)| (k, v)));
         cmd
     }
 

@@ -186,17 +186,25 @@ impl OpenSource {
         Ok(())
     }
 
-    /// Stops (if started) and closes the plugin's source; the sink stays until `free`.
-    fn close(&mut self) {
-        if let Some(vt) = self.vt.take() {
-            // SAFETY: ABI calls on the handle opened above; after `stop` returns the source no
-            // longer calls the sink.
-            unsafe {
-                if self.started {
-                    (vt.stop)(self.handle);
-                }
-                (vt.close)(self.handle);
-            }
+    /// Stops (if started) and closes the plugin's source; the sink stays until `free`. Says
+    /// what went wrong if the source's `stop` failed (it may have panicked).
+    fn close(&mut self) -> Option<String> {
+        let vt = self.vt.take()?;
+        // SAFETY: ABI calls on the handle opened above; after `stop` returns the source no
+        // longer calls the sink.
+        unsafe {
+            let st = if self.started {
+                (vt.stop)(self.handle)
+            } else {
+                STATUS_OK
+            };
+            (vt.close)(self.handle);
+            (st != STATUS_OK).then(|| {
+                format!(
+                    "the capture source did not stop cleanly: {}",
+                    Err512::new().text(st)
+                )
+            })
         }
     }
 }
@@ -673,9 +681,18 @@ impl PluginCapture {
     }
 }
 
+/// Closes a source, adding a failure of its `stop` to `problem`.
+fn close_noting(s: &mut OpenSource, call_id: &str, problem: &mut String) {
+    if let Some(p) = s.close() {
+        tracing::error!(call = %call_id, "{p}");
+        problem.push_str(&format!("; {p}"));
+    }
+}
+
 /// Stops the sources, lets the writer write what they delivered up to the stop, finalizes the
 /// file, and frees everything; says what was captured.
 fn finish(rec: &mut Recording, call_id: &str) -> Stopped {
+    let mut problem = String::new();
     match &rec.mix {
         // The mixer writes up to the stop, waiting (briefly) for the sources' last frames, so
         // they are stopped after it.
@@ -686,12 +703,11 @@ fn finish(rec: &mut Recording, call_id: &str) -> Stopped {
         None => {
             for s in rec.sources.iter_mut() {
                 s.ring.set_writing(false);
-                s.close();
+                close_noting(s, call_id, &mut problem);
                 s.ring.finish();
             }
         }
     }
-    let mut problem = String::new();
     let mut files = Vec::new();
     if let Some(w) = rec.writer.take() {
         match w.join() {
@@ -721,7 +737,7 @@ fn finish(rec: &mut Recording, call_id: &str) -> Stopped {
         }
     }
     for s in rec.sources.iter_mut() {
-        s.close();
+        close_noting(s, call_id, &mut problem);
     }
     let (written, _, _) = rec.out_ring.counts();
     let overruns: u64 = rec.sources.iter().map(|s| s.ring.counts().1).sum();
