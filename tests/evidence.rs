@@ -349,3 +349,80 @@ fn recordings_shorter_than_the_minimum_are_deleted() {
         "{last}"
     );
 }
+
+#[test]
+fn verify_and_key_speak_json_and_colour_only_on_a_terminal() {
+    let mut env = TestEnv::new();
+    let clip = clip(env.dir.path(), 2);
+    configure(&env, &clip, "fast", 1000);
+    env.start_daemon();
+    let id = env.ctl_json(&["call", "new", "--them", "US-TX"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.call(&["notice"]);
+    env.call(&["start"]);
+    std::thread::sleep(Duration::from_millis(300));
+    env.call(&["stop"]);
+    let dir = call_dir(&env);
+
+    let key = env.ctl_json(&["key"]);
+    assert_eq!(key["public_key"], env.ctl_run(&["key"]).1.trim());
+    let v = env.ctl_json(&["verify", &id]);
+    assert_eq!(v["verified"], true, "{v}");
+    assert_eq!(v["directory"], dir.display().to_string());
+    let checks = v["checks"].as_array().unwrap();
+    assert!(
+        checks.len() >= 4 && checks.iter().all(|c| c["ok"] == true),
+        "{v}"
+    );
+    // A changed file: exit 1, and the JSON says which check failed.
+    let copy = copy(&dir, env.dir.path());
+    let audio = copy.join("audio.wav");
+    let mut bytes = std::fs::read(&audio).unwrap();
+    let n = bytes.len();
+    bytes[n - 100] ^= 0x40;
+    std::fs::write(&audio, bytes).unwrap();
+    let (code, out, err) = env.ctl_run(&["verify", "--json", copy.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["verified"], false);
+    assert!(
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["ok"] == false && c["what"].as_str().unwrap().contains("block")),
+        "{v}"
+    );
+
+    // Piped: plain text. On a terminal (a pseudo-terminal from `script`): colour, unless
+    // NO_COLOR is set.
+    let (_, out, _) = env.ctl_run(&["verify", &id]);
+    assert!(!out.contains('\x1b'), "{out:?}");
+    let on_terminal = |no_colour: bool| {
+        let mut cmd = std::process::Command::new("script");
+        env.hermetic(&mut cmd);
+        if no_colour {
+            cmd.env("NO_COLOR", "1");
+        }
+        let ctl = onrecord_tests::bin("onrecordctl");
+        let out = cmd
+            .args(["-qec"])
+            .arg(format!("{} verify {id}", ctl.display()))
+            .arg("/dev/null")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let coloured = on_terminal(false);
+    assert!(
+        coloured.contains("\x1b[") && coloured.contains("verified"),
+        "{coloured:?}"
+    );
+    let plain = on_terminal(true);
+    assert!(
+        !plain.contains("\x1b[") && plain.contains("verified"),
+        "{plain:?}"
+    );
+}

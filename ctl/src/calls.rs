@@ -1,6 +1,7 @@
 //! `onrecordctl call ...`: a call's consent flow, step by step.
 
 use crate::fail::Fail;
+use crate::style;
 use crate::text::{emit, utc, wrap};
 use clap::{Subcommand, ValueEnum};
 use futures_util::StreamExt;
@@ -222,12 +223,21 @@ pub async fn run(conn: &zbus::Connection, cmd: CallCmd) -> Result<(), Fail> {
                 "ID", "CREATED", "STATE", "NEEDS", "LABEL"
             );
             for c in &list {
+                // Padded before painting: escape codes take no columns.
                 o.push_str(&format!(
-                    "{:<13} {:<21} {:<17} {:<10} {}\n",
+                    "{:<13} {:<21} {} {} {}\n",
                     c.id,
                     utc(c.created_us),
-                    c.state,
-                    c.requirement,
+                    style::state(c.state.as_str()).replacen(
+                        c.state.as_str(),
+                        &format!("{:<17}", c.state.as_str()),
+                        1
+                    ),
+                    style::requirement(c.requirement.as_str()).replacen(
+                        c.requirement.as_str(),
+                        &format!("{:<10}", c.requirement.as_str()),
+                        1
+                    ),
                     c.label
                 ));
             }
@@ -273,7 +283,11 @@ pub async fn run(conn: &zbus::Connection, cmd: CallCmd) -> Result<(), Fail> {
                 .last()
                 .map(|e| e.detail.clone())
                 .unwrap_or_default();
-            let mut o = format!("Call {} {what}: {last}. Now {}.\n", info.id, info.state);
+            let mut o = format!(
+                "Call {} {what}: {last}. Now {}.\n",
+                info.id,
+                style::state(info.state.as_str())
+            );
             o.push_str(&wrap(&format!("Next: {}", info.next_step), 0, WIDTH));
             emit(&o)
         }
@@ -319,7 +333,12 @@ fn offset(us: i64) -> String {
 }
 
 fn show(c: &CallInfo) -> String {
-    let mut o = format!("Call {} ({:?}): {}\n", c.id, c.label, c.state);
+    let mut o = format!(
+        "Call {} ({:?}): {}\n",
+        c.id,
+        c.label,
+        style::state(c.state.as_str())
+    );
     if let Some(created) = c.timeline.first() {
         o.push_str(&wrap(&format!("Requirement: {}", created.detail), 2, WIDTH));
     }

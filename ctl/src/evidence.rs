@@ -1,23 +1,39 @@
 //! `onrecordctl key` and `onrecordctl verify`.
 
 use crate::fail::Fail;
+use crate::style::{Progress, bad, good};
 use crate::text::emit;
 use onrecord_interface::{CallProxy, DaemonProxy, call_path};
 use std::path::Path;
 use zbus::proxy::CacheProperties;
 
-pub async fn key(conn: &zbus::Connection) -> Result<(), Fail> {
+pub async fn key(conn: &zbus::Connection, json: bool) -> Result<(), Fail> {
     let daemon = DaemonProxy::builder(conn)
         .cache_properties(CacheProperties::No)
         .build()
         .await?;
-    emit(&format!("{}\n", daemon.public_key().await?))
+    let key = daemon.public_key().await?;
+    if json {
+        return crate::laws::print_json(&serde_json::json!({ "public_key": key }));
+    }
+    emit(&format!("{key}\n"))
 }
 
-/// Verifies a call directory; `expected_key` is this installation's, when known.
-pub fn verify_dir(dir: &Path, expected_key: Option<&str>) -> Result<(), Fail> {
-    let mut report =
-        onrecord_evidence::verify::verify_dir_with(dir, |what| eprintln!("  checking {what}"));
+/// The audio files a call directory's manifest names (for progress), if it can be read.
+fn manifest_files(dir: &Path) -> Option<usize> {
+    let bytes = std::fs::read(dir.join(onrecord_evidence::MANIFEST)).ok()?;
+    let m: onrecord_evidence::Manifest = serde_json::from_slice(&bytes).ok()?;
+    Some(m.files.len())
+}
+
+/// Verifies a call directory; `expected_key` is this installation's, when known. With `json`,
+/// one object: `directory`, `verified` and every check (`ok`, `what`).
+pub fn verify_dir(dir: &Path, expected_key: Option<&str>, json: bool) -> Result<(), Fail> {
+    let progress = Progress::new(manifest_files(dir).unwrap_or(0) as u64, "verifying");
+    let mut report = onrecord_evidence::verify::verify_dir_with(dir, |what| {
+        progress.step(&format!("checking {what}"))
+    });
+    progress.done();
     if let Some(key) = expected_key {
         let signed_by = std::fs::read(dir.join(onrecord_evidence::MANIFEST))
             .ok()
@@ -34,13 +50,34 @@ pub fn verify_dir(dir: &Path, expected_key: Option<&str>) -> Result<(), Fail> {
             None => {}
         }
     }
-    let mut o = format!("{}\n", dir.display());
-    for (ok, what) in &report.checks {
-        o.push_str(&format!("{}  {what}\n", if *ok { "ok  " } else { "FAIL" }));
-    }
     let failed = report.checks.iter().filter(|(ok, _)| !ok).count();
+    let o = if json {
+        let checks: Vec<serde_json::Value> = report
+            .checks
+            .iter()
+            .map(|(ok, what)| serde_json::json!({ "ok": ok, "what": what }))
+            .collect();
+        let v = serde_json::json!({
+            "directory": dir.display().to_string(),
+            "verified": report.ok(),
+            "checks": checks,
+        });
+        serde_json::to_string_pretty(&v).map_err(|e| Fail::Other(e.to_string()))? + "\n"
+    } else {
+        let mut o = format!("{}\n", dir.display());
+        for (ok, what) in &report.checks {
+            let mark = if *ok { good("ok  ") } else { bad("FAIL") };
+            o.push_str(&format!("{mark}  {what}\n"));
+        }
+        if report.ok() {
+            o.push_str(&format!(
+                "{}: the recording and its consent record are intact\n",
+                good("verified")
+            ));
+        }
+        o
+    };
     if report.ok() {
-        o.push_str("verified: the recording and its consent record are intact\n");
         emit(&o)
     } else {
         emit(&o)?;
@@ -51,14 +88,14 @@ pub fn verify_dir(dir: &Path, expected_key: Option<&str>) -> Result<(), Fail> {
 }
 
 /// `verify TARGET`: a call id (asks the daemon for its directory) or a directory.
-pub async fn verify(conn: &zbus::Connection, target: &str) -> Result<(), Fail> {
+pub async fn verify(conn: &zbus::Connection, target: &str, json: bool) -> Result<(), Fail> {
     let daemon = DaemonProxy::builder(conn)
         .cache_properties(CacheProperties::No)
         .build()
         .await?;
     let key = daemon.public_key().await?;
     let dir = call_directory(conn, target).await?;
-    verify_dir(Path::new(&dir), Some(&key))
+    verify_dir(Path::new(&dir), Some(&key), json)
 }
 
 /// The directory of call `id`, from the daemon.
@@ -84,11 +121,11 @@ pub async fn call_directory(conn: &zbus::Connection, id: &str) -> Result<String,
 }
 
 /// Verifies an export bundle by unpacking it to a temporary directory.
-pub fn verify_bundle(bundle: &Path) -> Result<(), Fail> {
+pub fn verify_bundle(bundle: &Path, json: bool) -> Result<(), Fail> {
     let tmp = tempfile::tempdir()
         .map_err(|e| Fail::Other(format!("cannot make a temporary directory: {e}")))?;
     let folder = onrecord_evidence::bundle::unpack(bundle, tmp.path()).map_err(Fail::Input)?;
-    verify_dir(&folder, None)
+    verify_dir(&folder, None, json)
 }
 
 /// `export ID [--to FILE]`: the call's bundle.
@@ -99,9 +136,13 @@ pub async fn export(
 ) -> Result<(), Fail> {
     let dir = call_directory(conn, id).await?;
     let out = to.unwrap_or_else(|| std::path::PathBuf::from(format!("onrecord-{id}.zip")));
-    onrecord_evidence::bundle::export(Path::new(&dir), &out, |name, bytes| {
-        eprintln!("  adding {name} ({:.1} MB)", bytes as f64 / 1e6);
-    })
-    .map_err(Fail::Other)?;
+    // The manifest, its signature, the call record, and each audio file with its journal.
+    let files = manifest_files(Path::new(&dir)).unwrap_or(0);
+    let progress = Progress::new(3 + 2 * files as u64, "exporting");
+    let done = onrecord_evidence::bundle::export(Path::new(&dir), &out, |name, bytes| {
+        progress.step(&format!("adding {name} ({:.1} MB)", bytes as f64 / 1e6));
+    });
+    progress.done();
+    done.map_err(Fail::Other)?;
     emit(&format!("exported to {}\n", out.display()))
 }

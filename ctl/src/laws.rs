@@ -171,7 +171,10 @@ pub async fn status(conn: &zbus::Connection, json: bool) -> Result<(), Fail> {
         s.jurisdiction_count, s.loaded_at, s.tables_digest
     ));
     if !s.last_reload_error.is_empty() {
-        o.push_str("last reload FAILED (the tables above stay in use):\n");
+        o.push_str(&format!(
+            "last reload {} (the tables above stay in use):\n",
+            crate::style::bad("FAILED")
+        ));
         for line in s.last_reload_error.lines() {
             o.push_str(&format!("  {line}\n"));
         }
@@ -192,15 +195,18 @@ fn where_is(p: &Party) -> String {
 pub fn explain(d: &Decision) -> String {
     let mut o = String::new();
     match d.requirement {
-        Requirement::AllParty => {
-            o.push_str("ALL-PARTY consent: every other party must agree before you record.\n")
-        }
-        Requirement::OneParty if d.notice_required_by_law => o.push_str(
-            "ONE-PARTY consent, but the law requires telling everyone you are recording.\n",
-        ),
-        Requirement::OneParty => {
-            o.push_str("ONE-PARTY consent: your own consent is enough in law.\n")
-        }
+        Requirement::AllParty => o.push_str(&format!(
+            "{} consent: every other party must agree before you record.\n",
+            crate::style::warn("ALL-PARTY")
+        )),
+        Requirement::OneParty if d.notice_required_by_law => o.push_str(&format!(
+            "{} consent, but the law requires telling everyone you are recording.\n",
+            crate::style::good("ONE-PARTY")
+        )),
+        Requirement::OneParty => o.push_str(&format!(
+            "{} consent: your own consent is enough in law.\n",
+            crate::style::good("ONE-PARTY")
+        )),
     }
     o.push_str("onrecord always tells the other side before recording.\n");
     o.push_str(&format!("\nWhy ({} call):\n", d.medium));

@@ -5,6 +5,7 @@ mod calls;
 mod evidence;
 mod fail;
 mod laws;
+mod style;
 mod text;
 
 use clap::{Parser, Subcommand};
@@ -31,7 +32,12 @@ enum Top {
     /// Check a call's evidence: the signed manifest, the audio's hashes and hash chain. Names
     /// what fails and where. TARGET is a call id, a call's directory or an export bundle (the
     /// last two need no daemon).
-    Verify { target: String },
+    Verify {
+        target: String,
+        /// One JSON object: directory, verified, and every check.
+        #[arg(long)]
+        json: bool,
+    },
     /// What a recording's far side did (live speech, hold music, silence, tones, repeated
     /// announcements) over time, and the wait it adds up to: time to the first live agent,
     /// holds, transfers, talk time. TARGET is a WAV or FLAC file, a call's directory (neither
@@ -44,7 +50,11 @@ enum Top {
         json: bool,
     },
     /// The public key that signs this installation's evidence.
-    Key,
+    Key {
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write a call's evidence bundle: audio, manifest, signature, key and an HTML report.
     Export {
         id: String,
@@ -158,13 +168,13 @@ async fn connect() -> Result<zbus::Connection, Fail> {
 
 async fn run(cli: Cli) -> Result<(), Fail> {
     // A directory is verified on its own: evidence must be checkable without the daemon.
-    if let Top::Verify { target } = &cli.command {
+    if let Top::Verify { target, json } = &cli.command {
         let path = std::path::Path::new(target);
         if path.is_dir() {
-            return evidence::verify_dir(path, None);
+            return evidence::verify_dir(path, None, *json);
         }
         if path.is_file() {
-            return evidence::verify_bundle(path);
+            return evidence::verify_bundle(path, *json);
         }
     }
     if let Top::Analyze { target, json } = &cli.command {
@@ -183,8 +193,8 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         Top::Status { json } => laws::status(&conn, json).await,
         Top::Plugins { json } => laws::plugins(&conn, json).await,
         Top::Devices { json } => laws::devices(&conn, json).await,
-        Top::Key => evidence::key(&conn).await,
-        Top::Verify { target } => evidence::verify(&conn, &target).await,
+        Top::Key { json } => evidence::key(&conn, json).await,
+        Top::Verify { target, json } => evidence::verify(&conn, &target, json).await,
         Top::Export { id, to } => evidence::export(&conn, &id, to).await,
     }
 }
