@@ -81,7 +81,7 @@ install:
 	scripts/deps.sh $(BUILD_DEBS)
 	$(CARGO) build --profile $(PROFILE) --workspace --bins --lib
 	rm -rf $(ASSETS)
-	$(OUT)/onrecordd --generate-assets $(ASSETS)
+	$(OUT)/onrecordd-assets $(ASSETS)
 	$(OUT)/onrecordctl generate-assets $(ASSETS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PREFIX)/lib/onrecord/plugins
 	install -m 755 $(OUT)/onrecordd $(OUT)/onrecordctl $(DESTDIR)$(BINDIR)/

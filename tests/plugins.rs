@@ -284,3 +284,29 @@ fn a_plugin_failing_in_each_entry_point_is_contained() {
     }
     eprintln!("faulty plugin: {survived} faults contained");
 }
+
+/// A library that crashes the process loading it (an abort in its initializer) fails its probe,
+/// which runs in a child process: the daemon starts, serves and says why.
+#[test]
+fn a_plugin_that_crashes_while_loading_fails_its_probe_not_the_daemon() {
+    let mut env = TestEnv::new();
+    install(&env, &test_plugin("testplugin_faulty"), "libfaulty.so");
+    env.daemon_env
+        .push(("ONRECORD_TEST_FAULT".into(), "load:crash".into()));
+    env.start_daemon();
+    let p = by_file(&listing(&env), "libfaulty.so").clone();
+    assert_eq!(p["status"], "failed", "{p}");
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("crashed the probe (signal 6)"),
+        "{p}"
+    );
+    // The other plugins are there and the daemon serves.
+    assert_eq!(
+        by_file(&listing(&env), "libonrecord_storage_wav.so")["status"],
+        "loaded"
+    );
+    assert!(env.daemon_alive());
+}

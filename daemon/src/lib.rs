@@ -7,6 +7,7 @@
 
 pub mod calls;
 pub mod capture;
+pub mod cli;
 pub mod config;
 #[doc(hidden)]
 pub mod fuzz;

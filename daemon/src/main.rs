@@ -4,6 +4,7 @@ use clap::Parser;
 use onrecord_interface::{BUS_NAME, OBJECT_PATH};
 use onrecordd::calls::Policy;
 use onrecordd::capture::NoCapture;
+use onrecordd::cli::Args;
 use onrecordd::config::{CaptureSection, Config, LIVE_SOURCE};
 use onrecordd::recording::{CaptureConfig, PluginCapture};
 use onrecordd::service::{CallsIface, Command, DaemonIface, LawsIface, Owner, Paths, watch_dirs};
@@ -12,32 +13,6 @@ use std::process::ExitCode;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use zbus::fdo::{RequestNameFlags, RequestNameReply};
-
-/// The onrecord daemon: law tables, calls and their consent, on the session bus.
-#[derive(Parser, Debug)]
-#[command(version, about)]
-struct Args {
-    /// The shipped law tables (default: the installed ones, or the source tree's laws/).
-    #[arg(long, value_name = "DIR")]
-    laws_dir: Option<PathBuf>,
-    /// The user's own tables, overlaid on the shipped ones by id
-    /// (default: $XDG_CONFIG_HOME/onrecord/laws).
-    #[arg(long, value_name = "DIR")]
-    user_laws_dir: Option<PathBuf>,
-    /// Where calls and recordings are kept (default: the config's data_dir, else
-    /// $XDG_DATA_HOME/onrecord).
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-    /// The configuration file (default: $XDG_CONFIG_HOME/onrecord/config.toml, if present).
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Load plugins from DIR too, before the default places (repeatable).
-    #[arg(long = "plugin-dir", value_name = "DIR")]
-    plugin_dirs: Vec<PathBuf>,
-    /// Write the man page and shell completions into DIR and exit (used by `make install`).
-    #[arg(long, value_name = "DIR", hide = true)]
-    generate_assets: Option<PathBuf>,
-}
 
 /// Where plugins are looked for, first found first: `--plugin-dir`s,
 /// `$XDG_DATA_HOME/onrecord/plugins`, the installed `<prefix>/lib/onrecord/plugins`, and in a
@@ -61,16 +36,20 @@ fn plugin_dirs(given: &[PathBuf]) -> Vec<PathBuf> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    if let Some(dir) = &args.generate_assets {
-        return match generate_assets(dir) {
-            Ok(()) => ExitCode::SUCCESS,
+    init_logging();
+    if let Some(file) = &args.probe_plugin {
+        let probed = onrecordd::plugins::probe_here(file);
+        return match serde_json::to_string(&probed) {
+            Ok(line) => {
+                println!("{line}");
+                ExitCode::SUCCESS
+            }
             Err(e) => {
-                eprintln!("onrecordd: cannot write to {}: {e}", dir.display());
+                eprintln!("onrecordd: cannot write the probe's report: {e}");
                 ExitCode::FAILURE
             }
         };
     }
-    init_logging();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -128,24 +107,6 @@ fn stderr_is_journal() -> bool {
         return false;
     };
     stream.to_str() == Some(&format!("{}:{}", meta.dev(), meta.ino()))
-}
-
-/// The man page (`man1/onrecordd.1`) and completions (`completions/onrecordd.{bash,zsh,fish}`).
-fn generate_assets(dir: &Path) -> std::io::Result<()> {
-    use clap::CommandFactory;
-    let man = dir.join("man1");
-    std::fs::create_dir_all(&man)?;
-    clap_mangen::generate_to(Args::command(), &man)?;
-    let completions = dir.join("completions");
-    std::fs::create_dir_all(&completions)?;
-    for shell in [
-        clap_complete::Shell::Bash,
-        clap_complete::Shell::Zsh,
-        clap_complete::Shell::Fish,
-    ] {
-        clap_complete::generate_to(shell, &mut Args::command(), "onrecordd", &completions)?;
-    }
-    Ok(())
 }
 
 fn xdg(var: &str, fallback: &str) -> Option<PathBuf> {
@@ -210,14 +171,21 @@ async fn run(args: Args) -> Result<(), String> {
     let policy = Policy {
         accept_company_notice: config.policy.accept_company_notice,
     };
-    let plugins = std::sync::Arc::new(onrecordd::plugins::discover(&plugin_dirs(
-        &args.plugin_dirs,
-    )));
+    // Each plugin is probed in a child process (this program, `--probe-plugin`); if this
+    // binary cannot be found again, in this process.
+    let exe = std::env::current_exe().ok();
+    let plugins = std::sync::Arc::new(onrecordd::plugins::discover(
+        &plugin_dirs(&args.plugin_dirs),
+        |path| match &exe {
+            Some(exe) => onrecordd::plugins::probe_in_child(exe, path),
+            None => onrecordd::plugins::probe_here(path),
+        },
+    ));
     // Without `[capture]`, calls are recorded live (microphone and far side) when the live
     // capture plugin is installed.
     let section = match &config.capture {
         Some(c) => Some(c.clone()),
-        None if plugins.capture(LIVE_SOURCE).is_some() => Some(CaptureSection::default()),
+        None if plugins.offers_capture(LIVE_SOURCE) => Some(CaptureSection::default()),
         None => {
             tracing::warn!(
                 "the live capture plugin is not installed and no [capture] is configured: calls will record no audio"
@@ -229,8 +197,8 @@ async fn run(args: Args) -> Result<(), String> {
         None => Box::new(NoCapture::default()),
         Some(c) => {
             for (id, found) in [
-                (&c.source, plugins.capture(&c.source).is_some()),
-                (&c.storage, plugins.storage(&c.storage).is_some()),
+                (&c.source, plugins.offers_capture(&c.source)),
+                (&c.storage, plugins.offers_storage(&c.storage)),
             ] {
                 if !found {
                     return Err(format!(

@@ -1,7 +1,12 @@
 //! Finding and loading plugins. A file is refused, with a reason a person can act on, when it
 //! is writable by group or others or owned by another user, lacks the entry symbol, speaks
-//! another ABI major, or offers no interface this daemon knows. A plugin is never unloaded
-//! (`dlclose` while its code may run would crash), so its library is leaked on purpose.
+//! another ABI major, or offers no interface this daemon knows.
+//!
+//! Every file is first *probed* in a child process (`onrecordd --probe-plugin FILE`: load,
+//! init, check, print the report), so a plugin that crashes while loading cannot take the
+//! daemon down, and an idle daemon maps no plugin code. A plugin that passed is loaded into the
+//! daemon when first used (a recording, a device listing, a repair) and then never unloaded
+//! (`dlclose` while its code may run would crash): its library is leaked on purpose.
 
 use onrecord_interface::PluginInfo;
 use onrecord_plugin::abi::*;
@@ -19,52 +24,106 @@ pub struct Plugin {
     pub devices: Option<&'static DeviceListV1>,
 }
 
-/// Every plugin found, loaded or not, in the order of precedence.
+/// What a probe found in one file: the report, and for a storage backend its extension.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
+pub struct Probed {
+    pub report: PluginInfo,
+    pub extension: Option<String>,
+}
+
+/// A plugin that passed its probe, mapped into this process when first used.
+struct Known {
+    id: String,
+    path: PathBuf,
+    interfaces: Vec<String>,
+    extension: Option<String>,
+    plugin: std::sync::OnceLock<Option<Plugin>>,
+}
+
+/// Every plugin found, usable or not, in the order of precedence.
 #[derive(Default)]
 pub struct Registry {
-    pub plugins: Vec<Plugin>,
+    known: Vec<Known>,
     pub report: Vec<PluginInfo>,
 }
 
+const CAPTURE: &str = "capture-source.v1";
+const STORAGE: &str = "storage-backend.v1";
+const DEVICES: &str = "device-list.v1";
+
 impl Registry {
-    pub fn storage(&self, id: &str) -> Option<&Plugin> {
-        self.plugins
+    /// The plugin in this process, loading it on first use. A plugin that passed its probe but
+    /// fails now (the file changed since) is logged and is `None` from then on.
+    fn get<'a>(&'a self, k: &'a Known) -> Option<&'a Plugin> {
+        k.plugin
+            .get_or_init(|| match load(&k.path) {
+                Ok((p, _)) if p.id == k.id => {
+                    tracing::info!(plugin = %p.id, path = %k.path.display(), "plugin loaded");
+                    Some(p)
+                }
+                Ok((p, _)) => {
+                    tracing::error!(path = %k.path.display(), "plugin {} is now {}: changed since the start; not used", k.id, p.id);
+                    None
+                }
+                Err(r) => {
+                    tracing::error!(path = %k.path.display(), "plugin {} passed its probe but now {}: {}", k.id, r.status, r.detail);
+                    None
+                }
+            })
+            .as_ref()
+    }
+
+    fn find(&self, id: &str, interface: &str) -> Option<&Known> {
+        self.known
             .iter()
-            .find(|p| p.id == id && p.storage.is_some())
+            .find(|k| k.id == id && k.interfaces.iter().any(|i| i == interface))
+    }
+
+    /// Whether a usable plugin `id` offers capture (without loading it).
+    pub fn offers_capture(&self, id: &str) -> bool {
+        self.find(id, CAPTURE).is_some()
+    }
+
+    /// Whether a usable plugin `id` offers storage (without loading it).
+    pub fn offers_storage(&self, id: &str) -> bool {
+        self.find(id, STORAGE).is_some()
+    }
+
+    pub fn storage(&self, id: &str) -> Option<&Plugin> {
+        self.get(self.find(id, STORAGE)?)
+            .filter(|p| p.storage.is_some())
+    }
+
+    pub fn capture(&self, id: &str) -> Option<&Plugin> {
+        self.get(self.find(id, CAPTURE)?)
+            .filter(|p| p.capture.is_some())
     }
 
     /// The storage backend that writes files ending in `.ext`, preferring `id` (the
     /// configured one) when several do: a recording is repaired by the kind that wrote it,
     /// whatever the configuration says now.
     pub fn storage_for_extension(&self, ext: &str, id: &str) -> Option<&'static StorageBackendV1> {
-        let writes = |s: &&'static StorageBackendV1| {
-            // SAFETY: the ABI promises a static NUL-terminated string.
-            !s.extension.is_null() && unsafe { CStr::from_ptr(s.extension) }.to_str() == Ok(ext)
-        };
-        let found: Vec<(&Plugin, &'static StorageBackendV1)> = self
-            .plugins
+        let writes: Vec<&Known> = self
+            .known
             .iter()
-            .filter_map(|p| Some((p, p.storage?)))
-            .filter(|(_, s)| writes(s))
+            .filter(|k| k.extension.as_deref() == Some(ext))
             .collect();
-        found
-            .iter()
-            .find(|(p, _)| p.id == id)
-            .or(found.first())
-            .map(|(_, s)| *s)
+        let k = writes.iter().find(|k| k.id == id).or(writes.first())?;
+        self.get(k)?.storage
     }
-
-    pub fn capture(&self, id: &str) -> Option<&Plugin> {
-        self.plugins
-            .iter()
-            .find(|p| p.id == id && p.capture.is_some())
-    }
-
     /// Every device of every capture plugin that lists them, with the plugin's id; a plugin
     /// that fails to list is reported as `Err` with its id.
     pub fn devices(&self) -> Vec<Result<(String, onrecord_plugin::DeviceInfo), String>> {
         let mut out = Vec::new();
-        for p in &self.plugins {
+        for k in self
+            .known
+            .iter()
+            .filter(|k| k.interfaces.iter().any(|i| i == DEVICES))
+        {
+            let Some(p) = self.get(k) else {
+                out.push(Err(format!("{}: could not be loaded (see the log)", k.id)));
+                continue;
+            };
             let Some(list) = p.devices else { continue };
             let mut found: Vec<Result<onrecord_plugin::DeviceInfo, String>> = Vec::new();
             let mut err = [0u8; 512];
@@ -292,8 +351,57 @@ fn load(path: &Path) -> Result<(Plugin, PluginInfo), PluginInfo> {
     ))
 }
 
-/// Loads every `*.so` in `dirs`, in order; a plugin id found again later is shadowed.
-pub fn discover(dirs: &[PathBuf]) -> Registry {
+/// Probes one file here, in this process: what the child of `--probe-plugin` does and prints.
+pub fn probe_here(path: &Path) -> Probed {
+    match load(path) {
+        Ok((plugin, report)) => Probed {
+            report,
+            // SAFETY: the ABI promises a static NUL-terminated string.
+            extension: plugin.storage.and_then(|s| {
+                (!s.extension.is_null())
+                    .then(|| unsafe { CStr::from_ptr(s.extension) }.to_str().ok())
+                    .flatten()
+                    .map(str::to_owned)
+            }),
+        },
+        Err(report) => Probed {
+            report,
+            extension: None,
+        },
+    }
+}
+
+/// Probes `path` in a child process, `exe --probe-plugin PATH`, which prints one JSON line: a
+/// plugin that crashes or hangs while loading fails its probe instead of the daemon.
+pub fn probe_in_child(exe: &Path, path: &Path) -> Probed {
+    let failed = |detail: String| Probed {
+        report: info(path, "failed", detail),
+        extension: None,
+    };
+    let out = match std::process::Command::new(exe)
+        .arg("--probe-plugin")
+        .arg(path)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) => return failed(format!("cannot start the probe: {e}")),
+    };
+    if !out.status.success() {
+        use std::os::unix::process::ExitStatusExt;
+        return failed(match out.status.signal() {
+            Some(sig) => format!("loading it crashed the probe (signal {sig})"),
+            None => format!("the probe exited with {}", out.status),
+        });
+    }
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| failed(format!("the probe's answer is unreadable: {e}")))
+}
+
+/// Probes every `*.so` in `dirs`, in order, with `probe`; a plugin id found again later is
+/// shadowed. Nothing is loaded into this process until it is used.
+pub fn discover(dirs: &[PathBuf], probe: impl Fn(&Path) -> Probed) -> Registry {
     let mut reg = Registry::default();
     for dir in dirs {
         let Ok(entries) = std::fs::read_dir(dir) else {
@@ -306,22 +414,26 @@ pub fn discover(dirs: &[PathBuf]) -> Registry {
             .collect();
         files.sort();
         for path in files {
-            match load(&path) {
-                Ok((plugin, mut report)) => {
-                    if reg.plugins.iter().any(|p| p.id == plugin.id) {
-                        report.status = "shadowed".into();
-                        report.detail = "a plugin with this id was found first".into();
-                    } else {
-                        tracing::info!(plugin = %plugin.id, path = %path.display(), "plugin loaded");
-                        reg.plugins.push(plugin);
-                    }
-                    reg.report.push(report);
-                }
-                Err(report) => {
-                    tracing::warn!(path = %path.display(), "plugin {}: {}", report.status, report.detail);
-                    reg.report.push(report);
-                }
+            let Probed {
+                mut report,
+                extension,
+            } = probe(&path);
+            if report.status != "loaded" {
+                tracing::warn!(path = %path.display(), "plugin {}: {}", report.status, report.detail);
+            } else if reg.known.iter().any(|k| k.id == report.id) {
+                report.status = "shadowed".into();
+                report.detail = "a plugin with this id was found first".into();
+            } else {
+                tracing::info!(plugin = %report.id, path = %path.display(), "plugin found");
+                reg.known.push(Known {
+                    id: report.id.clone(),
+                    path: path.clone(),
+                    interfaces: report.interfaces.clone(),
+                    extension,
+                    plugin: std::sync::OnceLock::new(),
+                });
             }
+            reg.report.push(report);
         }
     }
     reg

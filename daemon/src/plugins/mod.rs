@@ -1,6 +1,7 @@
 //! Plugins: shared libraries that speak the C ABI of `onrecord-plugin` (capture sources and
-//! storage backends), found in a few directories, checked, loaded once and never unloaded.
+//! storage backends), found in a few directories, probed each in a child process, loaded into
+//! the daemon when first used and never unloaded.
 
 mod loader;
 
-pub use loader::{Plugin, Registry, discover};
+pub use loader::{Plugin, Probed, Registry, discover, probe_here, probe_in_child};

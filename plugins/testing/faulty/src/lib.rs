@@ -1,7 +1,7 @@
 //! A capture source and a storage backend that fail where they are told: the environment
 //! variable `ONRECORD_TEST_FAULT=<entry>:<panic|error>` names one entry point (`open`, `start`,
 //! `stop`, `deliver` of the source; `create`, `write`, `sync`, `finish` of the storage) and how
-//! it fails. Everything else works: the source delivers 48 kHz stereo noise in real time from
+//! it fails; `load:crash` aborts whatever process loads the library. Everything else works: the source delivers 48 kHz stereo noise in real time from
 //! its own thread, the storage writes raw PCM. The daemon must contain each failure.
 
 use onrecord_plugin::{AudioFormat, CaptureSource, SAMPLE_I16, Sink, StorageBackend, export};
@@ -136,3 +136,17 @@ impl StorageBackend for Storage {
 }
 
 export!(id: "faulty", description: "fails where ONRECORD_TEST_FAULT says", capture: Source, storage: Storage);
+
+/// `ONRECORD_TEST_FAULT=load:crash`: the library aborts the process that loads it, from its
+/// initializer, before any onrecord code runs (as a plugin built against a missing library or
+/// with a bad static constructor would).
+#[used]
+#[unsafe(link_section = ".init_array")]
+static ON_LOAD: extern "C" fn() = {
+    extern "C" fn on_load() {
+        if std::env::var("ONRECORD_TEST_FAULT").is_ok_and(|v| v == "load:crash") {
+            std::process::abort();
+        }
+    }
+    on_load
+};
