@@ -49,12 +49,14 @@ reliability:
 
 bench:
 	scripts/deps.sh $(BENCH_DEBS)
+	rm -rf target/bench
 	$(CARGO) build --release --workspace --bins --lib
 	$(CARGO) bench -p onrecordd --bench laws
 	$(CARGO) bench -p onrecord-tests --bench reload
 	$(CARGO) bench -p onrecord-tests --bench desktop
 	scripts/bench-capture.py
-	$(CARGO) run --release -q -p onrecord-corpus -- --set test
+	$(CARGO) run --release -q -p onrecord-corpus -- --set test --rows target/bench/corpus.json
+	scripts/bench-table.py
 
 # After a deliberate change of the D-Bus interface: regenerate the committed XML.
 introspection:

@@ -210,13 +210,21 @@ def main():
         for name, r, target in checks:
             print(f"{name:<32} {r:6.2f}x  (target <= {target}x)  {'met' if r <= target else 'NOT MET'}")
         print(f"onrecordd: {us['frames']} frames written, {us['lost']} lost, measured drift {us['drift']} ppm")
+        table = [{"what": f"live capture ({SECONDS:.0f} s, two PipeWire sources): {name}", "measured": f"{r:.2f}x",
+                  "target": f"<= {target}x", "met": r <= target} for name, r, target in checks]
         if STRESS > 0:
             feed = w.feed(STRESS + 40)
             s = onrecordd(w, STRESS, stress=True)
             feed.kill()
+            table.append({"what": f"frames lost in {STRESS:.0f} s under stress-ng --cpu 2", "measured": str(s["lost"]),
+                          "target": "0", "met": s["lost"] == 0})
             print(f"\nUnder stress-ng --cpu 2 for {STRESS:.0f} s, no real-time priority: "
                   f"{s['frames']} frames written, {s['lost']} frames lost, {s['silent']} frames of silence filled "
                   f"(CPU {100 * s['cpu_s'] / STRESS:.2f} %, {s['wakeups'] / STRESS:.1f} wakeups/s)")
+        out_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "target", "bench")
+        os.makedirs(out_dir, exist_ok=True)
+        with open(os.path.join(out_dir, "capture.json"), "w") as f:
+            json.dump(table, f, indent=1)
     finally:
         w.close()
 

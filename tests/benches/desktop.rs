@@ -161,6 +161,40 @@ async fn main() {
     env.stop_daemon();
 
     let mib = |k: u64| k as f64 / 1024.0;
+    let mut rows = vec![
+        onrecord_tests::bench_row(
+            &format!("idle wakeups per minute ({idle_s} s)"),
+            format!("{idle_per_min:.1}"),
+            "0",
+            Some(idle_per_min == 0.0),
+        ),
+        onrecord_tests::bench_row(
+            "idle resident memory (VmRSS)",
+            format!("{:.1} MiB", mib(idle_rss)),
+            "<= 8 MiB",
+            Some(idle_rss <= 8 * 1024),
+        ),
+        onrecord_tests::bench_row(
+            "recording from a file to WAV: peak resident memory",
+            format!("{:.1} MiB", mib(rec_rss.max(rec_hwm))),
+            "",
+            None,
+        ),
+    ];
+    for (what, us) in [
+        ("D-Bus round trip: Peer.Ping to onrecordd", daemon_ping),
+        ("D-Bus round trip: Properties.Get ApiVersion", get),
+        ("D-Bus round trip: Laws1.Evaluate", evaluate),
+    ] {
+        let r = us / bus_ping;
+        rows.push(onrecord_tests::bench_row(
+            what,
+            format!("{r:.2}x ({us:.0} vs {bus_ping:.0} µs)"),
+            "<= 1.2x the bus's Peer.Ping",
+            Some(r <= 1.2),
+        ));
+    }
+    onrecord_tests::write_bench_rows("desktop", &rows);
     let verdict = |ok: bool| if ok { "met" } else { "NOT MET" };
     println!(
         "\nonrecordd on the desktop (release; idle = no call, the live capture plugin loaded)\n"

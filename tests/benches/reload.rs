@@ -45,6 +45,15 @@ async fn main() {
     times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let median = (ms(times[RUNS / 2 - 1]) + ms(times[RUNS / 2])) / 2.0;
+    onrecord_tests::write_bench_rows(
+        "reload",
+        &[onrecord_tests::bench_row(
+            "law reload latency, rename to TablesChanged (median of 20)",
+            format!("{median:.1} ms"),
+            "<= 250 ms",
+            Some(median <= 250.0),
+        )],
+    );
     println!(
         "reload latency, rename -> TablesChanged, {RUNS} runs: median {median:.1} ms, p90 {:.1} ms, min {:.1} ms, max {:.1} ms (target: median <= 250 ms)",
         ms(times[RUNS * 9 / 10 - 1]),

@@ -508,3 +508,19 @@ impl Notifications {
         seen.len() as u32
     }
 }
+
+/// One row of `make bench`'s closing table: what, the figure, the target, whether met.
+pub fn bench_row(what: &str, measured: String, target: &str, met: Option<bool>) -> serde_json::Value {
+    serde_json::json!({ "what": what, "measured": measured, "target": target, "met": met })
+}
+
+/// Writes a bench's rows to `target/bench/<name>.json`, where `scripts/bench-table.py` reads
+/// them.
+pub fn write_bench_rows(name: &str, rows: &[serde_json::Value]) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
+    let _ = fs::create_dir_all(&dir);
+    let _ = fs::write(
+        dir.join(format!("{name}.json")),
+        serde_json::to_string_pretty(rows).unwrap_or_default(),
+    );
+}

@@ -24,6 +24,9 @@ struct Args {
     /// Print the outcomes as JSON instead of the report.
     #[arg(long)]
     json: bool,
+    /// Also write the headline figures as rows of `make bench`'s closing table (JSON).
+    #[arg(long)]
+    rows: Option<PathBuf>,
 }
 
 fn main() {
@@ -34,7 +37,30 @@ fn main() {
         eprintln!("onrecord-corpus: {}: {e}", d.display());
         std::process::exit(1);
     }
-    match onrecord_corpus::run_set(&a.set, !a.mono, a.out.as_deref(), a.show.as_deref()) {
+    let result = onrecord_corpus::run_set(&a.set, !a.mono, a.out.as_deref(), a.show.as_deref());
+    if let (Ok(o), Some(path)) = (&result, &a.rows) {
+        let ok = o.iter().filter(|o| o.hold_ok()).count();
+        let audio: f64 = o.iter().map(|o| o.duration_s).sum();
+        let wall: f64 = o.iter().map(|o| o.duration_s / o.speed.max(1e-9)).sum();
+        let rows = serde_json::json!([
+            {
+                "what": format!("call analysis ({} corpus): hold time within 5 % or 3 s", a.set),
+                "measured": format!("{ok} of {} calls", o.len()),
+                "target": "every call",
+                "met": ok == o.len(),
+            },
+            {
+                "what": "call analysis speed, both sides",
+                "measured": format!("{:.0}x real time", audio / wall.max(1e-9)),
+                "target": "",
+                "met": null,
+            },
+        ]);
+        if let Err(e) = std::fs::write(path, rows.to_string()) {
+            eprintln!("onrecord-corpus: {}: {e}", path.display());
+        }
+    }
+    match result {
         Ok(o) if a.json => println!("{}", serde_json::to_string_pretty(&o).expect("plain data")),
         Ok(o) => print!("{}", onrecord_corpus::report(&o)),
         Err(e) => {
