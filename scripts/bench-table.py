@@ -8,10 +8,13 @@ rows = []
 crit = os.path.join(root, "criterion")
 for path in sorted(glob.glob(os.path.join(crit, "*", "*", "new", "estimates.json"))):
     group, bench = path.split(os.sep)[-4:-2]
+    meta = os.path.join(os.path.dirname(path), "benchmark.json")
+    if os.path.exists(meta):
+        bench = json.load(open(meta)).get("function_id", bench)
     ns = json.load(open(path))["median"]["point_estimate"]
     measured = f"{ns / 1e6:.2f} ms" if ns >= 1e6 else f"{ns / 1e3:.2f} µs"
     target, met = ("< 20 ms", ns < 20e6) if group == "load" else ("", None)
-    rows.append({"what": f"law engine, {group}: {bench.replace('_ ', ': ')}", "measured": measured,
+    rows.append({"what": f"law engine, {group}: {bench}", "measured": measured,
                  "target": target, "met": met})
 for name in ["reload", "desktop", "capture", "corpus"]:
     path = os.path.join(root, "bench", f"{name}.json")

@@ -1,5 +1,5 @@
 //! onrecordd as a desktop citizen (release build, over a private bus, configured as installed:
-//! the live capture plugin loaded, no call): wakeups per minute when idle (target 0), resident
+//! live capture, whose plugin is loaded when a call first records; no call): wakeups per minute when idle (target 0), resident
 //! memory idle (target at most 8 MiB) and while recording, and the D-Bus round trip of a Rust
 //! client to onrecordd against the same client pinging the bus daemon
 //! (`org.freedesktop.DBus.Peer.Ping`), in the same run (target at most 1.2x).

@@ -510,7 +510,12 @@ impl Notifications {
 }
 
 /// One row of `make bench`'s closing table: what, the figure, the target, whether met.
-pub fn bench_row(what: &str, measured: String, target: &str, met: Option<bool>) -> serde_json::Value {
+pub fn bench_row(
+    what: &str,
+    measured: String,
+    target: &str,
+    met: Option<bool>,
+) -> serde_json::Value {
     serde_json::json!({ "what": what, "measured": measured, "target": target, "met": met })
 }
 

@@ -395,7 +395,14 @@ pub fn probe_in_child(exe: &Path, path: &Path) -> Probed {
             None => format!("the probe exited with {}", out.status),
         });
     }
-    serde_json::from_slice(&out.stdout)
+    // The report is the last line: a plugin may have printed before it.
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    serde_json::from_str(last)
         .unwrap_or_else(|e| failed(format!("the probe's answer is unreadable: {e}")))
 }
 
