@@ -134,6 +134,54 @@ async fn main() {
         .unwrap();
     })
     .await;
+    // Another peer for reference: a GLib process (`gdbus monitor`), whose library answers
+    // Peer.Ping itself. Any peer is two hops through the bus where the bus's own ping is one.
+    let mut glib = std::process::Command::new("gdbus")
+        .args([
+            "monitor",
+            "--address",
+            &env.bus.address,
+            "--dest",
+            "org.freedesktop.DBus",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("gdbus (libglib2.0-bin; make bench installs it)");
+    let dbus = zbus::fdo::DBusProxy::new(&conn).await.unwrap();
+    let glib_name = {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let mut found = None;
+            for name in dbus.list_names().await.unwrap() {
+                if name.starts_with(':')
+                    && let Ok(pid) = dbus.get_connection_unix_process_id(name.as_ref()).await
+                    && pid == glib.id()
+                {
+                    found = Some(name.to_string());
+                }
+            }
+            if let Some(n) = found {
+                break n;
+            }
+            assert!(Instant::now() < deadline, "gdbus did not connect");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let glib_ping = median_us(N, || async {
+        conn.call_method(
+            Some(glib_name.as_str()),
+            "/",
+            Some("org.freedesktop.DBus.Peer"),
+            "Ping",
+            &(),
+        )
+        .await
+        .unwrap();
+    })
+    .await;
+    let _ = glib.kill();
+    let _ = glib.wait();
     let laws = env.laws(&conn).await;
     let evaluate = median_us(N, || async {
         laws.evaluate("US-TX", &["US-CA"], "phone").await.unwrap();
@@ -194,6 +242,21 @@ async fn main() {
             Some(r <= 1.2),
         ));
     }
+    rows.push(onrecord_tests::bench_row(
+        "D-Bus round trip: Peer.Ping to a GLib peer (reference)",
+        format!(
+            "{:.2}x ({glib_ping:.0} vs {bus_ping:.0} µs)",
+            glib_ping / bus_ping
+        ),
+        "",
+        None,
+    ));
+    rows.push(onrecord_tests::bench_row(
+        "D-Bus round trip: Laws1.Evaluate against the GLib peer's ping",
+        format!("{:.2}x", evaluate / glib_ping),
+        "",
+        None,
+    ));
     onrecord_tests::write_bench_rows("desktop", &rows);
     let verdict = |ok: bool| if ok { "met" } else { "NOT MET" };
     println!(

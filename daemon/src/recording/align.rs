@@ -22,6 +22,8 @@ const START_JITTER_S: f64 = 0.005;
 const FIT_SPAN_S: f64 = 2.0;
 /// A fitted rate further than this from the nominal one is not believed (clamped).
 const MAX_DRIFT: f64 = 0.01;
+/// A fitted rate within this many standard errors of the nominal one is taken as nominal.
+const SIGNIFICANT: f64 = 2.0;
 
 /// Bins a segment's line is fitted to, at most (the most recent); a bin is a quarter second of
 /// the source's frames, so this is about four minutes.
@@ -127,7 +129,19 @@ impl Segment {
                 .collect();
             if !slopes.is_empty() {
                 slopes.sort_by(f64::total_cmp);
-                let b = slopes[slopes.len() / 2];
+                let n = slopes.len();
+                let b = slopes[n / 2];
+                // A drift the marks cannot tell from none is not corrected: the median's
+                // standard error (1.2533 sigma / sqrt n, sigma from the slopes' interquartile
+                // range) against the distance to the nominal rate. A short recording from a
+                // jittery callback clock would otherwise be resampled by a few ppm of noise.
+                let iqr = slopes[(3 * n) / 4] - slopes[n / 4];
+                let se = 1.2533 * (iqr / 1.349) / (n as f64).sqrt();
+                let b = if (b - nominal_b).abs() <= SIGNIFICANT * se {
+                    nominal_b
+                } else {
+                    b
+                };
                 self.b = b.clamp(nominal_b * (1.0 - MAX_DRIFT), nominal_b * (1.0 + MAX_DRIFT));
                 self.fitted = true;
             }
@@ -385,19 +399,6 @@ pub fn interpolate(buf: &[f32], k: f64) -> Option<f32> {
     Some(((c3 * f + c2) * f + c1) * f + p1)
 }
 
-/// The four Catmull-Rom weights of `p0..p3` for fraction `f`: `interpolate` with a fixed
-/// fraction, as a 4-tap filter (for a stretch where the source runs at exactly the output's
-/// rate, as two sides on one sound server's clock do).
-pub fn weights(f: f32) -> [f32; 4] {
-    let (f2, f3) = (f * f, f * f * f);
-    [
-        -0.5 * f3 + f2 - 0.5 * f,
-        1.5 * f3 - 2.5 * f2 + 1.0,
-        -1.5 * f3 + 2.0 * f2 + 0.5 * f,
-        0.5 * f3 - 0.5 * f2,
-    ]
-}
-
 /// A sample in [-1, 1] as 16-bit, rounded to nearest (half away from zero) and clamped,
 /// without a libm call.
 pub fn to_i16(v: f32) -> i16 {
@@ -427,6 +428,28 @@ mod tests {
             out.push((k, 100.0 + k as f64 / true_rate + late));
         }
         out
+    }
+
+    /// A short recording from a source at the nominal rate, timed by a jittery callback clock:
+    /// the few ppm its marks suggest are noise, and the rate is taken as nominal (nothing is
+    /// resampled); a real drift of the same length of marks is still seen.
+    #[test]
+    fn a_drift_the_marks_cannot_tell_from_none_is_not_corrected() {
+        for seed_shift in 0..8 {
+            let mut c = SourceClock::new(48_000);
+            for (i, (k, t)) in marks(48_000, 0.0, 960, 4.0, 0.004).into_iter().enumerate() {
+                // A different jitter sequence per run.
+                let wobble = ((i as u64 * 2654435761 + seed_shift * 97) % 1000) as f64 * 1e-6;
+                c.mark(k, t + wobble, k);
+            }
+            assert_eq!(c.drift_ppm(), Some(0.0), "run {seed_shift}");
+        }
+        let mut c = SourceClock::new(48_000);
+        for (k, t) in marks(48_000, 3000.0, 960, 4.0, 0.004) {
+            c.mark(k, t, k);
+        }
+        let got = c.drift_ppm().unwrap();
+        assert!((got - 3000.0).abs() < 300.0, "3000 ppm measured as {got}");
     }
 
     #[test]
@@ -504,12 +527,6 @@ mod tests {
             assert!((interpolate(&buf, k).unwrap() - want).abs() < 1e-3, "{k}");
         }
         assert_eq!(interpolate(&buf, 0.5), None);
-        for k in [10.0, 10.25, 57.5, 120.9] {
-            let i = k as usize;
-            let w = weights((k - i as f64) as f32);
-            let v: f32 = (0..4).map(|n| w[n] * buf[i - 1 + n]).sum();
-            assert!((v - interpolate(&buf, k).unwrap()).abs() < 1e-5, "{k}");
-        }
         for (v, want) in [
             (0.0, 0),
             (0.5, 16384),

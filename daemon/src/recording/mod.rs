@@ -567,6 +567,10 @@ impl Capture for PluginCapture {
     }
 
     fn start(&mut self, call: &Call, dir: &Path) -> Result<Vec<String>, String> {
+        // Both plugins are mapped in before any source opens: loading one (at the first
+        // recording) takes time that the sources' clocks must not see between open and write.
+        self.capture_plugin()?;
+        self.storage()?;
         let rec = if self.config.sides.is_empty() {
             self.start_untimed(call, dir)?
         } else {
