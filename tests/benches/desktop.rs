@@ -260,7 +260,7 @@ async fn main() {
     onrecord_tests::write_bench_rows("desktop", &rows);
     let verdict = |ok: bool| if ok { "met" } else { "NOT MET" };
     println!(
-        "\nonrecordd on the desktop (release; idle = no call, the live capture plugin loaded)\n"
+        "\nonrecordd on the desktop (release; idle = no call, live capture configured as installed)\n"
     );
     println!("{:<52} {:>12}  target", "", "measured");
     println!(
@@ -296,6 +296,12 @@ async fn main() {
     println!(
         "{:<52} {:>9.1} µs",
         "round trip: Peer.Ping to the bus daemon (reference)", bus_ping
+    );
+    println!(
+        "{:<52} {:>9.1} µs  {:.2}x the bus ping (any peer: two hops through the bus)",
+        "round trip: Peer.Ping to a GLib peer (reference)",
+        glib_ping,
+        glib_ping / bus_ping
     );
     for (what, us) in [
         ("round trip: Peer.Ping to onrecordd", daemon_ping),
