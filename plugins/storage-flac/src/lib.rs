@@ -266,11 +266,10 @@ export!(id: "storage-flac", description: "FLAC files (16-bit), encoded block by 
 mod tests {
     use super::*;
 
-    fn roundtrip(channels: u32, frames: usize) {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.flac");
-        let mut x: u32 = 99;
-        let samples: Vec<i16> = (0..frames * channels as usize)
+    /// `n` samples of xorshift noise from `seed`, and their little-endian bytes.
+    fn noise(n: usize, seed: u32) -> (Vec<i16>, Vec<u8>) {
+        let mut x = seed;
+        let samples: Vec<i16> = (0..n)
             .map(|_| {
                 x ^= x << 13;
                 x ^= x >> 17;
@@ -278,7 +277,14 @@ mod tests {
                 (x >> 16) as i16
             })
             .collect();
-        let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+        let bytes = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+        (samples, bytes)
+    }
+
+    fn roundtrip(channels: u32, frames: usize) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.flac");
+        let (samples, bytes) = noise(frames * channels as usize, 99);
         let mut f = Flac::create(
             &p,
             AudioFormat {
@@ -308,16 +314,7 @@ mod tests {
     fn a_file_cut_anywhere_is_repaired_to_its_complete_frames() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a.flac");
-        let mut x: u32 = 7;
-        let samples: Vec<i16> = (0..2 * 5 * BLOCK)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                (x >> 16) as i16
-            })
-            .collect();
-        let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+        let (samples, bytes) = noise(2 * 5 * BLOCK, 7);
         let format = AudioFormat {
             sample_format: SAMPLE_I16,
             rate: 48_000,
