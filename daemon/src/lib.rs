@@ -12,6 +12,7 @@ pub mod config;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod laws;
+pub mod memory;
 pub mod plugins;
 pub mod recording;
 pub mod seal;

@@ -35,6 +35,7 @@ fn plugin_dirs(given: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 fn main() -> ExitCode {
+    onrecordd::memory::limit_arenas();
     let args = Args::parse();
     init_logging();
     if let Some(file) = &args.probe_plugin {

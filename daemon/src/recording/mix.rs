@@ -29,6 +29,10 @@ const NOTE_GAP_S: f64 = 0.02;
 /// (a file) cannot fill memory.
 const MAX_AHEAD_S: usize = 30;
 
+/// Seconds of output after which the start's memory is given back (the clock fits and the
+/// devices' buffers are settled by then).
+const TRIM_AFTER_S: u64 = 5;
+
 /// Something the writer tells the call's timeline.
 pub type Notes = Arc<dyn Fn(String) + Send + Sync>;
 
@@ -109,12 +113,17 @@ impl Samples {
         self.v.push(x);
     }
 
-    /// Forgets the `n` oldest samples.
+    /// Forgets the `n` oldest samples. Memory the start (seconds held while the first clock
+    /// fit is waited for) needed and the steady state does not is given back.
     fn drop_front(&mut self, n: usize) {
         self.head += n.min(self.len());
         if self.head >= 48_000 && self.head * 2 >= self.v.len() {
             self.v.drain(..self.head);
             self.head = 0;
+            let want = self.v.len().max(48_000) * 2;
+            if self.v.capacity() > 2 * want {
+                self.v.shrink_to(want);
+            }
         }
     }
 }
@@ -301,6 +310,7 @@ pub fn spawn_mixer(
                 }
             };
             let mut next: u64 = 0;
+            let mut trimmed = false;
             let mut frame = Vec::with_capacity(CHUNK as usize * channels * 2);
             let mut scratch: Vec<Option<f32>> = Vec::with_capacity(CHUNK as usize);
             let note_gap = |l: &mut Live, from: u64, to: Option<u64>, next_at: u64| {
@@ -399,6 +409,11 @@ pub fn spawn_mixer(
                     }
                 }
                 out.tick();
+                if !trimmed && next >= TRIM_AFTER_S * rate as u64 {
+                    // Past the start: what it needed beyond the steady state goes back.
+                    crate::memory::give_back();
+                    trimmed = true;
+                }
                 if finished && done {
                     break;
                 }

@@ -615,7 +615,12 @@ impl Capture for PluginCapture {
 
     fn stop(&mut self, call: &Call, dir: &Path) -> Option<Stopped> {
         match self.active.remove(&call.id) {
-            Some(mut rec) => Some(finish(&mut rec, &call.id)),
+            Some(mut rec) => {
+                let stopped = finish(&mut rec, &call.id);
+                drop(rec);
+                crate::memory::give_back();
+                Some(stopped)
+            }
             // Not running in this process: a recording left open by a crash.
             None => self.repair(call, dir),
         }

@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 /// Ten seconds of 48 kHz stereo 16-bit audio; rounded to whole frames when configured.
 const RING_BYTES: usize = 10 * 48_000 * 4;
-/// A timed source's ring holds this many seconds at its own rate: the mixer drains it four
-/// times a second, and waits at most three seconds (for the first clock fit).
-const TIMED_RING_S: usize = 6;
+/// A timed source's ring holds this many seconds at its own rate: the mixer drains it every
+/// pass (at most half a second apart) into a buffer of its own, whatever the clock fit, so the
+/// ring only covers a pass and a scheduling delay, with room to spare on a loaded machine.
+const TIMED_RING_S: usize = 3;
 
 /// State shared by the callback, the writer and the owner.
 pub struct Ring {
