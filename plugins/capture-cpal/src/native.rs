@@ -52,7 +52,19 @@ fn connection() -> Result<Arc<SharedConn>, String> {
     // SAFETY: a new thread loop, with no properties.
     let tl = unsafe { pw::thread_loop::ThreadLoopRc::new(Some("onrecord-pipewire"), None) }
         .map_err(|e| format!("PipeWire: {e}"))?;
-    let ctx = pw::context::ContextRc::new(&tl, None).map_err(|e| format!("PipeWire: {e}"))?;
+    // A context of only what a capture stream needs. The default client configuration also
+    // loads the session-manager, metadata and client-device modules and the D-Bus support
+    // library (for RTKit and device reservation), none of which a stream uses: together about
+    // 0.8 MiB resident. So no configuration file is read ("null"), and the protocol, the
+    // client-node (a stream's node on the server) and the adapter (its format conversion)
+    // are loaded here.
+    let props = pw::properties::properties! {
+        "config.name" => "null",
+        "support.dbus" => "false",
+    };
+    let ctx =
+        pw::context::ContextRc::new(&tl, Some(props)).map_err(|e| format!("PipeWire: {e}"))?;
+    minimal_modules(&ctx)?;
     tl.start();
     let lock = tl.lock();
     let core = ctx
@@ -78,6 +90,43 @@ fn connection() -> Result<Arc<SharedConn>, String> {
     }));
     *current = Some(conn.clone());
     Ok(conn)
+}
+
+/// Loads the modules a capture stream needs into a context made without a configuration.
+fn minimal_modules(ctx: &pw::context::ContextRc) -> Result<(), String> {
+    let raw = ctx.as_raw_ptr();
+    // SAFETY: a live context, used on this thread before the loop runs anything of it;
+    // NUL-terminated literals.
+    unsafe {
+        if pw::sys::pw_context_add_spa_lib(
+            raw,
+            c"audio.convert.*".as_ptr(),
+            c"audioconvert/libspa-audioconvert".as_ptr(),
+        ) < 0
+        {
+            return Err("PipeWire: cannot register the audio converter".into());
+        }
+        for module in [
+            c"libpipewire-module-protocol-native",
+            c"libpipewire-module-client-node",
+            c"libpipewire-module-adapter",
+        ] {
+            let loaded = pw::sys::pw_context_load_module(
+                raw,
+                module.as_ptr(),
+                std::ptr::null(),
+                std::ptr::null_mut(),
+            );
+            if loaded.is_null() {
+                return Err(format!(
+                    "PipeWire: cannot load {}: {}",
+                    module.to_string_lossy(),
+                    std::io::Error::last_os_error()
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 struct Data {
