@@ -63,23 +63,13 @@ impl HoldWatch {
 
     /// Whole frames of the watch's format, as stored.
     pub fn feed(&mut self, data: &[u8]) {
-        let channels = self.format.channels as usize;
+        let stride = self.format.channels as usize * self.format.bytes_per_sample();
         let f32s = self.format.sample_format == SAMPLE_F32;
-        let width = if f32s { 4 } else { 2 };
-        let sample = |b: &[u8]| {
-            if f32s {
-                f32::from_le_bytes([b[0], b[1], b[2], b[3]])
-            } else {
-                i16::from_le_bytes([b[0], b[1]]) as f32 / 32768.0
-            }
-        };
         self.far_buf.clear();
         self.near_buf.clear();
-        for frame in data.chunks_exact(width * channels) {
-            self.far_buf.push(sample(&frame[self.far * width..]));
-            if let Some(n) = self.near {
-                self.near_buf.push(sample(&frame[n * width..]));
-            }
+        channel(data, stride, self.far, f32s, &mut self.far_buf);
+        if let Some(n) = self.near {
+            channel(data, stride, n, f32s, &mut self.near_buf);
         }
         let n = self.far_buf.len() as u64;
         self.analyzer
@@ -122,5 +112,23 @@ impl HoldWatch {
     pub fn finish(mut self) {
         let s = self.analyzer.summary(true);
         *self.done.lock().unwrap_or_else(|p| p.into_inner()) = Some(s);
+    }
+}
+
+/// Channel `c` of whole frames of `stride` bytes, as floats, appended to `out`: one loop per
+/// sample format, so that each is a plain loop over the frames.
+fn channel(data: &[u8], stride: usize, c: usize, f32s: bool, out: &mut Vec<f32>) {
+    if f32s {
+        let at = c * 4;
+        out.extend(
+            data.chunks_exact(stride)
+                .map(|f| f32::from_le_bytes([f[at], f[at + 1], f[at + 2], f[at + 3]])),
+        );
+    } else {
+        let at = c * 2;
+        out.extend(
+            data.chunks_exact(stride)
+                .map(|f| i16::from_le_bytes([f[at], f[at + 1]]) as f32 / 32768.0),
+        );
     }
 }
