@@ -3,7 +3,7 @@
 //! channel takes its source's signal at that time ([`SourceClock`], [`interpolate`]). A source
 //! that delivers nothing for a while (lost, or not started yet) gives silence, which is
 //! counted and noted in the call's timeline with where it lies in the recording; the other
-//! channel goes on. The writer wakes four times a second.
+//! channel goes on. The writer wakes twice a second (and at once when the recording stops).
 
 use super::align::{SourceClock, Timebase, interpolate, to_i16};
 use super::journal::Sealed;
@@ -13,6 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// How often the writer takes what the sources delivered and writes it out. A recorder needs
+/// no low latency: each pass costs a wakeup and system calls whatever it carries.
+const PASS: Duration = Duration::from_millis(500);
 /// Frames produced at a time, at most.
 const CHUNK: u64 = 4800;
 /// A source silent this long (seconds) is taken as gone for the time that passed.
@@ -417,7 +420,8 @@ pub fn spawn_mixer(
                 if finished && done {
                     break;
                 }
-                std::thread::sleep(Duration::from_millis(250));
+                // Woken early by `finish` when the recording stops.
+                std::thread::park_timeout(PASS);
             }
             let mut stats = Vec::new();
             for l in live.iter_mut() {

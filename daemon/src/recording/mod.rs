@@ -708,6 +708,9 @@ fn finish(rec: &mut Recording, call_id: &str) -> Stopped {
         Some(m) => {
             m.timebase().close(mix::now_s());
             m.finished.store(true, Ordering::Release);
+            if let Some(w) = &rec.writer {
+                w.thread().unpark();
+            }
         }
         None => {
             for s in rec.sources.iter_mut() {
