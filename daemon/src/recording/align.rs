@@ -23,7 +23,15 @@ const FIT_SPAN_S: f64 = 2.0;
 /// A fitted rate further than this from the nominal one is not believed (clamped).
 const MAX_DRIFT: f64 = 0.01;
 /// A fitted rate within this many standard errors of the nominal one is taken as nominal.
-const SIGNIFICANT: f64 = 2.0;
+const SIGNIFICANT: f64 = 3.0;
+/// Nor is a drift that moved the source's clock by less than this (seconds) over the span of
+/// the slopes' pairs: the scatter of the marks' lateness reaches a quarter millisecond now and
+/// then, which over the first seconds reads as hundreds of ppm; a side this close to the line
+/// is aligned anyway, and a real drift passes it as the span grows (100 ppm once the pairs
+/// are 5 s apart, 2000 ppm at a quarter second).
+const MIN_SLIP_S: f64 = 0.000_5;
+/// Fits in a row that must find a drift before it is corrected.
+const CONFIRM: u32 = 2;
 
 /// Bins a segment's line is fitted to, at most (the most recent); a bin is a quarter second of
 /// the source's frames, so this is about four minutes.
@@ -55,6 +63,8 @@ struct Segment {
     /// The span of all marks taken (frames).
     last_x: f64,
     fitted: bool,
+    /// Fits in a row that found the same significant drift (negative: faster than nominal).
+    agree: i32,
 }
 
 impl Segment {
@@ -70,6 +80,7 @@ impl Segment {
             bin: (0.25 / b).max(1.0),
             last_x: 0.0,
             fitted: false,
+            agree: 0,
         };
         s.add(ka, ta);
         s
@@ -121,7 +132,12 @@ impl Segment {
             .chain(self.open.as_ref().map(|o| &o.1))
             .copied()
             .collect();
-        if self.last_x * nominal_b >= FIT_SPAN_S && all.len() >= 4 {
+        // The slope from closed bins only: the open one's earliest mark is the least of fewer
+        // marks, so it lies later than a closed bin's would, and every slope to it leans the
+        // same way (it read as a slower clock, a hundred ppm and more in the first seconds).
+        let closed = &all[..self.pts.len()];
+        if self.last_x * nominal_b >= FIT_SPAN_S && closed.len() >= 4 {
+            let all = closed;
             let h = all.len() / 2;
             let mut slopes: Vec<f64> = (0..all.len() - h)
                 .map(|i| (all[i + h].1 - all[i].1) / (all[i + h].0 - all[i].0))
@@ -132,18 +148,56 @@ impl Segment {
                 let n = slopes.len();
                 let b = slopes[n / 2];
                 // A drift the marks cannot tell from none is not corrected: the median's
-                // standard error (1.2533 sigma / sqrt n, sigma from the slopes' interquartile
-                // range) against the distance to the nominal rate. A short recording from a
-                // jittery callback clock would otherwise be resampled by a few ppm of noise.
+                // standard error against the distance to the nominal rate. A short recording
+                // from a jittery callback clock would otherwise be resampled by a few ppm of
+                // noise. The error is taken two ways, and the larger believed: from the
+                // slopes' interquartile range (1.2533 sigma / sqrt n), which a handful of
+                // slopes (the first seconds, or a segment after a gap) can understate by far,
+                // and from the scatter of every bin about the fitted line (its median absolute
+                // deviation), which is what a slope over the pairs' span inherits.
                 let iqr = slopes[(3 * n) / 4] - slopes[n / 4];
-                let se = 1.2533 * (iqr / 1.349) / (n as f64).sqrt();
-                let b = if (b - nominal_b).abs() <= SIGNIFICANT * se {
-                    nominal_b
+                let from_slopes = 1.2533 * (iqr / 1.349) / (n as f64).sqrt();
+                let mut resid: Vec<f64> = all.iter().map(|(x, y)| y - b * x).collect();
+                resid.sort_by(f64::total_cmp);
+                let mid = resid[resid.len() / 2];
+                let mut dev: Vec<f64> = resid.iter().map(|r| (r - mid).abs()).collect();
+                dev.sort_by(f64::total_cmp);
+                let sigma = 1.4826 * dev[dev.len() / 2];
+                let pair_span = all[h].0 - all[0].0;
+                let from_scatter = if pair_span > 0.0 {
+                    1.2533 * sigma * std::f64::consts::SQRT_2 / pair_span / (n as f64).sqrt()
                 } else {
-                    b
+                    f64::INFINITY
                 };
-                self.b = b.clamp(nominal_b * (1.0 - MAX_DRIFT), nominal_b * (1.0 + MAX_DRIFT));
-                self.fitted = true;
+                let se = from_slopes.max(from_scatter);
+                // Few slopes (the first seconds of a segment) estimate their own spread poorly:
+                // the bar is raised for them, as a t quantile is over a normal one.
+                let bar = SIGNIFICANT * (1.0 + 4.0 / n as f64);
+                let significant = (b - nominal_b).abs() > bar * se
+                    && (b - nominal_b).abs() * pair_span > MIN_SLIP_S;
+                // And a drift is believed once fits in a row agree on it: noise crosses the bar
+                // now and then as bins come and go, a real drift at every fit.
+                self.agree = match (significant, b > nominal_b) {
+                    (false, _) => 0,
+                    (true, slower) if (self.agree > 0) == slower && self.agree != 0 => {
+                        self.agree + self.agree.signum()
+                    }
+                    (true, slower) => {
+                        if slower {
+                            1
+                        } else {
+                            -1
+                        }
+                    }
+                };
+                // A drift found but not yet confirmed leaves the line as it was, and a segment
+                // not fitted before stays so (the writer waits for a fit, so the first seconds
+                // are placed on a settled line, not on the nominal one and then moved).
+                if !significant || self.agree.unsigned_abs() >= CONFIRM {
+                    let b = if significant { b } else { nominal_b };
+                    self.b = b.clamp(nominal_b * (1.0 - MAX_DRIFT), nominal_b * (1.0 + MAX_DRIFT));
+                    self.fitted = true;
+                }
             }
         }
         let recent = &all[all.len().saturating_sub(40)..];
@@ -450,6 +504,66 @@ mod tests {
         }
         let got = c.drift_ppm().unwrap();
         assert!((got - 3000.0).abs() < 300.0, "3000 ppm measured as {got}");
+    }
+
+    /// Not only at the end: at no mark of a nominal source's first ten seconds does a fit
+    /// take noise for drift (a chunk rendered then would be resampled, not copied), whatever
+    /// the jitter's sequence (500 sequences of up to 4 ms lateness); and a real drift is
+    /// still found early.
+    #[test]
+    fn no_fit_along_the_way_takes_jitter_for_drift_and_a_real_one_is_found_early() {
+        let jittered = |run: u64, ppm: f64, jitter: f64| {
+            let mut seed = run.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            marks(48_000, ppm, 2048, 10.0, 0.0)
+                .into_iter()
+                .map(move |(k, t)| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    (k, t + (seed >> 11) as f64 / (1u64 << 53) as f64 * jitter)
+                })
+                .collect::<Vec<_>>()
+        };
+        let runs = 500;
+        let mut wrong = Vec::new();
+        for run in 0..runs {
+            let mut c = SourceClock::new(48_000);
+            for (k, t) in jittered(run, 0.0, 0.004) {
+                c.mark(k, t, k);
+                if let Some(p) = c.drift_ppm()
+                    && p != 0.0
+                {
+                    wrong.push((run, k, p));
+                    break;
+                }
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "{} of {runs} runs took jitter for drift: {:?}",
+            wrong.len(),
+            &wrong[..wrong.len().min(5)]
+        );
+        // A real drift: with little jitter (graph times, a device's timestamps) it is on the
+        // first settled fit; with as much as above, within four seconds of marks. Two seconds
+        // of marks tell 2000 ppm within about a third; later fits narrow it
+        // (`drift_is_measured_and_frames_keep_their_time`).
+        for run in 0..20 {
+            for (jitter, by_s) in [(0.000_5, 0.0), (0.004, 4.0)] {
+                let mut c = SourceClock::new(48_000);
+                for (k, t) in jittered(run, 2000.0, jitter) {
+                    c.mark(k, t, k);
+                    if c.drift_ppm().is_some() && k as f64 >= by_s * 48_000.0 {
+                        break;
+                    }
+                }
+                let p = c.drift_ppm();
+                assert!(
+                    p.is_some_and(|p| (p - 2000.0).abs() < 700.0),
+                    "run {run}, jitter {jitter} s: {p:?} ppm after {by_s} s"
+                );
+            }
+        }
     }
 
     #[test]
