@@ -29,9 +29,6 @@ fn spec(format: AudioFormat) -> hound::WavSpec {
     }
 }
 
-/// Bytes gathered before they are written to the file.
-const BUFFER: usize = 64 * 1024;
-
 impl StorageBackend for Wav {
     const EXTENSION: &'static CStr = c"wav";
 
@@ -53,9 +50,7 @@ impl StorageBackend for Wav {
         }
         let file = onrecord_plugin::create_private_file(path)?;
         let clone = file.try_clone().map_err(|e| e.to_string())?;
-        // A third of a second of 48 kHz stereo a write(2): the writer hands over a tenth of a
-        // second at a time, and each would otherwise be a system call of its own.
-        let writer = hound::WavWriter::new(BufWriter::with_capacity(BUFFER, clone), spec(format))
+        let writer = hound::WavWriter::new(BufWriter::new(clone), spec(format))
             .map_err(|e| e.to_string())?;
         Ok(Wav {
             writer,
