@@ -52,19 +52,12 @@ fn connection() -> Result<Arc<SharedConn>, String> {
     // SAFETY: a new thread loop, with no properties.
     let tl = unsafe { pw::thread_loop::ThreadLoopRc::new(Some("onrecord-pipewire"), None) }
         .map_err(|e| format!("PipeWire: {e}"))?;
-    // A context of only what a capture stream needs. The default client configuration also
-    // loads the session-manager, metadata and client-device modules and the D-Bus support
-    // library (for RTKit and device reservation), none of which a stream uses: together about
-    // 0.8 MiB resident. So no configuration file is read ("null"), and the protocol, the
-    // client-node (a stream's node on the server) and the adapter (its format conversion)
-    // are loaded here.
-    let props = pw::properties::properties! {
-        "config.name" => "null",
-        "support.dbus" => "false",
+    // A context of only what a capture stream needs, else (a PipeWire packaged otherwise) the
+    // default client configuration's.
+    let ctx = match minimal_context(&tl) {
+        Ok(ctx) => ctx,
+        Err(_) => pw::context::ContextRc::new(&tl, None).map_err(|e| format!("PipeWire: {e}"))?,
     };
-    let ctx =
-        pw::context::ContextRc::new(&tl, Some(props)).map_err(|e| format!("PipeWire: {e}"))?;
-    minimal_modules(&ctx)?;
     tl.start();
     let lock = tl.lock();
     let core = ctx
@@ -92,8 +85,17 @@ fn connection() -> Result<Arc<SharedConn>, String> {
     Ok(conn)
 }
 
-/// Loads the modules a capture stream needs into a context made without a configuration.
-fn minimal_modules(ctx: &pw::context::ContextRc) -> Result<(), String> {
+/// A context of only what a capture stream needs. The default client configuration also
+/// loads the session-manager, metadata and client-device modules and the D-Bus support library
+/// (for RTKit and device reservation), none of which a stream uses: together about 0.8 MiB
+/// resident. So no configuration file is read ("null"), and the protocol, the client-node (a
+/// stream's node on the server) and the adapter (its format conversion) are loaded here.
+fn minimal_context(tl: &pw::thread_loop::ThreadLoopRc) -> Result<pw::context::ContextRc, String> {
+    let props = pw::properties::properties! {
+        "config.name" => "null",
+        "support.dbus" => "false",
+    };
+    let ctx = pw::context::ContextRc::new(tl, Some(props)).map_err(|e| format!("PipeWire: {e}"))?;
     let raw = ctx.as_raw_ptr();
     // SAFETY: a live context, used on this thread before the loop runs anything of it;
     // NUL-terminated literals.
@@ -126,7 +128,7 @@ fn minimal_modules(ctx: &pw::context::ContextRc) -> Result<(), String> {
             }
         }
     }
-    Ok(())
+    Ok(ctx)
 }
 
 struct Data {
