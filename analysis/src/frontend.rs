@@ -169,7 +169,11 @@ fn dot(x: &[f32], h: &[f32]) -> f32 {
             _mm_storeu_ps(acc.as_mut_ptr(), lo);
             _mm_storeu_ps(acc.as_mut_ptr().add(4), hi);
         }
-        let tail: f32 = x[whole..n].iter().zip(&h[whole..n]).map(|(a, b)| a * b).sum();
+        let tail: f32 = x[whole..n]
+            .iter()
+            .zip(&h[whole..n])
+            .map(|(a, b)| a * b)
+            .sum();
         acc.iter().sum::<f32>() + tail
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -411,7 +415,11 @@ mod tests {
         for n in [0, 1, 7, 8, 9, 15, 16, 17, 63, 160, 161, 162, 1001] {
             let x: Vec<f32> = (0..n).map(|_| next()).collect();
             let h: Vec<f32> = (0..n).map(|_| next()).collect();
-            assert_eq!(dot(&x, &h).to_bits(), dot_lanes(&x, &h).to_bits(), "length {n}");
+            assert_eq!(
+                dot(&x, &h).to_bits(),
+                dot_lanes(&x, &h).to_bits(),
+                "length {n}"
+            );
         }
     }
 
