@@ -5,7 +5,7 @@ the same sources, in the same run: pw-record, parecord --latency-msec=100 and ar
 process per source. Each runs alone for the same window over a private headless PipeWire.
 
 Measured per recorder, over the window (after a one-second settle):
-  CPU      user+system time of the process(es), from /proc/PID/stat
+  CPU      time on a CPU of all their threads, from /proc/PID/task/*/schedstat
   memory   peak resident set (VmHWM) of the process(es)
   wakeups  voluntary context switches of all their threads, from /proc/PID/task/*/status
   server   CPU time of the sound server's processes (pipewire, wireplumber, pipewire-pulse)
@@ -107,14 +107,15 @@ class World:
 
 
 def sample(pids):
-    """(cpu seconds, voluntary switches, peak RSS KiB) summed over processes."""
-    tick = os.sysconf("SC_CLK_TCK")
+    """(cpu seconds, voluntary switches, peak RSS KiB) summed over processes. CPU time is each
+    thread's time on a CPU from the scheduler (/proc/PID/task/TID/schedstat, nanoseconds),
+    not the tick-sampled utime+stime of /proc/PID/stat: at a fraction of a percent of a core,
+    10 ms ticks are too coarse to compare recorders by."""
     cpu = vol = hwm = 0
     for pid in pids:
-        stat = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-        cpu += (int(stat[11]) + int(stat[12])) / tick
         for t in os.listdir(f"/proc/{pid}/task"):
             try:
+                cpu += int(open(f"/proc/{pid}/task/{t}/schedstat").read().split()[0]) / 1e9
                 m = re.search(r"voluntary_ctxt_switches:\s+(\d+)", open(f"/proc/{pid}/task/{t}/status").read())
                 vol += int(m.group(1))
             except OSError:
