@@ -67,6 +67,22 @@ where
     t[n / 2]
 }
 
+/// The median round trip of `Peer.Ping` to `dest` (µs), as `median_us`.
+async fn ping_median(conn: &zbus::Connection, n: usize, dest: &str, path: &str) -> f64 {
+    median_us(n, || async {
+        conn.call_method(
+            Some(dest),
+            path,
+            Some("org.freedesktop.DBus.Peer"),
+            "Ping",
+            &(),
+        )
+        .await
+        .unwrap();
+    })
+    .await
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let idle_s: u64 = std::env::var("BENCH_IDLE_SECONDS")
@@ -96,32 +112,10 @@ async fn main() {
     // Round trips from one Rust client (zbus), same connection, same run.
     let conn = env.connection().await;
     const N: usize = 5000;
-    let bus_ping = median_us(N, || async {
-        conn.call_method(
-            Some("org.freedesktop.DBus"),
-            "/org/freedesktop/DBus",
-            Some("org.freedesktop.DBus.Peer"),
-            "Ping",
-            &(),
-        )
-        .await
-        .unwrap();
-    })
-    .await;
+    let bus_ping = ping_median(&conn, N, "org.freedesktop.DBus", "/org/freedesktop/DBus").await;
     let dest = onrecord_interface::BUS_NAME;
     let path = onrecord_interface::OBJECT_PATH;
-    let daemon_ping = median_us(N, || async {
-        conn.call_method(
-            Some(dest),
-            path,
-            Some("org.freedesktop.DBus.Peer"),
-            "Ping",
-            &(),
-        )
-        .await
-        .unwrap();
-    })
-    .await;
+    let daemon_ping = ping_median(&conn, N, dest, path).await;
     let get = median_us(N, || async {
         conn.call_method(
             Some(dest),
@@ -168,18 +162,7 @@ async fn main() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     };
-    let glib_ping = median_us(N, || async {
-        conn.call_method(
-            Some(glib_name.as_str()),
-            "/",
-            Some("org.freedesktop.DBus.Peer"),
-            "Ping",
-            &(),
-        )
-        .await
-        .unwrap();
-    })
-    .await;
+    let glib_ping = ping_median(&conn, N, &glib_name, "/").await;
     let _ = glib.kill();
     let _ = glib.wait();
     let laws = env.laws(&conn).await;
