@@ -54,6 +54,10 @@ struct Segment {
     a: f64,
     /// Seconds per frame.
     b: f64,
+    /// The rate believed before this segment's own marks say otherwise: the nominal one for a
+    /// source's first segment, the previous segment's for the next (a device lost and back
+    /// keeps its clock).
+    prior: f64,
     /// The earliest mark of each closed bin, x = k - ka (frames), y = t - ta (seconds).
     pts: std::collections::VecDeque<(f64, f64)>,
     /// The bin being filled: its index and earliest mark.
@@ -75,6 +79,7 @@ impl Segment {
             ta,
             a: 0.0,
             b,
+            prior: b,
             pts: std::collections::VecDeque::new(),
             open: None,
             bin: (0.25 / b).max(1.0),
@@ -148,7 +153,8 @@ impl Segment {
                 let n = slopes.len();
                 let b = slopes[n / 2];
                 // A drift the marks cannot tell from none is not corrected: the median's
-                // standard error against the distance to the nominal rate. A short recording
+                // standard error against the distance to the prior rate (the nominal one, or
+                // the one measured before a gap). A short recording
                 // from a jittery callback clock would otherwise be resampled by a few ppm of
                 // noise. The error is taken two ways, and the larger believed: from the
                 // slopes' interquartile range (1.2533 sigma / sqrt n), which a handful of
@@ -173,11 +179,11 @@ impl Segment {
                 // Few slopes (the first seconds of a segment) estimate their own spread poorly:
                 // the bar is raised for them, as a t quantile is over a normal one.
                 let bar = SIGNIFICANT * (1.0 + 4.0 / n as f64);
-                let significant = (b - nominal_b).abs() > bar * se
-                    && (b - nominal_b).abs() * pair_span > MIN_SLIP_S;
+                let significant = (b - self.prior).abs() > bar * se
+                    && (b - self.prior).abs() * pair_span > MIN_SLIP_S;
                 // And a drift is believed once fits in a row agree on it: noise crosses the bar
                 // now and then as bins come and go, a real drift at every fit.
-                self.agree = match (significant, b > nominal_b) {
+                self.agree = match (significant, b > self.prior) {
                     (false, _) => 0,
                     (true, slower) if (self.agree > 0) == slower && self.agree != 0 => {
                         self.agree + self.agree.signum()
@@ -194,7 +200,7 @@ impl Segment {
                 // not fitted before stays so (the writer waits for a fit, so the first seconds
                 // are placed on a settled line, not on the nominal one and then moved).
                 if !significant || self.agree.unsigned_abs() >= CONFIRM {
-                    let b = if significant { b } else { nominal_b };
+                    let b = if significant { b } else { self.prior };
                     self.b = b.clamp(nominal_b * (1.0 - MAX_DRIFT), nominal_b * (1.0 + MAX_DRIFT));
                     self.fitted = true;
                 }
@@ -564,6 +570,42 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A device lost and back keeps its clock: the segment after the gap starts from the rate
+    /// measured before it, and its first fits (two seconds of jittery marks, which alone could
+    /// not tell 2000 ppm from none) do not take it back to nominal. (They did: the far side's
+    /// last seconds in a live test were then placed 2000 ppm off.)
+    #[test]
+    fn the_rate_measured_before_a_gap_holds_after_it() {
+        let mut bad = Vec::new();
+        for run in 0..200u64 {
+            let mut seed = run.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            let mut c = SourceClock::new(48_000);
+            for (k, t) in marks(48_000, 2000.0, 1024, 12.0, 0.0) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let late = (seed >> 11) as f64 / (1u64 << 53) as f64 * 0.004;
+                // Lost from 4 s to 5 s: the frames after 4 s come a second later.
+                let t = if t - 100.0 >= 4.0 { t + 1.0 } else { t } + late;
+                c.mark(k, t, k);
+                if c.discontinuities == 1
+                    && let Some(p) = c.drift_ppm()
+                    && (p - 2000.0).abs() > 700.0
+                {
+                    bad.push((run, k, p));
+                    break;
+                }
+            }
+            assert_eq!(c.discontinuities, 1, "run {run}");
+        }
+        assert!(
+            bad.is_empty(),
+            "{} of 200 runs lost the rate after the gap: {:?}",
+            bad.len(),
+            &bad[..bad.len().min(5)]
+        );
     }
 
     #[test]
