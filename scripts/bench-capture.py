@@ -13,10 +13,17 @@ Measured per recorder, over the window (after a one-second settle):
            is done by pipewire-pulse), so each recorder's whole cost is its own plus the
            server's above what the server spends with no recorder at all (measured alone,
            the feed still playing)
+For context (no target), one more row: a single pw-record node with two input channels, the
+two sources linked to it by hand (pw-link): what both sides cost when the graph carries them
+in one node, which is what the target of half the two pw-records comes to.
 Then onrecordd records while both cores are loaded by stress-ng, without real-time priority,
 and the frames it lost are read from the call's sealed manifest.
 
-Environment: BENCH_SECONDS (default 60), BENCH_STRESS_SECONDS (default 600; 0 skips it).
+Every recorder (and the idle server) is measured in BENCH_REPEAT rounds, in turn, and each
+figure is the median of its rounds, the CPU's range shown beside it.
+
+Environment: BENCH_SECONDS (default 60), BENCH_REPEAT (default 3), BENCH_STRESS_SECONDS
+(default 600; 0 skips it).
 """
 import json, os, re, shutil, signal, struct, subprocess, sys, tempfile, time
 
@@ -24,6 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REL = os.path.join(ROOT, "target", "release")
 SECONDS = float(os.environ.get("BENCH_SECONDS", "60"))
 STRESS = float(os.environ.get("BENCH_STRESS_SECONDS", "600"))
+REPEAT = max(1, int(os.environ.get("BENCH_REPEAT", "3")))
 RATE = 48000
 
 
@@ -186,30 +194,73 @@ def pair(w, seconds, argvs):
                 p.kill()
 
 
+def one_node(w, seconds, path):
+    """One pw-record node of two channels, the microphone linked to its left input and the far
+    side's monitor to its right (no session-manager linking: node.autoconnect=false)."""
+    p = w.spawn(["pw-record", "--target", "0", "-P", "{ node.name=onrecord-bench-one node.autoconnect=false }",
+                 "--channels", "2", "--rate", "48000", path], log="pw-record-one")
+    try:
+        ports = lambda: subprocess.run(["pw-link", "-i"], env=w.env, capture_output=True, text=True).stdout
+        w.wait(lambda: "onrecord-bench-one:input_FR" in ports())
+        w.run(["pw-link", "mic:capture_MONO", "onrecord-bench-one:input_FL"])
+        w.run(["pw-link", "far_side:monitor_MONO", "onrecord-bench-one:input_FR"])
+        return measure([p.pid], seconds)
+    finally:
+        p.send_signal(signal.SIGINT)
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def main():
     w = World()
     try:
-        feed = w.feed(SECONDS * 4 + 40)
         out = lambda n: os.path.join(w.dir, n)
         SERVER.extend(p.pid for p in w.procs)
-        idle = measure([], SECONDS)["server_cpu_s"]
+        recorders = [
+            ("onrecordd (both sides, one process)", lambda: onrecordd(w, SECONDS)),
+            ("pw-record x2", lambda: pair(w, SECONDS, [
+                ["pw-record", "--target", "mic", "--channels", "1", "--rate", "48000", out("pw1.wav")],
+                ["pw-record", "--target", "far_side", "-P", "{ stream.capture.sink=true }", "--channels", "1", "--rate", "48000", out("pw2.wav")]])),
+            ("pw-record x1, both sources linked", lambda: one_node(w, SECONDS, out("pw-one.wav"))),
+            ("parecord --latency-msec=100 x2", lambda: pair(w, SECONDS, [
+                ["parecord", "--latency-msec=100", "-d", "mic", "--channels=1", "--rate=48000", "--file-format=wav", out("pa1.wav")],
+                ["parecord", "--latency-msec=100", "-d", "far_side.monitor", "--channels=1", "--rate=48000", "--file-format=wav", out("pa2.wav")]])),
+            ("arecord x2 (pipewire ALSA plugin)", lambda: pair(w, SECONDS, [
+                ["arecord", "-q", "-D", "pipewire:NODE=mic", "-f", "S16_LE", "-r", "48000", "-c", "1", out("a1.wav")],
+                ["arecord", "-q", "-D", "pipewire:NODE=far_side", "-f", "S16_LE", "-r", "48000", "-c", "1", out("a2.wav")]])),
+        ]
+        # Rounds of every recorder in turn (and the idle server), each figure the median of its
+        # rounds: one window of a fraction of a percent of a core varies by a third and more
+        # between runs on a shared machine.
+        runs = {name: [] for name, _ in recorders}
+        idles = []
+        feed = w.feed((SECONDS + 2) * (len(recorders) + 1) * REPEAT + 60)
+        for rnd in range(REPEAT):
+            idles.append(measure([], SECONDS)["server_cpu_s"])
+            for name, run in recorders:
+                runs[name].append(run())
+            print(f"round {rnd + 1} of {REPEAT}: " + ", ".join(f"{n.split(' (')[0]} {r[-1]['cpu_s']:.3f}" for n, r in runs.items()),
+                  file=sys.stderr, flush=True)
+        med = lambda xs: sorted(xs)[len(xs) // 2]
+        idle = med(idles)
         rows = {}
-        rows["onrecordd (both sides, one process)"] = onrecordd(w, SECONDS)
-        rows["pw-record x2"] = pair(w, SECONDS, [
-            ["pw-record", "--target", "mic", "--channels", "1", "--rate", "48000", out("pw1.wav")],
-            ["pw-record", "--target", "far_side", "-P", "{ stream.capture.sink=true }", "--channels", "1", "--rate", "48000", out("pw2.wav")]])
-        rows["parecord --latency-msec=100 x2"] = pair(w, SECONDS, [
-            ["parecord", "--latency-msec=100", "-d", "mic", "--channels=1", "--rate=48000", "--file-format=wav", out("pa1.wav")],
-            ["parecord", "--latency-msec=100", "-d", "far_side.monitor", "--channels=1", "--rate=48000", "--file-format=wav", out("pa2.wav")]])
-        rows["arecord x2 (pipewire ALSA plugin)"] = pair(w, SECONDS, [
-            ["arecord", "-q", "-D", "pipewire:NODE=mic", "-f", "S16_LE", "-r", "48000", "-c", "1", out("a1.wav")],
-            ["arecord", "-q", "-D", "pipewire:NODE=far_side", "-f", "S16_LE", "-r", "48000", "-c", "1", out("a2.wav")]])
+        for name, rs in runs.items():
+            r = {k: med([x[k] for x in rs]) for k in ("cpu_s", "wakeups", "peak_kib", "server_cpu_s")}
+            r["cpu_range"] = (min(x["cpu_s"] for x in rs), max(x["cpu_s"] for x in rs))
+            rows[name] = r
+        us_runs = runs["onrecordd (both sides, one process)"]
+        rows["onrecordd (both sides, one process)"].update(
+            frames=sum(x["frames"] for x in us_runs), lost=sum(x["lost"] for x in us_runs), drift=us_runs[-1]["drift"])
         feed.kill()
-        print(f"\nLive capture, {SECONDS:.0f} s of two 48 kHz mono PipeWire sources to WAV (same run, one recorder at a time)\n")
-        print(f"{'recorder':<36} {'CPU s':>7} {'CPU %':>6} {'peak MiB':>9} {'wakeups':>8} {'wakeups/s':>9} {'server+':>8} {'whole':>6}")
+        print(f"\nLive capture, {SECONDS:.0f} s of two 48 kHz mono PipeWire sources to WAV (same run, one recorder at a time; "
+              f"medians of {REPEAT} rounds)\n")
+        print(f"{'recorder':<36} {'CPU s':>7} {'(range)':>11} {'CPU %':>6} {'peak MiB':>9} {'wakeups':>8} {'wakeups/s':>9} {'server+':>8} {'whole':>6}")
         for name, r in rows.items():
             r["whole_cpu_s"] = r["cpu_s"] + r["server_cpu_s"] - idle
-            print(f"{name:<36} {r['cpu_s']:>7.2f} {100 * r['cpu_s'] / SECONDS:>6.2f} {r['peak_kib'] / 1024:>9.1f} {r['wakeups']:>8} {r['wakeups'] / SECONDS:>9.1f} {r['server_cpu_s'] - idle:>8.2f} {r['whole_cpu_s']:>6.2f}")
+            lo, hi = r["cpu_range"]
+            print(f"{name:<36} {r['cpu_s']:>7.3f} {f'{lo:.2f}-{hi:.2f}':>11} {100 * r['cpu_s'] / SECONDS:>6.2f} {r['peak_kib'] / 1024:>9.1f} {r['wakeups']:>8} {r['wakeups'] / SECONDS:>9.1f} {r['server_cpu_s'] - idle:>8.2f} {r['whole_cpu_s']:>6.2f}")
         print(f"(server+: the sound server's CPU s above its {idle:.2f} s with no recorder; whole: the recorder's own plus that)")
         us, pw, pa = rows["onrecordd (both sides, one process)"], rows["pw-record x2"], rows["parecord --latency-msec=100 x2"]
         ratio = lambda a, b: a / b if b else float("inf")
@@ -227,6 +278,12 @@ def main():
         print(f"onrecordd: {us['frames']} frames written, {us['lost']} lost, measured drift {us['drift']} ppm")
         table = [{"what": f"live capture ({SECONDS:.0f} s, two PipeWire sources): {name}", "measured": f"{r:.2f}x",
                   "target": f"<= {target}x", "met": r <= target} for name, r, target in checks]
+        one = rows["pw-record x1, both sources linked"]
+        print(f"one pw-record node carrying both sources vs pw-record x2: CPU {ratio(one['cpu_s'], pw['cpu_s']):.2f}x, "
+              f"peak memory {ratio(one['peak_kib'], pw['peak_kib']):.2f}x; onrecordd vs it: CPU "
+              f"{ratio(us['cpu_s'], one['cpu_s']):.2f}x (no target; for context)")
+        table.append({"what": "live capture CPU: one pw-record node carrying both sources vs pw-record x2",
+                      "measured": f"{ratio(one['cpu_s'], pw['cpu_s']):.2f}x", "target": "", "met": None})
         for name, ref in [("pw-record x2", pw), ("parecord x2", pa)]:
             table.append({"what": f"live capture, whole CPU (own + sound server's share) vs {name}",
                           "measured": f"{ratio(us['whole_cpu_s'], ref['whole_cpu_s']):.2f}x", "target": "", "met": None})
