@@ -154,9 +154,8 @@ impl Segment {
                 let b = slopes[n / 2];
                 // A drift the marks cannot tell from none is not corrected: the median's
                 // standard error against the distance to the prior rate (the nominal one, or
-                // the one measured before a gap). A short recording
-                // from a jittery callback clock would otherwise be resampled by a few ppm of
-                // noise. The error is taken two ways, and the larger believed: from the
+                // the one measured before a gap). A short recording from a jittery callback
+                // clock would otherwise be resampled by a few ppm of noise. The error is taken two ways, and the larger believed: from the
                 // slopes' interquartile range (1.2533 sigma / sqrt n), which a handful of
                 // slopes (the first seconds, or a segment after a gap) can understate by far,
                 // and from the scatter of every bin about the fitted line (its median absolute
@@ -490,6 +489,20 @@ mod tests {
         out
     }
 
+    /// [`marks`] with lateness of up to `jitter` seconds from a sequence of its own per `run`.
+    fn jittered(run: u64, ppm: f64, period: u64, seconds: f64, jitter: f64) -> Vec<(u64, f64)> {
+        let mut seed = run.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        marks(48_000, ppm, period, seconds, 0.0)
+            .into_iter()
+            .map(move |(k, t)| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                (k, t + (seed >> 11) as f64 / (1u64 << 53) as f64 * jitter)
+            })
+            .collect()
+    }
+
     /// A short recording from a source at the nominal rate, timed by a jittery callback clock:
     /// the few ppm its marks suggest are noise, and the rate is taken as nominal (nothing is
     /// resampled); a real drift of the same length of marks is still seen.
@@ -518,23 +531,11 @@ mod tests {
     /// still found early.
     #[test]
     fn no_fit_along_the_way_takes_jitter_for_drift_and_a_real_one_is_found_early() {
-        let jittered = |run: u64, ppm: f64, jitter: f64| {
-            let mut seed = run.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-            marks(48_000, ppm, 2048, 10.0, 0.0)
-                .into_iter()
-                .map(move |(k, t)| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    (k, t + (seed >> 11) as f64 / (1u64 << 53) as f64 * jitter)
-                })
-                .collect::<Vec<_>>()
-        };
         let runs = 500;
         let mut wrong = Vec::new();
         for run in 0..runs {
             let mut c = SourceClock::new(48_000);
-            for (k, t) in jittered(run, 0.0, 0.004) {
+            for (k, t) in jittered(run, 0.0, 2048, 10.0, 0.004) {
                 c.mark(k, t, k);
                 if let Some(p) = c.drift_ppm()
                     && p != 0.0
@@ -557,7 +558,7 @@ mod tests {
         for run in 0..20 {
             for (jitter, by_s) in [(0.000_5, 0.0), (0.004, 4.0)] {
                 let mut c = SourceClock::new(48_000);
-                for (k, t) in jittered(run, 2000.0, jitter) {
+                for (k, t) in jittered(run, 2000.0, 2048, 10.0, jitter) {
                     c.mark(k, t, k);
                     if c.drift_ppm().is_some() && k as f64 >= by_s * 48_000.0 {
                         break;
@@ -580,15 +581,10 @@ mod tests {
     fn the_rate_measured_before_a_gap_holds_after_it() {
         let mut bad = Vec::new();
         for run in 0..200u64 {
-            let mut seed = run.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
             let mut c = SourceClock::new(48_000);
-            for (k, t) in marks(48_000, 2000.0, 1024, 12.0, 0.0) {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                let late = (seed >> 11) as f64 / (1u64 << 53) as f64 * 0.004;
+            for (k, t) in jittered(run, 2000.0, 1024, 12.0, 0.004) {
                 // Lost from 4 s to 5 s: the frames after 4 s come a second later.
-                let t = if t - 100.0 >= 4.0 { t + 1.0 } else { t } + late;
+                let t = if t - 100.0 >= 4.0 { t + 1.0 } else { t };
                 c.mark(k, t, k);
                 if c.discontinuities == 1
                     && let Some(p) = c.drift_ppm()
