@@ -14,8 +14,8 @@ Measured per recorder, over the window (after a one-second settle):
            server's above what the server spends with no recorder at all (measured alone,
            the feed still playing)
 For context (no target), one more row: a single pw-record node with two input channels, the
-two sources linked to it by hand (pw-link): what both sides cost when the graph carries them
-in one node, which is what the target of half the two pw-records comes to.
+two sources linked to it by hand (pw-link): what PipeWire's own recorder needs to capture and
+write both sides in one node, for scale against the target of half the two pw-records.
 Then onrecordd records while both cores are loaded by stress-ng, without real-time priority,
 and the frames it lost are read from the call's sealed manifest.
 
@@ -180,18 +180,23 @@ def onrecordd(w, seconds, stress=False):
     return m
 
 
+def stop(ps):
+    """Stops recorders as a user would (SIGINT), killing any that do not end within 5 s."""
+    for p in ps:
+        p.send_signal(signal.SIGINT)
+    for p in ps:
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def pair(w, seconds, argvs):
     ps = [w.spawn(a, log=os.path.basename(a[0])) for a in argvs]
     try:
         return measure([p.pid for p in ps], seconds)
     finally:
-        for p in ps:
-            p.send_signal(signal.SIGINT)
-        for p in ps:
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop(ps)
 
 
 def one_node(w, seconds, path):
@@ -206,11 +211,7 @@ def one_node(w, seconds, path):
         w.run(["pw-link", "far_side:monitor_MONO", "onrecord-bench-one:input_FR"])
         return measure([p.pid], seconds)
     finally:
-        p.send_signal(signal.SIGINT)
-        try:
-            p.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            p.kill()
+        stop([p])
 
 
 def main():
@@ -243,7 +244,7 @@ def main():
                 runs[name].append(run())
             print(f"round {rnd + 1} of {REPEAT}: " + ", ".join(f"{n.split(' (')[0]} {r[-1]['cpu_s']:.3f}" for n, r in runs.items()),
                   file=sys.stderr, flush=True)
-        med = lambda xs: sorted(xs)[len(xs) // 2]
+        med = lambda xs: sorted(xs)[len(xs) // 2]  # of an even count, the upper middle one
         idle = med(idles)
         rows = {}
         for name, rs in runs.items():
