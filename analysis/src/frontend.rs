@@ -401,6 +401,8 @@ fn correlation(a: &[f32], b: &[f32]) -> f32 {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn the_vector_dot_product_is_the_plain_loops_to_the_bit() {
         // Lengths around the lanes' multiples, the decimator's (161), and values of mixed
@@ -422,8 +424,6 @@ mod tests {
             );
         }
     }
-
-    use super::*;
 
     fn sine(rate: u32, hz: f32, secs: f32, amp: f32) -> Vec<f32> {
         (0..(rate as f32 * secs) as usize)

@@ -22,7 +22,8 @@ const START_JITTER_S: f64 = 0.005;
 const FIT_SPAN_S: f64 = 2.0;
 /// A fitted rate further than this from the nominal one is not believed (clamped).
 const MAX_DRIFT: f64 = 0.01;
-/// A fitted rate within this many standard errors of the nominal one is taken as nominal.
+/// A fitted rate within this many standard errors of the prior one (the nominal rate, or the one
+/// measured before a gap) is taken as the prior.
 const SIGNIFICANT: f64 = 3.0;
 /// Nor is a drift that moved the source's clock by less than this (seconds) over the span of
 /// the slopes' pairs: the scatter of the marks' lateness reaches a quarter millisecond now and
@@ -67,7 +68,7 @@ struct Segment {
     /// The span of all marks taken (frames).
     last_x: f64,
     fitted: bool,
-    /// Fits in a row that found the same significant drift (negative: faster than nominal).
+    /// Fits in a row that found the same significant drift from the prior (negative: faster).
     agree: i32,
 }
 
@@ -155,11 +156,12 @@ impl Segment {
                 // A drift the marks cannot tell from none is not corrected: the median's
                 // standard error against the distance to the prior rate (the nominal one, or
                 // the one measured before a gap). A short recording from a jittery callback
-                // clock would otherwise be resampled by a few ppm of noise. The error is taken two ways, and the larger believed: from the
-                // slopes' interquartile range (1.2533 sigma / sqrt n), which a handful of
-                // slopes (the first seconds, or a segment after a gap) can understate by far,
-                // and from the scatter of every bin about the fitted line (its median absolute
-                // deviation), which is what a slope over the pairs' span inherits.
+                // clock would otherwise be resampled by a few ppm of noise. The error is taken
+                // two ways, and the larger believed: from the slopes' interquartile range
+                // (1.2533 sigma / sqrt n), which a handful of slopes (the first seconds, or a
+                // segment after a gap) can understate by far, and from the scatter of every bin
+                // about the fitted line (its median absolute deviation), which is what a slope
+                // over the pairs' span inherits.
                 let iqr = slopes[(3 * n) / 4] - slopes[n / 4];
                 let from_slopes = 1.2533 * (iqr / 1.349) / (n as f64).sqrt();
                 let mut resid: Vec<f64> = all.iter().map(|(x, y)| y - b * x).collect();
@@ -182,18 +184,11 @@ impl Segment {
                     && (b - self.prior).abs() * pair_span > MIN_SLIP_S;
                 // And a drift is believed once fits in a row agree on it: noise crosses the bar
                 // now and then as bins come and go, a real drift at every fit.
-                self.agree = match (significant, b > self.prior) {
-                    (false, _) => 0,
-                    (true, slower) if (self.agree > 0) == slower && self.agree != 0 => {
-                        self.agree + self.agree.signum()
-                    }
-                    (true, slower) => {
-                        if slower {
-                            1
-                        } else {
-                            -1
-                        }
-                    }
+                let sign = if b > self.prior { 1 } else { -1 };
+                self.agree = match significant {
+                    false => 0,
+                    true if self.agree.signum() == sign => self.agree + sign,
+                    true => sign,
                 };
                 // A drift found but not yet confirmed leaves the line as it was, and a segment
                 // not fitted before stays so (the writer waits for a fit, so the first seconds
