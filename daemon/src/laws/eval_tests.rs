@@ -384,3 +384,62 @@ proptest! {
         prop_assert_eq!(a.warnings, b.warnings);
     }
 }
+
+#[test]
+fn a_call_within_queensland_is_one_party() {
+    // The Commonwealth layer leaves calls between parties to the states (Green v R); it was
+    // "unsettled" and made every Australian call all-party.
+    let d = decide("AU-QLD", &["+61 7 3123 4567"], Medium::Phone);
+    assert_eq!(d.requirement, Requirement::OneParty, "{:?}", d.governing);
+    assert!(governs(&d, "AU") && governs(&d, "AU-QLD"));
+    assert!(!has_warning(&d, "unsettled"));
+    // A New South Wales party still makes it all-party.
+    let d = decide("AU-QLD", &["+61 2 9999 0000"], Medium::Phone);
+    assert_eq!(d.requirement, Requirement::AllParty);
+    assert!(governs(&d, "AU-NSW"));
+}
+
+#[test]
+fn a_freephone_line_abroad_is_all_party_with_a_warning_naming_its_type() {
+    let d = decide("US-TX", &["+44 800 123 4567"], Medium::Phone);
+    assert_eq!(d.requirement, Requirement::AllParty);
+    assert_eq!(d.parties[0].location, Location::Unknown);
+    let w = d
+        .warnings
+        .iter()
+        .find(|w| w.kind == "unknown-location")
+        .expect("an unknown-location warning");
+    assert!(w.message.contains("toll-free"), "{}", w.message);
+}
+
+#[test]
+fn illinois_calls_are_private_conversations_and_messages_only_bind_non_parties() {
+    let phone = decide("US-IL", &["US-IL"], Medium::Phone);
+    assert_eq!(phone.requirement, Requirement::AllParty);
+    assert!(
+        phone
+            .governing
+            .iter()
+            .any(|g| g.citations.iter().any(|c| c.contains("14-1(d)")))
+    );
+    let electronic = decide("US-IL", &["US-IL"], Medium::Electronic);
+    assert!(
+        electronic
+            .governing
+            .iter()
+            .all(|g| g.jurisdiction != "US-IL" || g.consent == Consent::OneParty),
+        "{:?}",
+        electronic.governing
+    );
+}
+
+#[test]
+fn missouri_in_person_is_disputed_so_all_party() {
+    assert_eq!(
+        decide("US-MO", &["US-MO"], Medium::Phone).requirement,
+        Requirement::OneParty
+    );
+    let d = decide("US-MO", &["US-MO"], Medium::InPerson);
+    assert_eq!(d.requirement, Requirement::AllParty);
+    assert!(has_warning(&d, "disputed"));
+}

@@ -3,7 +3,7 @@
 //! Everything is validated before anything is used: a set is either wholly valid or rejected
 //! with every problem found, each naming its file, line and field.
 
-use super::model::{AreaKind, LawFile, SCHEMA_VERSION};
+use super::model::{LawFile, NumberKind, SCHEMA_VERSION};
 use super::set::{Area, Jurisdiction, LawSet, Origin, Plan, Rule, Source};
 use onrecord_interface::Consent;
 use sha2::{Digest, Sha256};
@@ -405,7 +405,7 @@ impl Ctx {
                     Some(j) => (j.get_ref().clone(), j.span()),
                     None => (Vec::new(), a.prefixes.span()),
                 };
-                let geographic = a.kind == AreaKind::Geographic;
+                let geographic = a.kind == NumberKind::Geographic;
                 if geographic && jurs.is_empty() {
                     self.problems.push(t.problem(
                         jurs_span.clone(),

@@ -347,6 +347,6 @@ fn every_us_state_area_code_resolves_to_that_state() {
     );
     assert_eq!(
         nanp.areas["800"].kind,
-        super::super::model::AreaKind::TollFree
+        super::super::model::NumberKind::TollFree
     );
 }

@@ -4,6 +4,7 @@
 
 pub mod eval;
 pub mod load;
+mod metadata;
 pub mod model;
 pub mod number;
 pub mod set;

@@ -77,35 +77,80 @@ pub struct PlanToml {
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct AreaToml {
-    pub kind: AreaKind,
+    pub kind: NumberKind,
     pub jurisdictions: Option<Spanned<Vec<String>>>,
     pub prefixes: Spanned<Vec<String>>,
     pub note: Option<String>,
 }
 
-/// What kind of numbers an area prefix holds.
-#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+/// What kind of number a number is: written by the tables for an area prefix, or read from
+/// libphonenumber's metadata for the number itself.
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "kebab-case")]
-pub enum AreaKind {
+pub enum NumberKind {
+    /// A fixed line: it rings at a place.
     Geographic,
     Mobile,
+    /// A fixed line or a mobile, which the number alone cannot tell apart (NANP).
+    GeographicOrMobile,
     TollFree,
     Premium,
+    SharedCost,
     Personal,
+    Voip,
+    Pager,
+    /// A universal access ("company") number, routed to any of a company's offices.
+    Uan,
+    Voicemail,
     NonGeographic,
     Government,
 }
 
-impl AreaKind {
+impl NumberKind {
     pub fn as_str(self) -> &'static str {
         match self {
-            AreaKind::Geographic => "geographic",
-            AreaKind::Mobile => "mobile",
-            AreaKind::TollFree => "toll-free",
-            AreaKind::Premium => "premium",
-            AreaKind::Personal => "personal",
-            AreaKind::NonGeographic => "non-geographic",
-            AreaKind::Government => "government",
+            NumberKind::Geographic => "geographic",
+            NumberKind::Mobile => "mobile",
+            NumberKind::GeographicOrMobile => "geographic-or-mobile",
+            NumberKind::TollFree => "toll-free",
+            NumberKind::Premium => "premium",
+            NumberKind::SharedCost => "shared-cost",
+            NumberKind::Personal => "personal",
+            NumberKind::Voip => "voip",
+            NumberKind::Pager => "pager",
+            NumberKind::Uan => "uan",
+            NumberKind::Voicemail => "voicemail",
+            NumberKind::NonGeographic => "non-geographic",
+            NumberKind::Government => "government",
         }
+    }
+
+    /// For people: "a toll-free number".
+    pub fn describe(self) -> &'static str {
+        match self {
+            NumberKind::Geographic => "a fixed-line number",
+            NumberKind::Mobile => "a mobile number",
+            NumberKind::GeographicOrMobile => "a fixed-line or mobile number",
+            NumberKind::TollFree => "a toll-free number",
+            NumberKind::Premium => "a premium-rate number",
+            NumberKind::SharedCost => "a shared-cost number",
+            NumberKind::Personal => "a personal number",
+            NumberKind::Voip => "a VoIP number",
+            NumberKind::Pager => "a pager number",
+            NumberKind::Uan => "a universal access (company) number",
+            NumberKind::Voicemail => "a voicemail access number",
+            NumberKind::NonGeographic => "a non-geographic number",
+            NumberKind::Government => "a government number",
+        }
+    }
+
+    /// Whether a number of this kind is at least in its country. The others (toll-free,
+    /// premium, shared-cost, personal, VoIP, pager, UAN, voicemail, ...) are routed wherever
+    /// their owner wants: their location is unknown.
+    pub fn has_location(self) -> bool {
+        matches!(
+            self,
+            NumberKind::Geographic | NumberKind::Mobile | NumberKind::GeographicOrMobile
+        )
     }
 }

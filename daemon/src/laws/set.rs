@@ -1,6 +1,6 @@
 //! The validated, immutable law tables the engine works on. Built only by [`super::load`].
 
-use super::model::AreaKind;
+use super::model::NumberKind;
 use onrecord_interface::{Confidence, Consent, Medium, NoticeCounts, NoticeMechanism, Regime};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -93,7 +93,7 @@ impl Jurisdiction {
 /// A prefix of a numbering plan: where its numbers are.
 #[derive(Clone, Debug)]
 pub struct Area {
-    pub kind: AreaKind,
+    pub kind: NumberKind,
     pub jurisdictions: Vec<String>,
     pub note: Option<String>,
 }
