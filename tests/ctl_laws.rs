@@ -232,3 +232,75 @@ fn a_non_rust_client_can_evaluate() {
     // The reply is one struct whose first member is the requirement.
     assert_eq!(v["data"][0][0], "all-party", "{v}");
 }
+
+#[test]
+fn a_freephone_line_abroad_is_all_party_and_check_shows_its_type() {
+    let mut env = TestEnv::new();
+    env.start_daemon();
+    let d = env.ctl_json(&[
+        "laws",
+        "check",
+        "--them",
+        "+44 800 123 4567",
+        "--them",
+        "US-TX",
+        "--them",
+        "+49 30 1234567",
+    ]);
+    assert_eq!(d["requirement"], "all-party");
+    assert_eq!(d["parties"][0]["location"], "unknown");
+    let w = d["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["kind"] == "unknown-location")
+        .expect("an unknown-location warning");
+    assert!(w["message"].as_str().unwrap().contains("toll-free"), "{w}");
+    // The number type of each party given as a number; null for a jurisdiction id.
+    assert_eq!(d["numbers"][0]["kind"], "toll-free");
+    assert_eq!(d["numbers"][0]["country"], "GB");
+    assert!(d["numbers"][1].is_null(), "{d}");
+    assert_eq!(d["numbers"][2]["kind"], "geographic");
+    assert_eq!(d["numbers"][2]["party"]["jurisdiction"], "DE");
+}
+
+#[test]
+fn laws_show_of_a_number_gives_its_type_and_its_table() {
+    let mut env = TestEnv::new();
+    env.start_daemon();
+    let (code, out, err) = env.ctl_run(&["laws", "show", "+44 808 157 0192"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("+448081570192: a toll-free number"),
+        "{out}"
+    );
+    assert!(out.contains("can ring anywhere"), "{out}");
+    let s = env.ctl_json(&["laws", "show", "+49 30 1234567"]);
+    assert_eq!(s["number"]["kind"], "geographic");
+    assert_eq!(s["jurisdiction"]["id"], "DE");
+    let s = env.ctl_json(&["laws", "show", "+61 1300 123 456"]);
+    assert_eq!(s["number"]["kind"], "shared-cost");
+    assert!(s["jurisdiction"].is_null());
+}
+
+#[test]
+fn invalid_numbers_are_refused_with_a_hint() {
+    let mut env = TestEnv::new();
+    env.start_daemon();
+    for n in ["+12125", "+1212555010"] {
+        let (code, out, err) = env.ctl_run(&["laws", "check", "--them", n]);
+        assert_eq!(code, 2, "{n}: {out}");
+        assert!(
+            err.starts_with("onrecordctl: org.onrecord.Error.InvalidNumber:"),
+            "{n}: {err}"
+        );
+    }
+    // A Berlin number in national form, typed by a caller in Texas.
+    let (code, _, err) = env.ctl_run(&["laws", "check", "--them", "030 1234567"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("InvalidNumber") && err.contains("country code"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}

@@ -37,8 +37,10 @@ pub enum LawsCmd {
         #[arg(long)]
         json: bool,
     },
-    /// One jurisdiction's table: rules, citations, sources.
+    /// One jurisdiction's table: rules, citations, sources. Given a phone number: what kind of
+    /// number it is, where it is, and the table of its jurisdiction.
     Show {
+        #[arg(value_name = "ID|NUMBER")]
         id: String,
         #[arg(long)]
         json: bool,
@@ -73,14 +75,35 @@ pub async fn run(conn: &zbus::Connection, cmd: LawsCmd) -> Result<(), Fail> {
             medium,
             json,
         } => {
-            let them: Vec<&str> = them.iter().map(String::as_str).collect();
+            let refs: Vec<&str> = them.iter().map(String::as_str).collect();
             let d = laws
-                .evaluate(me.as_deref().unwrap_or(""), &them, &medium)
+                .evaluate(me.as_deref().unwrap_or(""), &refs, &medium)
                 .await?;
             if json {
-                print_json(&d)
+                let numbers = numbers_of(&laws, &d, me.is_some()).await;
+                print_json(&CheckJson {
+                    decision: &d,
+                    numbers,
+                })
             } else {
                 emit(&explain(&d))
+            }
+        }
+        LawsCmd::Show { id, json } if looks_like_number(&id) => {
+            let n = laws.lookup_number(&id).await?;
+            let j = match n.party.jurisdiction.as_str() {
+                "" => None,
+                jid => Some(laws.get_jurisdiction(jid).await?),
+            };
+            if json {
+                print_json(&serde_json::json!({ "number": n, "jurisdiction": j }))
+            } else {
+                let mut o = lookup(&n);
+                if let Some(j) = &j {
+                    o.push('\n');
+                    o.push_str(&show(j));
+                }
+                emit(&o)
             }
         }
         LawsCmd::Show { id, json } => {
@@ -125,6 +148,37 @@ pub async fn run(conn: &zbus::Connection, cmd: LawsCmd) -> Result<(), Fail> {
             }
         }
     }
+}
+
+/// `laws check --json`: the decision as the daemon gave it, and what kind of number each party
+/// given as a number is.
+#[derive(Serialize)]
+struct CheckJson<'a> {
+    #[serde(flatten)]
+    decision: &'a Decision,
+    /// One per party, in order: `LookupNumber`'s answer for a party given as a phone number;
+    /// null for a jurisdiction id, and for a national-form number with `--me` (the daemon reads
+    /// those in your configured country, the decision in `--me`'s).
+    numbers: Vec<Option<NumberInfo>>,
+}
+
+fn looks_like_number(s: &str) -> bool {
+    let s = s.trim_start();
+    s.starts_with('+') || s.starts_with(|c: char| c.is_ascii_digit() || c == '(')
+}
+
+async fn numbers_of(laws: &LawsProxy<'_>, d: &Decision, me_given: bool) -> Vec<Option<NumberInfo>> {
+    let mut out = Vec::with_capacity(d.parties.len());
+    for p in &d.parties {
+        let national = !p.input.trim_start().starts_with('+');
+        let n = if p.location == Location::Explicit || (national && me_given) {
+            None
+        } else {
+            laws.lookup_number(&p.input).await.ok()
+        };
+        out.push(n);
+    }
+    out
 }
 
 #[derive(Serialize)]
@@ -331,10 +385,14 @@ fn lookup(n: &NumberInfo) -> String {
     } else {
         format!(", country {}", n.country)
     };
+    let kind = if n.kind.starts_with(|c: char| "aeiou".contains(c)) {
+        format!("an {}", n.kind)
+    } else {
+        format!("a {}", n.kind)
+    };
     format!(
-        "{}: {} number{country}\n  location: {}\n",
+        "{}: {kind} number{country}\n  location: {}\n",
         n.e164,
-        n.kind,
         where_is(&n.party)
     )
 }

@@ -176,8 +176,9 @@ pub struct NumberInfo {
     pub calling_code: u32,
     /// The ISO 3166-1 country, when one is known; empty for shared non-geographic codes.
     pub country: String,
-    /// `geographic`, `toll-free`, `premium`, `personal`, `non-geographic`, `government`,
-    /// `mobile` or `unknown`.
+    /// The number's type: `geographic`, `mobile`, `geographic-or-mobile` (located), or
+    /// `toll-free`, `premium`, `shared-cost`, `personal`, `voip`, `pager`, `uan`, `voicemail`,
+    /// `non-geographic`, `government` (no location). A string, so a newer daemon may add kinds.
     pub kind: String,
     pub party: Party,
 }
