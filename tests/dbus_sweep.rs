@@ -260,3 +260,57 @@ async fn every_method_with_bad_input_gets_a_typed_error_and_the_daemon_stays_con
     let status = env.ctl_json(&["status"]);
     assert_eq!(status["last_reload_error"], "", "{status}");
 }
+
+/// A call whose arguments are not the method's signature is refused with InvalidArgs, even
+/// when the method takes none (`Reload s "extra"` used to succeed) or the arguments it takes
+/// come first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extra_arguments_are_invalid_args_on_every_method() {
+    let mut env = TestEnv::new();
+    env.start_daemon();
+    let conn = env.connection().await;
+    let dest = onrecord_interface::BUS_NAME;
+    let created = env.ctl_json(&["call", "new", "--them", "US-TX"]);
+    let call = onrecord_interface::call_path(created["id"].as_str().unwrap()).to_string();
+    let mut wrong = Vec::new();
+    let mut tried = 0;
+    for (iface, method, types) in methods() {
+        let path = if iface == "org.onrecord.Call1" {
+            call.clone()
+        } else {
+            onrecord_interface::OBJECT_PATH.to_owned()
+        };
+        let mut args = argument_lists(&types).remove(0);
+        args.push(Value::from("extra"));
+        let body: Structure = args
+            .into_iter()
+            .fold(Structure::builder(), |b, a| b.append_field(a))
+            .build()
+            .unwrap();
+        let reply = conn
+            .call_method(
+                Some(dest),
+                path.as_str(),
+                Some(iface.as_str()),
+                method.as_str(),
+                &body,
+            )
+            .await;
+        tried += 1;
+        let name = match &reply {
+            Ok(_) => "success".to_owned(),
+            Err(zbus::Error::MethodError(name, _, _)) => name.to_string(),
+            Err(zbus::Error::FDO(e)) => zbus::DBusError::name(e.as_ref()).to_string(),
+            Err(e) => e.to_string(),
+        };
+        if name != "org.freedesktop.DBus.Error.InvalidArgs" {
+            wrong.push(format!("{iface}.{method}({}s): {name}", types.concat()));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {tried} methods took an extra argument:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}

@@ -3,7 +3,7 @@
 //! snapshot the owner last gave it.
 
 use super::Command;
-use super::decide::{MAX_ARG_LEN, MAX_PARTIES};
+use super::decide::{MAX_ARG_LEN, MAX_PARTIES, no_arguments};
 use crate::calls::{Call, Event};
 use onrecord_interface::{
     CallInfo, CallParty, CallSummary, Decision, Error, NoticeBy, TimelineEntry,
@@ -120,7 +120,11 @@ impl CallsIface {
 
     /// Every call the daemon knows, active and ended, oldest first.
     #[zbus(out_args("calls"))]
-    async fn list_calls(&self) -> Result<Vec<CallSummary>, Error> {
+    async fn list_calls(
+        &self,
+        #[zbus(header)] header: zbus::message::Header<'_>,
+    ) -> Result<Vec<CallSummary>, Error> {
+        no_arguments(&header)?;
         ask(&self.commands, |reply| Command::ListCalls { reply }).await
     }
 
@@ -216,12 +220,17 @@ impl CallIface {
         self.send(CallInput::Event(Event::Consent(yes))).await
     }
 
-    async fn start(&self) -> Result<(), Error> {
+    async fn start(&self, #[zbus(header)] header: zbus::message::Header<'_>) -> Result<(), Error> {
+        no_arguments(&header)?;
         self.send(CallInput::Event(Event::Start)).await
     }
 
     /// The representative confirmed consent on the recording.
-    async fn confirm(&self) -> Result<(), Error> {
+    async fn confirm(
+        &self,
+        #[zbus(header)] header: zbus::message::Header<'_>,
+    ) -> Result<(), Error> {
+        no_arguments(&header)?;
         self.send(CallInput::Event(Event::Confirm)).await
     }
 
@@ -230,11 +239,13 @@ impl CallIface {
             .await
     }
 
-    async fn pause(&self) -> Result<(), Error> {
+    async fn pause(&self, #[zbus(header)] header: zbus::message::Header<'_>) -> Result<(), Error> {
+        no_arguments(&header)?;
         self.send(CallInput::Event(Event::Pause)).await
     }
 
-    async fn resume(&self) -> Result<(), Error> {
+    async fn resume(&self, #[zbus(header)] header: zbus::message::Header<'_>) -> Result<(), Error> {
+        no_arguments(&header)?;
         self.send(CallInput::Event(Event::Resume)).await
     }
 
@@ -243,23 +254,33 @@ impl CallIface {
         self.send(CallInput::Transfer(them)).await
     }
 
-    async fn withdraw(&self) -> Result<(), Error> {
+    async fn withdraw(
+        &self,
+        #[zbus(header)] header: zbus::message::Header<'_>,
+    ) -> Result<(), Error> {
+        no_arguments(&header)?;
         self.send(CallInput::Event(Event::Withdraw)).await
     }
 
-    async fn stop(&self) -> Result<(), Error> {
+    async fn stop(&self, #[zbus(header)] header: zbus::message::Header<'_>) -> Result<(), Error> {
+        no_arguments(&header)?;
         self.send(CallInput::Event(Event::Stop)).await
     }
 
     /// Keeps the call: retention never deletes it.
-    async fn keep(&self) -> Result<(), Error> {
+    async fn keep(&self, #[zbus(header)] header: zbus::message::Header<'_>) -> Result<(), Error> {
+        no_arguments(&header)?;
         let id = self.call().id.clone();
         ask(&self.commands, |reply| Command::KeepCall { id, reply }).await?
     }
 
     /// Everything about the call in one reply.
     #[zbus(out_args("call"))]
-    async fn describe(&self) -> Result<(CallInfo,), Error> {
+    async fn describe(
+        &self,
+        #[zbus(header)] header: zbus::message::Header<'_>,
+    ) -> Result<(CallInfo,), Error> {
+        no_arguments(&header)?;
         Ok((info(&self.call()),))
     }
 

@@ -1,7 +1,7 @@
 //! The D-Bus interfaces at `/org/onrecord/OnRecord1`. Handlers read the published snapshot and
 //! send commands to the owner; they hold no state of their own.
 
-use super::decide::{check_len, country_of, decide, parse_medium};
+use super::decide::{check_len, country_of, decide, no_arguments, parse_medium};
 use super::{Command, Published};
 use crate::laws::{self, view};
 use onrecord_interface::{
@@ -32,7 +32,9 @@ impl DaemonIface {
     /// not list its devices, why.
     async fn list_devices(
         &self,
+        #[zbus(header)] header: zbus::message::Header<'_>,
     ) -> Result<(Vec<onrecord_interface::DeviceInfo>, Vec<String>), Error> {
+        no_arguments(&header)?;
         let registry = self.plugins.clone();
         // Enumeration talks to the sound server: not on the async threads.
         let found = tokio::task::spawn_blocking(move || registry.devices())
@@ -126,7 +128,11 @@ impl LawsIface {
 
     /// Every jurisdiction in the tables, by id.
     #[zbus(out_args("jurisdictions"))]
-    async fn list_jurisdictions(&self) -> Result<Vec<JurisdictionSummary>, Error> {
+    async fn list_jurisdictions(
+        &self,
+        #[zbus(header)] header: zbus::message::Header<'_>,
+    ) -> Result<Vec<JurisdictionSummary>, Error> {
+        no_arguments(&header)?;
         Ok(view::summaries(&self.now().set))
     }
 
@@ -146,7 +152,11 @@ impl LawsIface {
     /// Re-reads the tables from disk now. Returns the digest of the tables in use; on
     /// ReloadFailed the previous tables stay in use.
     #[zbus(out_args("digest"))]
-    async fn reload(&self) -> Result<String, Error> {
+    async fn reload(
+        &self,
+        #[zbus(header)] header: zbus::message::Header<'_>,
+    ) -> Result<String, Error> {
+        no_arguments(&header)?;
         let (tx, rx) = oneshot::channel();
         self.commands
             .send(Command::Reload {

@@ -10,6 +10,19 @@ pub const MAX_ARG_LEN: usize = 256;
 /// At most this many other parties in one request.
 pub const MAX_PARTIES: usize = 64;
 
+/// zbus checks the arguments of a method that takes some, but lets a call to one that takes
+/// none carry anything (`Reload s "extra"` succeeded; `Withdraw s "x"` withdrew consent). Such a
+/// call is refused as the bus library refuses a wrong signature elsewhere: InvalidArgs.
+pub fn no_arguments(header: &zbus::message::Header<'_>) -> Result<(), Error> {
+    let sig = header.signature();
+    if *sig == zbus::Signature::Unit {
+        return Ok(());
+    }
+    Err(Error::ZBus(zbus::Error::FDO(Box::new(
+        zbus::fdo::Error::InvalidArgs(format!("this method takes no arguments, not {sig}")),
+    ))))
+}
+
 pub fn check_len(what: &str, s: &str) -> Result<(), Error> {
     if s.len() > MAX_ARG_LEN {
         return Err(Error::InvalidArgument(format!(
