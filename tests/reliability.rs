@@ -229,6 +229,40 @@ fn sigterm_finishes_and_seals_a_recording_in_progress() {
     assert!(audio[..] == clip_samples[..audio.len()]);
 }
 
+#[test]
+fn losing_the_session_bus_finishes_and_seals_the_recording_and_exits() {
+    let mut env = TestEnv::new();
+    let (clip, clip_samples) = onrecord_tests::noise_clip(env.dir.path(), 6.0);
+    env.configure_capture(&clip, "realtime", 1000, "storage-wav", "");
+    env.start_daemon();
+    let created = env.ctl_json(&["call", "new", "--them", "US-TX"]);
+    let id = created["id"].as_str().unwrap().to_owned();
+    env.call(&["notice"]);
+    env.call(&["start"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    env.bus.kill();
+    let status = env
+        .wait_daemon_exit(Duration::from_secs(20))
+        .unwrap_or_else(|| panic!("still running 20 s after its bus went away:\n{}", env.log()));
+    assert!(status.success(), "{status}\n{}", env.log());
+    let log = env.log();
+    assert!(log.contains("the session bus went away"), "{log}");
+    assert!(log.contains("recordings finished and sealed"), "{log}");
+    let dir = env.call_dir();
+    assert!(dir.join("manifest.json").is_file() && dir.join("manifest.sig").is_file());
+    // A new session: the call is there, interrupted, and its evidence verifies.
+    env.bus = onrecord_tests::Bus::start();
+    env.start_daemon();
+    assert!(!env.log().contains("recording repaired after a crash"));
+    let show = env.ctl_json(&["call", "show", &id]);
+    assert_eq!(show["state"], "interrupted");
+    let (code, report) = verify(&env, &id);
+    assert_eq!(code, 0, "{report}");
+    let audio = samples(&dir.join("audio.wav"));
+    assert!(audio.len() >= 48_000 * 2, "{}", audio.len());
+    assert!(audio[..] == clip_samples[..audio.len()]);
+}
+
 /// A tmpfs of `size` mounted at `at` (root, as CI runs), unmounted on drop.
 struct Tmpfs(std::path::PathBuf);
 

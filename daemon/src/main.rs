@@ -309,6 +309,12 @@ async fn run(args: Args) -> Result<(), String> {
             }
             _ = term.recv() => break,
             _ = int.recv() => break,
+            // The session ended (or its bus died): nobody can reach this daemon any more, and a
+            // daemon started by D-Bus activation would otherwise linger, reparented to init.
+            _ = conn.closed() => {
+                tracing::warn!("the session bus went away: finishing recordings and stopping");
+                break;
+            }
         }
     }
     // Calls still recording are finished and sealed before the process ends (a kill -9 leaves

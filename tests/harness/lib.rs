@@ -86,6 +86,13 @@ impl Bus {
     }
 }
 
+impl Bus {
+    /// Ends the bus now, as the end of a session does.
+    pub fn kill(&mut self) {
+        let _ = Command::new("kill").arg(self.pid.to_string()).status();
+    }
+}
+
 impl Drop for Bus {
     fn drop(&mut self) {
         // The bus was forked by us (it is not our child) and is ours to end.
@@ -325,6 +332,23 @@ impl TestEnv {
         let mut child = self.daemon.take().expect("daemon running");
         child.kill().unwrap();
         child.wait().unwrap();
+    }
+
+    /// Waits up to `timeout` for the daemon to exit by itself; its status, or `None` if it is
+    /// still running.
+    pub fn wait_daemon_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let child = self.daemon.as_mut().expect("daemon started");
+            if let Some(status) = child.try_wait().unwrap() {
+                self.daemon = None;
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Stops the daemon (SIGTERM) and waits for it.
