@@ -270,4 +270,31 @@ fn make_install_lays_out_everything_and_the_daemon_starts_by_dbus_activation() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(std::fs::read_to_string(&log).unwrap().contains("stopping"));
+
+    // Without its installed tables, the daemon says where it expected them and stops; it never
+    // falls back to the source tree its build came from.
+    std::fs::rename(
+        prefix.join("share/onrecord/laws"),
+        root.join("laws-moved-away"),
+    )
+    .unwrap();
+    let out = Command::new(prefix.join("bin/onrecordd"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", &config_home)
+        .env("XDG_DATA_HOME", &data_home)
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "no law tables at {}",
+            prefix.join("share/onrecord/laws").display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("serving on the session bus"), "{err}");
 }

@@ -20,18 +20,24 @@ use zbus::fdo::{RequestNameFlags, RequestNameReply};
 fn plugin_dirs(given: &[PathBuf]) -> Vec<PathBuf> {
     let mut dirs = given.to_vec();
     dirs.extend(xdg("XDG_DATA_HOME", ".local/share").map(|p| p.join("onrecord/plugins")));
-    if let Some(bin) = std::env::current_exe()
+    if let Some(prefix) = exe_dir().as_deref().and_then(Path::parent) {
+        dirs.push(prefix.join("lib/onrecord/plugins"));
+    }
+    dirs.extend(dev_build_dir());
+    dirs
+}
+
+/// The directory of the running binary.
+fn exe_dir() -> Option<PathBuf> {
+    std::env::current_exe()
         .ok()
         .and_then(|e| e.parent().map(Path::to_owned))
-    {
-        if let Some(prefix) = bin.parent() {
-            dirs.push(prefix.join("lib/onrecord/plugins"));
-        }
-        if bin.join(".cargo-lock").exists() {
-            dirs.push(bin);
-        }
-    }
-    dirs
+}
+
+/// The cargo target directory this binary runs from, in a development build (cargo leaves a
+/// `.cargo-lock` there); `None` for an installed binary.
+fn dev_build_dir() -> Option<PathBuf> {
+    exe_dir().filter(|bin| bin.join(".cargo-lock").exists())
 }
 
 fn main() -> ExitCode {
@@ -117,19 +123,29 @@ fn xdg(var: &str, fallback: &str) -> Option<PathBuf> {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(fallback)))
 }
 
-/// The shipped tables: installed beside the binary (`<prefix>/share/onrecord/laws`), else the
-/// source tree's (a development build).
-fn default_laws_dir() -> Option<PathBuf> {
-    let installed = std::env::current_exe().ok().and_then(|exe| {
-        exe.parent()?
-            .parent()
-            .map(|p| p.join("share/onrecord/laws"))
-    });
-    let source_tree = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../laws"));
-    installed
-        .into_iter()
-        .chain([source_tree])
-        .find(|p| p.is_dir())
+/// The shipped tables: the source tree's in a development build, else the installed
+/// `<prefix>/share/onrecord/laws`. An installed daemon never reads the source tree its build
+/// came from: without its tables it says where they were expected.
+fn default_laws_dir() -> Result<PathBuf, String> {
+    if dev_build_dir().is_some() {
+        let source_tree = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../laws"));
+        if source_tree.is_dir() {
+            return Ok(source_tree);
+        }
+    }
+    let installed = exe_dir()
+        .as_deref()
+        .and_then(Path::parent)
+        .map(|prefix| prefix.join("share/onrecord/laws"))
+        .ok_or("cannot tell where this onrecordd is installed: pass --laws-dir")?;
+    if installed.is_dir() {
+        Ok(installed)
+    } else {
+        Err(format!(
+            "no law tables at {}, where this installation keeps them: reinstall onrecord, or pass --laws-dir",
+            installed.display()
+        ))
+    }
 }
 
 async fn run(args: Args) -> Result<(), String> {
@@ -140,10 +156,10 @@ async fn run(args: Args) -> Result<(), String> {
         (None, None) => Ok(Config::default()),
     }
     .map_err(|e| format!("invalid configuration: {e}"))?;
-    let laws_dir = args
-        .laws_dir
-        .or_else(default_laws_dir)
-        .ok_or("no law tables found: pass --laws-dir")?;
+    let laws_dir = match args.laws_dir {
+        Some(dir) => dir,
+        None => default_laws_dir()?,
+    };
     let user_laws_dir = args
         .user_laws_dir
         .or_else(|| config_home.as_ref().map(|h| h.join("laws")));
