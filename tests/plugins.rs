@@ -310,3 +310,29 @@ fn a_plugin_that_crashes_while_loading_fails_its_probe_not_the_daemon() {
     );
     assert!(env.daemon_alive());
 }
+
+/// A library that never returns from loading fails its probe after a bounded time: the daemon
+/// starts and serves.
+#[test]
+fn a_plugin_that_hangs_while_loading_fails_its_probe_in_bounded_time() {
+    let mut env = TestEnv::new();
+    install(&env, &test_plugin("testplugin_faulty"), "libfaulty.so");
+    env.daemon_env
+        .push(("ONRECORD_TEST_FAULT".into(), "load:hang".into()));
+    let started = std::time::Instant::now();
+    env.start_daemon();
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+    let p = by_file(&listing(&env), "libfaulty.so").clone();
+    assert_eq!(p["status"], "failed", "{p}");
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("did not finish within"),
+        "{p}"
+    );
+    assert_eq!(
+        env.ctl_json(&["laws", "check", "--them", "US-CA"])["requirement"],
+        "all-party"
+    );
+}

@@ -371,32 +371,64 @@ pub fn probe_here(path: &Path) -> Probed {
     }
 }
 
+/// How long a probe may take. Loading a plugin takes milliseconds; one that has not answered
+/// by then hangs (waiting on a server that never answers, a deadlock in its initializer).
+pub const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Probes `path` in a child process, `exe --probe-plugin PATH`, which prints one JSON line: a
 /// plugin that crashes or hangs while loading fails its probe instead of the daemon.
 pub fn probe_in_child(exe: &Path, path: &Path) -> Probed {
+    use std::io::Read;
     let failed = |detail: String| Probed {
         report: info(path, "failed", detail),
         extension: None,
     };
-    let out = match std::process::Command::new(exe)
+    let mut child = match std::process::Command::new(exe)
         .arg("--probe-plugin")
         .arg(path)
         .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
-        .output()
+        .spawn()
     {
-        Ok(o) => o,
+        Ok(c) => c,
         Err(e) => return failed(format!("cannot start the probe: {e}")),
     };
-    if !out.status.success() {
+    // The report is read on a thread of its own, so a plugin that fills the pipe cannot stall
+    // the wait below.
+    let mut stdout = child.stdout.take().expect("piped");
+    let reader = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = stdout.read_to_end(&mut text);
+        text
+    });
+    let deadline = std::time::Instant::now() + PROBE_TIMEOUT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5))
+            }
+            Ok(None) | Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return failed(format!(
+                    "loading it did not finish within {} s: the plugin hangs",
+                    PROBE_TIMEOUT.as_secs()
+                ));
+            }
+        }
+    };
+    let text = reader.join().unwrap_or_default();
+    if !status.success() {
         use std::os::unix::process::ExitStatusExt;
-        return failed(match out.status.signal() {
+        return failed(match status.signal() {
             Some(sig) => format!("loading it crashed the probe (signal {sig})"),
-            None => format!("the probe exited with {}", out.status),
+            None => format!("the probe exited with {status}"),
         });
     }
     // The report is the last line: a plugin may have printed before it.
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = String::from_utf8_lossy(&text);
     let last = text
         .lines()
         .rev()

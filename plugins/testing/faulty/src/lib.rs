@@ -138,14 +138,19 @@ impl StorageBackend for Storage {
 export!(id: "faulty", description: "fails where ONRECORD_TEST_FAULT says", capture: Source, storage: Storage);
 
 /// `ONRECORD_TEST_FAULT=load:crash`: the library aborts the process that loads it, from its
-/// initializer, before any onrecord code runs (as a plugin built against a missing library or
+/// initializer (`load:hang`: it never returns from it), before any onrecord code runs (as a plugin built against a missing library or
 /// with a bad static constructor would).
 #[used]
 #[unsafe(link_section = ".init_array")]
 static ON_LOAD: extern "C" fn() = {
     extern "C" fn on_load() {
-        if std::env::var("ONRECORD_TEST_FAULT").is_ok_and(|v| v == "load:crash") {
-            std::process::abort();
+        match std::env::var("ONRECORD_TEST_FAULT").as_deref() {
+            Ok("load:crash") => std::process::abort(),
+            // `load:hang`: never returns, as a plugin waiting on a server that never answers.
+            Ok("load:hang") => loop {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            },
+            _ => {}
         }
     }
     on_load
