@@ -144,12 +144,19 @@ async fn a_source_that_panics_when_a_call_records_is_contained_and_noted() {
         "loaded"
     );
     env.ctl_json(&["call", "new", "--them", "US-TX", "--label", "panics"]);
-    for step in ["notice", "start", "stop"] {
-        let (code, _, err) = env.ctl_run(&["call", step]);
-        assert_eq!(code, 0, "{step}: {err}");
-    }
+    let (code, _, err) = env.ctl_run(&["call", "notice"]);
+    assert_eq!(code, 0, "{err}");
+    // The start fails, typed, and the call does not claim to record: it stays ready.
+    let (code, _, err) = env.ctl_run(&["call", "start"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.starts_with("onrecordctl: org.onrecord.Error.CaptureFailed:")
+            && err.contains("panicked: open"),
+        "{err}"
+    );
     assert!(env.daemon_alive());
     let show = env.ctl_json(&["call", "show"]);
+    assert_eq!(show["state"], "ready", "{show}");
     let failure = show["timeline"]
         .as_array()
         .unwrap()
@@ -159,7 +166,7 @@ async fn a_source_that_panics_when_a_call_records_is_contained_and_noted() {
         .clone();
     let detail = failure["detail"].as_str().unwrap();
     assert!(
-        detail.contains("capture did not start") && detail.contains("panicked: open"),
+        detail.contains("recording did not start") && detail.contains("panicked: open"),
         "{detail}"
     );
     assert_eq!(show["recording_files"].as_array().unwrap().len(), 0);
@@ -253,10 +260,22 @@ fn a_plugin_failing_in_each_entry_point_is_contained() {
             let what = format!("{entry}:{mode}");
             env.ctl_json(&["call", "new", "--them", "US-TX"]);
             env.call(&["notice"]);
-            env.call(&["start"]);
+            let (code, _, err) = env.ctl_run(&["call", "start"]);
+            // A fault on the way to the first byte written refuses the start: the call stays
+            // ready and never claims to record. Later faults stop the recording that ran.
+            if ["open", "start", "create"].contains(entry) {
+                assert_ne!(code, 0, "{what}");
+                assert!(
+                    err.contains("org.onrecord.Error.CaptureFailed"),
+                    "{what}: {err}"
+                );
+                assert_eq!(env.ctl_json(&["call", "show"])["state"], "ready", "{what}");
+            } else {
+                assert_eq!(code, 0, "{what}: {err}");
+            }
             std::thread::sleep(std::time::Duration::from_millis(800));
             let show = env.ctl_json(&["call", "show"]);
-            if show["state"] == "recording" {
+            if show["state"] == "recording" || show["state"] == "ready" {
                 env.call(&["stop"]);
             }
             let show = env.ctl_json(&["call", "show"]);
@@ -334,5 +353,53 @@ fn a_plugin_that_hangs_while_loading_fails_its_probe_in_bounded_time() {
     assert_eq!(
         env.ctl_json(&["laws", "check", "--them", "US-CA"])["requirement"],
         "all-party"
+    );
+}
+
+/// A configured capture plugin that is refused (unsafe permissions) costs recording, not the
+/// daemon: it starts, serves the law queries and calls, and a start says why it cannot record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_configured_plugin_leaves_the_daemon_serving_and_the_start_says_why() {
+    let mut env = TestEnv::new();
+    let (_peer, seen) = env.notification_peer().await;
+    let path = install(&env, &plugin("onrecord_storage_wav"), "libwritable.so");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+    // The refused copy comes first and shadows nothing: the build's own storage-wav would be
+    // found after it, so the configuration names a plugin only the refused file could be.
+    std::fs::write(
+        &env.config,
+        "jurisdiction = \"US-TX\"\n[capture]\nsource = \"capture-file\"\nstorage = \"storage-nowhere\"\n",
+    )
+    .unwrap();
+    env.start_daemon();
+    assert_eq!(
+        by_file(&listing(&env), "libwritable.so")["status"],
+        "refused"
+    );
+    assert_eq!(
+        env.ctl_json(&["laws", "check", "--them", "US-CA"])["requirement"],
+        "all-party"
+    );
+    env.ctl_json(&["call", "new", "--them", "US-TX", "--label", "no storage"]);
+    env.call(&["notice"]);
+    let (code, _, err) = env.ctl_run(&["call", "start"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("org.onrecord.Error.CaptureFailed") && err.contains("storage-nowhere"),
+        "{err}"
+    );
+    assert_eq!(env.ctl_json(&["call", "show"])["state"], "ready");
+    let mut told = Vec::new();
+    for _ in 0..100 {
+        told = seen.lock().unwrap().clone();
+        if !told.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        told.iter()
+            .any(|t| t.starts_with("onrecord: NOT recording") && t.contains("storage-nowhere")),
+        "{told:?}"
     );
 }

@@ -97,3 +97,25 @@ impl Capture for NoCapture {
         None
     }
 }
+
+/// The configured capture cannot run (its plugin was refused or failed its probe): the daemon
+/// serves everything else, and starting a recording is refused with the reason.
+pub struct Unavailable {
+    pub why: String,
+}
+
+impl Capture for Unavailable {
+    fn start(&mut self, _call: &Call, _dir: &Path) -> Result<Vec<String>, String> {
+        Err(self.why.clone())
+    }
+    fn pause(&mut self, _call_id: &str) {}
+    fn resume(&mut self, _call_id: &str) -> Result<(), String> {
+        Err(self.why.clone())
+    }
+    fn stop(&mut self, call: &Call, _dir: &Path) -> Option<Stopped> {
+        if !call.recording_files.is_empty() {
+            tracing::warn!(call = %call.id, "{}: its recording is left to be repaired when capture is back", self.why);
+        }
+        None
+    }
+}

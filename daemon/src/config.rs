@@ -11,22 +11,23 @@ pub struct Config {
     pub jurisdiction: Option<String>,
     /// Where calls and recordings are kept; `--data-dir` overrides it.
     pub data_dir: Option<PathBuf>,
+    /// `[policy]`: choices the law leaves to the user.
     #[serde(default)]
-    pub policy: PolicyConfig,
+    pub policy: crate::calls::Policy,
     /// How calls are captured and stored; without it, calls keep their consent and timeline
     /// but record no audio.
     pub capture: Option<CaptureSection>,
     #[serde(default)]
     pub naming: NamingSection,
     #[serde(default)]
-    pub retention: RetentionSection,
+    pub retention: Retention,
 }
 
 /// `[retention]`: when the audio of ended calls is deleted (calls kept with `call keep` never
 /// are). Without it, nothing is deleted.
 #[derive(Deserialize, Debug, Clone, Copy, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct RetentionSection {
+pub struct Retention {
     /// Delete a call's audio this many days after the call ended (fractions allowed).
     pub days: Option<f64>,
     /// Delete recordings shorter than this many seconds when their call ends.
@@ -176,17 +177,6 @@ impl CaptureSection {
     }
 }
 
-/// `[policy]`: choices the law leaves to the user.
-#[derive(Deserialize, Debug, Default, Clone, Copy, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct PolicyConfig {
-    /// Let the company's own "this call may be recorded" message stand in for the
-    /// representative's explicit consent, where the law says a notice counts as consent.
-    /// Off by default: onrecord asks.
-    #[serde(default)]
-    pub accept_company_notice: bool,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{}: {source}", path.display())]
@@ -201,6 +191,9 @@ pub enum ConfigError {
         column: usize,
         message: String,
     },
+    /// Well-formed, but a value is out of its domain.
+    #[error("{}: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
 }
 
 impl Config {
@@ -219,7 +212,7 @@ impl Config {
                 });
             }
         };
-        toml::from_str(&text).map_err(|e| {
+        let config: Config = toml::from_str(&text).map_err(|e| {
             let (line, column) =
                 crate::laws::load::line_column(&text, e.span().map_or(0, |s| s.start));
             ConfigError::Parse {
@@ -228,7 +221,35 @@ impl Config {
                 column,
                 message: e.message().trim().to_owned(),
             }
-        })
+        })?;
+        config.validate().map_err(|message| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        })?;
+        Ok(config)
+    }
+
+    /// What the types cannot say: values in their domain. (Whether `jurisdiction` is in the law
+    /// tables is checked once the tables are loaded.)
+    pub fn validate(&self) -> Result<(), String> {
+        crate::calls::store::check_template(&self.naming.directory)
+            .map_err(|e| format!("[naming] directory: {e}"))?;
+        for (what, v) in [
+            ("days", self.retention.days),
+            ("min_duration_s", self.retention.min_duration_s),
+        ] {
+            if v.is_some_and(|v| !v.is_finite() || v < 0.0) {
+                return Err(format!("[retention] {what} must be a number of at least 0"));
+            }
+        }
+        if self
+            .capture
+            .as_ref()
+            .is_some_and(|c| c.sync_interval_ms == 0)
+        {
+            return Err("[capture] sync_interval_ms must be at least 1".into());
+        }
+        Ok(())
     }
 }
 
@@ -313,7 +334,7 @@ mod tests {
             ]
         );
         assert_eq!(all.naming, NamingSection::default());
-        assert_eq!(all.policy, PolicyConfig::default());
+        assert_eq!(all.policy, crate::calls::Policy::default());
         assert_eq!(all.retention.days, Some(90.0));
     }
 
@@ -326,5 +347,26 @@ mod tests {
         assert!(c.policy.accept_company_notice);
         assert_eq!(c.jurisdiction.as_deref(), Some("US-TX"));
         assert_eq!(c.data_dir.as_deref(), Some(Path::new("/tmp/x")));
+    }
+
+    #[test]
+    fn values_out_of_their_domain_are_refused_with_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        for (text, says) in [
+            ("[retention]\ndays = -1\n", "[retention] days"),
+            (
+                "[retention]\nmin_duration_s = nan\n",
+                "[retention] min_duration_s",
+            ),
+            ("[capture]\nsync_interval_ms = 0\n", "sync_interval_ms"),
+            ("[naming]\ndirectory = \"{date}\"\n", "[naming] directory"),
+            ("[policy]\naccept_company_notes = true\n", "unknown field"),
+        ] {
+            let path = dir.path().join("config.toml");
+            std::fs::write(&path, text).unwrap();
+            let e = Config::load(&path, true).unwrap_err().to_string();
+            assert!(e.starts_with(&path.display().to_string()), "{e}");
+            assert!(e.contains(says), "{text}: {e}");
+        }
     }
 }

@@ -2,14 +2,15 @@
 
 use clap::Parser;
 use onrecord_interface::{BUS_NAME, OBJECT_PATH};
-use onrecordd::calls::Policy;
-use onrecordd::capture::NoCapture;
+use onrecordd::capture::{Capture, NoCapture, Unavailable};
 use onrecordd::cli::Args;
 use onrecordd::config::{CaptureSection, Config, LIVE_SOURCE};
+use onrecordd::plugins::Registry;
 use onrecordd::recording::{CaptureConfig, PluginCapture};
 use onrecordd::service::{CallsIface, Command, DaemonIface, LawsIface, Owner, Paths, watch_dirs};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use zbus::fdo::{RequestNameFlags, RequestNameReply};
@@ -177,96 +178,31 @@ async fn run(args: Args) -> Result<(), String> {
             tracing::warn!("{e}; the user's law overlay is not watched");
         }
     }
-    onrecordd::calls::store::check_template(&config.naming.directory)
-        .map_err(|e| format!("invalid configuration: [naming] directory: {e}"))?;
     let paths = Paths {
         laws_dir: laws_dir.clone(),
         user_laws_dir: user_laws_dir.clone(),
         data_dir,
         naming: config.naming.directory.clone(),
     };
-    let policy = Policy {
-        accept_company_notice: config.policy.accept_company_notice,
-    };
     // Each plugin is probed in a child process (this program, `--probe-plugin`); if this
     // binary cannot be found again, in this process.
     let exe = std::env::current_exe().ok();
-    let plugins = std::sync::Arc::new(onrecordd::plugins::discover(
+    let plugins = Arc::new(onrecordd::plugins::discover(
         &plugin_dirs(&args.plugin_dirs),
         |path| match &exe {
             Some(exe) => onrecordd::plugins::probe_in_child(exe, path),
             None => onrecordd::plugins::probe_here(path),
         },
     ));
-    // Without `[capture]`, calls are recorded live (microphone and far side) when the live
-    // capture plugin is installed.
-    let section = match &config.capture {
-        Some(c) => Some(c.clone()),
-        None if plugins.offers_capture(LIVE_SOURCE) => Some(CaptureSection::default()),
-        None => {
-            tracing::warn!(
-                "the live capture plugin is not installed and no [capture] is configured: calls will record no audio"
-            );
-            None
-        }
-    };
-    let capture: Box<dyn onrecordd::capture::Capture> = match section.filter(|c| c.enabled()) {
-        None => Box::new(NoCapture::default()),
-        Some(c) => {
-            for (id, found) in [
-                (&c.source, plugins.offers_capture(&c.source)),
-                (&c.storage, plugins.offers_storage(&c.storage)),
-            ] {
-                if !found {
-                    return Err(format!(
-                        "invalid configuration: [capture] names plugin {id:?}, which is not loaded (see the plugin log above)"
-                    ));
-                }
-            }
-            if c.sync_interval_ms == 0 {
-                return Err(
-                    "invalid configuration: [capture] sync_interval_ms must be at least 1".into(),
-                );
-            }
-            let sides: Vec<(String, String)> = c
-                .sides()
-                .into_iter()
-                .map(|(role, cfg)| (role.to_owned(), cfg))
-                .collect();
-            tracing::info!(source = %c.source, storage = %c.storage, channels = ?sides.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(), "capture configured");
-            Box::new(PluginCapture::new(
-                plugins.clone(),
-                CaptureConfig {
-                    source: c.source.clone(),
-                    source_config: c.source_config(),
-                    sides,
-                    storage: c.storage.clone(),
-                    sync_interval: std::time::Duration::from_millis(c.sync_interval_ms),
-                },
-            ))
-        }
-    };
-    let (owner, state) = Owner::start(paths, config.jurisdiction.clone(), policy, capture)
+    let capture = capture_for(&config, &plugins);
+    let (owner, state) = Owner::start(paths, config.jurisdiction.clone(), config.policy, capture)
         .map_err(|e| format!("invalid law tables:\n{e}"))?;
     // The installation's signing key, created on first run (0600).
     let signing = onrecord_evidence::key::load_or_create(&data_dir_for_key.join("signing.key"))?;
     let public_key = onrecord_evidence::key::public_hex(&signing);
-    for (what, v) in [
-        ("days", config.retention.days),
-        ("min_duration_s", config.retention.min_duration_s),
-    ] {
-        if v.is_some_and(|v| !v.is_finite() || v < 0.0) {
-            return Err(format!(
-                "invalid configuration: [retention] {what} must be a number of at least 0"
-            ));
-        }
-    }
     let owner = owner
         .with_signing_key(signing)
-        .with_retention(onrecordd::service::Retention {
-            days: config.retention.days,
-            min_duration_s: config.retention.min_duration_s,
-        });
+        .with_retention(config.retention);
     if let Some(j) = &config.jurisdiction
         && state.borrow().set.get(j).is_none()
     {
@@ -345,6 +281,55 @@ async fn run(args: Args) -> Result<(), String> {
     }
     tracing::info!("stopping");
     Ok(())
+}
+
+/// What records calls: the configured `[capture]`, else the live plugin when installed, else
+/// nothing (calls keep their consent timeline without audio). A configured plugin that is not
+/// loaded (refused, failed its probe) costs recording, not the daemon: the law queries, the
+/// calls and their consent go on, and starting a recording says why it cannot.
+fn capture_for(config: &Config, plugins: &Arc<Registry>) -> Box<dyn Capture> {
+    let section = match &config.capture {
+        Some(c) => Some(c.clone()),
+        None if plugins.offers_capture(LIVE_SOURCE) => Some(CaptureSection::default()),
+        None => {
+            tracing::warn!(
+                "the live capture plugin is not installed and no [capture] is configured: calls will record no audio"
+            );
+            None
+        }
+    };
+    let Some(c) = section.filter(|c| c.enabled()) else {
+        return Box::new(NoCapture::default());
+    };
+    let missing = [
+        (&c.source, plugins.offers_capture(&c.source)),
+        (&c.storage, plugins.offers_storage(&c.storage)),
+    ]
+    .into_iter()
+    .find(|(_, found)| !found);
+    if let Some((id, _)) = missing {
+        let why = format!(
+            "[capture] names plugin {id:?}, which is not loaded (see `onrecordctl plugins`)"
+        );
+        tracing::error!("{why}: recording is unavailable");
+        return Box::new(Unavailable { why });
+    }
+    let sides: Vec<(String, String)> = c
+        .sides()
+        .into_iter()
+        .map(|(role, cfg)| (role.to_owned(), cfg))
+        .collect();
+    tracing::info!(source = %c.source, storage = %c.storage, channels = ?sides.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(), "capture configured");
+    Box::new(PluginCapture::new(
+        plugins.clone(),
+        CaptureConfig {
+            source: c.source.clone(),
+            source_config: c.source_config(),
+            sides,
+            storage: c.storage.clone(),
+            sync_interval: std::time::Duration::from_millis(c.sync_interval_ms),
+        },
+    ))
 }
 
 fn create_private_dir(dir: &std::path::Path) -> Result<(), String> {

@@ -30,6 +30,9 @@ pub enum Error {
     WrongState(String),
     /// The call has ended (stopped, refused, withdrawn or interrupted) and cannot change.
     CallEnded(String),
+    /// Recording could not start or resume (no device opened, the capture plugin is not
+    /// loaded): the call stays where it was (API 1.5).
+    CaptureFailed(String),
     /// A bug or an unexpected failure inside the daemon.
     Internal(String),
 }
@@ -49,6 +52,7 @@ impl Error {
             Error::ConsentRequired(_) => "ConsentRequired",
             Error::WrongState(_) => "WrongState",
             Error::CallEnded(_) => "CallEnded",
+            Error::CaptureFailed(_) => "CaptureFailed",
             Error::Internal(_) => "Internal",
         }
     }
@@ -91,6 +95,7 @@ impl Error {
             | Error::ConsentRequired(m)
             | Error::WrongState(m)
             | Error::CallEnded(m)
+            | Error::CaptureFailed(m)
             | Error::Internal(m) => m.clone(),
         }
     }

@@ -27,9 +27,11 @@ pub struct Stamp {
 
 /// The user's policy for this call, from the configuration when it was created.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Policy {
     /// Let the company's own "this call may be recorded" message stand in for explicit consent,
-    /// where the law says a notice counts as consent.
+    /// where the law says a notice counts as consent. Off by default: onrecord asks.
+    #[serde(default)]
     pub accept_company_notice: bool,
 }
 

@@ -11,7 +11,7 @@ mod watch;
 
 pub use calls_dbus::{CallIface, CallInput, CallsIface};
 pub use dbus::{DaemonIface, LawsIface};
-pub use owner::{Command, Owner, Published, Retention};
+pub use owner::{Command, Owner, Published};
 pub use watch::watch_dirs;
 
 use std::path::PathBuf;

@@ -6,6 +6,7 @@ use super::dbus::{LawsIface, LawsIfaceSignals};
 use super::{decide, notify};
 use crate::calls::{Call, Effect, Event, Notice, Policy, Refusal, Stamp, store};
 use crate::capture::Capture;
+use crate::config::Retention;
 use crate::laws::{self, LawSet, LoadError};
 use onrecord_interface::{CallSummary, Error, call_path};
 use std::collections::BTreeMap;
@@ -60,15 +61,6 @@ pub enum Command {
     /// so its files are finished and sealed now rather than repaired at the next start.
     /// `reply` gets how many were.
     Shutdown { reply: oneshot::Sender<usize> },
-}
-
-/// `[retention]`: when the audio of ended calls is deleted. Kept calls never are.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Retention {
-    /// Delete a call's audio this many days after it ended.
-    pub days: Option<f64>,
-    /// Delete recordings shorter than this many seconds once their call ends.
-    pub min_duration_s: Option<f64>,
 }
 
 /// The immutable snapshot the owner publishes after every change. Readers clone the `Arc`.
@@ -687,7 +679,31 @@ impl Owner {
             audio_us: self.capture.position_us(id),
             ..stamp()
         };
-        let (mut next, fx) = call.apply(&event, at).map_err(refusal)?;
+        let (mut next, mut fx) = call.apply(&event, at).map_err(refusal)?;
+        // A call never says it records while nothing is written: if capture cannot start (or
+        // resume), the transition does not happen; the call stays as it was, and its timeline
+        // and a notification say why.
+        if let Err(err) = self.begin_capture(&mut next, &dir, &mut fx) {
+            let mut kept = call.clone();
+            kept.note(
+                stamp(),
+                "capture",
+                format!("recording did not start: {err}"),
+            );
+            tracing::error!(call = %id, "recording did not start: {err}");
+            notify::send(
+                conn,
+                "onrecord: NOT recording".into(),
+                format!("{}: the recording could not start: {err}", call.label),
+            );
+            if let Err(e) = store::save(&dir, &kept) {
+                tracing::error!(call = %id, "cannot save the call record: {e}");
+            }
+            self.replace_call(conn, &call, kept).await;
+            return Err(Error::CaptureFailed(format!(
+                "the recording could not start: {err}"
+            )));
+        }
         self.run_effects(conn, &mut next, &dir, &fx);
         if let Err(e) = store::save(&dir, &next) {
             // The state in memory is right and capture followed it; the record catches up at
@@ -695,6 +711,27 @@ impl Owner {
             tracing::error!(call = %id, "cannot save the call record: {e}");
         }
         self.replace_call(conn, &call, next).await;
+        Ok(())
+    }
+
+    /// Starts or resumes capture for a transition that asks for it, and takes that effect out
+    /// of `fx`; the error says why no audio can be written.
+    fn begin_capture(
+        &mut self,
+        call: &mut Call,
+        dir: &std::path::Path,
+        fx: &mut Vec<Effect>,
+    ) -> Result<(), String> {
+        let Some(i) = fx
+            .iter()
+            .position(|e| matches!(e, Effect::StartCapture | Effect::ResumeCapture))
+        else {
+            return Ok(());
+        };
+        match fx.remove(i) {
+            Effect::StartCapture => call.recording_files = self.capture.start(call, dir)?,
+            _ => self.capture.resume(&call.id)?,
+        }
         Ok(())
     }
 
@@ -706,27 +743,11 @@ impl Owner {
         dir: &std::path::Path,
         fx: &[Effect],
     ) {
-        // A capture failure of this transition, so that the desktop is told the truth.
-        let mut failed: Option<String> = None;
         for e in fx {
             match e {
-                Effect::StartCapture => match self.capture.start(call, dir) {
-                    Ok(files) => call.recording_files = files,
-                    Err(err) => {
-                        // The consent state stands; the failure is evidence too.
-                        tracing::error!(call = %call.id, "capture did not start: {err}");
-                        call.note(stamp(), "capture", format!("capture did not start: {err}"));
-                        failed = Some(err);
-                    }
-                },
+                // Started by `begin_capture` before the transition was accepted.
+                Effect::StartCapture | Effect::ResumeCapture => {}
                 Effect::PauseCapture => self.capture.pause(&call.id),
-                Effect::ResumeCapture => {
-                    if let Err(err) = self.capture.resume(&call.id) {
-                        tracing::error!(call = %call.id, "capture did not resume: {err}");
-                        call.note(stamp(), "capture", format!("capture did not resume: {err}"));
-                        failed = Some(err);
-                    }
-                }
                 Effect::StopCapture => {
                     // A hold ends with the call's recording.
                     call.on_hold = false;
@@ -758,14 +779,6 @@ impl Owner {
                             }
                         }
                     }
-                }
-                Effect::Notify(Notice::Started | Notice::Resumed) if failed.is_some() => {
-                    let err = failed.as_deref().unwrap_or_default();
-                    notify::send(
-                        conn,
-                        "onrecord: NOT recording".into(),
-                        format!("{}: capture failed: {err}", call.label),
-                    );
                 }
                 Effect::Notify(n) => {
                     let what = match n {
