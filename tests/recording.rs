@@ -383,3 +383,26 @@ fn two_mono_files_feed_the_two_sides_of_a_call() {
         "the right channel is the agent's, then silence"
     );
 }
+
+/// Entries written after the stop (what capture did, the call analysis) took their offset from
+/// the wall clock: with a source faster than real time they sat before the recording's end.
+#[test]
+fn entries_after_the_stop_sit_at_the_end_of_the_recording_not_the_wall_clock() {
+    let mut env = TestEnv::new();
+    let (clip, _) = clip(env.dir.path(), 3.0);
+    configure(&env, &clip, "fast", 1000);
+    env.start_daemon();
+    env.ctl_json(&["call", "new", "--them", "US-TX"]);
+    env.call(&["notice"]);
+    env.call(&["start"]);
+    std::thread::sleep(Duration::from_millis(500));
+    env.call(&["stop"]);
+    let show = env.ctl_json(&["call", "show"]);
+    let timeline = show["timeline"].as_array().unwrap();
+    let at_stop = timeline.iter().position(|e| e["kind"] == "stopped").unwrap();
+    let after: Vec<&serde_json::Value> = timeline[at_stop + 1..].iter().collect();
+    assert!(after.iter().any(|e| e["kind"] == "analysis"), "{show}");
+    for e in after {
+        assert_eq!(e["audio_offset_us"], 3_000_000, "{e}");
+    }
+}

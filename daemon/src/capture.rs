@@ -22,6 +22,18 @@ pub struct Stopped {
     pub analysis: Option<onrecord_analysis::Summary>,
 }
 
+impl Stopped {
+    /// How long the recording is, from the audio its first file holds (µs); `None` without
+    /// files. This, not the wall clock, is where entries made after the stop sit.
+    pub fn duration_us(&self) -> Option<u64> {
+        let f = self.files.first()?;
+        let bytes_per_sample = if f.sample_format == "f32" { 4 } else { 2 };
+        let frame_bytes = u64::from(f.channels) * bytes_per_sample;
+        (frame_bytes > 0 && f.rate > 0)
+            .then(|| f.pcm_bytes / frame_bytes * 1_000_000 / u64::from(f.rate))
+    }
+}
+
 /// An audio file and what its hash chain sealed.
 #[derive(Debug, Clone)]
 pub struct SealedFile {

@@ -753,14 +753,20 @@ impl Owner {
                     call.on_hold = false;
                     call.hold_since_us = 0;
                     if let Some(stopped) = self.capture.stop(call, dir) {
+                        // What is said after the stop sits at the recording's end, measured in
+                        // its audio (a paced or drifting source is not the wall clock).
+                        let end = || Stamp {
+                            audio_us: stopped.duration_us(),
+                            ..stamp()
+                        };
                         for n in &stopped.notes {
-                            call.note(stamp(), "capture", n.clone());
+                            call.note(end(), "capture", n.clone());
                         }
                         if let Some(a) = &stopped.analysis {
-                            call.note(stamp(), "analysis", analysis_line(a));
+                            call.note(end(), "analysis", analysis_line(a));
                         }
                         // What capture did comes last: the recording's final word.
-                        call.note(stamp(), "capture", stopped.report.clone());
+                        call.note(end(), "capture", stopped.report.clone());
                         if !stopped.files.is_empty() {
                             match &self.signing {
                                 Some(key) => {
