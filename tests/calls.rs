@@ -548,3 +548,55 @@ fn call_directories_follow_the_naming_template() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `org.freedesktop.DBus.ObjectManager` on the daemon's object: every call and its properties in
+/// one round trip, and InterfacesAdded when a call is created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_object_manager_lists_every_call_with_its_properties() {
+    let mut env = TestEnv::new();
+    env.start_daemon();
+    let conn = env.connection().await;
+    let om = zbus::fdo::ObjectManagerProxy::builder(&conn)
+        .destination(onrecord_interface::BUS_NAME)
+        .path(onrecord_interface::OBJECT_PATH)
+        .build()
+        .await
+        .unwrap();
+    let mut added = om.receive_interfaces_added().await.unwrap();
+    let first = new_call(&env, "US-TX", "first");
+    let signal = tokio::time::timeout(Duration::from_secs(2), added.next())
+        .await
+        .expect("InterfacesAdded")
+        .unwrap();
+    let args = signal.args().unwrap();
+    assert_eq!(
+        args.object_path.as_str(),
+        onrecord_interface::call_path(&first).as_str()
+    );
+    assert!(
+        args.interfaces_and_properties
+            .keys()
+            .any(|i| i.as_str() == "org.onrecord.Call1")
+    );
+    let second = new_call(&env, "US-CA", "second");
+    let managed = om.get_managed_objects().await.unwrap();
+    for (id, label) in [(&first, "first"), (&second, "second")] {
+        let path = onrecord_interface::call_path(id);
+        let ifaces = managed
+            .iter()
+            .find(|(p, _)| p.as_str() == path.as_str())
+            .map(|(_, i)| i)
+            .unwrap_or_else(|| panic!("{path} not managed: {managed:?}"));
+        let props = ifaces
+            .iter()
+            .find(|(i, _)| i.as_str() == "org.onrecord.Call1")
+            .map(|(_, p)| p)
+            .expect("Call1");
+        let get = |name: &str| -> String {
+            let v = props.get(name).unwrap_or_else(|| panic!("no {name}"));
+            String::try_from(v.try_clone().unwrap()).unwrap()
+        };
+        assert_eq!(get("Label"), label);
+        assert_eq!(get("Id"), *id);
+    }
+}

@@ -216,6 +216,9 @@ async fn run(args: Args) -> Result<(), String> {
         .serve_at(OBJECT_PATH, DaemonIface::new(plugins.clone(), public_key))
         .serve_at(OBJECT_PATH, LawsIface::new(state, commands.clone()))
         .serve_at(OBJECT_PATH, CallsIface::new(commands.clone()))
+        // A generic client gets every call, with all its properties, in one round trip, and
+        // InterfacesAdded/Removed as calls come and go.
+        .serve_at(OBJECT_PATH, zbus::fdo::ObjectManager)
         .build()
         .await
         .map_err(|e| format!("cannot connect to the session bus: {e}"))?;
