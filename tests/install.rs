@@ -127,6 +127,24 @@ fn make_install_lays_out_everything_and_the_daemon_starts_by_dbus_activation() {
         String::from_utf8_lossy(&verify.stderr)
     );
 
+    // The unit's sandbox: systemd's own exposure score for it (was 9.8, "UNSAFE", with none).
+    let security = Command::new("systemd-analyze")
+        .args(["security", "--offline=yes", "--user", "--threshold=25"])
+        .arg(&unit)
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&security.stdout);
+    let score = report
+        .lines()
+        .find_map(|l| l.split("exposure level for onrecordd.service: ").nth(1))
+        .unwrap_or_else(|| panic!("no score: {report}"));
+    eprintln!("systemd-analyze security: {score}");
+    assert!(
+        security.status.success(),
+        "exposure over 2.5: {score}\n{report}"
+    );
+
     // A private bus that knows of onrecordd only through the installed service file. Its
     // activated services inherit its environment: the test's world.
     let conf = root.join("bus.conf");
