@@ -16,7 +16,7 @@ DEMO_DEBS  := dbus-daemon $(BUILD_DEBS)
 TEST_DEBS  := dbus-daemon systemd man-db chromium espeak-ng $(BUILD_DEBS) $(PW_DEBS)
 BENCH_DEBS := dbus-daemon espeak-ng libglib2.0-bin $(BUILD_DEBS) $(PW_DEBS) stress-ng
 
-.PHONY: build demo test bench reliability introspection clean install uninstall
+.PHONY: build demo test fuzz bench reliability introspection clean install uninstall
 
 build:
 	scripts/deps.sh $(BUILD_DEBS)
@@ -27,18 +27,24 @@ demo:
 	$(CARGO) build --workspace --bins --lib
 	scripts/demo.sh
 
-# The integration suite runs the workspace's own binaries: build them first.
+# The integration suite runs the workspace's own binaries: build them first. The fuzzers'
+# committed regression inputs run here (on stable); the fuzzers themselves in `make fuzz`.
 test:
 	scripts/deps.sh $(TEST_DEBS)
 	$(CARGO) build --workspace --bins --lib
 	$(CARGO) build --manifest-path plugins/testing/Cargo.toml --target-dir target/testplugins
 	scripts/test.sh
+
+# Each cargo fuzz target for CI_FUZZ_SECONDS (nightly and cargo-fuzz, installed when missing;
+# the sanitizer build takes minutes). `.ci/run` calls it after `make test`.
+fuzz:
 	@if cargo +nightly --version >/dev/null 2>&1; then scripts/fuzz.sh $(CI_FUZZ_SECONDS); \
-	else echo "fuzz: not run: no nightly toolchain (rustup toolchain install nightly); its regression inputs ran above"; fi
+	else echo "fuzz: not run: no nightly toolchain (rustup toolchain install nightly)"; fi
 
 # The reliability suite at full size: 20 recordings killed at random moments, a full disk, a
 # clean shutdown, the D-Bus bad-input sweep, misbehaving plugins, and each fuzz target for
-# FUZZ_SECONDS. `make test` runs a bounded form (4 kills, CI_FUZZ_SECONDS per fuzz target).
+# FUZZ_SECONDS. `make test` runs a bounded form (4 kills), `make fuzz` CI_FUZZ_SECONDS per
+# fuzz target.
 FUZZ_SECONDS    ?= 300
 CI_FUZZ_SECONDS ?= 15
 reliability:

@@ -10,6 +10,9 @@ pub mod capture;
 pub mod cli;
 pub mod config;
 #[doc(hidden)]
+/// The fuzz targets' bodies: for the fuzz crate (feature `fuzz`), and for the tests that replay
+/// the committed regression inputs.
+#[cfg(any(test, feature = "fuzz"))]
 pub mod fuzz;
 pub mod laws;
 pub mod memory;

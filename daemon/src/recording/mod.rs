@@ -805,7 +805,7 @@ fn finish(rec: &mut Recording, call_id: &str) -> Stopped {
 /// for the format the input names (refused unless valid, as `open` does), then deliveries,
 /// capture times, events and the writer's draining in the input's order, the marks fitted as
 /// the mixer fits them.
-#[doc(hidden)]
+#[cfg(any(test, feature = "fuzz"))]
 pub fn fuzz_sink(data: &[u8]) {
     let mut input = data.iter().copied();
     let mut byte = || input.next();
