@@ -8,7 +8,13 @@ use std::process::Command;
 fn metadata(manifest: &str) -> Value {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .arg("--manifest-path")
         .arg(format!("{}/../{manifest}", env!("CARGO_MANIFEST_DIR")))
         .output()

@@ -174,20 +174,30 @@ fn a_recording_killed_mid_call_is_repaired_and_holds_what_was_synced() {
 }
 
 #[test]
-fn a_missing_capture_plugin_is_a_clear_error_at_start() {
-    let env = TestEnv::new();
+fn a_missing_capture_plugin_is_a_clear_error_and_the_daemon_serves() {
+    // It used to be fatal at start: the law queries and every call went with it.
+    let mut env = TestEnv::new();
     std::fs::write(
         &env.config,
         "jurisdiction = \"US-TX\"\n[capture]\nsource = \"capture-nothing\"\n",
     )
     .unwrap();
-    let out = env.daemon_command().output().unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    env.start_daemon();
     assert!(
-        err.contains("\"capture-nothing\", which is not loaded"),
+        env.log()
+            .contains("\"capture-nothing\", which is not loaded (see `onrecordctl plugins`): recording is unavailable"),
+        "{}",
+        env.log()
+    );
+    env.ctl_json(&["call", "new", "--them", "US-TX"]);
+    env.call(&["notice"]);
+    let (code, _, err) = env.ctl_run(&["call", "start"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("CaptureFailed") && err.contains("\"capture-nothing\", which is not loaded"),
         "{err}"
     );
+    assert_eq!(env.ctl_json(&["call", "show"])["state"], "ready");
 }
 
 #[test]
@@ -399,7 +409,10 @@ fn entries_after_the_stop_sit_at_the_end_of_the_recording_not_the_wall_clock() {
     env.call(&["stop"]);
     let show = env.ctl_json(&["call", "show"]);
     let timeline = show["timeline"].as_array().unwrap();
-    let at_stop = timeline.iter().position(|e| e["kind"] == "stopped").unwrap();
+    let at_stop = timeline
+        .iter()
+        .position(|e| e["kind"] == "stopped")
+        .unwrap();
     let after: Vec<&serde_json::Value> = timeline[at_stop + 1..].iter().collect();
     assert!(after.iter().any(|e| e["kind"] == "analysis"), "{show}");
     for e in after {
