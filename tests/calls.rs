@@ -210,7 +210,10 @@ fn a_company_notice_stands_in_only_when_the_policy_allows() {
         let mut env = TestEnv::new();
         std::fs::write(
             &env.config,
-            format!("jurisdiction = \"US-TX\"\n[policy]\naccept_company_notice = {policy}\n"),
+            // No audio (the machine has no devices): the policy decides, not capture.
+            format!(
+                "jurisdiction = \"US-TX\"\n[policy]\naccept_company_notice = {policy}\n[capture]\nsource = \"none\"\n"
+            ),
         )
         .unwrap();
         env.start_daemon();
