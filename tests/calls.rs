@@ -603,3 +603,48 @@ async fn the_object_manager_lists_every_call_with_its_properties() {
         assert_eq!(get("Id"), *id);
     }
 }
+
+/// `PropertiesChanged` names exactly the properties whose values changed, computed from the
+/// object's getters (a property added later cannot go unannounced).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn properties_changed_names_exactly_what_changed() {
+    let mut env = TestEnv::new();
+    env.start_daemon();
+    let conn = env.connection().await;
+    let id = new_call(&env, "US-TX", "props");
+    let props = zbus::fdo::PropertiesProxy::builder(&conn)
+        .destination(onrecord_interface::BUS_NAME)
+        .path(onrecord_interface::call_path(&id))
+        .build()
+        .await
+        .unwrap();
+    let mut changes = props.receive_properties_changed().await.unwrap();
+    let mut next = async || -> Vec<String> {
+        let signal = tokio::time::timeout(Duration::from_secs(2), changes.next())
+            .await
+            .expect("PropertiesChanged")
+            .unwrap();
+        let args = signal.args().unwrap();
+        assert_eq!(args.interface_name.as_str(), "org.onrecord.Call1");
+        let mut names: Vec<String> = args
+            .changed_properties
+            .keys()
+            .map(|k| k.to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    env.call(&["notice"]);
+    assert_eq!(next().await, ["NextStep", "Parties", "State", "Timeline"]);
+    env.call(&["mark", "a note"]);
+    assert_eq!(next().await, ["Timeline"]);
+    env.call(&["start"]);
+    let started = next().await;
+    for p in ["NextStep", "StartedAt", "State", "Timeline"] {
+        assert!(started.iter().any(|s| s == p), "{p} missing: {started:?}");
+    }
+    assert!(
+        !started.iter().any(|s| s == "Label" || s == "Id"),
+        "{started:?}"
+    );
+}

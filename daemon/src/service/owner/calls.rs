@@ -1,0 +1,261 @@
+//! Calls' lifecycle (create, restore, list, keep, remove) and their consent events.
+
+use super::*;
+
+impl Owner {
+    pub(super) async fn create_call(
+        &mut self,
+        conn: &Connection,
+        handle: &mpsc::Sender<Command>,
+        me: &str,
+        them: &[String],
+        label: String,
+        medium: &str,
+    ) -> Result<(OwnedObjectPath, String), Error> {
+        let now = self.state.borrow().clone();
+        let medium = decide::parse_medium(medium)?;
+        let (recorder, parties, decision) = decide::decide(&now, me, them, medium)?;
+        let id = store::new_id();
+        let label = if label.trim().is_empty() {
+            them.join(", ")
+        } else {
+            label.trim().to_owned()
+        };
+        let call = Call::new(
+            id.clone(),
+            label,
+            recorder,
+            parties,
+            decision,
+            self.policy,
+            stamp(),
+        );
+        let dir = store::call_dir(&self.calls_dir(), &call, &self.paths.naming);
+        store::save(&dir, &call).map_err(|e| {
+            Error::Internal(format!(
+                "cannot save the call record in {}: {e}",
+                dir.display()
+            ))
+        })?;
+        tracing::info!(call = %id, requirement = %call.requirement(), "call created");
+        let snapshot = self.serve_call(conn, handle, &call, &dir).await;
+        let path = OwnedObjectPath::try_from(call_path(&id))
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        self.calls.insert(
+            id.clone(),
+            Entry {
+                dir,
+                call,
+                snapshot,
+            },
+        );
+        if let Ok(calls) = conn
+            .object_server()
+            .interface::<_, CallsIface>(onrecord_interface::OBJECT_PATH)
+            .await
+        {
+            let _ = calls.call_added(&id, path.clone()).await;
+        }
+        Ok((path, id))
+    }
+
+    pub(super) async fn serve_call(
+        &self,
+        conn: &Connection,
+        handle: &mpsc::Sender<Command>,
+        call: &Call,
+        dir: &std::path::Path,
+    ) -> watch::Sender<Arc<Call>> {
+        let (tx, rx) = watch::channel(Arc::new(call.clone()));
+        if let Err(e) = conn
+            .object_server()
+            .at(
+                call_path(&call.id),
+                CallIface::new(rx, handle.clone(), dir.to_owned()),
+            )
+            .await
+        {
+            tracing::error!(call = %call.id, "cannot serve the call on the bus: {e}");
+        }
+        tx
+    }
+
+    /// Loads the calls kept on disk; a call that was capturing when the daemon died is marked
+    /// interrupted. Every call gets its object on the bus.
+    pub async fn restore_calls(&mut self, conn: &Connection, handle: &mpsc::Sender<Command>) {
+        let (found, errors) = store::load_all(&self.calls_dir());
+        for e in errors {
+            tracing::error!("unreadable call record, left in place: {e}");
+        }
+        for (dir, call) in found {
+            let call = match call.apply(&Event::Interrupt, stamp()) {
+                Ok((interrupted, fx)) => {
+                    tracing::warn!(call = %call.id, "the call was recording when the daemon stopped: marked interrupted");
+                    let mut c = interrupted;
+                    self.run_effects(conn, &mut c, &dir, &fx);
+                    if let Err(e) = store::save(&dir, &c) {
+                        tracing::error!(call = %c.id, "cannot save the call record: {e}");
+                    }
+                    c
+                }
+                Err(_) => call,
+            };
+            let snapshot = self.serve_call(conn, handle, &call, &dir).await;
+            self.calls.insert(
+                call.id.clone(),
+                Entry {
+                    dir,
+                    call,
+                    snapshot,
+                },
+            );
+        }
+        if !self.calls.is_empty() {
+            tracing::info!(calls = self.calls.len(), "calls restored");
+        }
+    }
+
+    pub(super) async fn call_event(
+        &mut self,
+        conn: &Connection,
+        id: &str,
+        input: CallInput,
+    ) -> Result<(), Error> {
+        let entry = self
+            .calls
+            .get(id)
+            .ok_or_else(|| Error::UnknownCall(format!("no call {id:?}")))?;
+        let (dir, call) = (entry.dir.clone(), entry.call.clone());
+        let event = match input {
+            CallInput::Event(event) => event,
+            CallInput::Transfer(them) => {
+                // The law for the whole call now: everyone who was or is on it.
+                let now = self.state.borrow().clone();
+                let new = decide::parties(&now, &call.recorder, &them)?;
+                let mut everyone: Vec<_> = call.parties.iter().map(|p| p.party.clone()).collect();
+                everyone.extend(new.iter().cloned());
+                let decision =
+                    laws::evaluate(&now.set, &call.recorder, &everyone, call.decision.medium);
+                Event::Transfer {
+                    parties: new,
+                    decision: Box::new(decision),
+                }
+            }
+        };
+        // Where the recording is, counted in frames by the capture when one runs.
+        let at = Stamp {
+            audio_us: self.capture.position_us(id),
+            ..stamp()
+        };
+        let (mut next, mut fx) = call.apply(&event, at).map_err(refusal)?;
+        // A call never says it records while nothing is written: if capture cannot start (or
+        // resume), the transition does not happen; the call stays as it was, and its timeline
+        // and a notification say why.
+        if let Err(err) = self.begin_capture(&mut next, &dir, &mut fx) {
+            let mut kept = call.clone();
+            kept.note(
+                stamp(),
+                "capture",
+                format!("recording did not start: {err}"),
+            );
+            tracing::error!(call = %id, "recording did not start: {err}");
+            notify::send(
+                conn,
+                "onrecord: NOT recording".into(),
+                format!("{}: the recording could not start: {err}", call.label),
+            );
+            let _ = self.commit(conn, &call, kept).await;
+            return Err(Error::CaptureFailed(format!(
+                "the recording could not start: {err}"
+            )));
+        }
+        self.run_effects(conn, &mut next, &dir, &fx);
+        // Capture followed the state: a record that cannot be saved now catches up later.
+        let _ = self.commit(conn, &call, next).await;
+        Ok(())
+    }
+
+    /// Interrupts every call that is capturing; returns how many.
+    pub(super) async fn interrupt_all(&mut self, conn: &Connection) -> usize {
+        let capturing: Vec<String> = self
+            .calls
+            .iter()
+            .filter(|(_, e)| e.call.state.is_capturing())
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &capturing {
+            if let Err(e) = self
+                .call_event(conn, id, CallInput::Event(Event::Interrupt))
+                .await
+            {
+                tracing::error!(call = %id, "cannot interrupt the call: {e}");
+            }
+        }
+        capturing.len()
+    }
+
+    pub(super) fn list_calls(&self) -> Vec<CallSummary> {
+        let mut list: Vec<CallSummary> = self
+            .calls
+            .values()
+            .filter_map(|Entry { call: c, .. }| {
+                Some(CallSummary {
+                    id: c.id.clone(),
+                    label: c.label.clone(),
+                    state: c.state,
+                    requirement: c.requirement(),
+                    created_us: c.timeline.first().map(|e| e.utc_us).unwrap_or_default(),
+                    path: OwnedObjectPath::try_from(call_path(&c.id)).ok()?,
+                })
+            })
+            .collect();
+        list.sort_by_key(|c| c.created_us);
+        list
+    }
+
+    pub(super) async fn keep_call(&mut self, conn: &Connection, id: &str) -> Result<(), Error> {
+        let entry = self
+            .calls
+            .get(id)
+            .ok_or_else(|| Error::UnknownCall(format!("no call {id:?}")))?;
+        if entry.call.audio_deleted_us != 0 {
+            return Err(Error::WrongState(
+                "retention already deleted this call's audio".into(),
+            ));
+        }
+        match self.update_call(conn, id, |c| c.keep(stamp())).await {
+            Some(Err(e)) => Err(Error::Internal(format!("cannot save the call record: {e}"))),
+            _ => Ok(()),
+        }
+    }
+
+    pub(super) async fn remove_call(&mut self, conn: &Connection, id: &str) -> Result<(), Error> {
+        let Entry { dir, call, .. } = self
+            .calls
+            .get(id)
+            .ok_or_else(|| Error::UnknownCall(format!("no call {id:?}")))?;
+        if call.state.is_active() {
+            return Err(Error::WrongState(format!(
+                "the call is {}: stop it before removing it",
+                call.state
+            )));
+        }
+        std::fs::remove_dir_all(dir)
+            .map_err(|e| Error::Internal(format!("cannot delete {}: {e}", dir.display())))?;
+        self.calls.remove(id);
+        let path = call_path(id);
+        let _ = conn
+            .object_server()
+            .remove::<CallIface, _>(path.as_str())
+            .await;
+        if let (Ok(calls), Ok(p)) = (
+            conn.object_server()
+                .interface::<_, CallsIface>(onrecord_interface::OBJECT_PATH)
+                .await,
+            OwnedObjectPath::try_from(path),
+        ) {
+            let _ = calls.call_removed(id, p).await;
+        }
+        Ok(())
+    }
+}

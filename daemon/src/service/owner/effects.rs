@@ -1,0 +1,107 @@
+//! Carrying out a transition's capture effects: capture follows the state machine and nothing
+//! else.
+
+use super::*;
+
+impl Owner {
+    /// Gives capture its ways back to the owner: timeline notes, failures and holds, all
+    /// through the command queue.
+    pub(super) fn wire_capture(&mut self, handle: &mpsc::Sender<Command>) {
+        // Capture's threads note events in timelines through the same queue (never blocking:
+        // a note that does not fit is logged instead).
+        let notes = handle.clone();
+        self.capture
+            .set_notes(Arc::new(move |id: &str, text: String| {
+                if let Err(e) = notes.try_send(Command::CaptureNote {
+                    id: id.to_owned(),
+                    text,
+                }) && let mpsc::error::TrySendError::Full(Command::CaptureNote { id, text })
+                | mpsc::error::TrySendError::Closed(Command::CaptureNote { id, text }) = e
+                {
+                    tracing::warn!(call = %id, "capture note not queued: {text}");
+                }
+            }));
+        let failures = handle.clone();
+        self.capture
+            .set_failures(Arc::new(move |id: &str, error: String| {
+                // Rare and vital: waits for room in the queue, off the async threads.
+                let failures = failures.clone();
+                let id = id.to_owned();
+                std::thread::spawn(move || {
+                    let _ = failures.blocking_send(Command::CaptureFailed { id, error });
+                });
+            }));
+        let holds = handle.clone();
+        self.capture
+            .set_hold_events(Arc::new(move |id: &str, change| {
+                if holds
+                    .try_send(Command::Hold {
+                        id: id.to_owned(),
+                        change: change.clone(),
+                    })
+                    .is_err()
+                {
+                    tracing::warn!(call = %id, "hold change not queued: {change:?}");
+                }
+            }));
+    }
+
+    /// Starts or resumes capture for a transition that asks for it, and takes that effect out
+    /// of `fx`; the error says why no audio can be written.
+    pub(super) fn begin_capture(
+        &mut self,
+        call: &mut Call,
+        dir: &std::path::Path,
+        fx: &mut Vec<Effect>,
+    ) -> Result<(), String> {
+        let Some(i) = fx
+            .iter()
+            .position(|e| matches!(e, Effect::StartCapture | Effect::ResumeCapture))
+        else {
+            return Ok(());
+        };
+        match fx.remove(i) {
+            Effect::StartCapture => call.recording_files = self.capture.start(call, dir)?,
+            _ => self.capture.resume(&call.id)?,
+        }
+        Ok(())
+    }
+
+    /// Carries out a transition's effects. Capture follows the state machine and nothing else.
+    pub(super) fn run_effects(
+        &mut self,
+        conn: &Connection,
+        call: &mut Call,
+        dir: &std::path::Path,
+        fx: &[Effect],
+    ) {
+        for e in fx {
+            match e {
+                // Started by `begin_capture` before the transition was accepted.
+                Effect::StartCapture | Effect::ResumeCapture => {}
+                Effect::PauseCapture => self.capture.pause(&call.id),
+                Effect::StopCapture => {
+                    // A hold ends with the call's recording.
+                    call.on_hold = false;
+                    call.hold_since_us = 0;
+                    if let Some(stopped) = self.capture.stop(call, dir) {
+                        self.finish_recording(call, dir, &stopped);
+                    }
+                }
+                Effect::Notify(n) => {
+                    let what = match n {
+                        Notice::Started => "recording started",
+                        Notice::Paused => "recording paused",
+                        Notice::Resumed => "recording resumed",
+                        Notice::Stopped => "recording stopped",
+                    };
+                    notify::send(
+                        conn,
+                        format!("onrecord: {what}"),
+                        format!("{}: {what}", call.label),
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! The owner: the only writer of the daemon's state (STYLE 2). Its loop only dispatches
+//! commands; each job lives in a file of its own:
+//!
+//! - `calls.rs`: calls' lifecycle and their consent events;
+//! - `events.rs`: what capture reports while a call records (notes, holds, failures);
+//! - `effects.rs`: carrying out a transition's capture effects;
+//! - `sealing.rs`: finishing a recording and sealing its evidence;
+//! - `publish.rs`: the one path by which a call changes (saved, published, announced);
+//! - `retention.rs`: deleting the audio of ended calls when its time comes;
+//! - `tables.rs`: reloading the law tables.
+
+mod calls;
+mod effects;
+mod events;
+mod publish;
+mod retention;
+mod sealing;
+mod tables;
+
+use super::Paths;
+use super::calls_dbus::{CallIface, CallInput, CallsIface, CallsIfaceSignals};
+use super::dbus::{LawsIface, LawsIfaceSignals};
+use super::{decide, notify};
+use crate::calls::{Call, Effect, Event, Notice, Policy, Refusal, Stamp, store};
+use crate::capture::Capture;
+use crate::config::Retention;
+use crate::laws::{self, LawSet, LoadError};
+use onrecord_interface::{CallSummary, Error, call_path};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, oneshot, watch};
+use zbus::{Connection, OwnedObjectPath};
+
+/// What the rest of the daemon may ask of the owner.
+#[derive(Debug)]
+pub enum Command {
+    /// Re-read the law tables; `reply` gets the new digest or the error.
+    Reload {
+        why: &'static str,
+        reply: Option<oneshot::Sender<Result<String, String>>>,
+    },
+    CreateCall {
+        me: String,
+        them: Vec<String>,
+        label: String,
+        medium: String,
+        reply: oneshot::Sender<Result<(OwnedObjectPath, String), Error>>,
+    },
+    CallEvent {
+        id: String,
+        input: CallInput,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
+    ListCalls {
+        reply: oneshot::Sender<Vec<CallSummary>>,
+    },
+    RemoveCall {
+        id: String,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
+    KeepCall {
+        id: String,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
+    /// Capture tells a call's timeline what happened while recording (a device lost, a gap).
+    CaptureNote { id: String, text: String },
+    /// The call analysis found a hold begin or end on the far side.
+    Hold {
+        id: String,
+        change: crate::capture::HoldChange,
+    },
+    /// A call's recording failed for good (the storage refused a write: a full disk): the
+    /// error goes into its timeline and the call stops, which finishes what was written.
+    CaptureFailed { id: String, error: String },
+    /// The daemon is stopping (SIGTERM, SIGINT): every call still capturing is interrupted,
+    /// so its files are finished and sealed now rather than repaired at the next start.
+    /// `reply` gets how many were.
+    Shutdown { reply: oneshot::Sender<usize> },
+}
+
+/// The immutable snapshot the owner publishes after every change. Readers clone the `Arc`.
+#[derive(Debug)]
+pub struct Published {
+    pub set: Arc<LawSet>,
+    /// Microseconds since the Unix epoch when `set` was loaded.
+    pub loaded_at_us: u64,
+    /// The last reload's error, empty when it succeeded.
+    pub last_error: String,
+    /// The configured jurisdiction of the user, if any.
+    pub user_jurisdiction: Option<String>,
+}
+
+pub struct Owner {
+    paths: Paths,
+    state: watch::Sender<Arc<Published>>,
+    policy: Policy,
+    /// Every call, by id.
+    calls: BTreeMap<String, Entry>,
+    capture: Box<dyn Capture>,
+    /// The installation's signing key for sealed evidence.
+    signing: Option<ed25519_dalek::SigningKey>,
+    retention: Retention,
+}
+
+/// A call as the owner keeps it: its directory, its state, and the channel that gives its
+/// D-Bus object each new snapshot.
+struct Entry {
+    dir: PathBuf,
+    call: Call,
+    snapshot: watch::Sender<Arc<Call>>,
+}
+
+pub fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// Now, on the UTC and the monotonic (CLOCK_MONOTONIC) clocks.
+pub fn stamp() -> Stamp {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    Stamp {
+        utc_us: now_us(),
+        mono_us: t.tv_sec as u64 * 1_000_000 + t.tv_nsec as u64 / 1_000,
+        audio_us: None,
+    }
+}
+
+fn refusal(r: Refusal) -> Error {
+    match r {
+        Refusal::NoticeRequired(m) => Error::NoticeRequired(m),
+        Refusal::ConsentRequired(m) => Error::ConsentRequired(m),
+        Refusal::WrongState(m) => Error::WrongState(m),
+        Refusal::Ended(m) => Error::CallEnded(m),
+        Refusal::Invalid(m) => Error::InvalidArgument(m),
+    }
+}
+
+impl Owner {
+    /// Loads the first tables. If the user's overlay is broken but the shipped tables are good,
+    /// the daemon starts on the shipped tables and reports the overlay's error; a broken shipped
+    /// set is fatal.
+    pub fn start(
+        paths: Paths,
+        user_jurisdiction: Option<String>,
+        policy: Policy,
+        capture: Box<dyn Capture>,
+    ) -> Result<(Owner, watch::Receiver<Arc<Published>>), LoadError> {
+        let (set, last_error) = match laws::load(&paths.laws_dir, paths.user_laws_dir.as_deref()) {
+            Ok(set) => (set, String::new()),
+            Err(e) if paths.user_laws_dir.is_some() => {
+                let set = laws::load(&paths.laws_dir, None)?;
+                for p in &e.0 {
+                    tracing::error!("user law tables rejected: {p}");
+                }
+                tracing::warn!("serving the shipped law tables only");
+                (set, e.to_string())
+            }
+            Err(e) => return Err(e),
+        };
+        tracing::info!(digest = %set.digest, jurisdictions = set.jurisdictions.len(), "law tables loaded");
+        let published = Arc::new(Published {
+            set: Arc::new(set),
+            loaded_at_us: now_us(),
+            last_error,
+            user_jurisdiction,
+        });
+        let (tx, rx) = watch::channel(published);
+        Ok((
+            Owner {
+                signing: None,
+                retention: Retention::default(),
+                paths,
+                state: tx,
+                policy,
+                calls: BTreeMap::new(),
+                capture,
+            },
+            rx,
+        ))
+    }
+
+    /// Seals ended calls' evidence with `key`.
+    pub fn with_signing_key(mut self, key: ed25519_dalek::SigningKey) -> Self {
+        self.signing = Some(key);
+        self
+    }
+
+    /// Applies `[retention]` from the configuration.
+    pub fn with_retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    fn calls_dir(&self) -> PathBuf {
+        self.paths.data_dir.join("calls")
+    }
+
+    /// Serves commands until every sender is gone. `handle` is given to each call object, to
+    /// send its events back here.
+    pub async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        handle: mpsc::Sender<Command>,
+        conn: Connection,
+    ) {
+        self.wire_capture(&handle);
+        loop {
+            // Retention sleeps until the next deletion is due: no periodic wakeup.
+            let due = self.retention_due();
+            let wait = async {
+                match due {
+                    Some(at) => {
+                        tokio::time::sleep(Duration::from_micros(at.saturating_sub(now_us()))).await
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            let cmd = tokio::select! {
+                cmd = commands.recv() => match cmd {
+                    Some(cmd) => cmd,
+                    None => break,
+                },
+                () = wait => {
+                    self.retention_pass(&conn).await;
+                    continue;
+                }
+            };
+            match cmd {
+                Command::KeepCall { id, reply } => {
+                    let _ = reply.send(self.keep_call(&conn, &id).await);
+                }
+                Command::Reload { why, reply } => {
+                    let result = self.reload(why, &conn).await;
+                    if let Some(reply) = reply {
+                        let _ = reply.send(result);
+                    }
+                }
+                Command::CreateCall {
+                    me,
+                    them,
+                    label,
+                    medium,
+                    reply,
+                } => {
+                    let _ = reply.send(
+                        self.create_call(&conn, &handle, &me, &them, label, &medium)
+                            .await,
+                    );
+                }
+                Command::CallEvent { id, input, reply } => {
+                    let _ = reply.send(self.call_event(&conn, &id, input).await);
+                }
+                Command::ListCalls { reply } => {
+                    let _ = reply.send(self.list_calls());
+                }
+                Command::RemoveCall { id, reply } => {
+                    let _ = reply.send(self.remove_call(&conn, &id).await);
+                }
+                Command::CaptureNote { id, text } => self.capture_note(&conn, &id, text).await,
+                Command::Hold { id, change } => self.hold_change(&conn, &id, change).await,
+                Command::CaptureFailed { id, error } => {
+                    self.capture_failed(&conn, &id, error).await
+                }
+                Command::Shutdown { reply } => {
+                    let _ = reply.send(self.interrupt_all(&conn).await);
+                }
+            }
+        }
+    }
+}
