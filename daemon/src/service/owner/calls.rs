@@ -83,6 +83,7 @@ impl Owner {
     /// Loads the calls kept on disk; a call that was capturing when the daemon died is marked
     /// interrupted. Every call gets its object on the bus.
     pub async fn restore_calls(&mut self, conn: &Connection, handle: &mpsc::Sender<Command>) {
+        self.handle = Some(handle.clone());
         let (found, errors) = store::load_all(&self.calls_dir());
         for e in errors {
             tracing::error!("unreadable call record, left in place: {e}");
@@ -92,9 +93,13 @@ impl Owner {
                 Ok((interrupted, fx)) => {
                     tracing::warn!(call = %call.id, "the call was recording when the daemon stopped: marked interrupted");
                     let mut c = interrupted;
-                    self.run_effects(conn, &mut c, &dir, &fx);
+                    let stopped = self.run_effects(conn, &mut c, &dir, &fx);
                     if let Err(e) = store::save(&dir, &c) {
                         tracing::error!(call = %c.id, "cannot save the call record: {e}");
+                    }
+                    // Nothing is served yet: sealed here, so a client finds it sealed.
+                    if let Some(stopped) = stopped {
+                        self.seal_now(&c, &dir, &stopped);
                     }
                     c
                 }
@@ -169,7 +174,10 @@ impl Owner {
                 "the recording could not start: {err}"
             )));
         }
-        self.run_effects(conn, &mut next, &dir, &fx);
+        let stopped = self.run_effects(conn, &mut next, &dir, &fx);
+        if let Some(stopped) = stopped {
+            self.seal_later(&next, &dir, stopped);
+        }
         // Capture followed the state: a record that cannot be saved now catches up later.
         let _ = self.commit(conn, &call, next).await;
         Ok(())

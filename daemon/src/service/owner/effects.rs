@@ -60,9 +60,13 @@ impl Owner {
         else {
             return Ok(());
         };
+        // Opening devices waits for them (up to half a second): not on an async thread.
+        let capture = &mut self.capture;
         match fx.remove(i) {
-            Effect::StartCapture => call.recording_files = self.capture.start(call, dir)?,
-            _ => self.capture.resume(&call.id)?,
+            Effect::StartCapture => {
+                call.recording_files = tokio::task::block_in_place(|| capture.start(call, dir))?
+            }
+            _ => tokio::task::block_in_place(|| capture.resume(&call.id))?,
         }
         Ok(())
     }
@@ -74,7 +78,8 @@ impl Owner {
         call: &mut Call,
         dir: &std::path::Path,
         fx: &[Effect],
-    ) {
+    ) -> Option<crate::capture::Stopped> {
+        let mut sealable = None;
         for e in fx {
             match e {
                 // Started by `begin_capture` before the transition was accepted.
@@ -84,8 +89,14 @@ impl Owner {
                     // A hold ends with the call's recording.
                     call.on_hold = false;
                     call.hold_since_us = 0;
-                    if let Some(stopped) = self.capture.stop(call, dir) {
-                        self.finish_recording(call, dir, &stopped);
+                    // Finishing the files joins the writer and syncs: not on an async thread.
+                    let capture = &mut self.capture;
+                    let call_now: &Call = call;
+                    if let Some(stopped) =
+                        tokio::task::block_in_place(|| capture.stop(call_now, dir))
+                    {
+                        self.finish_recording(call, &stopped);
+                        sealable = Some(stopped).filter(|s| !s.files.is_empty());
                     }
                 }
                 Effect::Notify(n) => {
@@ -103,5 +114,6 @@ impl Owner {
                 }
             }
         }
+        sealable
     }
 }

@@ -76,8 +76,13 @@ pub enum Command {
     CaptureFailed { id: String, error: String },
     /// The daemon is stopping (SIGTERM, SIGINT): every call still capturing is interrupted,
     /// so its files are finished and sealed now rather than repaired at the next start.
-    /// `reply` gets how many were.
+    /// `reply` gets how many were, once every seal has finished.
     Shutdown { reply: oneshot::Sender<usize> },
+    /// A call's evidence was sealed (or could not be), on the sealing worker.
+    Sealed {
+        id: String,
+        result: Result<(), String>,
+    },
 }
 
 /// The immutable snapshot the owner publishes after every change. Readers clone the `Arc`.
@@ -102,6 +107,13 @@ pub struct Owner {
     /// The installation's signing key for sealed evidence.
     signing: Option<ed25519_dalek::SigningKey>,
     retention: Retention,
+    /// The owner's own queue, for work done elsewhere to come back as a command.
+    handle: Option<mpsc::Sender<Command>>,
+    /// Calls whose evidence is being sealed, with the replies that wait for it (a `Stop`
+    /// answers once its call is sealed).
+    sealing: BTreeMap<String, Vec<oneshot::Sender<Result<(), Error>>>>,
+    /// A shutdown waiting for the seals to finish, with its count.
+    shutdown: Option<(oneshot::Sender<usize>, usize)>,
 }
 
 /// A call as the owner keeps it: its directory, its state, and the channel that gives its
@@ -177,6 +189,9 @@ impl Owner {
                 policy,
                 calls: BTreeMap::new(),
                 capture,
+                handle: None,
+                sealing: BTreeMap::new(),
+                shutdown: None,
             },
             rx,
         ))
@@ -207,6 +222,7 @@ impl Owner {
         conn: Connection,
     ) {
         self.wire_capture(&handle);
+        self.handle = Some(handle.clone());
         loop {
             // Retention sleeps until the next deletion is due: no periodic wakeup.
             let due = self.retention_due();
@@ -251,7 +267,15 @@ impl Owner {
                     );
                 }
                 Command::CallEvent { id, input, reply } => {
-                    let _ = reply.send(self.call_event(&conn, &id, input).await);
+                    let result = self.call_event(&conn, &id, input).await;
+                    // A stop answers once its evidence is sealed: a client that verifies next
+                    // finds the manifest.
+                    match self.sealing.get_mut(&id) {
+                        Some(waiting) if result.is_ok() => waiting.push(reply),
+                        _ => {
+                            let _ = reply.send(result);
+                        }
+                    }
                 }
                 Command::ListCalls { reply } => {
                     let _ = reply.send(self.list_calls());
@@ -265,8 +289,14 @@ impl Owner {
                     self.capture_failed(&conn, &id, error).await
                 }
                 Command::Shutdown { reply } => {
-                    let _ = reply.send(self.interrupt_all(&conn).await);
+                    let n = self.interrupt_all(&conn).await;
+                    if self.sealing.is_empty() {
+                        let _ = reply.send(n);
+                    } else {
+                        self.shutdown = Some((reply, n));
+                    }
                 }
+                Command::Sealed { id, result } => self.sealed(&id, result),
             }
         }
     }

@@ -21,7 +21,8 @@ impl Owner {
         let Some(entry) = self.calls.get_mut(&new.id) else {
             return Ok(());
         };
-        let saved = store::save(&entry.dir, &new).map_err(|e| {
+        // The record is synced to disk: not on an async thread.
+        let saved = tokio::task::block_in_place(|| store::save(&entry.dir, &new)).map_err(|e| {
             tracing::error!(call = %new.id, "cannot save the call record: {e}");
             e.to_string()
         });

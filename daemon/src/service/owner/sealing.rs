@@ -21,14 +21,8 @@ fn analysis_line(a: &onrecord_analysis::Summary) -> String {
 
 impl Owner {
     /// What capture said at the stop goes into the timeline, at the recording's end measured in
-    /// its audio (a paced or drifting source is not the wall clock); then the evidence is
-    /// sealed, when audio was written.
-    pub(super) fn finish_recording(
-        &self,
-        call: &mut Call,
-        dir: &std::path::Path,
-        stopped: &crate::capture::Stopped,
-    ) {
+    /// its audio (a paced or drifting source is not the wall clock).
+    pub(super) fn finish_recording(&self, call: &mut Call, stopped: &crate::capture::Stopped) {
         let end = || Stamp {
             audio_us: stopped.duration_us(),
             ..stamp()
@@ -41,16 +35,69 @@ impl Owner {
         }
         // What capture did comes last: the recording's final word.
         call.note(end(), "capture", stopped.report.clone());
-        if stopped.files.is_empty() {
+    }
+
+    /// Seals the call's evidence on a blocking worker: hashing hours of audio must not hold up
+    /// the owner nor an async thread. The result comes back as `Command::Sealed`; until then
+    /// the call is listed in `sealing`, and a `Stop` that ended it waits for its reply.
+    pub(super) fn seal_later(
+        &mut self,
+        call: &Call,
+        dir: &std::path::Path,
+        stopped: crate::capture::Stopped,
+    ) {
+        let Some(key) = self.signing.clone() else {
+            tracing::warn!(call = %call.id, "no signing key: the evidence is not sealed");
             return;
-        }
+        };
+        let Some(handle) = self.handle.clone() else {
+            tracing::error!(call = %call.id, "the owner has no queue yet: not sealed");
+            return;
+        };
+        self.sealing.entry(call.id.clone()).or_default();
+        let (call, dir) = (call.clone(), dir.to_owned());
+        tokio::task::spawn_blocking(move || {
+            let result = crate::seal::seal(&call, &dir, &stopped, &key, now_us());
+            let _ = handle.blocking_send(Command::Sealed {
+                id: call.id.clone(),
+                result,
+            });
+        });
+    }
+
+    /// Seals the call's evidence here and now: at start, before anything is served.
+    pub(super) fn seal_now(
+        &self,
+        call: &Call,
+        dir: &std::path::Path,
+        stopped: &crate::capture::Stopped,
+    ) {
         let Some(key) = &self.signing else {
             tracing::warn!(call = %call.id, "no signing key: the evidence is not sealed");
             return;
         };
-        match crate::seal::seal(call, dir, stopped, key, now_us()) {
+        let result =
+            tokio::task::block_in_place(|| crate::seal::seal(call, dir, stopped, key, now_us()));
+        match result {
             Ok(()) => tracing::info!(call = %call.id, "evidence sealed"),
             Err(e) => tracing::error!(call = %call.id, "cannot seal the evidence: {e}"),
+        }
+    }
+
+    /// A seal finished: the replies that waited for it are sent, and a shutdown that waited for
+    /// the last one is answered.
+    pub(super) fn sealed(&mut self, id: &str, result: Result<(), String>) {
+        match &result {
+            Ok(()) => tracing::info!(call = %id, "evidence sealed"),
+            Err(e) => tracing::error!(call = %id, "cannot seal the evidence: {e}"),
+        }
+        for reply in self.sealing.remove(id).unwrap_or_default() {
+            let _ = reply.send(Ok(()));
+        }
+        if self.sealing.is_empty()
+            && let Some((reply, n)) = self.shutdown.take()
+        {
+            let _ = reply.send(n);
         }
     }
 }
