@@ -62,6 +62,7 @@ bench:
 	$(CARGO) bench -p onrecordd --bench laws
 	$(CARGO) bench -p onrecord-tests --bench reload
 	$(CARGO) bench -p onrecord-tests --bench desktop
+	$(CARGO) bench -p onrecord-tests --bench evidence
 	scripts/bench-capture.py
 	$(CARGO) run --release -q -p onrecord-corpus -- --set test --rows target/bench/corpus.json
 	scripts/bench-table.py

@@ -9,7 +9,8 @@
 //! the audio of that time is not delivered, and the host is told `SOURCE_LOST`, then
 //! `SOURCE_BACK`).
 //!
-//! The whole file is read at open, so the delivering thread does no I/O and allocates nothing.
+//! A `path` file is read as it plays, a quarter of a second ahead (an hour of audio is
+//! hundreds of MB); `left` and `right` are read whole at open and interleaved.
 
 use onrecord_plugin::{AudioFormat, CaptureSource, SAMPLE_F32, SAMPLE_I16, Sink, export};
 use std::sync::Arc;
@@ -17,8 +18,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+/// Where the samples come from.
+#[derive(Clone)]
+enum Audio {
+    /// Interleaved in memory (`left` and `right`).
+    Memory(Arc<Vec<u8>>),
+    /// The data chunk of a WAV file: `len` bytes from `offset`, already interleaved.
+    File { path: String, offset: u64, len: u64 },
+}
+
 pub struct FileSource {
-    bytes: Arc<Vec<u8>>,
+    audio: Audio,
     format: AudioFormat,
     realtime: bool,
     chunk_frames: usize,
@@ -83,6 +93,85 @@ fn read(path: &str) -> Result<(AudioFormat, Vec<u8>), String> {
     ))
 }
 
+/// A WAV file's format and where its samples are, without reading them.
+fn locate(path: &str) -> Result<(AudioFormat, Audio), String> {
+    use std::io::Seek;
+    let reader = hound::WavReader::open(path).map_err(|e| format!("{path}: {e}"))?;
+    let spec = reader.spec();
+    let sample_format = match (spec.sample_format, spec.bits_per_sample) {
+        (hound::SampleFormat::Int, 16) => SAMPLE_I16,
+        (hound::SampleFormat::Float, 32) => SAMPLE_F32,
+        (f, b) => {
+            return Err(format!(
+                "{path}: {b}-bit {f:?} is not supported (16-bit integer or 32-bit float)"
+            ));
+        }
+    };
+    let format = AudioFormat {
+        sample_format,
+        rate: spec.sample_rate,
+        channels: spec.channels as u32,
+    };
+    let len = u64::from(reader.len()) * format.bytes_per_sample() as u64;
+    // The header is read: the file is where the samples begin.
+    let offset = reader
+        .into_inner()
+        .stream_position()
+        .map_err(|e| format!("{path}: {e}"))?;
+    Ok((
+        format,
+        Audio::File {
+            path: path.to_owned(),
+            offset,
+            len,
+        },
+    ))
+}
+
+/// Hands out the audio a piece at a time: from memory, or read from the file.
+enum Pieces {
+    Memory(Arc<Vec<u8>>, usize),
+    File(std::io::Take<std::io::BufReader<std::fs::File>>, Vec<u8>),
+}
+
+impl Pieces {
+    fn open(audio: &Audio, piece: usize) -> Result<Pieces, String> {
+        use std::io::{Read, Seek, SeekFrom};
+        Ok(match audio {
+            Audio::Memory(bytes) => Pieces::Memory(bytes.clone(), 0),
+            Audio::File { path, offset, len } => {
+                let mut f = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
+                f.seek(SeekFrom::Start(*offset))
+                    .map_err(|e| format!("{path}: {e}"))?;
+                let reader = std::io::BufReader::with_capacity(piece.max(1 << 16), f);
+                Pieces::File(reader.take(*len), vec![0; piece])
+            }
+        })
+    }
+
+    /// The next piece of at most `n` bytes (whole frames), or `None` at the end.
+    fn next(&mut self, n: usize) -> Option<&[u8]> {
+        use std::io::Read;
+        match self {
+            Pieces::Memory(bytes, at) => {
+                let piece = bytes.get(*at..(*at + n).min(bytes.len()))?;
+                *at += piece.len();
+                (!piece.is_empty()).then_some(piece)
+            }
+            Pieces::File(reader, buf) => {
+                let mut filled = 0;
+                while filled < n {
+                    match reader.read(&mut buf[filled..n]) {
+                        Ok(0) | Err(_) => break,
+                        Ok(k) => filled += k,
+                    }
+                }
+                (filled > 0).then_some(&buf[..filled])
+            }
+        }
+    }
+}
+
 impl CaptureSource for FileSource {
     fn open(text: &str, _want: AudioFormat, sink: Sink) -> Result<(Self, AudioFormat), String> {
         let (mut path, mut left, mut right, mut realtime, mut chunk_ms) =
@@ -134,8 +223,8 @@ impl CaptureSource for FileSource {
                 }
             }
         }
-        let (format, bytes) = match (path, left, right) {
-            (Some(path), None, None) => read(&path)?,
+        let (format, audio) = match (path, left, right) {
+            (Some(path), None, None) => locate(&path)?,
             (None, Some(l), Some(r)) => {
                 let (lf, lb) = read(&l)?;
                 let (rf, rb) = read(&r)?;
@@ -155,7 +244,10 @@ impl CaptureSource for FileSource {
                         }
                     }
                 }
-                (AudioFormat { channels: 2, ..lf }, both)
+                (
+                    AudioFormat { channels: 2, ..lf },
+                    Audio::Memory(Arc::new(both)),
+                )
             }
             _ => return Err("give path=FILE, or left=FILE and right=FILE".into()),
         };
@@ -170,7 +262,7 @@ impl CaptureSource for FileSource {
         };
         Ok((
             FileSource {
-                bytes: Arc::new(bytes),
+                audio,
                 format,
                 realtime,
                 chunk_frames,
@@ -190,7 +282,7 @@ impl CaptureSource for FileSource {
             return Err("already started".into());
         }
         self.running.store(true, Ordering::Release);
-        let (bytes, running, sink) = (self.bytes.clone(), self.running.clone(), self.sink);
+        let (audio, running, sink) = (self.audio.clone(), self.running.clone(), self.sink);
         let (frame, chunk, realtime, gap) = (
             self.format.bytes_per_frame(),
             self.chunk_frames,
@@ -199,13 +291,14 @@ impl CaptureSource for FileSource {
         );
         // The pace of a clock `clock_ppm` fast.
         let rate = self.format.rate as f64 * (1.0 + self.clock_ppm * 1e-6) * self.speed;
+        let mut pieces = Pieces::open(&audio, chunk * frame)?;
         let thread = std::thread::Builder::new()
             .name("capture-file".into())
             .spawn(move || {
                 let start = Instant::now();
                 let mut sent = 0usize;
                 let mut lost = false;
-                for piece in bytes.chunks(chunk * frame) {
+                while let Some(piece) = pieces.next(chunk * frame) {
                     if !running.load(Ordering::Acquire) {
                         return;
                     }
