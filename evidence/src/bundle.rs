@@ -3,7 +3,7 @@
 //! it like a call directory.
 
 use crate::{MANIFEST, Manifest, journal_name, report, verify};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use zip::write::SimpleFileOptions;
 
@@ -37,11 +37,16 @@ pub fn export(dir: &Path, out: &Path, mut progress: impl FnMut(&str, u64)) -> Re
     let opts = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     for name in &names {
         let path = dir.join(name);
-        let data = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        progress(name, data.len() as u64);
+        // Copied through, not read whole: an hour of audio is hundreds of MB.
+        let mut data =
+            std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let len = data.metadata().map(|m| m.len()).unwrap_or(0);
+        progress(name, len);
+        // Over 4 GiB a zip entry needs the ZIP64 extension.
+        let opts = opts.large_file(len >= u64::from(u32::MAX));
         zip.start_file(format!("{folder}/{name}"), opts)
             .map_err(|e| e.to_string())?;
-        zip.write_all(&data).map_err(|e| e.to_string())?;
+        std::io::copy(&mut data, &mut zip).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     zip.start_file(format!("{folder}/{PUBLIC_KEY}"), opts)
         .map_err(|e| e.to_string())?;
@@ -77,9 +82,9 @@ pub fn unpack(bundle: &Path, into: &Path) -> Result<PathBuf, String> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
         }
-        let mut data = Vec::new();
-        entry.read_to_end(&mut data).map_err(|e| e.to_string())?;
-        std::fs::write(&path, data).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut out =
+            std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::io::copy(&mut entry, &mut out).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     folder.ok_or_else(|| format!("{}: the bundle is empty", bundle.display()))
 }

@@ -9,6 +9,7 @@
 //!   signed with the installation's Ed25519 key ([`key`]).
 //! - **Verification** ([`verify::verify_dir`]), which says exactly what fails and where.
 
+pub mod audio;
 pub mod bundle;
 pub mod chain;
 pub mod key;

@@ -35,70 +35,39 @@ fn clock(bytes: u64, bytes_per_second: u64) -> String {
     format!("{}:{:04.1}", (s / 60.0) as u64, s % 60.0)
 }
 
-/// The PCM bytes of an audio file, as they were handed to the storage.
-fn pcm(name: &str, file: &[u8]) -> Result<Vec<u8>, String> {
-    if name.ends_with(".wav") {
-        // The data chunk, after the RIFF header and the chunks before it.
-        let mut pos = 12usize;
-        if file.len() < 12 || &file[0..4] != b"RIFF" || &file[8..12] != b"WAVE" {
-            return Err("not a WAV file".into());
+/// The format of an audio file (`i16`|`f32`, rate, channels), from its header.
+pub fn probe_format(path: &Path) -> Option<(String, u32, u32)> {
+    let f = crate::audio::probe_format(path)?;
+    Some((f.sample_format, f.rate, f.channels))
+}
+
+/// The SHA-256 of a file, read a MiB at a time.
+fn file_sha(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match file.read(&mut buf)? {
+            0 => return Ok(hex::encode(h.finalize())),
+            n => h.update(&buf[..n]),
         }
-        while pos + 8 <= file.len() {
-            let size =
-                u32::from_le_bytes([file[pos + 4], file[pos + 5], file[pos + 6], file[pos + 7]])
-                    as usize;
-            if &file[pos..pos + 4] == b"data" {
-                let end = (pos + 8 + size).min(file.len());
-                return Ok(file[pos + 8..end].to_vec());
-            }
-            pos += 8 + size + (size & 1);
-        }
-        Err("no data chunk".into())
-    } else if name.ends_with(".flac") {
-        let mut r =
-            claxon::FlacReader::new(std::io::Cursor::new(file)).map_err(|e| e.to_string())?;
-        let mut out = Vec::new();
-        for s in r.samples() {
-            match s {
-                Ok(v) => out.extend_from_slice(&(v as i16).to_le_bytes()),
-                // A file cut by a crash ends inside a frame: keep what decoded.
-                Err(_) => break,
-            }
-        }
-        Ok(out)
-    } else {
-        Ok(file.to_vec())
     }
 }
 
-/// The format of an audio file: (`i16`|`f32`, rate, channels), for WAV and FLAC.
-pub fn probe_format(name: &str, file: &[u8]) -> Option<(String, u32, u32)> {
-    if name.ends_with(".wav") {
-        let mut pos = 12usize;
-        while pos + 8 <= file.len() {
-            let size =
-                u32::from_le_bytes([file[pos + 4], file[pos + 5], file[pos + 6], file[pos + 7]])
-                    as usize;
-            if &file[pos..pos + 4] == b"fmt " && pos + 24 <= file.len() {
-                let f = &file[pos + 8..];
-                let tag = u16::from_le_bytes([f[0], f[1]]);
-                let channels = u16::from_le_bytes([f[2], f[3]]) as u32;
-                let rate = u32::from_le_bytes([f[4], f[5], f[6], f[7]]);
-                let bits = u16::from_le_bytes([f[14], f[15]]);
-                // 3 is IEEE float; 0xFFFE (extensible) with 32 bits is float as hound writes it.
-                let float = tag == 3 || (tag == 0xFFFE && bits == 32);
-                return Some((if float { "f32" } else { "i16" }.into(), rate, channels));
-            }
-            pos += 8 + size + (size & 1);
+/// Reads up to `n` bytes into `buf` (cleared first); fewer only at the end.
+fn read_up_to(r: &mut impl std::io::Read, buf: &mut Vec<u8>, n: usize) -> std::io::Result<()> {
+    buf.clear();
+    buf.resize(n, 0);
+    let mut filled = 0;
+    while filled < n {
+        match r.read(&mut buf[filled..])? {
+            0 => break,
+            k => filled += k,
         }
-        None
-    } else if name.ends_with(".flac") {
-        let r = claxon::FlacReader::new(std::io::Cursor::new(file)).ok()?;
-        let i = r.streaminfo();
-        Some(("i16".into(), i.sample_rate, i.channels))
-    } else {
-        None
     }
+    buf.truncate(filled);
+    Ok(())
 }
 
 /// Verifies the call directory `dir` (or an unpacked bundle).
@@ -158,16 +127,12 @@ fn verify_file(dir: &Path, f: &crate::FileEntry, r: &mut Report) {
             "{name:?}: not a file name: a manifest names files inside the call's directory"
         ));
     }
-    let file = match std::fs::read(dir.join(name)) {
-        Ok(b) => b,
-        Err(e) => return r.fail(format!("{name}: {e}")),
-    };
-    if sha_hex(&file) == f.sha256 {
-        r.pass(format!("{name}: SHA-256 matches the manifest"));
-    } else {
-        r.fail(format!(
+    match file_sha(&dir.join(name)) {
+        Ok(sha) if sha == f.sha256 => r.pass(format!("{name}: SHA-256 matches the manifest")),
+        Ok(_) => r.fail(format!(
             "{name}: SHA-256 differs from the manifest: the file was changed"
-        ));
+        )),
+        Err(e) => return r.fail(format!("{name}: {e}")),
     }
     let journal = match std::fs::read_to_string(dir.join(journal_name(name))) {
         Ok(t) => t,
@@ -205,24 +170,29 @@ fn verify_file(dir: &Path, f: &crate::FileEntry, r: &mut Report) {
         ));
     }
     r.pass(format!("{name}: chain of {} blocks intact", blocks.len()));
-    let pcm = match pcm(name, &file) {
+    // The audio, a block at a time: the check holds one block, whatever the call's length.
+    let mut pcm = match crate::audio::PcmReader::open(&dir.join(name)) {
         Ok(p) => p,
-        Err(e) => return r.fail(format!("{name}: {e}")),
+        Err(e) => return r.fail(e),
     };
     let per_second =
         (f.rate as u64) * (f.channels as u64) * if f.sample_format == "f32" { 4 } else { 2 };
+    let mut block = Vec::new();
     for b in &blocks {
         let (start, end) = (b.offset, b.offset + b.len);
-        if (pcm.len() as u64) < end {
+        if let Err(e) = read_up_to(&mut pcm, &mut block, b.len as usize) {
+            return r.fail(format!("{name}: {e}"));
+        }
+        if (block.len() as u64) < b.len {
+            let at = start + block.len() as u64;
             return r.fail(format!(
-                "{name}: the audio ends at byte {} ({}), inside block {} which was sealed up to byte {end} ({}): truncated",
-                pcm.len(),
-                clock(pcm.len() as u64, per_second),
+                "{name}: the audio ends at byte {at} ({}), inside block {} which was sealed up to byte {end} ({}): truncated",
+                clock(at, per_second),
                 b.index,
                 clock(end, per_second)
             ));
         }
-        if sha_hex(&pcm[start as usize..end as usize]) != b.sha256 {
+        if sha_hex(&block) != b.sha256 {
             return r.fail(format!(
                 "{name}: block {} (bytes {start}..{end} of the audio data, {}–{}) differs from what was recorded: altered, spliced or reordered",
                 b.index,
@@ -231,7 +201,11 @@ fn verify_file(dir: &Path, f: &crate::FileEntry, r: &mut Report) {
             ));
         }
     }
-    let extra = pcm.len() as u64 - offset;
+    // Whatever follows the last sealed block, counted, not kept.
+    let extra = match std::io::copy(&mut pcm, &mut std::io::sink()) {
+        Ok(n) => n,
+        Err(e) => return r.fail(format!("{name}: {e}")),
+    };
     match (extra, f.complete) {
         (0, _) => r.pass(format!("{name}: every block of audio matches ({})", clock(offset, per_second))),
         (_, true) => r.fail(format!("{name}: {extra} bytes of audio after the sealed end: something was appended")),

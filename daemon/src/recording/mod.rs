@@ -657,12 +657,10 @@ impl PluginCapture {
                 said.push(format!(
                     "{name} repaired after a crash: {frames} frames kept"
                 ));
-                let bytes = std::fs::read(&path).unwrap_or_default();
                 let sealed = journal::read_sealed(&dir.join(onrecord_evidence::journal_name(name)));
-                if let (Some((sample_format, rate, channels)), Some(sealed)) = (
-                    onrecord_evidence::verify::probe_format(name, &bytes),
-                    sealed,
-                ) {
+                if let (Some((sample_format, rate, channels)), Some(sealed)) =
+                    (onrecord_evidence::verify::probe_format(&path), sealed)
+                {
                     files.push(SealedFile {
                         name: name.clone(),
                         sample_format,
