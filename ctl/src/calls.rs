@@ -344,15 +344,14 @@ fn show(c: &CallInfo) -> String {
     }
     o.push_str("Parties:\n");
     for p in &c.parties {
-        let told = if p.notice.is_empty() {
-            "not told".to_owned()
-        } else {
-            format!("told by {}", p.notice)
+        let told = match p.notice {
+            onrecord_interface::Told::No => "not told".to_owned(),
+            by => format!("told by {by}"),
         };
-        let answer = match p.consent.as_str() {
-            "" => "no answer",
-            "yes" => "consented",
-            _ => "refused",
+        let answer = match p.consent {
+            onrecord_interface::Answer::None => "no answer",
+            onrecord_interface::Answer::Yes => "consented",
+            onrecord_interface::Answer::No => "refused",
         };
         let gone = if p.present { "" } else { " (left)" };
         o.push_str(&format!("  {}{gone}: {told}, {answer}\n", p.party.input));
@@ -367,7 +366,7 @@ fn show(c: &CallInfo) -> String {
             "  {} {:>13} {:<11} {}\n",
             utc(e.utc_us),
             offset(e.audio_offset_us),
-            e.kind,
+            e.kind.as_str(),
             e.detail
         ));
     }

@@ -8,6 +8,30 @@
 use crate::calls::Call;
 use std::path::Path;
 
+/// Which side of a call a timed source captures: left the user's microphone, right the far
+/// side (what the speakers play).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Microphone,
+    FarSide,
+}
+
+impl Role {
+    /// For people and the manifest: `microphone`, `far side`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Microphone => "microphone",
+            Role::FarSide => "far side",
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What capture did, when it stopped.
 #[derive(Debug, Clone, Default)]
 pub struct Stopped {

@@ -1,5 +1,6 @@
 //! The user's configuration: `$XDG_CONFIG_HOME/onrecord/config.toml` or `--config`.
 
+use crate::capture::Role;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -146,7 +147,7 @@ impl CaptureSection {
 
     /// The timed sides, left first: (role, plugin configuration with `device=`). Empty when
     /// the source is one untimed source.
-    pub fn sides(&self) -> Vec<(&'static str, String)> {
+    pub fn sides(&self) -> Vec<(Role, String)> {
         let live = self.source == LIVE_SOURCE;
         let pick = |set: &Option<String>, default: &str| {
             set.clone()
@@ -156,12 +157,12 @@ impl CaptureSection {
         let mut out = Vec::new();
         for (role, device, own) in [
             (
-                "microphone",
+                Role::Microphone,
                 pick(&self.microphone, "default"),
                 &self.microphone_options,
             ),
             (
-                "far side",
+                Role::FarSide,
                 pick(&self.far_side, "monitor"),
                 &self.far_side_options,
             ),
@@ -282,15 +283,18 @@ mod tests {
         let c = CaptureSection::default();
         let sides = c.sides();
         assert_eq!(sides.len(), 2);
-        assert_eq!(sides[0], ("microphone", "device=default\n".to_owned()));
-        assert_eq!(sides[1], ("far side", "device=monitor\n".to_owned()));
+        assert_eq!(sides[0], (Role::Microphone, "device=default\n".to_owned()));
+        assert_eq!(sides[1], (Role::FarSide, "device=monitor\n".to_owned()));
         let c: CaptureSection = toml::from_str(
             "far_side = \"none\"\nmicrophone = \"alsa:clip\"\nsource_options = { period_ms = 200 }\n",
         )
         .unwrap();
         assert_eq!(
             c.sides(),
-            vec![("microphone", "device=alsa:clip\nperiod_ms=200\n".to_owned())]
+            vec![(
+                Role::Microphone,
+                "device=alsa:clip\nperiod_ms=200\n".to_owned()
+            )]
         );
         // Another plugin without sides is one untimed source.
         let c: CaptureSection = toml::from_str("source = \"capture-file\"\n").unwrap();
@@ -329,8 +333,11 @@ mod tests {
         assert_eq!(
             capture.sides(),
             vec![
-                ("microphone", "device=default\nperiod_ms=100\n".to_owned()),
-                ("far side", "device=monitor\nperiod_ms=100\n".to_owned()),
+                (
+                    Role::Microphone,
+                    "device=default\nperiod_ms=100\n".to_owned()
+                ),
+                (Role::FarSide, "device=monitor\nperiod_ms=100\n".to_owned()),
             ]
         );
         assert_eq!(all.naming, NamingSection::default());

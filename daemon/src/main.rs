@@ -317,11 +317,7 @@ fn capture_for(config: &Config, plugins: &Arc<Registry>) -> Box<dyn Capture> {
         tracing::error!("{why}: recording is unavailable");
         return Box::new(Unavailable { why });
     }
-    let sides: Vec<(String, String)> = c
-        .sides()
-        .into_iter()
-        .map(|(role, cfg)| (role.to_owned(), cfg))
-        .collect();
+    let sides = c.sides();
     tracing::info!(source = %c.source, storage = %c.storage, channels = ?sides.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(), "capture configured");
     Box::new(PluginCapture::new(
         plugins.clone(),

@@ -61,6 +61,66 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// Whether and how a party was told that the call is recorded.
+    Told {
+        /// Not yet.
+        No = "",
+        Me = "me",
+        CompanyMessage = "company-message",
+        Announcement = "announcement",
+    }
+}
+
+impl From<NoticeBy> for Told {
+    fn from(by: NoticeBy) -> Told {
+        match by {
+            NoticeBy::Me => Told::Me,
+            NoticeBy::CompanyMessage => Told::CompanyMessage,
+            NoticeBy::Announcement => Told::Announcement,
+        }
+    }
+}
+
+string_enum! {
+    /// A party's answer to "may I record?".
+    Answer {
+        /// Not asked yet.
+        None = "",
+        Yes = "yes",
+        No = "no",
+    }
+}
+
+string_enum! {
+    /// What a timeline entry records: a consent event, or what the daemon noted.
+    TimelineKind {
+        Created = "created",
+        Notice = "notice",
+        Consent = "consent",
+        Refused = "refused",
+        Started = "started",
+        Confirmed = "confirmed",
+        Mark = "mark",
+        Paused = "paused",
+        Resumed = "resumed",
+        Transfer = "transfer",
+        Held = "held",
+        Withdrawn = "withdrawn",
+        Stopped = "stopped",
+        Interrupted = "interrupted",
+        /// What capture reported: a device lost, a gap, the counts at the end, a failure.
+        Capture = "capture",
+        /// A hold began or ended on the far side.
+        Hold = "hold",
+        /// The call analysis at the end of the recording.
+        Analysis = "analysis",
+        Kept = "kept",
+        /// Retention deleted the audio.
+        Retention = "retention",
+    }
+}
+
 /// One other party of a call, with what they were told and said.
 #[derive(Serialize, Deserialize, Type, Clone, PartialEq, Eq, Debug)]
 pub struct CallParty {
@@ -68,9 +128,9 @@ pub struct CallParty {
     /// Still on the call (a transfer replaces the representative).
     pub present: bool,
     /// How they were told, or empty when they were not.
-    pub notice: String,
+    pub notice: Told,
     /// `yes`, `no`, or empty when not asked yet.
-    pub consent: String,
+    pub consent: Answer,
 }
 
 /// One event of a call's history: the evidence of how it was recorded.
@@ -83,9 +143,7 @@ pub struct TimelineEntry {
     pub monotonic_us: u64,
     /// Offset into the recording, microseconds, or -1 before anything was recorded.
     pub audio_offset_us: i64,
-    /// `created`, `notice`, `consent`, `refused`, `started`, `confirmed`, `mark`, `paused`,
-    /// `resumed`, `transfer`, `held`, `withdrawn`, `stopped`, `interrupted`.
-    pub kind: String,
+    pub kind: TimelineKind,
     /// The state after the event.
     pub state: CallState,
     /// One line for a person.

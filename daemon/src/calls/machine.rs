@@ -10,7 +10,8 @@
 //!   exactly on the transitions into and out of it.
 
 use onrecord_interface::{
-    CallParty, CallState, Decision, NoticeBy, Party, Requirement, TimelineEntry,
+    Answer, CallParty, CallState, Decision, NoticeBy, Party, Requirement, TimelineEntry,
+    TimelineKind, Told,
 };
 use serde::{Deserialize, Serialize};
 
@@ -179,7 +180,7 @@ impl Call {
         let why = call.requirement_reason();
         call.log(
             at,
-            "created",
+            TimelineKind::Created,
             format!("{}: {why}", call.decision.requirement),
         );
         call
@@ -207,7 +208,7 @@ impl Call {
             Event::Notice(by) => {
                 let pending: Vec<usize> = next
                     .present()
-                    .filter(|&i| next.parties[i].notice.is_empty())
+                    .filter(|&i| next.parties[i].notice == Told::No)
                     .collect();
                 if pending.is_empty() {
                     return Err(Refusal::WrongState(
@@ -215,20 +216,26 @@ impl Call {
                     ));
                 }
                 for &i in &pending {
-                    next.parties[i].notice = by.as_str().to_owned();
+                    next.parties[i].notice = Told::from(*by);
                 }
                 let who = next.names(&pending);
-                next.settle(at, "notice", format!("{who} told, by {by}"), &mut fx);
+                next.settle(
+                    at,
+                    TimelineKind::Notice,
+                    format!("{who} told, by {by}"),
+                    &mut fx,
+                );
             }
             Event::Consent(yes) => {
                 let asked: Vec<usize> = next
                     .present()
                     .filter(|&i| {
-                        !next.parties[i].notice.is_empty() && next.parties[i].consent.is_empty()
+                        next.parties[i].notice != Told::No
+                            && next.parties[i].consent == Answer::None
                     })
                     .collect();
                 if asked.is_empty() {
-                    if next.present().any(|i| next.parties[i].notice.is_empty()) {
+                    if next.present().any(|i| next.parties[i].notice == Told::No) {
                         return Err(Refusal::NoticeRequired(
                             "tell the representative the call is recorded before asking for consent (onrecordctl call notice)".into(),
                         ));
@@ -237,18 +244,23 @@ impl Call {
                         "everyone on the call has answered already".into(),
                     ));
                 }
-                let answer = if *yes { "yes" } else { "no" };
+                let answer = if *yes { Answer::Yes } else { Answer::No };
                 for &i in &asked {
-                    next.parties[i].consent = answer.to_owned();
+                    next.parties[i].consent = answer;
                 }
                 let who = next.names(&asked);
                 if *yes {
-                    next.settle(at, "consent", format!("{who} consented"), &mut fx);
+                    next.settle(
+                        at,
+                        TimelineKind::Consent,
+                        format!("{who} consented"),
+                        &mut fx,
+                    );
                 } else {
                     next.end(
                         Refused,
                         at,
-                        "refused",
+                        TimelineKind::Refused,
                         format!("{who} refused consent: this call can never be recorded"),
                         &mut fx,
                     );
@@ -262,7 +274,11 @@ impl Call {
                     next.state = Recording;
                     fx.extend([Effect::StartCapture, Effect::Notify(Notice::Started)]);
                     let basis = next.consent_basis();
-                    next.log(at, "started", format!("recording started ({basis})"));
+                    next.log(
+                        at,
+                        TimelineKind::Started,
+                        format!("recording started ({basis})"),
+                    );
                 }
                 Recording => {
                     return Err(Refusal::WrongState("the call is already recording".into()));
@@ -285,7 +301,7 @@ impl Call {
                 }
                 next.log(
                     at,
-                    "confirmed",
+                    TimelineKind::Confirmed,
                     "the representative confirmed consent on the recording".into(),
                 );
             }
@@ -296,7 +312,7 @@ impl Call {
                         "a mark is one line of 1 to {MAX_MARK} bytes"
                     )));
                 }
-                next.log(at, "mark", text.to_owned());
+                next.log(at, TimelineKind::Mark, text.to_owned());
             }
             Event::Pause => {
                 if next.state != Recording {
@@ -308,7 +324,7 @@ impl Call {
                 next.stop_stretch(at);
                 next.state = Paused;
                 fx.extend([Effect::PauseCapture, Effect::Notify(Notice::Paused)]);
-                next.log(at, "paused", "recording paused".into());
+                next.log(at, TimelineKind::Paused, "recording paused".into());
             }
             Event::Resume => {
                 if !matches!(next.state, Paused | Held) {
@@ -341,21 +357,21 @@ impl Call {
                     next.stop_stretch(at);
                     next.state = Held;
                     fx.extend([Effect::PauseCapture, Effect::Notify(Notice::Paused)]);
-                    next.log(at, "transfer", detail);
+                    next.log(at, TimelineKind::Transfer, detail);
                     next.log(
                         at,
-                        "held",
+                        TimelineKind::Held,
                         "recording held until the new party has been told and has consented".into(),
                     );
                 } else {
-                    next.settle(at, "transfer", detail, &mut fx);
+                    next.settle(at, TimelineKind::Transfer, detail, &mut fx);
                 }
             }
             Event::Withdraw => {
                 next.end(
                     Withdrawn,
                     at,
-                    "withdrawn",
+                    TimelineKind::Withdrawn,
                     "consent withdrawn: recording stopped for good".into(),
                     &mut fx,
                 );
@@ -364,7 +380,7 @@ impl Call {
                 next.end(
                     Stopped,
                     at,
-                    "stopped",
+                    TimelineKind::Stopped,
                     "the call was stopped".into(),
                     &mut fx,
                 );
@@ -380,7 +396,7 @@ impl Call {
                 next.end(
                     Interrupted,
                     at,
-                    "interrupted",
+                    TimelineKind::Interrupted,
                     "the daemon stopped while the call was recording".into(),
                     &mut fx,
                 );
@@ -404,8 +420,8 @@ impl Call {
     /// Whether a present party's consent is given, explicitly or by a company notice that the
     /// law and the policy both accept.
     fn consented(&self, p: &CallParty) -> bool {
-        p.consent == "yes"
-            || (p.notice == NoticeBy::CompanyMessage.as_str()
+        p.consent == Answer::Yes
+            || (p.notice == Told::CompanyMessage
                 && self.decision.notice_counts_as_consent
                 && self.policy.accept_company_notice)
     }
@@ -413,7 +429,7 @@ impl Call {
     /// Refuses recording unless every present party was told and, under all-party law,
     /// consented.
     fn may_record(&self) -> Result<(), Refusal> {
-        if let Some(i) = self.present().find(|&i| self.parties[i].notice.is_empty()) {
+        if let Some(i) = self.present().find(|&i| self.parties[i].notice == Told::No) {
             return Err(Refusal::NoticeRequired(format!(
                 "{} has not been told the call is recorded: give notice first (onrecordctl call notice)",
                 self.parties[i].party.input
@@ -479,7 +495,7 @@ impl Call {
     fn consent_basis(&self) -> String {
         let company: Vec<String> = self
             .present()
-            .filter(|&i| self.parties[i].consent != "yes" && self.consented(&self.parties[i]))
+            .filter(|&i| self.parties[i].consent != Answer::Yes && self.consented(&self.parties[i]))
             .map(|i| self.parties[i].party.input.clone())
             .collect();
         match (self.requirement(), company.is_empty()) {
@@ -494,11 +510,11 @@ impl Call {
 
     /// After notice, consent or a transfer: the pre-recording state that the parties' answers
     /// give, or the end of a hold once its conditions are met.
-    fn settle(&mut self, at: Stamp, kind: &str, detail: String, fx: &mut Vec<Effect>) {
+    fn settle(&mut self, at: Stamp, kind: TimelineKind, detail: String, fx: &mut Vec<Effect>) {
         use CallState::*;
         match self.state {
             AwaitingNotice | AwaitingConsent | Ready => {
-                self.state = if self.present().any(|i| self.parties[i].notice.is_empty()) {
+                self.state = if self.present().any(|i| self.parties[i].notice == Told::No) {
                     AwaitingNotice
                 } else if self.may_record().is_err() {
                     AwaitingConsent
@@ -521,14 +537,14 @@ impl Call {
         self.stretch_start_mono = Some(at.mono_us);
         self.state = CallState::Recording;
         fx.extend([Effect::ResumeCapture, Effect::Notify(Notice::Resumed)]);
-        self.log(at, "resumed", "recording resumed".into());
+        self.log(at, TimelineKind::Resumed, "recording resumed".into());
     }
 
     fn end(
         &mut self,
         state: CallState,
         at: Stamp,
-        kind: &str,
+        kind: TimelineKind,
         detail: String,
         fx: &mut Vec<Effect>,
     ) {
@@ -568,7 +584,7 @@ impl Call {
         }
     }
 
-    fn log(&mut self, at: Stamp, kind: &str, detail: String) {
+    fn log(&mut self, at: Stamp, kind: TimelineKind, detail: String) {
         self.timeline.push(TimelineEntry {
             utc_us: at.utc_us,
             monotonic_us: at.mono_us,
@@ -583,7 +599,11 @@ impl Call {
     pub fn keep(&mut self, at: Stamp) {
         if !self.kept {
             self.kept = true;
-            self.log(at, "kept", "kept: never deleted automatically".into());
+            self.log(
+                at,
+                TimelineKind::Kept,
+                "kept: never deleted automatically".into(),
+            );
         }
     }
 
@@ -595,22 +615,23 @@ impl Call {
         self.timeline
             .iter()
             .rev()
-            .find(|e| e.kind == self.state_kind())
+            .find(|e| Some(e.kind) == self.state_kind())
             .map(|e| e.utc_us)
     }
 
-    fn state_kind(&self) -> &'static str {
+    /// The timeline entry that a final state ends with.
+    fn state_kind(&self) -> Option<TimelineKind> {
         match self.state {
-            CallState::Stopped => "stopped",
-            CallState::Refused => "refused",
-            CallState::Withdrawn => "withdrawn",
-            CallState::Interrupted => "interrupted",
-            _ => "",
+            CallState::Stopped => Some(TimelineKind::Stopped),
+            CallState::Refused => Some(TimelineKind::Refused),
+            CallState::Withdrawn => Some(TimelineKind::Withdrawn),
+            CallState::Interrupted => Some(TimelineKind::Interrupted),
+            _ => None,
         }
     }
 
     /// Adds a note that changes no state (what capture reports, a repair) to the timeline.
-    pub fn note(&mut self, at: Stamp, kind: &str, detail: String) {
+    pub fn note(&mut self, at: Stamp, kind: TimelineKind, detail: String) {
         self.log(at, kind, detail);
     }
 
@@ -635,8 +656,8 @@ fn joined(party: Party) -> CallParty {
     CallParty {
         party,
         present: true,
-        notice: String::new(),
-        consent: String::new(),
+        notice: Told::No,
+        consent: Answer::None,
     }
 }
 

@@ -1,6 +1,8 @@
 //! Every state against every event (STYLE 3), and random event sequences against the
 //! invariants.
 
+use onrecord_interface::{Answer, TimelineKind, Told};
+
 use super::*;
 use CallState::*;
 use onrecord_interface::{Consent, GoverningRule, Location, Medium, NoticeCounts, Regime};
@@ -243,7 +245,7 @@ fn every_state_against_every_event() {
 #[test]
 fn the_whole_flow_and_its_timeline() {
     let c = fresh(Requirement::AllParty);
-    assert_eq!(c.timeline[0].kind, "created");
+    assert_eq!(c.timeline[0].kind, TimelineKind::Created);
     assert!(
         c.next_step()
             .contains("I'd like to record this call for my records. Do you agree?")
@@ -367,7 +369,7 @@ fn a_transfer_holds_until_the_new_party_consents_and_keeps_the_audio() {
     let (c, fx) = c.apply(&Event::Consent(true), at(7)).unwrap();
     assert_eq!(c.state, Recording);
     assert_eq!(fx, [Effect::ResumeCapture, Effect::Notify(Notice::Resumed)]);
-    assert!(c.parties[0].consent == "yes" && !c.parties[0].present);
+    assert!(c.parties[0].consent == Answer::Yes && !c.parties[0].present);
 }
 
 #[test]
@@ -383,7 +385,7 @@ fn refusal_is_final_and_kept() {
     let refused = c
         .timeline
         .iter()
-        .find(|e| e.kind == "refused")
+        .find(|e| e.kind == TimelineKind::Refused)
         .expect("the refusal is in the timeline");
     assert_eq!(refused.utc_us, at(2).utc_us);
     for e in events() {
@@ -439,10 +441,10 @@ proptest! {
             if call.state == CallState::Recording {
                 for p in call.parties.iter().filter(|p| p.present) {
                     // Notice always comes before recording.
-                    prop_assert!(!p.notice.is_empty());
+                    prop_assert!(p.notice != Told::No);
                     if call.requirement() == Requirement::AllParty {
-                        let by_company = p.notice == "company-message" && call.decision.notice_counts_as_consent && call.policy.accept_company_notice;
-                        prop_assert!(p.consent == "yes" || by_company);
+                        let by_company = p.notice == Told::CompanyMessage && call.decision.notice_counts_as_consent && call.policy.accept_company_notice;
+                        prop_assert!(p.consent == Answer::Yes || by_company);
                     }
                 }
             }

@@ -46,7 +46,7 @@ pub struct CaptureConfig {
     /// Untimed: the one source's configuration (`key=value` lines).
     pub source_config: String,
     /// Timed: one source per channel, left first: (role, configuration). Empty: untimed.
-    pub sides: Vec<(String, String)>,
+    pub sides: Vec<(crate::capture::Role, String)>,
     /// The storage plugin's id (`storage-wav`).
     pub storage: String,
     /// How often the file is made durable: at most this much audio is lost to a kill -9.
@@ -503,10 +503,11 @@ impl PluginCapture {
             None => Arc::new(|_| {}),
         };
         let analysis = Arc::default();
-        let roles: Vec<&str> = self.config.sides.iter().map(|(r, _)| r.as_str()).collect();
+        use crate::capture::Role;
+        let roles: Vec<Role> = self.config.sides.iter().map(|(r, _)| *r).collect();
         let mut out = opened.out.on_failure(self.failure_hook(call));
-        if let Some(far) = roles.iter().position(|r| *r == "far side") {
-            let near = roles.iter().position(|r| *r == "microphone");
+        if let Some(far) = roles.iter().position(|r| *r == Role::FarSide) {
+            let near = roles.iter().position(|r| *r == Role::Microphone);
             out =
                 out.with_hold(self.hold_watch(call, out_format, far, near, Arc::clone(&analysis)));
         }

@@ -160,7 +160,7 @@ impl Owner {
             let mut kept = call.clone();
             kept.note(
                 stamp(),
-                "capture",
+                TimelineKind::Capture,
                 format!("recording did not start: {err}"),
             );
             tracing::error!(call = %id, "recording did not start: {err}");

@@ -10,7 +10,7 @@ impl Owner {
             audio_us: self.capture.position_us(id),
             ..stamp()
         };
-        self.update_call(conn, id, |c| c.note(at, "capture", text))
+        self.update_call(conn, id, |c| c.note(at, TimelineKind::Capture, text))
             .await;
     }
 
@@ -46,7 +46,7 @@ impl Owner {
                 next.hold_since_us = utc_of(*at_s);
                 next.note(
                     at(*at_s),
-                    "hold",
+                    TimelineKind::Hold,
                     format!("on hold since {} into the recording", clock(*at_s)),
                 );
             }
@@ -55,7 +55,7 @@ impl Owner {
                 next.hold_since_us = 0;
                 next.note(
                     at(*at_s),
-                    "hold",
+                    TimelineKind::Hold,
                     format!(
                         "hold ended: {} on hold ({} to {} into the recording)",
                         clock(at_s - since_s),

@@ -25,7 +25,7 @@ use crate::calls::{Call, Effect, Event, Notice, Policy, Refusal, Stamp, store};
 use crate::capture::Capture;
 use crate::config::Retention;
 use crate::laws::{self, LawSet, LoadError};
-use onrecord_interface::{CallSummary, Error, call_path};
+use onrecord_interface::{CallSummary, Error, TimelineKind, call_path};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;

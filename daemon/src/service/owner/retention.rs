@@ -64,7 +64,7 @@ impl Owner {
                 call.audio_deleted_us = now_us();
                 call.note(
                     stamp(),
-                    "retention",
+                    TimelineKind::Retention,
                     format!(
                         "audio deleted by retention ({why}); the record and the sealed manifest remain"
                     ),

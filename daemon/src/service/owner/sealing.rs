@@ -28,13 +28,13 @@ impl Owner {
             ..stamp()
         };
         for n in &stopped.notes {
-            call.note(end(), "capture", n.clone());
+            call.note(end(), TimelineKind::Capture, n.clone());
         }
         if let Some(a) = &stopped.analysis {
-            call.note(end(), "analysis", analysis_line(a));
+            call.note(end(), TimelineKind::Analysis, analysis_line(a));
         }
         // What capture did comes last: the recording's final word.
-        call.note(end(), "capture", stopped.report.clone());
+        call.note(end(), TimelineKind::Capture, stopped.report.clone());
     }
 
     /// Seals the call's evidence on a blocking worker: hashing hours of audio must not hold up
