@@ -116,13 +116,15 @@ async fn hold_music_puts_the_call_on_hold_and_an_answered_agent_ends_it() {
     assert!(
         timeline
             .iter()
-            .any(|t| t.kind == onrecord_interface::TimelineKind::Hold && t.detail.starts_with("on hold since 0:0")),
+            .any(|t| t.kind == onrecord_interface::TimelineKind::Hold
+                && t.detail.starts_with("on hold since 0:0")),
         "{timeline:?}"
     );
     assert!(
         timeline
             .iter()
-            .any(|t| t.kind == onrecord_interface::TimelineKind::Hold && t.detail.starts_with("hold ended")),
+            .any(|t| t.kind == onrecord_interface::TimelineKind::Hold
+                && t.detail.starts_with("hold ended")),
         "{timeline:?}"
     );
     // The rest of the clips (the caller's answer) plays at 8x: let it all in before stopping.
@@ -144,7 +146,8 @@ async fn hold_music_puts_the_call_on_hold_and_an_answered_agent_ends_it() {
     assert!(
         timeline
             .iter()
-            .any(|t| t.kind == onrecord_interface::TimelineKind::Analysis && t.detail.contains("1 hold(s)")),
+            .any(|t| t.kind == onrecord_interface::TimelineKind::Analysis
+                && t.detail.contains("1 hold(s)")),
         "{timeline:?}"
     );
 

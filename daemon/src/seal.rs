@@ -41,7 +41,11 @@ pub fn seal(
         schema: SCHEMA,
         sealed_utc_us: now_us,
         public_key: key::public_hex(signing),
-        call: serde_json::to_value(call).map_err(|e| e.to_string())?,
+        // The daemon's record, read as the evidence reads it (every field it does not type is
+        // kept as written).
+        call: serde_json::to_value(call)
+            .and_then(serde_json::from_value)
+            .map_err(|e| format!("the call record: {e}"))?,
         files: entries,
         capture: stopped.stats.clone(),
         analysis: stopped.analysis.clone(),

@@ -17,12 +17,11 @@ pub fn export(dir: &Path, out: &Path, mut progress: impl FnMut(&str, u64)) -> Re
     let manifest: Manifest =
         serde_json::from_slice(&bytes).map_err(|e| format!("{MANIFEST}: {e}"))?;
     let checked = verify::verify_dir(dir);
-    let folder = manifest
-        .call
-        .get("id")
-        .and_then(|v| v.as_str())
-        .unwrap_or("call")
-        .to_owned();
+    let folder = if manifest.call.id.is_empty() {
+        "call".to_owned()
+    } else {
+        manifest.call.id.clone()
+    };
     let mut names = vec![
         MANIFEST.to_owned(),
         crate::SIGNATURE.to_owned(),

@@ -18,7 +18,7 @@ pub mod report;
 pub mod verify;
 
 pub use chain::{Block, Chain};
-pub use manifest::{CaptureStats, FileEntry, Manifest, SourceStats};
+pub use manifest::{CallRecord, CaptureStats, FileEntry, Manifest, SourceStats};
 
 /// The manifest of a call, in its directory.
 pub const MANIFEST: &str = "manifest.json";

@@ -12,7 +12,7 @@ pub struct Manifest {
     /// The Ed25519 public key that signs `manifest.sig`, hex.
     pub public_key: String,
     /// The call's record as the daemon keeps it: id, label, parties, decision, timeline.
-    pub call: serde_json::Value,
+    pub call: CallRecord,
     pub files: Vec<FileEntry>,
     /// What the recording path counted; absent when the daemon died before it could count.
     #[serde(default)]
@@ -21,6 +21,21 @@ pub struct Manifest {
     /// its timeline of live speech, music, silence, tones and announcements.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub analysis: Option<onrecord_analysis::Summary>,
+}
+
+/// The call's record as sealed. What the evidence reads is typed (a renamed field fails to
+/// compile or to parse, never blanks a report); the rest of the daemon's record is kept as it
+/// was written.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+pub struct CallRecord {
+    pub id: String,
+    pub label: String,
+    pub state: onrecord_interface::CallState,
+    pub decision: onrecord_interface::Decision,
+    pub parties: Vec<onrecord_interface::CallParty>,
+    pub timeline: Vec<onrecord_interface::TimelineEntry>,
+    #[serde(flatten)]
+    pub rest: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Counts of the recording path, for the record: nothing lost silently.

@@ -2,7 +2,6 @@
 
 use crate::Manifest;
 use crate::verify::Report;
-use serde_json::Value;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -40,28 +39,19 @@ fn offset(us: i64) -> String {
     format!("{}:{:04.1}", (s / 60.0) as u64, s % 60.0)
 }
 
-fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
-    v.get(key).and_then(Value::as_str).unwrap_or("")
-}
-
 /// The report. `verified` is the verification of the same evidence, shown at the top.
 pub fn html(m: &Manifest, verified: &Report) -> String {
+    use onrecord_interface::{Answer, TimelineKind, Told};
     let call = &m.call;
-    let decision = &call["decision"];
+    let decision = &call.decision;
     let mut o = String::new();
     o.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
-    o.push_str(&format!(
-        "<title>onrecord: {}</title>",
-        esc(str_of(call, "label"))
-    ));
+    o.push_str(&format!("<title>onrecord: {}</title>", esc(&call.label)));
     o.push_str("<style>body{font:14px/1.45 system-ui,sans-serif;max-width:60em;margin:2em auto;color:#111}h1{font-size:1.5em}h2{font-size:1.15em;border-bottom:1px solid #999;margin-top:1.6em}table{border-collapse:collapse;width:100%}td,th{border:1px solid #bbb;padding:.25em .45em;text-align:left;vertical-align:top}.ok{color:#060}.fail{color:#a00;font-weight:bold}code{font-size:.9em;word-break:break-all}@media print{body{margin:0}}</style></head><body>\n");
-    o.push_str(&format!(
-        "<h1>Call record: {}</h1>\n",
-        esc(str_of(call, "label"))
-    ));
+    o.push_str(&format!("<h1>Call record: {}</h1>\n", esc(&call.label)));
     o.push_str(&format!(
         "<p>Call <code>{}</code>, sealed {}, signed by key <code>{}</code>.</p>\n",
-        esc(str_of(call, "id")),
+        esc(&call.id),
         utc(m.sealed_utc_us),
         esc(&m.public_key)
     ));
@@ -90,35 +80,28 @@ pub fn html(m: &Manifest, verified: &Report) -> String {
     o.push_str("<h2>Law basis</h2>\n");
     o.push_str(&format!(
         "<p>Requirement: <strong>{}</strong>. A recorded notice counted as consent: {}. Law tables <code>{}</code>.</p>\n<ul>\n",
-        esc(str_of(decision, "requirement")),
-        if decision["notice_counts_as_consent"].as_bool().unwrap_or(false) { "yes" } else { "no" },
-        esc(str_of(decision, "tables_digest"))
+        esc(decision.requirement.as_str()),
+        if decision.notice_counts_as_consent { "yes" } else { "no" },
+        esc(&decision.tables_digest)
     ));
-    for g in decision["governing"].as_array().into_iter().flatten() {
-        let cites: Vec<&str> = g["citations"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
+    for g in &decision.governing {
         o.push_str(&format!(
             "<li>{} {}: {}{}</li>\n",
-            esc(str_of(g, "jurisdiction")),
-            esc(str_of(g, "name")),
-            esc(str_of(g, "rule")),
-            if cites.is_empty() {
+            esc(&g.jurisdiction),
+            esc(&g.name),
+            esc(&g.rule),
+            if g.citations.is_empty() {
                 String::new()
             } else {
-                format!(" — {}", esc(&cites.join("; ")))
+                format!(" — {}", esc(&g.citations.join("; ")))
             }
         ));
     }
     o.push_str("</ul>\n");
-    let warnings: Vec<&str> = decision["warnings"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|w| str_of(w, "message"))
+    let warnings: Vec<&str> = decision
+        .warnings
+        .iter()
+        .map(|w| w.message.as_str())
         .collect();
     if !warnings.is_empty() {
         o.push_str("<p>Warnings:</p><ul>\n");
@@ -129,46 +112,42 @@ pub fn html(m: &Manifest, verified: &Report) -> String {
     }
 
     o.push_str("<h2>Parties</h2>\n<table><tr><th>Party</th><th>Where</th><th>Told</th><th>Answer</th></tr>\n");
-    for p in call["parties"].as_array().into_iter().flatten() {
-        let party = &p["party"];
-        let place = match str_of(party, "jurisdiction") {
-            "" => format!(
-                "{} ({})",
-                str_of(party, "location"),
-                str_of(party, "detail")
-            ),
-            j => format!("{j} ({})", str_of(party, "detail")),
+    for p in &call.parties {
+        let party = &p.party;
+        let place = match party.jurisdiction.as_str() {
+            "" => format!("{} ({})", party.location, party.detail),
+            j => format!("{j} ({})", party.detail),
         };
         o.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-            esc(str_of(party, "input")),
+            esc(&party.input),
             esc(&place),
-            esc(match str_of(p, "notice") {
-                "" => "not told",
-                n => n,
+            esc(match p.notice {
+                Told::No => "not told",
+                n => n.as_str(),
             }),
-            esc(match str_of(p, "consent") {
-                "" => "no answer",
-                c => c,
+            esc(match p.consent {
+                Answer::None => "no answer",
+                c => c.as_str(),
             })
         ));
     }
     o.push_str("</table>\n");
 
     o.push_str("<h2>Consent evidence</h2>\n<p>Where to listen in the recording:</p>\n<ul id=\"consent\">\n");
-    let timeline: Vec<&Value> = call["timeline"].as_array().into_iter().flatten().collect();
+    let timeline = &call.timeline;
     for e in timeline.iter().filter(|e| {
-        [
-            "notice",
-            "consent",
-            "started",
-            "confirmed",
-            "refused",
-            "withdrawn",
-        ]
-        .contains(&str_of(e, "kind"))
+        matches!(
+            e.kind,
+            TimelineKind::Notice
+                | TimelineKind::Consent
+                | TimelineKind::Started
+                | TimelineKind::Confirmed
+                | TimelineKind::Refused
+                | TimelineKind::Withdrawn
+        )
     }) {
-        let at = e["audio_offset_us"].as_i64().unwrap_or(-1);
+        let at = e.audio_offset_us;
         let place = if at >= 0 {
             format!("at {} in the recording", offset(at))
         } else {
@@ -177,21 +156,21 @@ pub fn html(m: &Manifest, verified: &Report) -> String {
         o.push_str(&format!(
             "<li>{} — {}: {}</li>\n",
             esc(&place),
-            esc(str_of(e, "kind")),
-            esc(str_of(e, "detail"))
+            esc(e.kind.as_str()),
+            esc(&e.detail)
         ));
     }
     o.push_str("</ul>\n");
 
     o.push_str("<h2>Timeline</h2>\n<table id=\"timeline\"><tr><th>Time (UTC)</th><th>In the recording</th><th>Event</th><th>State after</th><th>Detail</th></tr>\n");
-    for e in &timeline {
+    for e in timeline {
         o.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-            utc(e["utc_us"].as_u64().unwrap_or(0)),
-            offset(e["audio_offset_us"].as_i64().unwrap_or(-1)),
-            esc(str_of(e, "kind")),
-            esc(str_of(e, "state")),
-            esc(str_of(e, "detail"))
+            utc(e.utc_us),
+            offset(e.audio_offset_us),
+            esc(e.kind.as_str()),
+            esc(e.state.as_str()),
+            esc(&e.detail)
         ));
     }
     o.push_str("</table>\n");
