@@ -203,204 +203,20 @@ impl Call {
         }
         let mut next = self.clone();
         let mut fx = Vec::new();
-        use CallState::*;
         match event {
-            Event::Notice(by) => {
-                let pending: Vec<usize> = next
-                    .present()
-                    .filter(|&i| next.parties[i].notice == Told::No)
-                    .collect();
-                if pending.is_empty() {
-                    return Err(Refusal::WrongState(
-                        "everyone on the call has been told already".into(),
-                    ));
-                }
-                for &i in &pending {
-                    next.parties[i].notice = Told::from(*by);
-                }
-                let who = next.names(&pending);
-                next.settle(
-                    at,
-                    TimelineKind::Notice,
-                    format!("{who} told, by {by}"),
-                    &mut fx,
-                );
-            }
-            Event::Consent(yes) => {
-                let asked: Vec<usize> = next
-                    .present()
-                    .filter(|&i| {
-                        next.parties[i].notice != Told::No
-                            && next.parties[i].consent == Answer::None
-                    })
-                    .collect();
-                if asked.is_empty() {
-                    if next.present().any(|i| next.parties[i].notice == Told::No) {
-                        return Err(Refusal::NoticeRequired(
-                            "tell the representative the call is recorded before asking for consent (onrecordctl call notice)".into(),
-                        ));
-                    }
-                    return Err(Refusal::WrongState(
-                        "everyone on the call has answered already".into(),
-                    ));
-                }
-                let answer = if *yes { Answer::Yes } else { Answer::No };
-                for &i in &asked {
-                    next.parties[i].consent = answer;
-                }
-                let who = next.names(&asked);
-                if *yes {
-                    next.settle(
-                        at,
-                        TimelineKind::Consent,
-                        format!("{who} consented"),
-                        &mut fx,
-                    );
-                } else {
-                    next.end(
-                        Refused,
-                        at,
-                        TimelineKind::Refused,
-                        format!("{who} refused consent: this call can never be recorded"),
-                        &mut fx,
-                    );
-                }
-            }
-            Event::Start => match next.state {
-                AwaitingNotice | AwaitingConsent | Ready => {
-                    next.may_record()?;
-                    next.started_us = at.utc_us;
-                    next.stretch_start_mono = Some(at.mono_us);
-                    next.state = Recording;
-                    fx.extend([Effect::StartCapture, Effect::Notify(Notice::Started)]);
-                    let basis = next.consent_basis();
-                    next.log(
-                        at,
-                        TimelineKind::Started,
-                        format!("recording started ({basis})"),
-                    );
-                }
-                Recording => {
-                    return Err(Refusal::WrongState("the call is already recording".into()));
-                }
-                Paused | Held => {
-                    return Err(Refusal::WrongState(
-                        "recording has started: use resume".into(),
-                    ));
-                }
-                Stopped | Refused | Withdrawn | Interrupted => {
-                    unreachable!("ended calls return above")
-                }
-            },
-            Event::Confirm => {
-                if next.state != Recording {
-                    return Err(Refusal::WrongState(format!(
-                        "confirm is for a call that is recording; it is {}",
-                        next.state
-                    )));
-                }
-                next.log(
-                    at,
-                    TimelineKind::Confirmed,
-                    "the representative confirmed consent on the recording".into(),
-                );
-            }
-            Event::Mark(text) => {
-                let text = text.trim();
-                if text.is_empty() || text.len() > MAX_MARK || text.chars().any(char::is_control) {
-                    return Err(Refusal::Invalid(format!(
-                        "a mark is one line of 1 to {MAX_MARK} bytes"
-                    )));
-                }
-                next.log(at, TimelineKind::Mark, text.to_owned());
-            }
-            Event::Pause => {
-                if next.state != Recording {
-                    return Err(Refusal::WrongState(format!(
-                        "pause is for a call that is recording; it is {}",
-                        next.state
-                    )));
-                }
-                next.stop_stretch(at);
-                next.state = Paused;
-                fx.extend([Effect::PauseCapture, Effect::Notify(Notice::Paused)]);
-                next.log(at, TimelineKind::Paused, "recording paused".into());
-            }
-            Event::Resume => {
-                if !matches!(next.state, Paused | Held) {
-                    return Err(Refusal::WrongState(format!(
-                        "resume is for a paused call; it is {}",
-                        next.state
-                    )));
-                }
-                next.may_record()?;
-                next.resume(at, &mut fx);
-            }
+            Event::Notice(by) => next.on_notice(*by, at, &mut fx)?,
+            Event::Consent(yes) => next.on_consent(*yes, at, &mut fx)?,
+            Event::Start => next.on_start(at, &mut fx)?,
+            Event::Confirm => next.on_confirm(at)?,
+            Event::Mark(text) => next.on_mark(text, at)?,
+            Event::Pause => next.on_pause(at, &mut fx)?,
+            Event::Resume => next.on_resume(at, &mut fx)?,
             Event::Transfer { parties, decision } => {
-                if parties.is_empty() {
-                    return Err(Refusal::Invalid(
-                        "name the party the call is transferred to".into(),
-                    ));
-                }
-                for i in next.present().collect::<Vec<_>>() {
-                    next.parties[i].present = false;
-                }
-                let first_new = next.parties.len();
-                next.parties.extend(parties.iter().cloned().map(joined));
-                next.tighten(decision);
-                let who = next.names(&(first_new..next.parties.len()).collect::<Vec<_>>());
-                let detail = format!(
-                    "transferred to {who}; requirement {}",
-                    next.decision.requirement
-                );
-                if next.state == Recording {
-                    next.stop_stretch(at);
-                    next.state = Held;
-                    fx.extend([Effect::PauseCapture, Effect::Notify(Notice::Paused)]);
-                    next.log(at, TimelineKind::Transfer, detail);
-                    next.log(
-                        at,
-                        TimelineKind::Held,
-                        "recording held until the new party has been told and has consented".into(),
-                    );
-                } else {
-                    next.settle(at, TimelineKind::Transfer, detail, &mut fx);
-                }
+                next.on_transfer(parties, decision, at, &mut fx)?
             }
-            Event::Withdraw => {
-                next.end(
-                    Withdrawn,
-                    at,
-                    TimelineKind::Withdrawn,
-                    "consent withdrawn: recording stopped for good".into(),
-                    &mut fx,
-                );
-            }
-            Event::Stop => {
-                next.end(
-                    Stopped,
-                    at,
-                    TimelineKind::Stopped,
-                    "the call was stopped".into(),
-                    &mut fx,
-                );
-            }
-            Event::Interrupt => {
-                if !next.state.is_capturing() {
-                    return Err(Refusal::WrongState(format!(
-                        "only a capturing call can be interrupted; it is {}",
-                        next.state
-                    )));
-                }
-                // The daemon died mid-capture: StopCapture finalizes what reached the disk.
-                next.end(
-                    Interrupted,
-                    at,
-                    TimelineKind::Interrupted,
-                    "the daemon stopped while the call was recording".into(),
-                    &mut fx,
-                );
-            }
+            Event::Withdraw => next.on_withdraw(at, &mut fx)?,
+            Event::Stop => next.on_stop(at, &mut fx)?,
+            Event::Interrupt => next.on_interrupt(at, &mut fx)?,
         }
         Ok((next, fx))
     }
@@ -660,6 +476,9 @@ fn joined(party: Party) -> CallParty {
         consent: Answer::None,
     }
 }
+
+#[path = "transitions.rs"]
+mod transitions;
 
 #[cfg(test)]
 #[path = "machine_tests.rs"]
