@@ -41,10 +41,21 @@ fn offset(us: i64) -> String {
 
 /// The report. `verified` is the verification of the same evidence, shown at the top.
 pub fn html(m: &Manifest, verified: &Report) -> String {
-    use onrecord_interface::{Answer, TimelineKind, Told};
-    let call = &m.call;
-    let decision = &call.decision;
     let mut o = String::new();
+    head(&mut o, m);
+    verification(&mut o, verified);
+    law_basis(&mut o, m);
+    parties(&mut o, m);
+    consent_evidence(&mut o, m);
+    timeline(&mut o, m);
+    holds(&mut o, m);
+    recordings(&mut o, m);
+    o
+}
+
+/// The page's head and title: which call, when sealed, by which key.
+fn head(o: &mut String, m: &Manifest) {
+    let call = &m.call;
     o.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
     o.push_str(&format!("<title>onrecord: {}</title>", esc(&call.label)));
     o.push_str("<style>body{font:14px/1.45 system-ui,sans-serif;max-width:60em;margin:2em auto;color:#111}h1{font-size:1.5em}h2{font-size:1.15em;border-bottom:1px solid #999;margin-top:1.6em}table{border-collapse:collapse;width:100%}td,th{border:1px solid #bbb;padding:.25em .45em;text-align:left;vertical-align:top}.ok{color:#060}.fail{color:#a00;font-weight:bold}code{font-size:.9em;word-break:break-all}@media print{body{margin:0}}</style></head><body>\n");
@@ -55,6 +66,10 @@ pub fn html(m: &Manifest, verified: &Report) -> String {
         utc(m.sealed_utc_us),
         esc(&m.public_key)
     ));
+}
+
+/// What the check found, at the top.
+fn verification(o: &mut String, verified: &Report) {
     o.push_str("<h2>Verification</h2>\n<ul id=\"verification\">\n");
     for (ok, what) in &verified.checks {
         let (class, mark) = if *ok {
@@ -76,7 +91,12 @@ pub fn html(m: &Manifest, verified: &Report) -> String {
             "The evidence does NOT verify."
         }
     ));
+}
 
+/// The decision: requirement, governing rules with citations, warnings.
+fn law_basis(o: &mut String, m: &Manifest) {
+    let call = &m.call;
+    let decision = &call.decision;
     o.push_str("<h2>Law basis</h2>\n");
     o.push_str(&format!(
         "<p>Requirement: <strong>{}</strong>. A recorded notice counted as consent: {}. Law tables <code>{}</code>.</p>\n<ul>\n",
@@ -110,7 +130,12 @@ pub fn html(m: &Manifest, verified: &Report) -> String {
         }
         o.push_str("</ul>\n");
     }
+}
 
+/// Who was on the call, where, how they were told and what they answered.
+fn parties(o: &mut String, m: &Manifest) {
+    let call = &m.call;
+    use onrecord_interface::{Answer, Told};
     o.push_str("<h2>Parties</h2>\n<table><tr><th>Party</th><th>Where</th><th>Told</th><th>Answer</th></tr>\n");
     for p in &call.parties {
         let party = &p.party;
@@ -133,9 +158,14 @@ pub fn html(m: &Manifest, verified: &Report) -> String {
         ));
     }
     o.push_str("</table>\n");
+}
 
-    o.push_str("<h2>Consent evidence</h2>\n<p>Where to listen in the recording:</p>\n<ul id=\"consent\">\n");
+/// Where in the recording to hear the notice and the consent.
+fn consent_evidence(o: &mut String, m: &Manifest) {
+    let call = &m.call;
     let timeline = &call.timeline;
+    use onrecord_interface::TimelineKind;
+    o.push_str("<h2>Consent evidence</h2>\n<p>Where to listen in the recording:</p>\n<ul id=\"consent\">\n");
     for e in timeline.iter().filter(|e| {
         matches!(
             e.kind,
@@ -161,7 +191,12 @@ pub fn html(m: &Manifest, verified: &Report) -> String {
         ));
     }
     o.push_str("</ul>\n");
+}
 
+/// Every event of the call.
+fn timeline(o: &mut String, m: &Manifest) {
+    let call = &m.call;
+    let timeline = &call.timeline;
     o.push_str("<h2>Timeline</h2>\n<table id=\"timeline\"><tr><th>Time (UTC)</th><th>In the recording</th><th>Event</th><th>State after</th><th>Detail</th></tr>\n");
     for e in timeline {
         o.push_str(&format!(
@@ -174,7 +209,10 @@ pub fn html(m: &Manifest, verified: &Report) -> String {
         ));
     }
     o.push_str("</table>\n");
+}
 
+/// The call analysis: waiting, holds, talk.
+fn holds(o: &mut String, m: &Manifest) {
     if let Some(a) = &m.analysis {
         use onrecord_analysis::clock;
         o.push_str("<h2>Waiting and holds</h2>\n<ul id=\"holds\">\n");
@@ -208,7 +246,10 @@ pub fn html(m: &Manifest, verified: &Report) -> String {
             a.talk_near_s.map_or(String::new(), |t| format!(", you {}", clock(t)))
         ));
     }
+}
 
+/// Each file, its format, hash and chain; the capture counts; the footer.
+fn recordings(o: &mut String, m: &Manifest) {
     o.push_str("<h2>Recordings</h2>\n<table><tr><th>File</th><th>Format</th><th>Duration</th><th>SHA-256</th><th>Chain</th></tr>\n");
     for f in &m.files {
         o.push_str(&format!(
@@ -232,5 +273,4 @@ pub fn html(m: &Manifest, verified: &Report) -> String {
         ));
     }
     o.push_str("<p><small>Made by onrecord. Check this evidence with <code>onrecordctl verify</code> on the bundle.</small></p>\n</body></html>\n");
-    o
 }
