@@ -187,276 +187,226 @@ impl Ctx {
             return;
         }
         for sj in parsed.jurisdiction {
-            let span = sj.span();
-            let j = sj.into_inner();
-            let t = &self.texts[file];
-            let id = j.id.get_ref().clone();
-            let mut bad = Vec::new();
-            if !is_jurisdiction_id(&id) {
-                bad.push(t.problem(
-                    j.id.span(),
-                    "jurisdiction.id",
-                    format!("{id:?} is not an ISO 3166 id (\"US\", \"US-CA\", \"AU-NSW\")"),
-                ));
-            }
-            if let Some((f, s)) = seen.get(&id) {
-                let first = self.texts[*f].problem(s.clone(), "", "");
-                bad.push(t.problem(
-                    j.id.span(),
-                    "jurisdiction.id",
-                    format!(
-                        "duplicate id {id:?} (first at {}:{})",
-                        first.file.display(),
-                        first.line
-                    ),
-                ));
-            }
-            seen.insert(id.clone(), (file, j.id.span()));
-            let country = id.split('-').next().unwrap_or_default();
-            match (&j.parent, id.contains('-')) {
-                (None, true) => bad.push(t.problem(
-                    j.id.span(),
-                    "jurisdiction.parent",
-                    format!("subdivision {id:?} must name its parent {country:?}"),
-                )),
-                (Some(p), false) => bad.push(t.problem(
-                    p.span(),
-                    "jurisdiction.parent",
-                    format!("country {id:?} cannot have a parent"),
-                )),
-                (Some(p), true) if p.get_ref() != country => bad.push(t.problem(
-                    p.span(),
-                    "jurisdiction.parent",
-                    format!(
-                        "the parent of {id:?} must be {country:?}, not {:?}",
-                        p.get_ref()
-                    ),
-                )),
-                _ => {}
-            }
-            if !is_date(j.last_verified.get_ref(), 3) {
-                bad.push(t.problem(
-                    j.last_verified.span(),
-                    "jurisdiction.last_verified",
-                    "expected a date YYYY-MM-DD",
-                ));
-            }
-            if j.rule.is_empty() && j.parent.is_none() {
-                bad.push(t.problem(
-                    span.clone(),
-                    "jurisdiction.rule",
-                    format!("country {id:?} has no rules and no parent to inherit from"),
-                ));
-            }
-            if !j.rule.is_empty() && j.source.is_empty() {
-                bad.push(t.problem(
-                    span.clone(),
-                    "jurisdiction.source",
-                    format!("{id:?} has rules but cites no source"),
-                ));
-            }
-            let mut rules = Vec::new();
-            for sr in &j.rule {
-                let r = sr.get_ref();
-                let at = sr.span();
-                if r.media.is_empty() {
-                    bad.push(t.problem(
-                        at.clone(),
-                        "rule.media",
-                        "a rule needs at least one medium",
-                    ));
-                }
-                if let Some(m) = r.media.iter().find(|m| j.no_rule_for.contains(m)) {
-                    bad.push(t.problem(
-                        at.clone(),
-                        "rule.media",
-                        format!("{m} is also listed in no_rule_for"),
-                    ));
-                }
-                let has_citation = r.citations.iter().any(|c| !c.trim().is_empty());
-                if r.consent != Consent::OneParty && !has_citation {
-                    bad.push(t.problem(
-                        at.clone(),
-                        "rule.citations",
-                        format!("a {} rule must cite its law", r.consent),
-                    ));
-                }
-                if r.citations.iter().any(|c| c.trim().is_empty()) {
-                    bad.push(t.problem(at.clone(), "rule.citations", "empty citation"));
-                }
-                if matches!(r.consent, Consent::AllParty | Consent::Unsettled)
-                    && r.notice_counts_as_consent.is_none()
-                {
-                    bad.push(t.problem(
-                        at.clone(),
-                        "rule.notice_counts_as_consent",
-                        format!(
-                            "a {} rule must say whether a notice counts as consent",
-                            r.consent
-                        ),
-                    ));
-                }
-                rules.push(Rule {
-                    media: r.media.clone(),
-                    regime: r.regime,
-                    consent: r.consent,
-                    notice_counts: r.notice_counts_as_consent,
-                    mechanisms: r.notice_mechanisms.clone(),
-                    citations: r.citations.clone(),
-                    note: r.note.clone(),
-                });
-            }
-            let mut sources = Vec::new();
-            for s in &j.source {
-                let s = s.get_ref();
-                if let Some(u) = &s.updated
-                    && !(is_date(u.get_ref(), 1)
-                        || is_date(u.get_ref(), 2)
-                        || is_date(u.get_ref(), 3))
-                {
-                    bad.push(t.problem(
-                        u.span(),
-                        "source.updated",
-                        "expected YYYY, YYYY-MM or YYYY-MM-DD",
-                    ));
-                }
-                sources.push(Source {
-                    url: s.url.clone(),
-                    publisher: s.publisher.clone(),
-                    updated: s.updated.as_ref().map(|u| u.get_ref().clone()),
-                });
-            }
-            let parent_span = j.parent.as_ref().map_or(j.id.span(), |p| p.span());
-            self.problems.extend(bad);
-            let placed = Placed {
-                j: Jurisdiction {
-                    id: id.clone(),
-                    name: j.name,
-                    parent: j.parent.map(|p| p.into_inner()),
-                    confidence: j.confidence,
-                    last_verified: j.last_verified.into_inner(),
-                    notes: j.notes.trim().to_owned(),
-                    disputed: j
-                        .disputed
-                        .map(|s| s.trim().to_owned())
-                        .filter(|s| !s.is_empty()),
-                    choice_of_law: j
-                        .choice_of_law
-                        .map(|s| s.trim().to_owned())
-                        .filter(|s| !s.is_empty()),
-                    no_rule_for: j.no_rule_for,
-                    rules,
-                    sources,
-                    origin,
-                    file: self.texts[file].path.clone(),
-                },
-                file,
-                parent_span,
-            };
-            // An overlay entry replaces the shipped one with the same id.
-            self.jurisdictions.insert(id, placed);
+            self.read_jurisdiction(file, origin, sj, seen);
         }
         for sp in parsed.plan {
-            let p = sp.into_inner();
-            let t = &self.texts[file];
-            let code = *p.calling_code.get_ref();
-            if let Some(f) = seen_codes.get(&code) {
+            self.read_plan(file, sp, seen_codes);
+        }
+    }
+
+    /// One `[[jurisdiction]]`: checked, and placed in the set (an overlay entry replaces the
+    /// shipped one with the same id).
+    fn read_jurisdiction(
+        &mut self,
+        file: usize,
+        origin: Origin,
+        sj: toml::Spanned<super::model::JurisdictionToml>,
+        seen: &mut HashMap<String, (usize, Range<usize>)>,
+    ) {
+        let span = sj.span();
+        let j = sj.into_inner();
+        let t = &self.texts[file];
+        let id = j.id.get_ref().clone();
+        let mut bad = Vec::new();
+        if !is_jurisdiction_id(&id) {
+            bad.push(t.problem(
+                j.id.span(),
+                "jurisdiction.id",
+                format!("{id:?} is not an ISO 3166 id (\"US\", \"US-CA\", \"AU-NSW\")"),
+            ));
+        }
+        if let Some((f, s)) = seen.get(&id) {
+            let first = self.texts[*f].problem(s.clone(), "", "");
+            bad.push(t.problem(
+                j.id.span(),
+                "jurisdiction.id",
+                format!(
+                    "duplicate id {id:?} (first at {}:{})",
+                    first.file.display(),
+                    first.line
+                ),
+            ));
+        }
+        seen.insert(id.clone(), (file, j.id.span()));
+        let country = id.split('-').next().unwrap_or_default();
+        match (&j.parent, id.contains('-')) {
+            (None, true) => bad.push(t.problem(
+                j.id.span(),
+                "jurisdiction.parent",
+                format!("subdivision {id:?} must name its parent {country:?}"),
+            )),
+            (Some(p), false) => bad.push(t.problem(
+                p.span(),
+                "jurisdiction.parent",
+                format!("country {id:?} cannot have a parent"),
+            )),
+            (Some(p), true) if p.get_ref() != country => bad.push(t.problem(
+                p.span(),
+                "jurisdiction.parent",
+                format!(
+                    "the parent of {id:?} must be {country:?}, not {:?}",
+                    p.get_ref()
+                ),
+            )),
+            _ => {}
+        }
+        if !is_date(j.last_verified.get_ref(), 3) {
+            bad.push(t.problem(
+                j.last_verified.span(),
+                "jurisdiction.last_verified",
+                "expected a date YYYY-MM-DD",
+            ));
+        }
+        if j.rule.is_empty() && j.parent.is_none() {
+            bad.push(t.problem(
+                span.clone(),
+                "jurisdiction.rule",
+                format!("country {id:?} has no rules and no parent to inherit from"),
+            ));
+        }
+        if !j.rule.is_empty() && j.source.is_empty() {
+            bad.push(t.problem(
+                span.clone(),
+                "jurisdiction.source",
+                format!("{id:?} has rules but cites no source"),
+            ));
+        }
+        let rules = check_rules(t, &j, &mut bad);
+        let sources = check_sources(t, &j, &mut bad);
+        let parent_span = j.parent.as_ref().map_or(j.id.span(), |p| p.span());
+        self.problems.extend(bad);
+        let placed = Placed {
+            j: Jurisdiction {
+                id: id.clone(),
+                name: j.name,
+                parent: j.parent.map(|p| p.into_inner()),
+                confidence: j.confidence,
+                last_verified: j.last_verified.into_inner(),
+                notes: j.notes.trim().to_owned(),
+                disputed: j
+                    .disputed
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty()),
+                choice_of_law: j
+                    .choice_of_law
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty()),
+                no_rule_for: j.no_rule_for,
+                rules,
+                sources,
+                origin,
+                file: self.texts[file].path.clone(),
+            },
+            file,
+            parent_span,
+        };
+        // An overlay entry replaces the shipped one with the same id.
+        self.jurisdictions.insert(id, placed);
+    }
+
+    /// One `[[plan]]` of a numbering file, and its areas.
+    fn read_plan(
+        &mut self,
+        file: usize,
+        sp: toml::Spanned<super::model::PlanToml>,
+        seen_codes: &mut HashMap<u32, usize>,
+    ) {
+        let p = sp.into_inner();
+        let t = &self.texts[file];
+        let code = *p.calling_code.get_ref();
+        if let Some(f) = seen_codes.get(&code) {
+            self.problems.push(t.problem(
+                p.calling_code.span(),
+                "plan.calling_code",
+                format!(
+                    "calling code {code} is already planned in {}",
+                    self.texts[*f].path.display()
+                ),
+            ));
+            return;
+        }
+        seen_codes.insert(code, file);
+        if !(1..=999).contains(&code) {
+            self.problems.push(t.problem(
+                p.calling_code.span(),
+                "plan.calling_code",
+                "a calling code has 1 to 3 digits",
+            ));
+        }
+        if let Some(c) = &p.country
+            && (!is_jurisdiction_id(c.get_ref()) || c.get_ref().contains('-'))
+        {
+            self.problems.push(t.problem(
+                c.span(),
+                "plan.country",
+                format!("{:?} is not an ISO 3166-1 alpha-2 code", c.get_ref()),
+            ));
+        }
+        let plan = self.plans.entry(code).or_insert_with(|| Plan {
+            calling_code: code,
+            name: p.name.clone(),
+            country: None,
+            areas: BTreeMap::new(),
+        });
+        plan.name = p.name;
+        if let Some(c) = p.country {
+            plan.country = Some(c.into_inner());
+        }
+        let mut prefixes_here: HashMap<String, ()> = HashMap::new();
+        for sa in p.area {
+            let a = sa.into_inner();
+            let (jurs, jurs_span) = match &a.jurisdictions {
+                Some(j) => (j.get_ref().clone(), j.span()),
+                None => (Vec::new(), a.prefixes.span()),
+            };
+            let geographic = a.kind == NumberKind::Geographic;
+            if geographic && jurs.is_empty() {
                 self.problems.push(t.problem(
-                    p.calling_code.span(),
-                    "plan.calling_code",
+                    jurs_span.clone(),
+                    "area.jurisdictions",
+                    "a geographic area must name its jurisdictions",
+                ));
+            }
+            if !geographic && !jurs.is_empty() {
+                self.problems.push(t.problem(
+                    jurs_span.clone(),
+                    "area.jurisdictions",
                     format!(
-                        "calling code {code} is already planned in {}",
-                        self.texts[*f].path.display()
+                        "a {} area has no location: leave jurisdictions out",
+                        a.kind.as_str()
                     ),
                 ));
-                continue;
             }
-            seen_codes.insert(code, file);
-            if !(1..=999).contains(&code) {
-                self.problems.push(t.problem(
-                    p.calling_code.span(),
-                    "plan.calling_code",
-                    "a calling code has 1 to 3 digits",
-                ));
+            for id in &jurs {
+                self.area_refs.push((file, jurs_span.clone(), id.clone()));
             }
-            if let Some(c) = &p.country
-                && (!is_jurisdiction_id(c.get_ref()) || c.get_ref().contains('-'))
-            {
-                self.problems.push(t.problem(
-                    c.span(),
-                    "plan.country",
-                    format!("{:?} is not an ISO 3166-1 alpha-2 code", c.get_ref()),
-                ));
+            if a.prefixes.get_ref().is_empty() {
+                self.problems
+                    .push(t.problem(a.prefixes.span(), "area.prefixes", "no prefixes"));
             }
-            let plan = self.plans.entry(code).or_insert_with(|| Plan {
-                calling_code: code,
-                name: p.name.clone(),
-                country: None,
-                areas: BTreeMap::new(),
-            });
-            plan.name = p.name;
-            if let Some(c) = p.country {
-                plan.country = Some(c.into_inner());
-            }
-            let mut prefixes_here: HashMap<String, ()> = HashMap::new();
-            for sa in p.area {
-                let a = sa.into_inner();
-                let (jurs, jurs_span) = match &a.jurisdictions {
-                    Some(j) => (j.get_ref().clone(), j.span()),
-                    None => (Vec::new(), a.prefixes.span()),
-                };
-                let geographic = a.kind == NumberKind::Geographic;
-                if geographic && jurs.is_empty() {
-                    self.problems.push(t.problem(
-                        jurs_span.clone(),
-                        "area.jurisdictions",
-                        "a geographic area must name its jurisdictions",
-                    ));
-                }
-                if !geographic && !jurs.is_empty() {
-                    self.problems.push(t.problem(
-                        jurs_span.clone(),
-                        "area.jurisdictions",
-                        format!(
-                            "a {} area has no location: leave jurisdictions out",
-                            a.kind.as_str()
-                        ),
-                    ));
-                }
-                for id in &jurs {
-                    self.area_refs.push((file, jurs_span.clone(), id.clone()));
-                }
-                if a.prefixes.get_ref().is_empty() {
+            for prefix in a.prefixes.get_ref() {
+                if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) {
                     self.problems.push(t.problem(
                         a.prefixes.span(),
                         "area.prefixes",
-                        "no prefixes",
+                        format!("{prefix:?} is not a string of digits"),
                     ));
                 }
-                for prefix in a.prefixes.get_ref() {
-                    if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) {
-                        self.problems.push(t.problem(
-                            a.prefixes.span(),
-                            "area.prefixes",
-                            format!("{prefix:?} is not a string of digits"),
-                        ));
-                    }
-                    if prefixes_here.insert(prefix.clone(), ()).is_some() {
-                        self.problems.push(t.problem(
-                            a.prefixes.span(),
-                            "area.prefixes",
-                            format!("prefix {prefix} appears twice in plan +{code}"),
-                        ));
-                    }
-                    plan.areas.insert(
-                        prefix.clone(),
-                        Area {
-                            kind: a.kind,
-                            jurisdictions: jurs.clone(),
-                            note: a.note.clone(),
-                        },
-                    );
+                if prefixes_here.insert(prefix.clone(), ()).is_some() {
+                    self.problems.push(t.problem(
+                        a.prefixes.span(),
+                        "area.prefixes",
+                        format!("prefix {prefix} appears twice in plan +{code}"),
+                    ));
                 }
+                plan.areas.insert(
+                    prefix.clone(),
+                    Area {
+                        kind: a.kind,
+                        jurisdictions: jurs.clone(),
+                        note: a.note.clone(),
+                    },
+                );
             }
         }
     }
@@ -519,6 +469,85 @@ impl Ctx {
             digest,
         })
     }
+}
+
+/// A jurisdiction's rules, with what is wrong in them added to `bad`.
+fn check_rules(t: &Text, j: &super::model::JurisdictionToml, bad: &mut Vec<Problem>) -> Vec<Rule> {
+    let mut rules = Vec::new();
+    for sr in &j.rule {
+        let r = sr.get_ref();
+        let at = sr.span();
+        if r.media.is_empty() {
+            bad.push(t.problem(at.clone(), "rule.media", "a rule needs at least one medium"));
+        }
+        if let Some(m) = r.media.iter().find(|m| j.no_rule_for.contains(m)) {
+            bad.push(t.problem(
+                at.clone(),
+                "rule.media",
+                format!("{m} is also listed in no_rule_for"),
+            ));
+        }
+        let has_citation = r.citations.iter().any(|c| !c.trim().is_empty());
+        if r.consent != Consent::OneParty && !has_citation {
+            bad.push(t.problem(
+                at.clone(),
+                "rule.citations",
+                format!("a {} rule must cite its law", r.consent),
+            ));
+        }
+        if r.citations.iter().any(|c| c.trim().is_empty()) {
+            bad.push(t.problem(at.clone(), "rule.citations", "empty citation"));
+        }
+        if matches!(r.consent, Consent::AllParty | Consent::Unsettled)
+            && r.notice_counts_as_consent.is_none()
+        {
+            bad.push(t.problem(
+                at.clone(),
+                "rule.notice_counts_as_consent",
+                format!(
+                    "a {} rule must say whether a notice counts as consent",
+                    r.consent
+                ),
+            ));
+        }
+        rules.push(Rule {
+            media: r.media.clone(),
+            regime: r.regime,
+            consent: r.consent,
+            notice_counts: r.notice_counts_as_consent,
+            mechanisms: r.notice_mechanisms.clone(),
+            citations: r.citations.clone(),
+            note: r.note.clone(),
+        });
+    }
+    rules
+}
+
+/// A jurisdiction's sources, with what is wrong in them added to `bad`.
+fn check_sources(
+    t: &Text,
+    j: &super::model::JurisdictionToml,
+    bad: &mut Vec<Problem>,
+) -> Vec<Source> {
+    let mut sources = Vec::new();
+    for s in &j.source {
+        let s = s.get_ref();
+        if let Some(u) = &s.updated
+            && !(is_date(u.get_ref(), 1) || is_date(u.get_ref(), 2) || is_date(u.get_ref(), 3))
+        {
+            bad.push(t.problem(
+                u.span(),
+                "source.updated",
+                "expected YYYY, YYYY-MM or YYYY-MM-DD",
+            ));
+        }
+        sources.push(Source {
+            url: s.url.clone(),
+            publisher: s.publisher.clone(),
+            updated: s.updated.as_ref().map(|u| u.get_ref().clone()),
+        });
+    }
+    sources
 }
 
 fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
