@@ -339,6 +339,15 @@ fn recordings_shorter_than_the_minimum_are_deleted() {
         wait_for(Duration::from_secs(5), || !dir.join("audio.wav").exists()),
         "the short recording was kept"
     );
+    // Retention waits for the seal: the manifest names the audio it deleted (sealing runs on a
+    // worker now, and retention used to be free to delete the file while it was hashed).
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).expect("sealed")).unwrap();
+    assert_eq!(manifest["files"][0]["name"], "audio.wav", "{manifest}");
+    assert_eq!(
+        manifest["files"][0]["sha256"].as_str().map(str::len),
+        Some(64)
+    );
     let show = env.ctl_json(&["call", "show"]);
     let last = show["timeline"].as_array().unwrap().last().unwrap().clone();
     assert!(

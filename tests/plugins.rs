@@ -15,6 +15,18 @@ fn by_file<'a>(list: &'a [Value], file: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("{file} not listed: {list:?}"))
 }
 
+/// What the notification peer was sent, once it was sent anything (or after 2 s).
+async fn notifications(seen: &std::sync::Mutex<Vec<String>>) -> Vec<String> {
+    for _ in 0..100 {
+        let told = seen.lock().unwrap().clone();
+        if !told.is_empty() {
+            return told;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    Vec::new()
+}
+
 fn install(env: &TestEnv, from: &std::path::Path, name: &str) -> std::path::PathBuf {
     let to = env.plugin_dir.join(name);
     std::fs::copy(from, &to).unwrap();
@@ -171,14 +183,7 @@ async fn a_source_that_panics_when_a_call_records_is_contained_and_noted() {
     );
     assert_eq!(show["recording_files"].as_array().unwrap().len(), 0);
     // The desktop is told the truth: not "recording started".
-    let mut told = Vec::new();
-    for _ in 0..100 {
-        told = seen.lock().unwrap().clone();
-        if !told.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let told = notifications(&seen).await;
     assert!(
         told.first().is_some_and(
             |t| t.starts_with("onrecord: NOT recording") && t.contains("panicked: open")
@@ -389,14 +394,7 @@ async fn a_refused_configured_plugin_leaves_the_daemon_serving_and_the_start_say
         "{err}"
     );
     assert_eq!(env.ctl_json(&["call", "show"])["state"], "ready");
-    let mut told = Vec::new();
-    for _ in 0..100 {
-        told = seen.lock().unwrap().clone();
-        if !told.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let told = notifications(&seen).await;
     assert!(
         told.iter()
             .any(|t| t.starts_with("onrecord: NOT recording") && t.contains("storage-nowhere")),

@@ -192,9 +192,8 @@ fn kill9_at_random_moments_leaves_every_recording_recoverable_and_verified() {
     assert!(env.daemon_alive());
 }
 
-#[test]
-fn sigterm_finishes_and_seals_a_recording_in_progress() {
-    let mut env = TestEnv::new();
+/// A call recording 6 s of noise in real time, 1.5 s in: its id and the clip's samples.
+fn recording_under_way(env: &mut TestEnv) -> (String, Vec<i16>) {
     let (clip, clip_samples) = onrecord_tests::noise_clip(env.dir.path(), 6.0);
     env.configure_capture(&clip, "realtime", 1000, "storage-wav", "");
     env.start_daemon();
@@ -203,6 +202,13 @@ fn sigterm_finishes_and_seals_a_recording_in_progress() {
     env.call(&["notice"]);
     env.call(&["start"]);
     std::thread::sleep(Duration::from_millis(1500));
+    (id, clip_samples)
+}
+
+#[test]
+fn sigterm_finishes_and_seals_a_recording_in_progress() {
+    let mut env = TestEnv::new();
+    let (id, clip_samples) = recording_under_way(&mut env);
     let status = env.stop_daemon();
     assert!(status.success(), "{status}");
     assert!(
@@ -232,14 +238,7 @@ fn sigterm_finishes_and_seals_a_recording_in_progress() {
 #[test]
 fn losing_the_session_bus_finishes_and_seals_the_recording_and_exits() {
     let mut env = TestEnv::new();
-    let (clip, clip_samples) = onrecord_tests::noise_clip(env.dir.path(), 6.0);
-    env.configure_capture(&clip, "realtime", 1000, "storage-wav", "");
-    env.start_daemon();
-    let created = env.ctl_json(&["call", "new", "--them", "US-TX"]);
-    let id = created["id"].as_str().unwrap().to_owned();
-    env.call(&["notice"]);
-    env.call(&["start"]);
-    std::thread::sleep(Duration::from_millis(1500));
+    let (id, clip_samples) = recording_under_way(&mut env);
     env.bus.kill();
     let status = env
         .wait_daemon_exit(Duration::from_secs(20))

@@ -6,7 +6,6 @@ use crate::calls::Call;
 use crate::capture::Stopped;
 use ed25519_dalek::SigningKey;
 use onrecord_evidence::{FileEntry, MANIFEST, Manifest, SIGNATURE, key, manifest::SCHEMA};
-use sha2::{Digest, Sha256};
 use std::path::Path;
 
 /// Writes the manifest and its signature into the call's directory, atomically.
@@ -20,7 +19,8 @@ pub fn seal(
     let files = &stopped.files;
     let mut entries = Vec::new();
     for f in files {
-        let sha256 = sha256_of(&dir.join(&f.name)).map_err(|e| format!("{}: {e}", f.name))?;
+        let sha256 = onrecord_evidence::verify::file_sha256(&dir.join(&f.name))
+            .map_err(|e| format!("{}: {e}", f.name))?;
         let frame = (f.channels as u64) * if f.sample_format == "f32" { 4 } else { 2 };
         let frames = f.pcm_bytes / frame.max(1);
         entries.push(FileEntry {
@@ -54,21 +54,6 @@ pub fn seal(
     let signature = key::sign_hex(signing, &bytes);
     write_atomic(&dir.join(MANIFEST), &bytes)?;
     write_atomic(&dir.join(SIGNATURE), signature.as_bytes())
-}
-
-/// The file's SHA-256 (hex), read a block at a time: an hour of audio is hundreds of MB.
-fn sha256_of(path: &Path) -> std::io::Result<String> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut block = vec![0u8; 1 << 20];
-    loop {
-        match file.read(&mut block)? {
-            0 => break,
-            n => hasher.update(&block[..n]),
-        }
-    }
-    Ok(hex::encode(hasher.finalize()))
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {

@@ -41,8 +41,9 @@ pub fn probe_format(path: &Path) -> Option<(String, u32, u32)> {
     Some((f.sample_format, f.rate, f.channels))
 }
 
-/// The SHA-256 of a file, read a MiB at a time.
-fn file_sha(path: &Path) -> std::io::Result<String> {
+/// The SHA-256 of a file (hex), read a MiB at a time: an hour of audio is hundreds of MB. The
+/// seal and the check hash files with this one function.
+pub fn file_sha256(path: &Path) -> std::io::Result<String> {
     use std::io::Read;
     let mut file = std::fs::File::open(path)?;
     let mut h = Sha256::new();
@@ -127,7 +128,7 @@ fn verify_file(dir: &Path, f: &crate::FileEntry, r: &mut Report) {
             "{name:?}: not a file name: a manifest names files inside the call's directory"
         ));
     }
-    match file_sha(&dir.join(name)) {
+    match file_sha256(&dir.join(name)) {
         Ok(sha) if sha == f.sha256 => r.pass(format!("{name}: SHA-256 matches the manifest")),
         Ok(_) => r.fail(format!(
             "{name}: SHA-256 differs from the manifest: the file was changed"

@@ -242,6 +242,11 @@ impl Owner {
             .calls
             .get(id)
             .ok_or_else(|| Error::UnknownCall(format!("no call {id:?}")))?;
+        if self.sealing.contains_key(id) {
+            return Err(Error::WrongState(
+                "the call's evidence is being sealed: remove it once that is done".into(),
+            ));
+        }
         if call.state.is_active() {
             return Err(Error::WrongState(format!(
                 "the call is {}: stop it before removing it",

@@ -6,7 +6,12 @@ use super::*;
 impl Owner {
     /// Whether retention deletes this call's audio, and from when (µs since the epoch).
     pub(super) fn deletion_due(&self, call: &Call) -> Option<(u64, String)> {
-        if call.kept || call.audio_deleted_us != 0 || call.recording_files.is_empty() {
+        // Not while the seal is hashing the audio: retention waits for `Command::Sealed`.
+        if call.kept
+            || call.audio_deleted_us != 0
+            || call.recording_files.is_empty()
+            || self.sealing.contains_key(&call.id)
+        {
             return None;
         }
         let ended = call.ended_us()?;
