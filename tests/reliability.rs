@@ -323,7 +323,9 @@ fn a_full_disk_stops_the_recording_cleanly_and_the_daemon_keeps_serving() {
     assert_eq!(show["state"], "stopped", "{show}");
     let timeline = show["timeline"].to_string();
     assert!(
-        timeline.contains("the recording failed and stopped") && timeline.contains("No space left"),
+        // A full disk is a failed write, told apart from a refused format.
+        timeline.contains("the recording failed and stopped (writing failed)")
+            && timeline.contains("No space left"),
         "{timeline}"
     );
     // The file is valid and holds the clip's start, exactly.

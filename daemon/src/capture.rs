@@ -77,6 +77,33 @@ pub struct SealedFile {
 /// `(call id, text)`.
 pub type Notes = std::sync::Arc<dyn Fn(&str, String) + Send + Sync>;
 
+/// Why capture could not start, resume or go on. The kinds are told apart in code: a full disk
+/// is a `Write`, a format the storage will not take a `FormatRefused`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CaptureError {
+    /// The configured plugin is not loaded (refused, failed its probe, not installed), or no
+    /// capture runs for the call.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The capture source did not open or start.
+    #[error("{0}")]
+    Source(String),
+    /// The storage will not take the recording's format (nor a format it could be converted to).
+    #[error("{0}")]
+    FormatRefused(String),
+    /// Writing failed: the disk is full, the file went away, the chain journal could not be
+    /// written.
+    #[error("{0}")]
+    Write(String),
+    /// The storage plugin panicked.
+    #[error("the storage plugin panicked: {0}")]
+    Panicked(String),
+}
+
+/// Where capture says that a call's recording failed for good while it ran: `(call id, why)`,
+/// once per recording.
+pub type Failures = std::sync::Arc<dyn Fn(&str, CaptureError) + Send + Sync>;
+
 /// A hold began or ended, at this offset into the recording (seconds).
 #[derive(Debug, Clone, PartialEq)]
 pub enum HoldChange {
@@ -94,12 +121,12 @@ pub trait Capture: Send + Sync {
     fn set_hold_events(&mut self, _events: HoldEvents) {}
     /// Gives capture a way to say that a call's recording failed for good while it ran (the
     /// storage refused a write: a full disk): `(call id, error)`, once per recording.
-    fn set_failures(&mut self, _failures: Notes) {}
+    fn set_failures(&mut self, _failures: Failures) {}
     /// Begins writing the call's audio into `dir`; returns the files it writes.
-    fn start(&mut self, call: &Call, dir: &Path) -> Result<Vec<String>, String>;
+    fn start(&mut self, call: &Call, dir: &Path) -> Result<Vec<String>, CaptureError>;
     /// Stops writing at once; nothing is buffered for later (no pre-roll).
     fn pause(&mut self, call_id: &str);
-    fn resume(&mut self, call_id: &str) -> Result<(), String>;
+    fn resume(&mut self, call_id: &str) -> Result<(), CaptureError>;
     /// How much audio of the call has been captured (accepted into the recording), from its
     /// frame count, in microseconds; `None` when this capture does not count.
     fn position_us(&self, _call_id: &str) -> Option<u64> {
@@ -118,7 +145,7 @@ pub struct NoCapture {
 }
 
 impl Capture for NoCapture {
-    fn start(&mut self, call: &Call, _dir: &Path) -> Result<Vec<String>, String> {
+    fn start(&mut self, call: &Call, _dir: &Path) -> Result<Vec<String>, CaptureError> {
         if !self.told {
             tracing::info!(call = %call.id, "no capture source is configured yet: calls keep their consent timeline, without audio");
             self.told = true;
@@ -126,7 +153,7 @@ impl Capture for NoCapture {
         Ok(Vec::new())
     }
     fn pause(&mut self, _call_id: &str) {}
-    fn resume(&mut self, _call_id: &str) -> Result<(), String> {
+    fn resume(&mut self, _call_id: &str) -> Result<(), CaptureError> {
         Ok(())
     }
     fn stop(&mut self, _call: &Call, _dir: &Path) -> Option<Stopped> {
@@ -141,12 +168,12 @@ pub struct Unavailable {
 }
 
 impl Capture for Unavailable {
-    fn start(&mut self, _call: &Call, _dir: &Path) -> Result<Vec<String>, String> {
-        Err(self.why.clone())
+    fn start(&mut self, _call: &Call, _dir: &Path) -> Result<Vec<String>, CaptureError> {
+        Err(CaptureError::Unavailable(self.why.clone()))
     }
     fn pause(&mut self, _call_id: &str) {}
-    fn resume(&mut self, _call_id: &str) -> Result<(), String> {
-        Err(self.why.clone())
+    fn resume(&mut self, _call_id: &str) -> Result<(), CaptureError> {
+        Err(CaptureError::Unavailable(self.why.clone()))
     }
     fn stop(&mut self, call: &Call, _dir: &Path) -> Option<Stopped> {
         if !call.recording_files.is_empty() {

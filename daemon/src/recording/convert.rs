@@ -2,12 +2,13 @@
 //! the capture callback): i16 <-> f32 sample conversion, and sample-rate conversion with
 //! rubato's FFT resampler when the rates differ. The same format passes through untouched.
 
+use crate::capture::CaptureError;
 use audioadapter_buffers::direct::InterleavedSlice;
 use onrecord_plugin::abi::{AudioFormat, SAMPLE_F32, SAMPLE_I16};
 use rubato::{Fft, FixedSync, Indexing, Resampler};
 
 /// Where converted audio goes: whole frames in the storage's format, and their count.
-pub type Emit<'a> = dyn FnMut(&[u8], usize) -> Result<(), String> + 'a;
+pub type Emit<'a> = dyn FnMut(&[u8], usize) -> Result<(), CaptureError> + 'a;
 
 /// Frames per resampler chunk.
 const CHUNK: usize = 1024;
@@ -31,20 +32,20 @@ struct Resample {
     frames_out: u64,
 }
 
-fn bad<E: std::fmt::Display>(e: E) -> String {
-    format!("resampling: {e}")
+fn bad<E: std::fmt::Display>(e: E) -> CaptureError {
+    CaptureError::Write(format!("resampling: {e}"))
 }
 
 impl Convert {
     /// `None` when no conversion is needed; an error for what cannot be converted.
-    pub fn new(from: AudioFormat, to: AudioFormat) -> Result<Option<Convert>, String> {
+    pub fn new(from: AudioFormat, to: AudioFormat) -> Result<Option<Convert>, CaptureError> {
         if from == to {
             return Ok(None);
         }
         if from.channels != to.channels {
-            return Err(format!(
+            return Err(CaptureError::FormatRefused(format!(
                 "the storage wants {to:?} but the source gives {from:?}: channel conversion is not available"
-            ));
+            )));
         }
         let resample = if from.rate == to.rate {
             None
@@ -113,7 +114,7 @@ impl Convert {
 
     /// Converts `data` (whole frames of the source's format) and hands the result, in the
     /// storage's format, to `emit` with its frame count.
-    pub fn process(&mut self, data: &[u8], emit: &mut Emit<'_>) -> Result<(), String> {
+    pub fn process(&mut self, data: &[u8], emit: &mut Emit<'_>) -> Result<(), CaptureError> {
         self.decode(data);
         let ch = self.to.channels as usize;
         match self.resample.as_mut() {
@@ -135,7 +136,7 @@ impl Convert {
 
     /// Flushes what the resampler holds (padding with silence) until the output is as long as
     /// the input calls for.
-    pub fn finish(&mut self, emit: &mut Emit<'_>) -> Result<(), String> {
+    pub fn finish(&mut self, emit: &mut Emit<'_>) -> Result<(), CaptureError> {
         let ch = self.to.channels as usize;
         let (from_rate, to_rate) = (self.from.rate as u64, self.to.rate as u64);
         let Some(r) = self.resample.as_mut() else {
@@ -167,7 +168,7 @@ impl Resample {
         bytes: &mut Vec<u8>,
         limit: Option<u64>,
         emit: &mut Emit<'_>,
-    ) -> Result<(), String> {
+    ) -> Result<(), CaptureError> {
         let ch = to.channels as usize;
         let max = self.out.len() / ch;
         let input = InterleavedSlice::new(&self.pending[..n * ch], ch, n).map_err(bad)?;

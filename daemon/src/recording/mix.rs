@@ -281,7 +281,7 @@ pub fn spawn_mixer(
     rate: u32,
     notes: Notes,
     call_id: &str,
-) -> Result<std::thread::JoinHandle<Result<Sealed, String>>, String> {
+) -> Result<std::thread::JoinHandle<Result<Sealed, crate::capture::CaptureError>>, String> {
     std::thread::Builder::new()
         .name(format!("mixer-{call_id}"))
         .spawn(move || {

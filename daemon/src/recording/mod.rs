@@ -23,7 +23,7 @@ mod ring;
 pub use ring::{deliver_at, source_event};
 
 use crate::calls::Call;
-use crate::capture::{Capture, Notes, SealedFile, Stopped};
+use crate::capture::{Capture, CaptureError, Failures, Notes, SealedFile, Stopped};
 use crate::plugins::Registry;
 use mix::MixShared;
 use onrecord_plugin::abi::*;
@@ -60,7 +60,7 @@ pub struct PluginCapture {
     active: HashMap<String, Recording>,
     notes: Option<Notes>,
     holds: Option<crate::capture::HoldEvents>,
-    failures: Option<Notes>,
+    failures: Option<Failures>,
 }
 
 impl PluginCapture {
@@ -76,7 +76,7 @@ impl PluginCapture {
     }
 
     /// What tells the owner that the storage failed while `call` recorded.
-    fn failure_hook(&self, call: &Call) -> Option<Box<dyn FnOnce(String) + Send>> {
+    fn failure_hook(&self, call: &Call) -> Option<Box<dyn FnOnce(CaptureError) + Send>> {
         let f = self.failures.clone()?;
         let id = call.id.clone();
         Some(Box::new(move |e| f(&id, e)))
@@ -223,7 +223,7 @@ struct Recording {
     sources: Vec<OpenSource>,
     /// Counts what the storage accepted.
     out_ring: Arc<Ring>,
-    writer: Option<std::thread::JoinHandle<Result<journal::Sealed, String>>>,
+    writer: Option<std::thread::JoinHandle<Result<journal::Sealed, CaptureError>>>,
     /// Timed sources: the recording's clock, shared with the mixer.
     mix: Option<Arc<MixShared>>,
     /// The file's name and stored format, for the manifest.
@@ -248,15 +248,15 @@ struct Opened {
 }
 
 impl PluginCapture {
-    fn storage(&self) -> Result<&'static StorageBackendV1, String> {
+    fn storage(&self) -> Result<&'static StorageBackendV1, CaptureError> {
         self.registry
             .storage(&self.config.storage)
             .and_then(|p| p.storage)
             .ok_or_else(|| {
-                format!(
+                CaptureError::Unavailable(format!(
                     "no storage plugin {:?} is loaded (see `onrecordctl plugins`)",
                     self.config.storage
-                )
+                ))
             })
     }
 
@@ -267,7 +267,7 @@ impl PluginCapture {
         got: AudioFormat,
         dir: &Path,
         out_ring: Arc<Ring>,
-    ) -> Result<Opened, String> {
+    ) -> Result<Opened, CaptureError> {
         let storage = self.storage()?;
         let mut preferred = got;
         // SAFETY: ABI calls with valid pointers.
@@ -278,9 +278,9 @@ impl PluginCapture {
             if !preferred.is_valid()
                 || unsafe { (storage.accepts)(&preferred, &mut again) } != STATUS_OK
             {
-                return Err(format!(
+                return Err(CaptureError::FormatRefused(format!(
                     "the storage accepts neither {got:?} nor a format of its own choosing"
-                ));
+                )));
             }
             preferred
         };
@@ -305,11 +305,15 @@ impl PluginCapture {
             )
         };
         if st != STATUS_OK {
-            return Err(format!(
+            let why = format!(
                 "the storage did not create {}: {}",
                 path.display(),
                 err.text(st)
-            ));
+            );
+            return Err(match st {
+                STATUS_UNSUPPORTED => CaptureError::FormatRefused(why),
+                _ => CaptureError::Write(why),
+            });
         }
         // One-second blocks of the stored PCM.
         let block_bytes = stored.rate as usize * stored.bytes_per_frame();
@@ -322,7 +326,7 @@ impl PluginCapture {
                 let mut err = Err512::new();
                 // SAFETY: created above and never written.
                 unsafe { (storage.finish)(file, err.ptr()) };
-                return Err(why);
+                return Err(CaptureError::Write(why));
             }
         };
         tracing::info!(source = ?got, stored = ?stored, file = %path.display(), "recording to");
@@ -361,20 +365,20 @@ impl PluginCapture {
         hold::HoldWatch::new(format, far, near, report, done)
     }
 
-    fn capture_plugin(&self) -> Result<&'static CaptureSourceV1, String> {
+    fn capture_plugin(&self) -> Result<&'static CaptureSourceV1, CaptureError> {
         self.registry
             .capture(&self.config.source)
             .and_then(|p| p.capture)
             .ok_or_else(|| {
-                format!(
+                CaptureError::Unavailable(format!(
                     "no capture plugin {:?} is loaded (see `onrecordctl plugins`)",
                     self.config.source
-                )
+                ))
             })
     }
 
     /// One untimed source: the file gets exactly what it delivers.
-    fn start_untimed(&mut self, call: &Call, dir: &Path) -> Result<Recording, String> {
+    fn start_untimed(&mut self, call: &Call, dir: &Path) -> Result<Recording, CaptureError> {
         let plugin = self.capture_plugin()?;
         let want = AudioFormat {
             sample_format: SAMPLE_I16,
@@ -383,7 +387,7 @@ impl PluginCapture {
         };
         let (mut src, failed) = OpenSource::open(plugin, &self.config.source_config, want);
         if let Some(why) = failed {
-            return Err(format!("the capture source {why}"));
+            return Err(CaptureError::Source(format!("the capture source {why}")));
         }
         let got = src.format;
         let out_ring = src.ring.clone();
@@ -403,7 +407,8 @@ impl PluginCapture {
             .out
             .with_hold(self.hold_watch(call, got, far, near, Arc::clone(&analysis)))
             .on_failure(self.failure_hook(call));
-        let writer = ring::spawn_writer(src.ring.clone(), consumer, out, &call.id)?;
+        let writer = ring::spawn_writer(src.ring.clone(), consumer, out, &call.id)
+            .map_err(CaptureError::Write)?;
         let mut rec = Recording {
             sources: vec![],
             out_ring,
@@ -418,14 +423,14 @@ impl PluginCapture {
         rec.sources.push(src);
         if let Err(why) = started {
             finish(&mut rec, &call.id);
-            return Err(format!("the capture source {why}"));
+            return Err(CaptureError::Source(format!("the capture source {why}")));
         }
         Ok(rec)
     }
 
     /// Timed sources, one channel each. A side that does not open or start is noted and its
     /// channel stays silent; with no side at all, nothing records.
-    fn start_timed(&mut self, call: &Call, dir: &Path) -> Result<Recording, String> {
+    fn start_timed(&mut self, call: &Call, dir: &Path) -> Result<Recording, CaptureError> {
         let plugin = self.capture_plugin()?;
         let want = AudioFormat {
             sample_format: SAMPLE_I16,
@@ -468,7 +473,7 @@ impl PluginCapture {
             labels.push(label);
         }
         if sources.iter().all(|s| s.vt.is_none()) {
-            return Err(problems.join("; "));
+            return Err(CaptureError::Source(problems.join("; ")));
         }
         let out_format = AudioFormat {
             sample_format: SAMPLE_I16,
@@ -511,7 +516,8 @@ impl PluginCapture {
             out =
                 out.with_hold(self.hold_watch(call, out_format, far, near, Arc::clone(&analysis)));
         }
-        let writer = mix::spawn_mixer(sides, shared.clone(), out, TIMED_RATE, notes, &call.id)?;
+        let writer = mix::spawn_mixer(sides, shared.clone(), out, TIMED_RATE, notes, &call.id)
+            .map_err(CaptureError::Write)?;
         let mut rec = Recording {
             sources,
             out_ring,
@@ -532,7 +538,7 @@ impl PluginCapture {
         if rec.sources.iter().all(|s| !s.started) {
             shared.timebase().open(mix::now_s());
             finish(&mut rec, &call.id);
-            return Err(problems.join("; "));
+            return Err(CaptureError::Source(problems.join("; ")));
         }
         // The recording begins when every side delivers (a live stream's first period comes
         // some tens of milliseconds after it starts), so that no channel begins with silence;
@@ -563,11 +569,11 @@ impl Capture for PluginCapture {
         self.holds = Some(events);
     }
 
-    fn set_failures(&mut self, failures: Notes) {
+    fn set_failures(&mut self, failures: Failures) {
         self.failures = Some(failures);
     }
 
-    fn start(&mut self, call: &Call, dir: &Path) -> Result<Vec<String>, String> {
+    fn start(&mut self, call: &Call, dir: &Path) -> Result<Vec<String>, CaptureError> {
         // Both plugins are mapped in before any source opens: loading one (at the first
         // recording) takes time that the sources' clocks must not see between open and write.
         self.capture_plugin()?;
@@ -601,7 +607,7 @@ impl Capture for PluginCapture {
         }
     }
 
-    fn resume(&mut self, call_id: &str) -> Result<(), String> {
+    fn resume(&mut self, call_id: &str) -> Result<(), CaptureError> {
         match self.active.get(call_id) {
             Some(r) => {
                 match &r.mix {
@@ -610,7 +616,9 @@ impl Capture for PluginCapture {
                 }
                 Ok(())
             }
-            None => Err("no capture is running for this call".into()),
+            None => Err(CaptureError::Unavailable(
+                "no capture is running for this call".into(),
+            )),
         }
     }
 

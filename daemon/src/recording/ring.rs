@@ -1,5 +1,6 @@
 //! The ring between a capture callback and the writer thread.
 
+use crate::capture::CaptureError;
 use onrecord_plugin::abi::*;
 use std::ffi::c_void;
 use std::sync::Arc;
@@ -271,25 +272,30 @@ pub struct Output {
     /// Counts frames the storage accepted.
     ring: Arc<Ring>,
     last_sync: Instant,
-    failure: Option<String>,
+    failure: Option<CaptureError>,
     /// The call analysis of the far side, fed what the storage accepted.
     hold: Option<super::hold::HoldWatch>,
     /// Told once, at the first failure of the storage (a full disk), so the call can stop
     /// then rather than at its end.
-    on_failure: Option<Box<dyn FnOnce(String) + Send>>,
+    on_failure: Option<Box<dyn FnOnce(CaptureError) + Send>>,
 }
 
-fn plugin_call(f: &dyn Fn(*mut ErrorBuf) -> i32) -> Result<(), String> {
+/// A call of the storage plugin: its status tells a refused format from a failed write (a full
+/// disk) from a panic.
+fn plugin_call(f: &dyn Fn(*mut ErrorBuf) -> i32) -> Result<(), CaptureError> {
     let mut err = [0u8; 512];
     let mut eb = ErrorBuf {
         buf: err.as_mut_ptr(),
         cap: err.len(),
         len: 0,
     };
-    if f(&mut eb) == STATUS_OK {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&err[..eb.len.min(512)]).into_owned())
+    let status = f(&mut eb);
+    let text = String::from_utf8_lossy(&err[..eb.len.min(512)]).into_owned();
+    match status {
+        STATUS_OK => Ok(()),
+        STATUS_UNSUPPORTED => Err(CaptureError::FormatRefused(text)),
+        STATUS_PANIC => Err(CaptureError::Panicked(text)),
+        _ => Err(CaptureError::Write(text)),
     }
 }
 
@@ -320,7 +326,7 @@ impl Output {
     }
 
     /// Calls `f` with the error at the storage's first failure.
-    pub fn on_failure(mut self, f: Option<Box<dyn FnOnce(String) + Send>>) -> Output {
+    pub fn on_failure(mut self, f: Option<Box<dyn FnOnce(CaptureError) + Send>>) -> Output {
         self.on_failure = f;
         self
     }
@@ -346,7 +352,7 @@ impl Output {
         }
         let (storage, file, ring, journal) =
             (self.storage, self.file.0, &self.ring, &mut self.journal);
-        let mut write = |data: &[u8], frames: usize| -> Result<(), String> {
+        let mut write = |data: &[u8], frames: usize| -> Result<(), CaptureError> {
             // SAFETY: ABI call on our handle with `frames` whole frames of the stored format.
             plugin_call(&|eb| unsafe { (storage.write)(file, data.as_ptr(), frames, eb) })?;
             ring.written.fetch_add(frames as u64, Ordering::Relaxed);
@@ -373,7 +379,7 @@ impl Output {
             let (storage, file) = (self.storage, self.file.0);
             // SAFETY: ABI call on our handle.
             self.failure = plugin_call(&|eb| unsafe { (storage.sync)(file, eb) })
-                .and_then(|()| self.journal.sync())
+                .and_then(|()| self.journal.sync().map_err(CaptureError::Write))
                 .err();
             self.last_sync = Instant::now();
             self.report_failure();
@@ -381,13 +387,13 @@ impl Output {
     }
 
     /// Flushes the conversion, finalizes the file and seals the journal.
-    pub fn close(mut self) -> Result<super::journal::Sealed, String> {
+    pub fn close(mut self) -> Result<super::journal::Sealed, CaptureError> {
         let (storage, file, ring, journal) =
             (self.storage, self.file.0, &self.ring, &mut self.journal);
         if self.failure.is_none()
             && let Some(c) = self.convert.as_mut()
         {
-            let mut write = |data: &[u8], frames: usize| -> Result<(), String> {
+            let mut write = |data: &[u8], frames: usize| -> Result<(), CaptureError> {
                 // SAFETY: as in `put`.
                 plugin_call(&|eb| unsafe { (storage.write)(file, data.as_ptr(), frames, eb) })?;
                 ring.written.fetch_add(frames as u64, Ordering::Relaxed);
@@ -402,7 +408,7 @@ impl Output {
         // SAFETY: ABI call; frees the handle whatever happened before.
         let finished = plugin_call(&|eb| unsafe { (storage.finish)(file, eb) });
         // The journal seals what the storage accepted, even when the file failed later.
-        let sealed = self.journal.finish();
+        let sealed = self.journal.finish().map_err(CaptureError::Write);
         match self.failure {
             Some(e) => Err(e),
             None => finished.and(sealed),
@@ -417,7 +423,7 @@ pub fn spawn_writer(
     mut consumer: rtrb::Consumer<u8>,
     mut out: Output,
     call_id: &str,
-) -> Result<std::thread::JoinHandle<Result<super::journal::Sealed, String>>, String> {
+) -> Result<std::thread::JoinHandle<Result<super::journal::Sealed, CaptureError>>, String> {
     std::thread::Builder::new()
         .name(format!("writer-{call_id}"))
         .spawn(move || {
@@ -447,4 +453,36 @@ pub fn spawn_writer(
             out.close()
         })
         .map_err(|e| format!("cannot start the writer thread: {e}"))
+}
+
+#[cfg(test)]
+mod plugin_status_tests {
+    use super::*;
+
+    /// The storage plugin's status decides the kind of failure: a full disk (an error) is told
+    /// apart from a refused format and from a panic.
+    #[test]
+    fn a_plugin_status_becomes_the_kind_of_failure() {
+        let call = |status: i32| {
+            plugin_call(&|eb: *mut ErrorBuf| {
+                // SAFETY: the buffer is plugin_call's own, 512 bytes.
+                unsafe {
+                    let msg = b"No space left on device";
+                    std::ptr::copy_nonoverlapping(msg.as_ptr(), (*eb).buf, msg.len());
+                    (*eb).len = msg.len();
+                }
+                status
+            })
+        };
+        assert_eq!(call(STATUS_OK), Ok(()));
+        assert_eq!(
+            call(STATUS_ERROR),
+            Err(CaptureError::Write("No space left on device".into()))
+        );
+        assert!(matches!(
+            call(STATUS_UNSUPPORTED),
+            Err(CaptureError::FormatRefused(_))
+        ));
+        assert!(matches!(call(STATUS_PANIC), Err(CaptureError::Panicked(_))));
+    }
 }

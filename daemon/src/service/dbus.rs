@@ -167,7 +167,7 @@ impl LawsIface {
             .map_err(|_| Error::Internal("the daemon is shutting down".into()))?;
         match rx.await {
             Ok(Ok(digest)) => Ok(digest),
-            Ok(Err(e)) => Err(Error::ReloadFailed(e)),
+            Ok(Err(e)) => Err(Error::ReloadFailed(e.to_string())),
             Err(_) => Err(Error::Internal("the reload was dropped".into())),
         }
     }

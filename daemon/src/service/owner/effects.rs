@@ -23,7 +23,7 @@ impl Owner {
             }));
         let failures = handle.clone();
         self.capture
-            .set_failures(Arc::new(move |id: &str, error: String| {
+            .set_failures(Arc::new(move |id: &str, error: CaptureError| {
                 // Rare and vital: waits for room in the queue, off the async threads.
                 let failures = failures.clone();
                 let id = id.to_owned();
@@ -53,7 +53,7 @@ impl Owner {
         call: &mut Call,
         dir: &std::path::Path,
         fx: &mut Vec<Effect>,
-    ) -> Result<(), String> {
+    ) -> Result<(), CaptureError> {
         let Some(i) = fx
             .iter()
             .position(|e| matches!(e, Effect::StartCapture | Effect::ResumeCapture))

@@ -85,7 +85,12 @@ impl Owner {
     }
 
     /// Stops a call whose recording failed, with the error in its timeline first.
-    pub(super) async fn capture_failed(&mut self, conn: &Connection, id: &str, error: String) {
+    pub(super) async fn capture_failed(
+        &mut self,
+        conn: &Connection,
+        id: &str,
+        error: CaptureError,
+    ) {
         let capturing = self
             .calls
             .get(id)
@@ -94,10 +99,17 @@ impl Owner {
         if !capturing {
             return;
         }
+        // What the user can act on differs: free space, or choose another storage format.
+        let what = match &error {
+            CaptureError::Write(_) => "writing failed",
+            CaptureError::FormatRefused(_) => "the storage refused the format",
+            CaptureError::Panicked(_) => "the storage plugin crashed",
+            CaptureError::Source(_) | CaptureError::Unavailable(_) => "capture failed",
+        };
         self.capture_note(
             conn,
             id,
-            format!("the recording failed and stopped: {error}"),
+            format!("the recording failed and stopped ({what}): {error}"),
         )
         .await;
         if let Err(e) = self

@@ -17,12 +17,14 @@ mod retention;
 mod sealing;
 mod tables;
 
+pub use tables::ReloadError;
+
 use super::Paths;
 use super::calls_dbus::{CallIface, CallInput, CallsIface, CallsIfaceSignals};
 use super::dbus::{LawsIface, LawsIfaceSignals};
 use super::{decide, notify};
 use crate::calls::{Call, Effect, Event, Notice, Policy, Refusal, Stamp, store};
-use crate::capture::Capture;
+use crate::capture::{Capture, CaptureError};
 use crate::config::Retention;
 use crate::laws::{self, LawSet, LoadError};
 use onrecord_interface::{CallSummary, Error, TimelineKind, call_path};
@@ -39,7 +41,7 @@ pub enum Command {
     /// Re-read the law tables; `reply` gets the new digest or the error.
     Reload {
         why: &'static str,
-        reply: Option<oneshot::Sender<Result<String, String>>>,
+        reply: Option<oneshot::Sender<Result<String, ReloadError>>>,
     },
     CreateCall {
         me: String,
@@ -73,7 +75,7 @@ pub enum Command {
     },
     /// A call's recording failed for good (the storage refused a write: a full disk): the
     /// error goes into its timeline and the call stops, which finishes what was written.
-    CaptureFailed { id: String, error: String },
+    CaptureFailed { id: String, error: CaptureError },
     /// The daemon is stopping (SIGTERM, SIGINT): every call still capturing is interrupted,
     /// so its files are finished and sealed now rather than repaired at the next start.
     /// `reply` gets how many were, once every seal has finished.
@@ -81,7 +83,7 @@ pub enum Command {
     /// A call's evidence was sealed (or could not be), on the sealing worker.
     Sealed {
         id: String,
-        result: Result<(), String>,
+        result: Result<(), crate::seal::SealError>,
     },
 }
 

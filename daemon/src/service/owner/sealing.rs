@@ -86,7 +86,7 @@ impl Owner {
 
     /// A seal finished: the replies that waited for it are sent, and a shutdown that waited for
     /// the last one is answered.
-    pub(super) fn sealed(&mut self, id: &str, result: Result<(), String>) {
+    pub(super) fn sealed(&mut self, id: &str, result: Result<(), crate::seal::SealError>) {
         match &result {
             Ok(()) => tracing::info!(call = %id, "evidence sealed"),
             Err(e) => tracing::error!(call = %id, "cannot seal the evidence: {e}"),

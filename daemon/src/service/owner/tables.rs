@@ -3,19 +3,30 @@
 
 use super::*;
 
+/// Why a reload did not swap the tables.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The tables on disk are invalid: every problem, with file and line.
+    #[error(transparent)]
+    Rejected(#[from] LoadError),
+    /// The reload itself did not run to its end.
+    #[error("the reload task failed: {0}")]
+    Task(String),
+}
+
 impl Owner {
     pub(super) async fn reload(
         &self,
         why: &'static str,
         conn: &Connection,
-    ) -> Result<String, String> {
+    ) -> Result<String, ReloadError> {
         let (shipped, user) = (
             self.paths.laws_dir.clone(),
             self.paths.user_laws_dir.clone(),
         );
         let loaded = tokio::task::spawn_blocking(move || laws::load(&shipped, user.as_deref()))
             .await
-            .map_err(|e| format!("the reload task failed: {e}"))?;
+            .map_err(|e| ReloadError::Task(e.to_string()))?;
         let old = self.state.borrow().clone();
         let iface = conn
             .object_server()
@@ -66,7 +77,7 @@ impl Owner {
                     let _ = iface.get().await.last_reload_error_changed(emitter).await;
                     let _ = iface.reload_failed(&message).await;
                 }
-                Err(message)
+                Err(ReloadError::Rejected(e))
             }
         }
     }
