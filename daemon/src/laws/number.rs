@@ -64,88 +64,16 @@ pub fn lookup(
         (None, Some((_, a))) => a.kind,
         (None, None) => return Err(invalid(&p, input)),
     };
-    let party = |location, jurisdiction: &str, candidates: Vec<String>, detail: String| Party {
+    let blank = Party {
         input: input.to_owned(),
-        location,
-        jurisdiction: jurisdiction.to_owned(),
-        candidates,
-        detail,
+        location: Location::Unknown,
+        jurisdiction: String::new(),
+        candidates: Vec::new(),
+        detail: String::new(),
     };
     let (kind, country, party) = match (place, plan) {
-        (Some((prefix, a)), Some(plan)) => {
-            let what = area_name(plan, prefix);
-            let note = a
-                .note
-                .as_deref()
-                .map(|n| format!(": {n}"))
-                .unwrap_or_default();
-            let detail = format!("{what}{note}");
-            match a.jurisdictions.as_slice() {
-                [one] => (
-                    a.kind,
-                    country_of(one).to_owned(),
-                    party(Location::Number, one, vec![], detail),
-                ),
-                many => (
-                    a.kind,
-                    common_country(many),
-                    party(Location::Ambiguous, "", many.to_vec(), detail),
-                ),
-            }
-        }
-        _ => {
-            let area = area.map(|(prefix, a)| (prefix, a, plan));
-            // The table's kind, unless it would make the number more located than its type.
-            let kind = match area {
-                Some((_, a, _)) if !a.kind.has_location() || kind.has_location() => a.kind,
-                _ => kind,
-            };
-            let what = match area {
-                Some((prefix, _, Some(plan))) => area_name(plan, prefix),
-                _ => format!("+{}", p.code),
-            };
-            let country = country_for(&p, plan);
-            let located = match plan {
-                // A shared plan (NANP) whose area the tables do not know: no country either.
-                Some(Plan { country: None, .. }) => None,
-                _ if country.is_empty() => None,
-                _ => Some(country.clone()),
-            };
-            let party = match located {
-                _ if !kind.has_location() => party(
-                    Location::Unknown,
-                    "",
-                    vec![],
-                    format!("{} ({what}), which can ring anywhere", kind.describe()),
-                ),
-                Some(c) => country_party(
-                    set,
-                    party(
-                        Location::Number,
-                        &c,
-                        vec![],
-                        format!("{}, {what}", kind.describe()),
-                    ),
-                ),
-                None if plan.is_some() => party(
-                    Location::Unknown,
-                    "",
-                    vec![],
-                    format!(
-                        "+{} {}: prefix not in the numbering tables",
-                        p.code,
-                        &p.national[..p.national.len().min(3)]
-                    ),
-                ),
-                None => party(
-                    Location::Unknown,
-                    "",
-                    vec![],
-                    format!("calling code +{} is not in the numbering tables", p.code),
-                ),
-            };
-            (kind, country, party)
-        }
+        (Some((prefix, a)), Some(plan)) => placed_by_area(plan, prefix, a, blank),
+        _ => placed_by_type(set, &p, plan, area, kind, blank),
     };
     Ok(NumberInfo {
         input: input.to_owned(),
@@ -155,6 +83,100 @@ pub fn lookup(
         kind: kind.as_str().to_owned(),
         party,
     })
+}
+
+/// An area of the tables names where the number is: one place, or several.
+fn placed_by_area(
+    plan: &Plan,
+    prefix: &str,
+    a: &Area,
+    blank: Party,
+) -> (NumberKind, String, Party) {
+    let note = a
+        .note
+        .as_deref()
+        .map(|n| format!(": {n}"))
+        .unwrap_or_default();
+    let detail = format!("{}{note}", area_name(plan, prefix));
+    match a.jurisdictions.as_slice() {
+        [one] => (
+            a.kind,
+            country_of(one).to_owned(),
+            Party {
+                location: Location::Number,
+                jurisdiction: one.clone(),
+                detail,
+                ..blank
+            },
+        ),
+        many => (
+            a.kind,
+            common_country(many),
+            Party {
+                location: Location::Ambiguous,
+                candidates: many.to_vec(),
+                detail,
+                ..blank
+            },
+        ),
+    }
+}
+
+/// No area names a place: the number's type decides. A fixed line or a mobile is in its
+/// country (somewhere among its subdivisions); every other type can ring anywhere.
+fn placed_by_type(
+    set: &LawSet,
+    p: &Parsed,
+    plan: Option<&Plan>,
+    area: Option<(&str, &Area)>,
+    kind: NumberKind,
+    blank: Party,
+) -> (NumberKind, String, Party) {
+    // The table's kind, unless it would make the number more located than its type.
+    let kind = match area {
+        Some((_, a)) if !a.kind.has_location() || kind.has_location() => a.kind,
+        _ => kind,
+    };
+    let what = match (area, plan) {
+        (Some((prefix, _)), Some(plan)) => area_name(plan, prefix),
+        _ => format!("+{}", p.code),
+    };
+    let country = country_for(p, plan);
+    let located = match plan {
+        // A shared plan (NANP) whose area the tables do not know: no country either.
+        Some(Plan { country: None, .. }) => None,
+        _ if country.is_empty() => None,
+        _ => Some(country.clone()),
+    };
+    let unknown = |detail: String| Party {
+        detail,
+        ..blank.clone()
+    };
+    let party = match located {
+        _ if !kind.has_location() => unknown(format!(
+            "{} ({what}), which can ring anywhere",
+            kind.describe()
+        )),
+        Some(c) => country_party(
+            set,
+            Party {
+                location: Location::Number,
+                jurisdiction: c,
+                detail: format!("{}, {what}", kind.describe()),
+                ..blank.clone()
+            },
+        ),
+        None if plan.is_some() => unknown(format!(
+            "+{} {}: prefix not in the numbering tables",
+            p.code,
+            &p.national[..p.national.len().min(3)]
+        )),
+        None => unknown(format!(
+            "calling code +{} is not in the numbering tables",
+            p.code
+        )),
+    };
+    (kind, country, party)
 }
 
 fn parse(input: &str, default_country: Option<&str>) -> Result<Parsed, NumberError> {
