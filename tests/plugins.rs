@@ -43,6 +43,8 @@ fn the_built_in_plugins_load() {
     assert_eq!(wav["status"], "loaded", "{wav}");
     assert_eq!(wav["id"], "storage-wav");
     assert_eq!(wav["interfaces"][0], "storage-backend.v1");
+    // It reads back what it writes, for verify and export.
+    assert_eq!(wav["interfaces"][1], "storage-reader.v1");
     let file = by_file(&list, "libonrecord_capture_file.so");
     assert_eq!(file["status"], "loaded", "{file}");
     assert_eq!(file["interfaces"][0], "capture-source.v1");

@@ -326,7 +326,7 @@ fn a_source_at_another_rate_is_resampled_for_a_storage_that_needs_48k() {
     env.call(&["start"]);
     std::thread::sleep(Duration::from_millis(500));
     env.call(&["stop"]);
-    let raw = std::fs::read(call_dir(&env).join("audio.raw")).unwrap();
+    let raw = std::fs::read(call_dir(&env).join("audio.pcm48")).unwrap();
     let left: Vec<i16> = raw
         .chunks_exact(4)
         .map(|f| i16::from_le_bytes([f[0], f[1]]))
@@ -339,6 +339,51 @@ fn a_source_at_another_rate_is_resampled_for_a_storage_that_needs_48k() {
         (crossings as f64 - expected).abs() <= 2.0,
         "{crossings} zero crossings, expected {expected}: the pitch moved"
     );
+}
+
+/// Evidence is read back only through a storage plugin that reads its format: a recording in a
+/// format no installed plugin reads is "unsupported format", never its bytes taken as audio,
+/// while the checks that need no reading (hashes, the chain) still run.
+#[test]
+fn a_recording_no_installed_plugin_reads_is_an_unsupported_format() {
+    let mut env = TestEnv::new();
+    std::fs::copy(
+        onrecord_tests::test_plugin("testplugin_storage_48k"),
+        env.plugin_dir.join("lib48k.so"),
+    )
+    .unwrap();
+    let (clip, _) = clip(env.dir.path(), 1.0);
+    configure_storage(&env, &clip, "fast", 1000, "storage-48k");
+    env.start_daemon();
+    let id = env.ctl_json(&["call", "new", "--them", "US-TX", "--label", "unreadable"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.call(&["notice"]);
+    env.call(&["start"]);
+    std::thread::sleep(Duration::from_millis(300));
+    env.call(&["stop"]);
+    let dir = call_dir(&env);
+    assert!(dir.join("audio.pcm48").exists());
+    for target in [id.as_str(), dir.to_str().unwrap()] {
+        let (code, out, err) = env.ctl_run(&["verify", target]);
+        assert_ne!(code, 0, "{out}{err}");
+        assert!(
+            out.contains("audio.pcm48: SHA-256 matches the manifest")
+                && out.contains("chain of ")
+                && out.contains("unsupported format \"pcm48\"")
+                && out.contains("wav")
+                && out.contains("flac"),
+            "{out}{err}"
+        );
+    }
+    // Export still bundles what was recorded, and says the same of the audio.
+    let bundle = env.dir.path().join("call.zip");
+    let (code, out, err) = env.ctl_run(&["export", &id, "--to", bundle.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = env.ctl_run(&["verify", bundle.to_str().unwrap()]);
+    assert_ne!(code, 0, "{out}{err}");
+    assert!(out.contains("unsupported format"), "{out}{err}");
 }
 
 #[test]

@@ -19,6 +19,12 @@ pub async fn key(conn: &zbus::Connection, json: bool) -> Result<(), Fail> {
     emit(&format!("{key}\n"))
 }
 
+/// The installed storage plugins' readers, found where the daemon looks by default: a
+/// recording is read only through the plugin that wrote its format.
+pub fn readers() -> onrecord_evidence::Readers {
+    onrecord_evidence::Readers::discover(&onrecord_plugin::host::plugin_dirs(&[]))
+}
+
 /// The audio files a call directory's manifest names (for progress), if it can be read.
 fn manifest_files(dir: &Path) -> Option<usize> {
     let bytes = std::fs::read(dir.join(onrecord_evidence::MANIFEST)).ok()?;
@@ -30,7 +36,8 @@ fn manifest_files(dir: &Path) -> Option<usize> {
 /// one object: `directory`, `verified` and every check (`ok`, `what`).
 pub fn verify_dir(dir: &Path, expected_key: Option<&str>, json: bool) -> Result<(), Fail> {
     let progress = Progress::new(manifest_files(dir).unwrap_or(0) as u64, "verifying");
-    let mut report = onrecord_evidence::verify::verify_dir_with(dir, |what| {
+    let readers = readers();
+    let mut report = onrecord_evidence::verify::verify_dir_with(dir, &readers, |what| {
         progress.step(&format!("checking {what}"))
     });
     progress.done();
@@ -139,7 +146,8 @@ pub async fn export(
     // The manifest, its signature, the call record, and each audio file with its journal.
     let files = manifest_files(Path::new(&dir)).unwrap_or(0);
     let progress = Progress::new(3 + 2 * files as u64, "exporting");
-    let done = onrecord_evidence::bundle::export(Path::new(&dir), &out, |name, bytes| {
+    let readers = readers();
+    let done = onrecord_evidence::bundle::export(Path::new(&dir), &out, &readers, |name, bytes| {
         progress.step(&format!("adding {name} ({:.1} MB)", bytes as f64 / 1e6));
     });
     progress.done();

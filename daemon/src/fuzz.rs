@@ -141,7 +141,10 @@ pub fn manifest(data: &[u8]) {
     let signing = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
     std::fs::write(dir.join("manifest.json"), data).expect("scratch");
     std::fs::write(dir.join("manifest.sig"), key::sign_hex(&signing, data)).expect("scratch");
-    let report = onrecord_evidence::verify::verify_dir(dir);
+    static WAV: onrecord_plugin::StorageReaderV1 =
+        onrecord_plugin::ffi::reader_vtable::<onrecord_storage_wav::WavReader>();
+    let readers = onrecord_evidence::Readers::from_vtables([&WAV]);
+    let report = onrecord_evidence::verify::verify_dir(dir, &readers);
     assert!(!report.checks.is_empty(), "a report says what it checked");
 }
 

@@ -2,6 +2,7 @@
 
 use clap::Parser;
 use onrecord_interface::{BUS_NAME, OBJECT_PATH};
+use onrecord_plugin::host::{dev_build_dir, exe_dir, plugin_dirs};
 use onrecordd::capture::{Capture, NoCapture, Unavailable};
 use onrecordd::cli::Args;
 use onrecordd::config::{CaptureSection, Config, LIVE_SOURCE};
@@ -14,32 +15,6 @@ use std::sync::Arc;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use zbus::fdo::{RequestNameFlags, RequestNameReply};
-
-/// Where plugins are looked for, first found first: `--plugin-dir`s,
-/// `$XDG_DATA_HOME/onrecord/plugins`, the installed `<prefix>/lib/onrecord/plugins`, and in a
-/// development build the cargo target directory the daemon runs from.
-fn plugin_dirs(given: &[PathBuf]) -> Vec<PathBuf> {
-    let mut dirs = given.to_vec();
-    dirs.extend(xdg("XDG_DATA_HOME", ".local/share").map(|p| p.join("onrecord/plugins")));
-    if let Some(prefix) = exe_dir().as_deref().and_then(Path::parent) {
-        dirs.push(prefix.join("lib/onrecord/plugins"));
-    }
-    dirs.extend(dev_build_dir());
-    dirs
-}
-
-/// The directory of the running binary.
-fn exe_dir() -> Option<PathBuf> {
-    std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(Path::to_owned))
-}
-
-/// The cargo target directory this binary runs from, in a development build (cargo leaves a
-/// `.cargo-lock` there); `None` for an installed binary.
-fn dev_build_dir() -> Option<PathBuf> {
-    exe_dir().filter(|bin| bin.join(".cargo-lock").exists())
-}
 
 fn main() -> ExitCode {
     onrecordd::memory::limit_arenas();

@@ -11,12 +11,17 @@ pub const REPORT: &str = "report.html";
 pub const PUBLIC_KEY: &str = "public-key.txt";
 
 /// Writes the bundle of the call directory `dir` to `out`; `progress` hears each file.
-pub fn export(dir: &Path, out: &Path, mut progress: impl FnMut(&str, u64)) -> Result<(), String> {
+pub fn export(
+    dir: &Path,
+    out: &Path,
+    readers: &crate::Readers,
+    mut progress: impl FnMut(&str, u64),
+) -> Result<(), String> {
     let bytes = std::fs::read(dir.join(MANIFEST))
         .map_err(|e| format!("{MANIFEST}: {e} (the call is sealed when it ends)"))?;
     let manifest: Manifest =
         serde_json::from_slice(&bytes).map_err(|e| format!("{MANIFEST}: {e}"))?;
-    let checked = verify::verify_dir(dir);
+    let checked = verify::verify_dir(dir, readers);
     let folder = if manifest.call.id.is_empty() {
         "call".to_owned()
     } else {

@@ -9,7 +9,6 @@
 //!   signed with the installation's Ed25519 key ([`key`]).
 //! - **Verification** ([`verify::verify_dir`]), which says exactly what fails and where.
 
-pub mod audio;
 pub mod bundle;
 pub mod chain;
 pub mod key;
@@ -19,6 +18,7 @@ pub mod verify;
 
 pub use chain::{Block, Chain};
 pub use manifest::{CallRecord, CaptureStats, FileEntry, Manifest, SourceStats};
+pub use onrecord_plugin::host::Readers;
 
 /// The manifest of a call, in its directory.
 pub const MANIFEST: &str = "manifest.json";

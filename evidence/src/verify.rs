@@ -2,7 +2,7 @@
 //! and every block of audio against its sealed hash.
 
 use crate::chain::{self, Block, GENESIS};
-use crate::{MANIFEST, Manifest, SIGNATURE, journal_name, key};
+use crate::{MANIFEST, Manifest, Readers, SIGNATURE, journal_name, key};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
@@ -35,10 +35,15 @@ fn clock(bytes: u64, bytes_per_second: u64) -> String {
     format!("{}:{:04.1}", (s / 60.0) as u64, s % 60.0)
 }
 
-/// The format of an audio file (`i16`|`f32`, rate, channels), from its header.
-pub fn probe_format(path: &Path) -> Option<(String, u32, u32)> {
-    let f = crate::audio::probe_format(path)?;
-    Some((f.sample_format, f.rate, f.channels))
+/// The format of an audio file (`i16`|`f32`, rate, channels), from its header, as the storage
+/// plugin that wrote it reads it.
+pub fn probe_format(readers: &Readers, path: &Path) -> Option<(String, u32, u32)> {
+    let f = readers.open(path).ok()?.format()?;
+    let sample = match f.sample_format {
+        onrecord_plugin::SAMPLE_F32 => "f32",
+        _ => "i16",
+    };
+    Some((sample.into(), f.rate, f.channels))
 }
 
 /// The SHA-256 of a file (hex), read a MiB at a time: an hour of audio is hundreds of MB. The
@@ -71,13 +76,14 @@ fn read_up_to(r: &mut impl std::io::Read, buf: &mut Vec<u8>, n: usize) -> std::i
     Ok(())
 }
 
-/// Verifies the call directory `dir` (or an unpacked bundle).
-pub fn verify_dir(dir: &Path) -> Report {
-    verify_dir_with(dir, |_| {})
+/// Verifies the call directory `dir` (or an unpacked bundle), reading its audio through
+/// `readers` (the storage plugins that write it).
+pub fn verify_dir(dir: &Path, readers: &Readers) -> Report {
+    verify_dir_with(dir, readers, |_| {})
 }
 
 /// [`verify_dir`], telling `progress` which file it checks.
-pub fn verify_dir_with(dir: &Path, mut progress: impl FnMut(&str)) -> Report {
+pub fn verify_dir_with(dir: &Path, readers: &Readers, mut progress: impl FnMut(&str)) -> Report {
     let mut r = Report::default();
     let manifest_bytes = match std::fs::read(dir.join(MANIFEST)) {
         Ok(b) => b,
@@ -110,12 +116,12 @@ pub fn verify_dir_with(dir: &Path, mut progress: impl FnMut(&str)) -> Report {
             "{} ({:.1} s, {} blocks)",
             f.name, f.duration_s, f.blocks
         ));
-        verify_file(dir, f, &mut r);
+        verify_file(dir, f, readers, &mut r);
     }
     r
 }
 
-fn verify_file(dir: &Path, f: &crate::FileEntry, r: &mut Report) {
+fn verify_file(dir: &Path, f: &crate::FileEntry, readers: &Readers, r: &mut Report) {
     let name = &f.name;
     // A file of the call is in the call's directory: a name that is a path could make the
     // check read anything on the machine.
@@ -172,7 +178,7 @@ fn verify_file(dir: &Path, f: &crate::FileEntry, r: &mut Report) {
     }
     r.pass(format!("{name}: chain of {} blocks intact", blocks.len()));
     // The audio, a block at a time: the check holds one block, whatever the call's length.
-    let mut pcm = match crate::audio::PcmReader::open(&dir.join(name)) {
+    let mut pcm = match readers.open(&dir.join(name)) {
         Ok(p) => p,
         Err(e) => return r.fail(e),
     };
@@ -236,7 +242,7 @@ mod tests {
         for name in ["../secret", "/etc/hostname", "a/b.wav", ".."] {
             m["files"][0]["name"] = name.into();
             std::fs::write(dir.join(MANIFEST), m.to_string()).unwrap();
-            let r = verify_dir(&dir);
+            let r = verify_dir(&dir, &Readers::default());
             let failed: Vec<&String> = r.checks.iter().filter(|c| !c.0).map(|c| &c.1).collect();
             assert!(
                 failed.iter().any(|c| c.contains("not a file name")),

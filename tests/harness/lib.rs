@@ -114,7 +114,8 @@ pub struct TestEnv {
     pub user_laws_dir: PathBuf,
     pub data_dir: PathBuf,
     pub config: PathBuf,
-    /// Passed as `--plugin-dir`: searched before the build's own plugins.
+    /// `$XDG_DATA_HOME/onrecord/plugins` inside the temp dir, also passed as `--plugin-dir`:
+    /// searched before the build's own plugins, by the daemon and by onrecordctl alike.
     pub plugin_dir: PathBuf,
     /// Extra environment of the daemon (a test plugin's switches).
     pub daemon_env: Vec<(String, String)>,
@@ -193,7 +194,13 @@ impl TestEnv {
             .prefix("onrecord-test-")
             .tempdir()
             .expect("temp dir");
-        for d in ["home", "config", "data-home", "run", "data", "plugins"] {
+        for d in [
+            "home",
+            "config",
+            "data-home/onrecord/plugins",
+            "run",
+            "data",
+        ] {
             fs::create_dir_all(dir.path().join(d)).unwrap();
         }
         use std::os::unix::fs::PermissionsExt;
@@ -204,7 +211,7 @@ impl TestEnv {
             laws_dir: shipped_laws(),
             user_laws_dir: dir.path().join("config/onrecord/laws"),
             data_dir: dir.path().join("data"),
-            plugin_dir: dir.path().join("plugins"),
+            plugin_dir: dir.path().join("data-home/onrecord/plugins"),
             config,
             bus: Bus::start(),
             dir,

@@ -11,7 +11,6 @@
 use onrecord_interface::PluginInfo;
 use onrecord_plugin::abi::*;
 use std::ffi::{CStr, c_void};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// A loaded plugin and its vtables.
@@ -22,6 +21,8 @@ pub struct Plugin {
     pub storage: Option<&'static StorageBackendV1>,
     /// Since ABI 1.1: the devices a capture plugin can open.
     pub devices: Option<&'static DeviceListV1>,
+    /// Since ABI 1.2: a storage plugin's reader of its own files.
+    pub reader: Option<&'static StorageReaderV1>,
 }
 
 /// What a probe found in one file: the report, and for a storage backend its extension.
@@ -50,6 +51,7 @@ pub struct Registry {
 const CAPTURE: &str = "capture-source.v1";
 const STORAGE: &str = "storage-backend.v1";
 const DEVICES: &str = "device-list.v1";
+const READER: &str = "storage-reader.v1";
 
 impl Registry {
     /// The plugin in this process, loading it on first use. A plugin that passed its probe but
@@ -111,6 +113,20 @@ impl Registry {
         let k = writes.iter().find(|k| k.id == id).or(writes.first())?;
         self.get(k)?.storage
     }
+    /// The readers of every storage plugin that has one, the configured storage `id` first:
+    /// what reads a recording back (a repair's format, the call analysis of a file).
+    pub fn readers(&self, id: &str) -> onrecord_plugin::host::Readers {
+        let mut storages: Vec<&Known> = self
+            .known
+            .iter()
+            .filter(|k| k.interfaces.iter().any(|i| i == READER))
+            .collect();
+        storages.sort_by_key(|k| k.id != id);
+        onrecord_plugin::host::Readers::from_vtables(
+            storages.into_iter().filter_map(|k| self.get(k)?.reader),
+        )
+    }
+
     /// Every device of every capture plugin that lists them, with the plugin's id; a plugin
     /// that fails to list is reported as `Err` with its id.
     pub fn devices(&self) -> Vec<Result<(String, onrecord_plugin::DeviceInfo), String>> {
@@ -201,33 +217,10 @@ fn text(p: *const std::ffi::c_char) -> Option<String> {
         .flatten()
 }
 
-/// Whether the file may be loaded at all: a regular file of ours, or root's (a system-wide
-/// install), that nobody else can write.
-fn check_file(path: &Path) -> Result<(), String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
-    let me = rustix::process::geteuid().as_raw();
-    if meta.uid() != me && meta.uid() != 0 {
-        return Err(format!(
-            "owned by user {}, neither this user ({me}) nor root: refusing to run another user's code",
-            meta.uid()
-        ));
-    }
-    if meta.mode() & 0o022 != 0 {
-        return Err(format!(
-            "writable by group or others (mode {:o}): anyone could change the code; `chmod go-w` it",
-            meta.mode() & 0o777
-        ));
-    }
-    Ok(())
-}
-
 /// Loads one file. The refusal report is large, but this runs once per file at start.
 #[allow(clippy::result_large_err)]
 fn load(path: &Path) -> Result<(Plugin, PluginInfo), PluginInfo> {
-    check_file(path).map_err(|why| info(path, "refused", why))?;
+    onrecord_plugin::host::check_file(path).map_err(|why| info(path, "refused", why))?;
     // SAFETY: loading runs the library's initializers. The file passed the ownership and
     // permission checks; beyond that a plugin is trusted code, like any program the user runs.
     let lib = unsafe { libloading::Library::new(path) }
@@ -298,9 +291,21 @@ fn load(path: &Path) -> Result<(Plugin, PluginInfo), PluginInfo> {
     } else {
         std::ptr::null()
     };
+    // `storage-reader.v1` exists from ABI 1.2 on.
+    let reader = if entry.abi_minor >= 2 {
+        (unsafe { (entry.get_interface)(STORAGE_READER_V1.as_ptr()) }) as *const StorageReaderV1
+    } else {
+        std::ptr::null()
+    };
     // SAFETY: non-null vtables are static per the ABI.
-    let (capture, storage, devices) =
-        unsafe { (capture.as_ref(), storage.as_ref(), devices.as_ref()) };
+    let (capture, storage, devices, reader) = unsafe {
+        (
+            capture.as_ref(),
+            storage.as_ref(),
+            devices.as_ref(),
+            reader.as_ref(),
+        )
+    };
     if capture.is_none() && storage.is_none() {
         unsafe { (entry.deinit)() };
         return Err(fail(
@@ -339,6 +344,9 @@ fn load(path: &Path) -> Result<(Plugin, PluginInfo), PluginInfo> {
             ));
         }
     }
+    if reader.is_some() {
+        report.interfaces.push(READER.into());
+    }
     Ok((
         Plugin {
             id,
@@ -346,6 +354,7 @@ fn load(path: &Path) -> Result<(Plugin, PluginInfo), PluginInfo> {
             capture,
             storage,
             devices,
+            reader,
         },
         report,
     ))

@@ -667,9 +667,13 @@ impl PluginCapture {
                     "{name} repaired after a crash: {frames} frames kept"
                 ));
                 let sealed = journal::read_sealed(&dir.join(onrecord_evidence::journal_name(name)));
-                if let (Some((sample_format, rate, channels)), Some(sealed)) =
-                    (onrecord_evidence::verify::probe_format(&path), sealed)
-                {
+                if let (Some((sample_format, rate, channels)), Some(sealed)) = (
+                    onrecord_evidence::verify::probe_format(
+                        &self.registry.readers(&self.config.storage),
+                        &path,
+                    ),
+                    sealed,
+                ) {
                     files.push(SealedFile {
                         name: name.clone(),
                         sample_format,

@@ -1,7 +1,7 @@
 //! The smallest useful plugin: a storage backend that writes the frames it is given, as they
 //! are, to a `.raw` file. See plugins/README.md, which walks through it.
 
-use onrecord_plugin::{AudioFormat, StorageBackend, export};
+use onrecord_plugin::{AudioFormat, StorageBackend, StorageReader, export};
 use std::ffi::CStr;
 use std::io::Write;
 use std::path::Path;
@@ -63,4 +63,20 @@ impl StorageBackend for Raw {
     }
 }
 
-export!(id: "storage-raw", description: "Raw PCM, as given (the SDK's example)", storage: Raw);
+/// Reads back what `Raw` wrote: the file is the PCM; it does not say its format.
+pub struct RawReader(std::io::BufReader<std::fs::File>);
+
+impl StorageReader for RawReader {
+    const EXTENSION: &'static CStr = c"raw";
+
+    fn open(path: &Path) -> Result<(Self, Option<AudioFormat>), String> {
+        let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok((RawReader(std::io::BufReader::new(f)), None))
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, String> {
+        std::io::Read::read(&mut self.0, buf).map_err(|e| e.to_string())
+    }
+}
+
+export!(id: "storage-raw", description: "Raw PCM, as given (the SDK's example)", storage: Raw, reader: RawReader);

@@ -12,7 +12,7 @@ use std::ffi::{c_char, c_void};
 pub const ABI_MAJOR: u32 = 1;
 /// Bumped when something is added compatibly. 1.1 added `HostV1::source_event`,
 /// `HostV1::deliver_at` and the `device-list.v1` interface.
-pub const ABI_MINOR: u32 = 1;
+pub const ABI_MINOR: u32 = 2;
 
 /// The symbol every plugin exports: `extern "C" fn() -> *const PluginEntry`.
 pub const ENTRY_SYMBOL: &[u8] = b"onrecord_plugin_entry\0";
@@ -23,6 +23,8 @@ pub const CAPTURE_SOURCE_V1: &std::ffi::CStr = c"capture-source.v1";
 pub const STORAGE_BACKEND_V1: &std::ffi::CStr = c"storage-backend.v1";
 /// Since ABI 1.1: the devices a capture plugin can open.
 pub const DEVICE_LIST_V1: &std::ffi::CStr = c"device-list.v1";
+/// Reading back what a storage backend wrote (ABI 1.2): [`StorageReaderV1`].
+pub const STORAGE_READER_V1: &std::ffi::CStr = c"storage-reader.v1";
 
 /// `HostV1::source_event` kinds: the source's device went away (unplugged, server restarted);
 /// frames stop until it comes back.
@@ -198,7 +200,36 @@ pub struct DeviceListV1 {
     pub list: unsafe extern "C" fn(emit: EmitFn, ctx: *mut c_void, err: *mut ErrorBuf) -> i32,
 }
 
+/// `storage-reader.v1` (ABI 1.2): a storage plugin reads back the files it writes, as the PCM
+/// bytes it was handed, a piece at a time. The verifier, the export and the analysis read
+/// recordings through it, with or without the daemon.
+#[repr(C)]
+pub struct StorageReaderV1 {
+    /// The extension of the files it reads, without the dot: the storage's own (NUL-terminated).
+    pub extension: *const c_char,
+    /// Opens `path` (UTF-8, `path_len` bytes). `format` gets the recording's format, or all
+    /// zeros when the file does not say (raw PCM).
+    pub open: unsafe extern "C" fn(
+        path: *const u8,
+        path_len: usize,
+        format: *mut AudioFormat,
+        handle: *mut *mut c_void,
+        err: *mut ErrorBuf,
+    ) -> i32,
+    /// Reads the next bytes into `buf` (`len` bytes); `got` is how many, 0 at the end.
+    pub read: unsafe extern "C" fn(
+        handle: *mut c_void,
+        buf: *mut u8,
+        len: usize,
+        got: *mut usize,
+        err: *mut ErrorBuf,
+    ) -> i32,
+    /// Closes what `open` opened.
+    pub close: unsafe extern "C" fn(handle: *mut c_void),
+}
+
 // SAFETY: vtables are immutable static data.
+unsafe impl Sync for StorageReaderV1 {}
 unsafe impl Sync for DeviceListV1 {}
 unsafe impl Sync for CaptureSourceV1 {}
 unsafe impl Sync for StorageBackendV1 {}

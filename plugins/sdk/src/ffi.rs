@@ -3,7 +3,7 @@
 //! cannot catch a plugin's panic (each cdylib has its own standard library).
 
 use crate::abi::*;
-use crate::{CaptureSource, Sink, StorageBackend};
+use crate::{CaptureSource, Sink, StorageBackend, StorageReader};
 use std::ffi::c_void;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
@@ -308,5 +308,71 @@ pub const fn storage_vtable<T: StorageBackend>() -> StorageBackendV1 {
         sync: storage_sync::<T>,
         finish: storage_finish::<T>,
         repair: storage_repair::<T>,
+    }
+}
+
+// storage-reader.v1
+
+unsafe extern "C" fn reader_open<T: StorageReader>(
+    path: *const u8,
+    path_len: usize,
+    format: *mut AudioFormat,
+    handle: *mut *mut c_void,
+    err: *mut ErrorBuf,
+) -> i32 {
+    guard(err, || {
+        // SAFETY: valid pointers per the ABI.
+        let path = utf8(unsafe { bytes(path, path_len) }, "the path")?;
+        let (reader, f) = T::open(Path::new(&path))?;
+        let none = AudioFormat {
+            sample_format: 0,
+            rate: 0,
+            channels: 0,
+        };
+        unsafe {
+            *format = f.unwrap_or(none);
+            *handle = Box::into_raw(Box::new(reader)) as *mut c_void;
+        }
+        Ok(STATUS_OK)
+    })
+}
+
+unsafe extern "C" fn reader_read<T: StorageReader>(
+    handle: *mut c_void,
+    buf: *mut u8,
+    len: usize,
+    got: *mut usize,
+    err: *mut ErrorBuf,
+) -> i32 {
+    guard(err, || {
+        // SAFETY: `handle` came from `reader_open::<T>`; `buf` holds `len` writable bytes.
+        let r = unsafe { &mut *(handle as *mut T) };
+        let out: &mut [u8] = if len == 0 || buf.is_null() {
+            &mut []
+        } else {
+            unsafe { std::slice::from_raw_parts_mut(buf, len) }
+        };
+        let n = r.read(out)?.min(len);
+        unsafe { *got = n };
+        Ok(STATUS_OK)
+    })
+}
+
+unsafe extern "C" fn reader_close<T: StorageReader>(handle: *mut c_void) {
+    if handle.is_null() {
+        return;
+    }
+    // SAFETY: `handle` came from `reader_open::<T>` and is closed once.
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        drop(unsafe { Box::from_raw(handle as *mut T) })
+    }));
+}
+
+pub const fn reader_vtable<T: StorageReader>() -> StorageReaderV1 {
+    StorageReaderV1 {
+        extension: T::EXTENSION.as_ptr(),
+        open: reader_open::<T>,
+        read: reader_read::<T>,
+        close: reader_close::<T>,
     }
 }

@@ -12,6 +12,8 @@
 pub mod abi;
 #[doc(hidden)]
 pub mod ffi;
+#[cfg(feature = "host")]
+pub mod host;
 
 pub use abi::*;
 use std::ffi::CStr;
@@ -198,6 +200,18 @@ pub trait StorageBackend: Send + Sized + 'static {
     fn repair(path: &Path) -> Result<u64, String>;
 }
 
+/// Reading back what a [`StorageBackend`] wrote: the PCM bytes it was handed, in order, a piece
+/// at a time. A storage plugin keeps its reader beside its writer, so that one crate knows its
+/// format; export both with `export!(..., storage: Writer, reader: Reader)`.
+pub trait StorageReader: Send + Sized + 'static {
+    /// The extension of the files it reads, without the dot: the storage's own.
+    const EXTENSION: &'static CStr;
+    /// Opens a file; its format, when the file says it (raw PCM does not).
+    fn open(path: &Path) -> Result<(Self, Option<AudioFormat>), String>;
+    /// Fills `buf` with the next bytes; 0 at the end.
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, String>;
+}
+
 /// Creates a recording file as onrecord keeps them: new (never overwriting), readable and
 /// writable by the user only (0600).
 pub fn create_private_file(path: &Path) -> Result<std::fs::File, String> {
@@ -219,13 +233,16 @@ pub fn log(level: u32, msg: &str) {
 /// storage: Type)`, with `capture` and `storage` each optional.
 #[macro_export]
 macro_rules! export {
-    (id: $id:literal, description: $desc:literal $(, capture: $cap:ty)? $(, storage: $sto:ty)? $(,)?) => {
+    (id: $id:literal, description: $desc:literal $(, capture: $cap:ty)? $(, storage: $sto:ty)? $(, reader: $rd:ty)? $(,)?) => {
         $(
             static __ONRECORD_CAPTURE: $crate::CaptureSourceV1 = $crate::ffi::capture_vtable::<$cap>();
             static __ONRECORD_DEVICES: $crate::DeviceListV1 = $crate::ffi::device_list_vtable::<$cap>();
         )?
         $(
             static __ONRECORD_STORAGE: $crate::StorageBackendV1 = $crate::ffi::storage_vtable::<$sto>();
+        )?
+        $(
+            static __ONRECORD_READER: $crate::StorageReaderV1 = $crate::ffi::reader_vtable::<$rd>();
         )?
 
         unsafe extern "C" fn __onrecord_get_interface(id: *const ::std::ffi::c_char) -> *const ::std::ffi::c_void {
@@ -248,6 +265,12 @@ macro_rules! export {
                     if id == $crate::STORAGE_BACKEND_V1 {
                         let _: ::std::marker::PhantomData<$sto>;
                         return &__ONRECORD_STORAGE as *const $crate::StorageBackendV1 as *const ::std::ffi::c_void;
+                    }
+                )?
+                $(
+                    if id == $crate::STORAGE_READER_V1 {
+                        let _: ::std::marker::PhantomData<$rd>;
+                        return &__ONRECORD_READER as *const $crate::StorageReaderV1 as *const ::std::ffi::c_void;
                     }
                 )?
                 let _ = id;

@@ -8,10 +8,10 @@ use flacenc::component::{BitRepr, Stream, StreamInfo};
 use flacenc::config;
 use flacenc::error::Verify;
 use flacenc::source::{Context, Fill, FrameBuf};
-use onrecord_plugin::{AudioFormat, SAMPLE_I16, StorageBackend, export};
+use onrecord_plugin::{AudioFormat, SAMPLE_I16, StorageBackend, StorageReader, export};
 use std::ffi::CStr;
 use std::fs::File;
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 const BLOCK: usize = 4096;
@@ -260,7 +260,107 @@ fn complete_frames(b: &[u8]) -> Option<(usize, u64)> {
     Some((p.min(b.len()), frames))
 }
 
-export!(id: "storage-flac", description: "FLAC files (16-bit), encoded block by block", storage: Flac);
+/// Reads back what `Flac` wrote: decoded frame by frame to 16-bit little-endian, a piece at a
+/// time. A file cut by a crash ends with the last frame that decodes.
+pub struct FlacReader {
+    frames: claxon::frame::FrameReader<claxon::input::BufferedReader<File>>,
+    /// Decoded bytes not yet read, from `at`.
+    pending: Vec<u8>,
+    at: usize,
+    buffer: Vec<i32>,
+    done: bool,
+}
+
+impl StorageReader for FlacReader {
+    const EXTENSION: &'static CStr = c"flac";
+
+    fn open(path: &Path) -> Result<(Self, Option<AudioFormat>), String> {
+        let err = |e: String| format!("{}: {e}", path.display());
+        let mut file = File::open(path).map_err(|e| err(e.to_string()))?;
+        let (format, offset) = flac_header(&mut file).map_err(err)?;
+        file.seek(SeekFrom::Start(offset))
+            .map_err(|e| err(e.to_string()))?;
+        let frames = claxon::frame::FrameReader::new(claxon::input::BufferedReader::new(file));
+        Ok((
+            FlacReader {
+                frames,
+                pending: Vec::new(),
+                at: 0,
+                buffer: Vec::new(),
+                done: false,
+            },
+            Some(format),
+        ))
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, String> {
+        while self.at == self.pending.len() && !self.done {
+            self.pending.clear();
+            self.at = 0;
+            match self
+                .frames
+                .read_next_or_eof(std::mem::take(&mut self.buffer))
+            {
+                Ok(Some(block)) => {
+                    for i in 0..block.duration() {
+                        for ch in 0..block.channels() {
+                            let v = block.sample(ch, i) as i16;
+                            self.pending.extend_from_slice(&v.to_le_bytes());
+                        }
+                    }
+                    self.buffer = block.into_buffer();
+                }
+                // The end, or a frame cut by a crash: what decoded is the audio.
+                Ok(None) | Err(_) => self.done = true,
+            }
+        }
+        let n = buf.len().min(self.pending.len() - self.at);
+        buf[..n].copy_from_slice(&self.pending[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+fn read_exact_at(file: &mut File, n: usize) -> std::io::Result<Vec<u8>> {
+    let mut b = vec![0; n];
+    file.read_exact(&mut b)?;
+    Ok(b)
+}
+
+/// A FLAC file's format (from its STREAMINFO), and where its first frame starts.
+fn flac_header(file: &mut File) -> Result<(AudioFormat, u64), String> {
+    let magic = read_exact_at(file, 4).map_err(|_| "not a FLAC file")?;
+    if magic != b"fLaC" {
+        return Err("not a FLAC file".into());
+    }
+    let mut pos = 4u64;
+    let mut format = None;
+    loop {
+        let head = read_exact_at(file, 4).map_err(|_| "its metadata ends early")?;
+        let last = head[0] & 0x80 != 0;
+        let len = u64::from(u32::from_be_bytes([0, head[1], head[2], head[3]]));
+        if head[0] & 0x7F == 0 {
+            let info = read_exact_at(file, 18).map_err(|_| "a short STREAMINFO")?;
+            // Bits 80-99: sample rate; 100-102: channels - 1 (big endian, from byte 10).
+            let rate = (u32::from(info[10]) << 12)
+                | (u32::from(info[11]) << 4)
+                | (u32::from(info[12]) >> 4);
+            let channels = u32::from((info[12] >> 1) & 0x07) + 1;
+            format = Some(AudioFormat {
+                sample_format: SAMPLE_I16,
+                rate,
+                channels,
+            });
+        }
+        pos += 4 + len;
+        file.seek(SeekFrom::Start(pos)).map_err(|e| e.to_string())?;
+        if last {
+            return Ok((format.ok_or("no STREAMINFO")?, pos));
+        }
+    }
+}
+
+export!(id: "storage-flac", description: "FLAC files (16-bit), encoded block by block", storage: Flac, reader: FlacReader);
 
 #[cfg(test)]
 mod tests {
@@ -306,6 +406,38 @@ mod tests {
         let decoded: Vec<i16> = r.samples().map(|s| s.unwrap() as i16).collect();
         assert_eq!(decoded.len(), samples.len());
         assert!(decoded == samples);
+        // The plugin's own reader gives back the bytes written, in reads of any size.
+        let (mut rd, format) = FlacReader::open(&p).unwrap();
+        assert_eq!(
+            format,
+            Some(AudioFormat {
+                sample_format: SAMPLE_I16,
+                rate: 48_000,
+                channels,
+            })
+        );
+        assert!(read_all(&mut rd, 999) == bytes);
+    }
+
+    fn read_all(rd: &mut FlacReader, piece: usize) -> Vec<u8> {
+        let mut all = Vec::new();
+        let mut buf = vec![0; piece];
+        loop {
+            match rd.read(&mut buf).unwrap() {
+                0 => return all,
+                n => all.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
+    #[test]
+    fn the_reader_refuses_what_is_not_flac() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.flac");
+        std::fs::write(&p, b"RIFF....WAVEfmt ").unwrap();
+        let e = FlacReader::open(&p).err().expect("refused");
+        assert!(e.contains("a.flac"), "{e}");
+        assert!(FlacReader::open(&dir.path().join("missing.flac")).is_err());
     }
 
     /// A file cut anywhere by a crash (no `finish`: the header says the length is unknown) is

@@ -2,7 +2,7 @@
 //! fsyncs, so a crash loses at most what came after the last sync; `repair` fixes the header
 //! of a file left open by a crash from the file's size.
 
-use onrecord_plugin::{AudioFormat, SAMPLE_F32, SAMPLE_I16, StorageBackend, export};
+use onrecord_plugin::{AudioFormat, SAMPLE_F32, SAMPLE_I16, StorageBackend, StorageReader, export};
 use std::ffi::CStr;
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
@@ -138,7 +138,77 @@ fn repair(path: &Path) -> std::io::Result<u64> {
     }
 }
 
-export!(id: "storage-wav", description: "WAV files (16-bit or float), synced every interval", storage: Wav);
+/// Reads back what `Wav` wrote: the data chunk, as it is, a piece at a time. A file cut by a
+/// crash may be shorter than its header says: the read ends there.
+pub struct WavReader {
+    data: std::io::Take<std::io::BufReader<File>>,
+}
+
+impl StorageReader for WavReader {
+    const EXTENSION: &'static CStr = c"wav";
+
+    fn open(path: &Path) -> Result<(Self, Option<AudioFormat>), String> {
+        let err = |e: String| format!("{}: {e}", path.display());
+        let mut file = File::open(path).map_err(|e| err(e.to_string()))?;
+        let (format, offset, len) = wav_header(&mut file).map_err(err)?;
+        file.seek(SeekFrom::Start(offset))
+            .map_err(|e| err(e.to_string()))?;
+        let data = std::io::BufReader::with_capacity(1 << 16, file).take(len);
+        Ok((WavReader { data }, Some(format)))
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, String> {
+        self.data.read(buf).map_err(|e| e.to_string())
+    }
+}
+
+fn read_exact_at(file: &mut File, n: usize) -> std::io::Result<Vec<u8>> {
+    let mut b = vec![0; n];
+    file.read_exact(&mut b)?;
+    Ok(b)
+}
+
+/// A WAV file's format, and where its data chunk starts and how long it is.
+fn wav_header(file: &mut File) -> Result<(AudioFormat, u64, u64), String> {
+    let riff = read_exact_at(file, 12).map_err(|_| "not a WAV file")?;
+    if &riff[0..4] != b"RIFF" || &riff[8..12] != b"WAVE" {
+        return Err("not a WAV file".into());
+    }
+    let mut pos = 12u64;
+    let mut format = None;
+    loop {
+        let Ok(head) = read_exact_at(file, 8) else {
+            return Err("no data chunk".into());
+        };
+        let size = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as u64;
+        match &head[0..4] {
+            b"fmt " => {
+                let f = read_exact_at(file, (size as usize).min(64)).map_err(|e| e.to_string())?;
+                if f.len() < 16 {
+                    return Err("a short fmt chunk".into());
+                }
+                let tag = u16::from_le_bytes([f[0], f[1]]);
+                let bits = u16::from_le_bytes([f[14], f[15]]);
+                // 3 is IEEE float; 0xFFFE (extensible) with 32 bits is float as hound writes it.
+                let float = tag == 3 || (tag == 0xFFFE && bits == 32);
+                format = Some(AudioFormat {
+                    sample_format: if float { SAMPLE_F32 } else { SAMPLE_I16 },
+                    channels: u32::from(u16::from_le_bytes([f[2], f[3]])),
+                    rate: u32::from_le_bytes([f[4], f[5], f[6], f[7]]),
+                });
+            }
+            b"data" => {
+                let format = format.ok_or("no fmt chunk before the data")?;
+                return Ok((format, pos + 8, size));
+            }
+            _ => {}
+        }
+        pos += 8 + size + (size & 1);
+        file.seek(SeekFrom::Start(pos)).map_err(|e| e.to_string())?;
+    }
+}
+
+export!(id: "storage-wav", description: "WAV files (16-bit or float), synced every interval", storage: Wav, reader: WavReader);
 
 #[cfg(test)]
 mod tests {
@@ -201,6 +271,63 @@ mod tests {
             .collect();
         assert_eq!(&read[..1000], &samples[..]);
         assert_eq!(read.len(), 1100);
+    }
+
+    fn read_all(rd: &mut WavReader, piece: usize) -> Vec<u8> {
+        let mut all = Vec::new();
+        let mut buf = vec![0; piece];
+        loop {
+            match rd.read(&mut buf).unwrap() {
+                0 => return all,
+                n => all.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
+    /// The plugin's reader gives back exactly the bytes written, with their format, for
+    /// 16-bit and float files, and a file cut short reads up to the cut.
+    #[test]
+    fn the_reader_gives_back_what_was_written() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, format, bytes) in [
+            (
+                "i16.wav",
+                fmt(2),
+                (0..9_600i32)
+                    .flat_map(|i| ((i * 13 % 65_536) as i16).to_le_bytes())
+                    .collect::<Vec<u8>>(),
+            ),
+            (
+                "f32.wav",
+                AudioFormat {
+                    sample_format: SAMPLE_F32,
+                    rate: 16_000,
+                    channels: 1,
+                },
+                (0..4_000)
+                    .flat_map(|i| (i as f32 / 4_000.0 - 0.5).to_le_bytes())
+                    .collect(),
+            ),
+        ] {
+            let p = dir.path().join(name);
+            let mut w = Wav::create(&p, format).unwrap();
+            w.write(&bytes, bytes.len() / format.bytes_per_frame())
+                .unwrap();
+            w.finish().unwrap();
+            let (mut rd, got) = WavReader::open(&p).unwrap();
+            assert_eq!(got, Some(format), "{name}");
+            assert!(read_all(&mut rd, 777) == bytes, "{name}");
+            // Cut inside the data: the read ends at the cut, not at the header's length.
+            let whole = std::fs::read(&p).unwrap();
+            std::fs::write(&p, &whole[..whole.len() - 100]).unwrap();
+            let (mut rd, _) = WavReader::open(&p).unwrap();
+            assert!(
+                read_all(&mut rd, 4096) == bytes[..bytes.len() - 100],
+                "{name}"
+            );
+        }
+        std::fs::write(dir.path().join("x.wav"), b"fLaC").unwrap();
+        assert!(WavReader::open(&dir.path().join("x.wav")).is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! A storage that takes only 16-bit 48 kHz audio (raw, interleaved), so that the daemon must
-//! convert and resample whatever else a source delivers.
+//! convert and resample whatever else a source delivers. It writes `.pcm48` files and has no
+//! reader: what it writes is a format no installed plugin reads.
 
 use onrecord_plugin::{AudioFormat, SAMPLE_I16, StorageBackend, export};
 use std::ffi::CStr;
@@ -9,7 +10,7 @@ use std::path::Path;
 pub struct Only48k(std::fs::File, usize);
 
 impl StorageBackend for Only48k {
-    const EXTENSION: &'static CStr = c"raw";
+    const EXTENSION: &'static CStr = c"pcm48";
     fn accepts(f: AudioFormat) -> Result<(), AudioFormat> {
         let want = AudioFormat { sample_format: SAMPLE_I16, rate: 48_000, channels: f.channels };
         if f == want { Ok(()) } else { Err(want) }
