@@ -384,6 +384,71 @@ fn a_recording_no_installed_plugin_reads_is_an_unsupported_format() {
     let (code, out, err) = env.ctl_run(&["verify", bundle.to_str().unwrap()]);
     assert_ne!(code, 0, "{out}{err}");
     assert!(out.contains("unsupported format"), "{out}{err}");
+    // Analysis reads through the same readers: nothing to read here, said in one line.
+    let (code, _, err) = env.ctl_run(&["analyze", dir.join("audio.pcm48").to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("unsupported format \"pcm48\"") && err.lines().count() == 1,
+        "{err}"
+    );
+    let (code, _, err) = env.ctl_run(&["analyze", &id]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("no recording in this call's directory"),
+        "{err}"
+    );
+}
+
+/// A storage plugin with a reader needs nothing else: the SDK example's raw PCM (no header,
+/// its format only in the manifest) verifies and analyzes like a WAV of the same audio.
+#[test]
+fn a_storage_plugins_own_reader_serves_verify_and_analyze() {
+    let mut env = TestEnv::new();
+    let (clip, samples) = clip(env.dir.path(), 2.0);
+    configure_storage(&env, &clip, "fast", 1000, "storage-raw");
+    env.start_daemon();
+    let id = env.ctl_json(&["call", "new", "--them", "US-TX", "--label", "raw"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.call(&["notice"]);
+    env.call(&["start"]);
+    std::thread::sleep(Duration::from_millis(500));
+    env.call(&["stop"]);
+    let dir = call_dir(&env);
+    let raw = std::fs::read(dir.join("audio.raw")).unwrap();
+    let pcm: Vec<i16> = raw
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    assert!(pcm == samples, "the raw recording differs from the clip");
+    let (code, out, err) = env.ctl_run(&["verify", &id]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("audio.raw: every block of audio matches"),
+        "{out}"
+    );
+    // The same audio as a WAV, analysed by the general decoder: the same summary.
+    let wav = env.dir.path().join("same.wav");
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 48_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&wav, spec).unwrap();
+    for s in &pcm {
+        w.write_sample(*s).unwrap();
+    }
+    w.finalize().unwrap();
+    let from_raw = env.ctl_json(&["analyze", &id]);
+    let from_wav = env.ctl_json(&["analyze", wav.to_str().unwrap()]);
+    assert_eq!(from_raw["summary"], from_wav["summary"]);
+    assert_eq!(
+        (from_raw["rate"].as_u64(), from_raw["channels"].as_u64()),
+        (Some(48_000), Some(2))
+    );
+    assert!((from_raw["summary"]["duration_s"].as_f64().unwrap() - 2.0).abs() < 0.1);
 }
 
 #[test]

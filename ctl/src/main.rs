@@ -40,8 +40,8 @@ enum Top {
     },
     /// What a recording's far side did (live speech, hold music, silence, tones, repeated
     /// announcements) over time, and the wait it adds up to: time to the first live agent,
-    /// holds, transfers, talk time. TARGET is a WAV or FLAC file, a call's directory (neither
-    /// needs the daemon) or a call id. Stereo is read as onrecord records: caller left, far
+    /// holds, transfers, talk time. TARGET is a recording (what an installed storage plugin
+    /// reads, or any WAV or FLAC), a call's directory (neither needs the daemon) or a call id. Stereo is read as onrecord records: caller left, far
     /// side right; mono as the far side.
     Analyze {
         target: String,
@@ -179,7 +179,7 @@ async fn run(cli: Cli) -> Result<(), Fail> {
     }
     if let Top::Analyze { target, json } = &cli.command {
         let p = std::path::Path::new(target);
-        if p.exists() || target.contains('/') {
+        if p.exists() || target.contains('/') || p.extension().is_some() {
             return analyze::run(target, *json, None).await;
         }
         let conn = connect().await?;

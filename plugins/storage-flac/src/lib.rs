@@ -346,6 +346,13 @@ fn flac_header(file: &mut File) -> Result<(AudioFormat, u64), String> {
                 | (u32::from(info[11]) << 4)
                 | (u32::from(info[12]) >> 4);
             let channels = u32::from((info[12] >> 1) & 0x07) + 1;
+            // Bits 103-107: bits per sample - 1. This storage writes 16 only.
+            let bits = (((info[12] & 1) << 4) | (info[13] >> 4)) + 1;
+            if bits != 16 {
+                return Err(format!(
+                    "unsupported format: {bits}-bit FLAC (this plugin writes and reads 16-bit)"
+                ));
+            }
             format = Some(AudioFormat {
                 sample_format: SAMPLE_I16,
                 rate,
@@ -438,6 +445,27 @@ mod tests {
         let e = FlacReader::open(&p).err().expect("refused");
         assert!(e.contains("a.flac"), "{e}");
         assert!(FlacReader::open(&dir.path().join("missing.flac")).is_err());
+        // A FLAC of another depth (here its STREAMINFO says 24 bits) is refused, not misread.
+        let p = dir.path().join("b.flac");
+        let mut f = Flac::create(
+            &p,
+            AudioFormat {
+                sample_format: SAMPLE_I16,
+                rate: 48_000,
+                channels: 1,
+            },
+        )
+        .unwrap();
+        f.write(&noise(4096, 3).1, 4096).unwrap();
+        f.finish().unwrap();
+        assert!(FlacReader::open(&p).is_ok());
+        let mut bytes = std::fs::read(&p).unwrap();
+        // "fLaC", the block header, then STREAMINFO: bits - 1 = 23 across bytes 12 and 13.
+        bytes[8 + 12] |= 1;
+        bytes[8 + 13] = (bytes[8 + 13] & 0x0F) | (0b0111 << 4);
+        std::fs::write(&p, &bytes).unwrap();
+        let e = FlacReader::open(&p).err().expect("refused");
+        assert!(e.contains("unsupported format: 24-bit"), "{e}");
     }
 
     /// A file cut anywhere by a crash (no `finish`: the header says the length is unknown) is

@@ -189,10 +189,26 @@ fn wav_header(file: &mut File) -> Result<(AudioFormat, u64, u64), String> {
                 }
                 let tag = u16::from_le_bytes([f[0], f[1]]);
                 let bits = u16::from_le_bytes([f[14], f[15]]);
-                // 3 is IEEE float; 0xFFFE (extensible) with 32 bits is float as hound writes it.
-                let float = tag == 3 || (tag == 0xFFFE && bits == 32);
+                // 0xFFFE (extensible) names the encoding in its sub-format's first two bytes.
+                let encoding = if tag == 0xFFFE && f.len() >= 26 {
+                    u16::from_le_bytes([f[24], f[25]])
+                } else {
+                    tag
+                };
+                // What this plugin writes: 16-bit integers (1) or 32-bit IEEE floats (3).
+                let sample_format = match (encoding, bits) {
+                    (1, 16) => SAMPLE_I16,
+                    (3, 32) => SAMPLE_F32,
+                    (3, _) => return Err(format!("unsupported format: {bits}-bit float WAV")),
+                    (1, _) => {
+                        return Err(format!(
+                            "unsupported format: {bits}-bit WAV (this plugin writes and reads 16-bit and 32-bit float)"
+                        ));
+                    }
+                    _ => return Err(format!("unsupported format: WAV encoding {encoding:#x}")),
+                };
                 format = Some(AudioFormat {
-                    sample_format: if float { SAMPLE_F32 } else { SAMPLE_I16 },
+                    sample_format,
                     channels: u32::from(u16::from_le_bytes([f[2], f[3]])),
                     rate: u32::from_le_bytes([f[4], f[5], f[6], f[7]]),
                 });
@@ -328,6 +344,19 @@ mod tests {
         }
         std::fs::write(dir.path().join("x.wav"), b"fLaC").unwrap();
         assert!(WavReader::open(&dir.path().join("x.wav")).is_err());
+        // An encoding it never writes is refused, not read as 16-bit.
+        let p = dir.path().join("24.wav");
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 8_000,
+            bits_per_sample: 24,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(&p, spec).unwrap();
+        w.write_sample(1i32).unwrap();
+        w.finalize().unwrap();
+        let e = WavReader::open(&p).err().expect("refused");
+        assert!(e.contains("unsupported format: 24-bit"), "{e}");
     }
 
     #[test]
