@@ -452,7 +452,7 @@ pub async fn plugins(conn: &zbus::Connection, json: bool) -> Result<(), Fail> {
         let id = if p.id.is_empty() { "?" } else { &p.id };
         o.push_str(&format!(
             "{:<9} {:<14} {:<9} {:<38} {}\n",
-            p.status,
+            p.status.as_str(),
             id,
             p.version,
             p.interfaces.join(" "),

@@ -3,6 +3,19 @@
 use serde::{Deserialize, Serialize};
 use zbus::Type;
 
+string_enum! {
+    /// What became of a plugin file.
+    PluginStatus {
+        Loaded = "loaded",
+        /// Not loaded: see the detail.
+        Refused = "refused",
+        /// Loaded, but broken.
+        Failed = "failed",
+        /// Another plugin with its id was found first.
+        Shadowed = "shadowed",
+    }
+}
+
 /// One plugin file the daemon found, loaded or not.
 #[derive(Serialize, Deserialize, Type, Clone, PartialEq, Eq, Debug)]
 pub struct PluginInfo {
@@ -11,11 +24,9 @@ pub struct PluginInfo {
     pub version: String,
     pub description: String,
     pub path: String,
-    /// `capture-source.v1`, `storage-backend.v1`.
+    /// `capture-source.v1`, `storage-backend.v1`, `device-list.v1`, `storage-reader.v1`.
     pub interfaces: Vec<String>,
-    /// `loaded`, `refused` (not loaded: see detail), `failed` (loaded, but broken) or
-    /// `shadowed` (another plugin with its id was found first).
-    pub status: String,
+    pub status: PluginStatus,
     pub detail: String,
 }
 

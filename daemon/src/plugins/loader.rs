@@ -8,7 +8,7 @@
 //! daemon when first used (a recording, a device listing, a repair) and then never unloaded
 //! (`dlclose` while its code may run would crash): its library is leaked on purpose.
 
-use onrecord_interface::PluginInfo;
+use onrecord_interface::{PluginInfo, PluginStatus};
 use onrecord_plugin::abi::*;
 use std::ffi::{CStr, c_void};
 use std::path::{Path, PathBuf};
@@ -48,10 +48,17 @@ pub struct Registry {
     pub report: Vec<PluginInfo>,
 }
 
-const CAPTURE: &str = "capture-source.v1";
-const STORAGE: &str = "storage-backend.v1";
-const DEVICES: &str = "device-list.v1";
-const READER: &str = "storage-reader.v1";
+/// An interface's id as the ABI spells it, for the listing.
+const fn id(c: &'static CStr) -> &'static str {
+    match c.to_str() {
+        Ok(s) => s,
+        Err(_) => panic!("interface ids are ASCII"),
+    }
+}
+const CAPTURE: &str = id(CAPTURE_SOURCE_V1);
+const STORAGE: &str = id(STORAGE_BACKEND_V1);
+const DEVICES: &str = id(DEVICE_LIST_V1);
+const READER: &str = id(STORAGE_READER_V1);
 
 impl Registry {
     /// The plugin in this process, loading it on first use. A plugin that passed its probe but
@@ -193,14 +200,14 @@ unsafe extern "C" fn host_log(ctx: *mut c_void, level: u32, msg: *const u8, len:
     }
 }
 
-fn info(path: &Path, status: &str, detail: String) -> PluginInfo {
+fn info(path: &Path, status: PluginStatus, detail: String) -> PluginInfo {
     PluginInfo {
         id: String::new(),
         version: String::new(),
         description: String::new(),
         path: path.display().to_string(),
         interfaces: vec![],
-        status: status.to_owned(),
+        status,
         detail,
     }
 }
@@ -220,46 +227,55 @@ fn text(p: *const std::ffi::c_char) -> Option<String> {
 /// Loads one file. The refusal report is large, but this runs once per file at start.
 #[allow(clippy::result_large_err)]
 fn load(path: &Path) -> Result<(Plugin, PluginInfo), PluginInfo> {
-    onrecord_plugin::host::check_file(path).map_err(|why| info(path, "refused", why))?;
+    onrecord_plugin::host::check_file(path)
+        .map_err(|why| info(path, PluginStatus::Refused, why))?;
     // SAFETY: loading runs the library's initializers. The file passed the ownership and
     // permission checks; beyond that a plugin is trusted code, like any program the user runs.
     let lib = unsafe { libloading::Library::new(path) }
-        .map_err(|e| info(path, "failed", format!("cannot load: {e}")))?;
+        .map_err(|e| info(path, PluginStatus::Failed, format!("cannot load: {e}")))?;
     let lib: &'static libloading::Library = Box::leak(Box::new(lib));
     // SAFETY: the symbol's type is fixed by the ABI.
     let entry_fn = unsafe { lib.get::<EntryFn>(ENTRY_SYMBOL) }.map_err(|_| {
         info(
             path,
-            "refused",
+            PluginStatus::Refused,
             "no onrecord_plugin_entry symbol: not an onrecord plugin".into(),
         )
     })?;
     // SAFETY: the entry function only returns a pointer to static data.
     let entry = unsafe { entry_fn() };
     if entry.is_null() {
-        return Err(info(path, "refused", "its entry returned nothing".into()));
+        return Err(info(
+            path,
+            PluginStatus::Refused,
+            "its entry returned nothing".into(),
+        ));
     }
     // SAFETY: non-null, static per the ABI.
     let entry: &'static PluginEntry = unsafe { &*entry };
     if entry.abi_major != ABI_MAJOR {
         return Err(info(
             path,
-            "refused",
+            PluginStatus::Refused,
             format!(
                 "built for plugin ABI {}.{}; this onrecordd speaks {ABI_MAJOR}.{ABI_MINOR}: rebuild it against onrecord-plugin {ABI_MAJOR}.x",
                 entry.abi_major, entry.abi_minor
             ),
         ));
     }
-    let id = text(entry.id)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| info(path, "refused", "its id is missing or not UTF-8".into()))?;
-    let mut report = info(path, "loaded", String::new());
+    let id = text(entry.id).filter(|s| !s.is_empty()).ok_or_else(|| {
+        info(
+            path,
+            PluginStatus::Refused,
+            "its id is missing or not UTF-8".into(),
+        )
+    })?;
+    let mut report = info(path, PluginStatus::Loaded, String::new());
     report.id = id.clone();
     report.version = text(entry.version).unwrap_or_default();
     report.description = text(entry.description).unwrap_or_default();
-    let fail = |mut r: PluginInfo, status: &str, detail: String| {
-        r.status = status.to_owned();
+    let fail = |mut r: PluginInfo, status: PluginStatus, detail: String| {
+        r.status = status;
         r.detail = detail;
         r
     };
@@ -277,7 +293,7 @@ fn load(path: &Path) -> Result<(Plugin, PluginInfo), PluginInfo> {
     if status != STATUS_OK {
         return Err(fail(
             report,
-            "failed",
+            PluginStatus::Failed,
             format!("init failed (status {status})"),
         ));
     }
@@ -310,18 +326,18 @@ fn load(path: &Path) -> Result<(Plugin, PluginInfo), PluginInfo> {
         unsafe { (entry.deinit)() };
         return Err(fail(
             report,
-            "refused",
+            PluginStatus::Refused,
             "offers neither capture-source.v1 nor storage-backend.v1".into(),
         ));
     }
     if capture.is_some() {
-        report.interfaces.push("capture-source.v1".into());
+        report.interfaces.push(CAPTURE.into());
     }
     if devices.is_some() {
-        report.interfaces.push("device-list.v1".into());
+        report.interfaces.push(DEVICES.into());
     }
     if let Some(s) = storage {
-        report.interfaces.push("storage-backend.v1".into());
+        report.interfaces.push(STORAGE.into());
         // A first call into the plugin: a broken backend is found now, not during a call.
         let probe = AudioFormat {
             sample_format: SAMPLE_I16,
@@ -339,7 +355,7 @@ fn load(path: &Path) -> Result<(Plugin, PluginInfo), PluginInfo> {
             };
             return Err(fail(
                 report,
-                "failed",
+                PluginStatus::Failed,
                 format!("storage {what} when asked which formats it accepts (status {st})"),
             ));
         }
@@ -389,7 +405,7 @@ pub const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5)
 pub fn probe_in_child(exe: &Path, path: &Path) -> Probed {
     use std::io::Read;
     let failed = |detail: String| Probed {
-        report: info(path, "failed", detail),
+        report: info(path, PluginStatus::Failed, detail),
         extension: None,
     };
     let mut child = match std::process::Command::new(exe)
@@ -466,10 +482,10 @@ pub fn discover(dirs: &[PathBuf], probe: impl Fn(&Path) -> Probed) -> Registry {
                 mut report,
                 extension,
             } = probe(&path);
-            if report.status != "loaded" {
+            if report.status != PluginStatus::Loaded {
                 tracing::warn!(path = %path.display(), "plugin {}: {}", report.status, report.detail);
             } else if reg.known.iter().any(|k| k.id == report.id) {
-                report.status = "shadowed".into();
+                report.status = PluginStatus::Shadowed;
                 report.detail = "a plugin with this id was found first".into();
             } else {
                 tracing::info!(plugin = %report.id, path = %path.display(), "plugin found");
