@@ -125,40 +125,7 @@ fn default_laws_dir() -> Result<PathBuf, String> {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let config_home = xdg("XDG_CONFIG_HOME", ".config").map(|p| p.join("onrecord"));
-    let config = match (&args.config, &config_home) {
-        (Some(path), _) => Config::load(path, true),
-        (None, Some(home)) => Config::load(&home.join("config.toml"), false),
-        (None, None) => Ok(Config::default()),
-    }
-    .map_err(|e| format!("invalid configuration: {e}"))?;
-    let laws_dir = match args.laws_dir {
-        Some(dir) => dir,
-        None => default_laws_dir()?,
-    };
-    let user_laws_dir = args
-        .user_laws_dir
-        .or_else(|| config_home.as_ref().map(|h| h.join("laws")));
-    let data_dir = args
-        .data_dir
-        .or(config.data_dir.clone())
-        .or_else(|| xdg("XDG_DATA_HOME", ".local/share").map(|p| p.join("onrecord")))
-        .ok_or("no data directory: pass --data-dir")?;
-    create_private_dir(&data_dir)?;
-    let data_dir_for_key = data_dir.clone();
-    if let Some(dir) = &user_laws_dir {
-        // Created so that it can be watched from the start; a user who never writes a table
-        // there loses nothing.
-        if let Err(e) = create_private_dir(dir) {
-            tracing::warn!("{e}; the user's law overlay is not watched");
-        }
-    }
-    let paths = Paths {
-        laws_dir: laws_dir.clone(),
-        user_laws_dir: user_laws_dir.clone(),
-        data_dir,
-        naming: config.naming.directory.clone(),
-    };
+    let (config, paths) = settle(&args)?;
     // Each plugin is probed in a child process (this program, `--probe-plugin`); if this
     // binary cannot be found again, in this process.
     let exe = std::env::current_exe().ok();
@@ -170,12 +137,17 @@ async fn run(args: Args) -> Result<(), String> {
         },
     ));
     let capture = capture_for(&config, &plugins);
+    let data_dir = paths.data_dir.clone();
+    let dirs: Vec<PathBuf> = [Some(paths.laws_dir.clone()), paths.user_laws_dir.clone()]
+        .into_iter()
+        .flatten()
+        .collect();
     let (owner, state) = Owner::start(paths, config.jurisdiction.clone(), config.policy, capture)
         .map_err(|e| format!("invalid law tables:\n{e}"))?;
     // The installation's signing key, created on first run (0600).
-    let signing = onrecord_evidence::key::load_or_create(&data_dir_for_key.join("signing.key"))?;
+    let signing = onrecord_evidence::key::load_or_create(&data_dir.join("signing.key"))?;
     let public_key = onrecord_evidence::key::public_hex(&signing);
-    let owner = owner
+    let mut owner = owner
         .with_signing_key(signing)
         .with_retention(config.retention);
     if let Some(j) = &config.jurisdiction
@@ -199,36 +171,84 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|e| format!("cannot connect to the session bus: {e}"))?;
     // Everything is in place before the name is taken, so a client that sees the name finds
     // every call object and a watcher that sees every change.
-    let mut owner = owner;
     owner.restore_calls(&conn, &commands).await;
-    let dirs: Vec<PathBuf> = [Some(laws_dir), user_laws_dir]
-        .into_iter()
-        .flatten()
-        .collect();
     let _watcher = watch_dirs(&dirs, commands.clone())
         .map_err(|e| tracing::warn!("cannot watch the law tables ({e}); use Reload or SIGHUP"))
         .ok();
-    // One daemon owns the devices: a second one must fail, not queue or take over.
+    take_name(&conn).await?;
+    tracing::info!(
+        name = BUS_NAME,
+        laws = %dirs[0].display(),
+        data = %data_dir.display(),
+        "serving on the session bus"
+    );
+    tokio::spawn(owner.run(rx, commands.clone(), conn.clone()));
+    serve_until_told_to_stop(&commands, &conn).await?;
+    finish_recordings(&commands).await;
+    tracing::info!("stopping");
+    Ok(())
+}
+
+/// The configuration and where everything lives, the data directory and the user's law
+/// overlay created (private) when missing.
+fn settle(args: &Args) -> Result<(Config, Paths), String> {
+    let config_home = xdg("XDG_CONFIG_HOME", ".config").map(|p| p.join("onrecord"));
+    let config = match (&args.config, &config_home) {
+        (Some(path), _) => Config::load(path, true),
+        (None, Some(home)) => Config::load(&home.join("config.toml"), false),
+        (None, None) => Ok(Config::default()),
+    }
+    .map_err(|e| format!("invalid configuration: {e}"))?;
+    let laws_dir = match &args.laws_dir {
+        Some(dir) => dir.clone(),
+        None => default_laws_dir()?,
+    };
+    let user_laws_dir = args
+        .user_laws_dir
+        .clone()
+        .or_else(|| config_home.as_ref().map(|h| h.join("laws")));
+    let data_dir = args
+        .data_dir
+        .clone()
+        .or(config.data_dir.clone())
+        .or_else(|| xdg("XDG_DATA_HOME", ".local/share").map(|p| p.join("onrecord")))
+        .ok_or("no data directory: pass --data-dir")?;
+    create_private_dir(&data_dir)?;
+    if let Some(dir) = &user_laws_dir {
+        // Created so that it can be watched from the start; a user who never writes a table
+        // there loses nothing.
+        if let Err(e) = create_private_dir(dir) {
+            tracing::warn!("{e}; the user's law overlay is not watched");
+        }
+    }
+    let paths = Paths {
+        laws_dir,
+        user_laws_dir,
+        data_dir,
+        naming: config.naming.directory.clone(),
+    };
+    Ok((config, paths))
+}
+
+/// One daemon owns the devices: a second one must fail, not queue or take over.
+async fn take_name(conn: &zbus::Connection) -> Result<(), String> {
     match conn
         .request_name_with_flags(BUS_NAME, RequestNameFlags::DO_NOT_QUEUE)
         .await
     {
-        Ok(RequestNameReply::PrimaryOwner | RequestNameReply::AlreadyOwner) => {}
-        Ok(_) => {
-            return Err(format!(
-                "cannot serve {BUS_NAME} on the session bus: another onrecordd owns it"
-            ));
-        }
-        Err(e) => return Err(format!("cannot serve {BUS_NAME} on the session bus: {e}")),
+        Ok(RequestNameReply::PrimaryOwner | RequestNameReply::AlreadyOwner) => Ok(()),
+        Ok(_) => Err(format!(
+            "cannot serve {BUS_NAME} on the session bus: another onrecordd owns it"
+        )),
+        Err(e) => Err(format!("cannot serve {BUS_NAME} on the session bus: {e}")),
     }
-    tracing::info!(
-        name = BUS_NAME,
-        laws = %dirs[0].display(),
-        data = %data_dir_for_key.display(),
-        "serving on the session bus"
-    );
-    tokio::spawn(owner.run(rx, commands.clone(), conn.clone()));
+}
 
+/// Serves until SIGTERM, SIGINT or the loss of the session bus; SIGHUP reloads the tables.
+async fn serve_until_told_to_stop(
+    commands: &mpsc::Sender<Command>,
+    conn: &zbus::Connection,
+) -> Result<(), String> {
     let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
     let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
@@ -237,18 +257,21 @@ async fn run(args: Args) -> Result<(), String> {
             _ = hup.recv() => {
                 let _ = commands.send(Command::Reload { why: "SIGHUP", reply: None }).await;
             }
-            _ = term.recv() => break,
-            _ = int.recv() => break,
+            _ = term.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
             // The session ended (or its bus died): nobody can reach this daemon any more, and a
             // daemon started by D-Bus activation would otherwise linger, reparented to init.
             _ = conn.closed() => {
                 tracing::warn!("the session bus went away: finishing recordings and stopping");
-                break;
+                return Ok(());
             }
         }
     }
-    // Calls still recording are finished and sealed before the process ends (a kill -9 leaves
-    // them to be repaired at the next start instead).
+}
+
+/// Calls still recording are finished and sealed before the process ends (a kill -9 leaves
+/// them to be repaired at the next start instead).
+async fn finish_recordings(commands: &mpsc::Sender<Command>) {
     let (reply, done) = tokio::sync::oneshot::channel();
     if commands.send(Command::Shutdown { reply }).await.is_ok() {
         match tokio::time::timeout(std::time::Duration::from_secs(20), done).await {
@@ -257,8 +280,6 @@ async fn run(args: Args) -> Result<(), String> {
             Err(_) => tracing::error!("recordings not finished within 20 s: left to be repaired"),
         }
     }
-    tracing::info!("stopping");
-    Ok(())
 }
 
 /// What records calls: the configured `[capture]`, else the live plugin when installed, else
