@@ -277,172 +277,254 @@ impl Live {
 pub fn spawn_mixer(
     sides: Vec<Side>,
     shared: Arc<MixShared>,
-    mut out: Output,
+    out: Output,
     rate: u32,
     notes: Notes,
     call_id: &str,
 ) -> Result<std::thread::JoinHandle<Result<Sealed, crate::capture::CaptureError>>, String> {
     std::thread::Builder::new()
         .name(format!("mixer-{call_id}"))
-        .spawn(move || {
-            let mut live: Vec<Live> = sides
-                .into_iter()
-                .map(|side| Live {
-                    clock: SourceClock::new(side.format.rate),
-                    side,
-                    buf: Samples::default(),
-                    buf_k0: 0,
-                    received: 0,
-                    last_mark_s: None,
-                    gap_from: None,
-                    silent: 0,
-                    gaps: 0,
-                    dropped_ahead: 0,
-                })
-                .collect();
-            let channels = live.len();
-            let notes = |text: String| {
-                if shared.finished.load(Ordering::Acquire) {
-                    shared
-                        .final_notes
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(text);
-                } else {
-                    notes(text);
-                }
-            };
-            let mut next: u64 = 0;
-            let mut trimmed = false;
-            let mut frame = Vec::with_capacity(CHUNK as usize * channels * 2);
-            let mut scratch: Vec<Option<f32>> = Vec::with_capacity(CHUNK as usize);
-            let note_gap = |l: &mut Live, from: u64, to: Option<u64>, next_at: u64| {
-                if (next_at - from) as f64 >= NOTE_GAP_S * rate as f64 {
-                    l.gaps += 1;
-                    notes(match to {
-                        Some(to) => format!(
-                            "{}: no audio from {} to {}",
-                            l.side.label,
-                            offset(from, rate),
-                            offset(to, rate)
-                        ),
-                        None => format!(
-                            "{}: no audio from {} to the end ({})",
-                            l.side.label,
-                            offset(from, rate),
-                            offset(next_at, rate)
-                        ),
-                    });
-                }
-            };
-            loop {
-                let finished = shared.finished.load(Ordering::Acquire);
-                for l in live.iter_mut() {
-                    l.pull();
-                    // SAFETY: see `SinkRef`.
-                    for e in unsafe { &*l.side.sink.0 }.take_events() {
-                        let what = match e.kind {
-                            SOURCE_LOST => "device lost",
-                            SOURCE_BACK => "device back",
-                            _ => "device event",
-                        };
-                        let at = offset(shared.timebase().position(e.mono_ns as f64 * 1e-9), rate);
-                        tracing::warn!(source = %l.side.label, "{what}: {}", e.message);
-                        notes(format!("{}: {what} at {at}: {}", l.side.label, e.message));
-                    }
-                }
-                let now = now_s();
-                let tb = shared.timebase().clone();
-                let mut done = false;
-                loop {
-                    let Some((t0, left)) = tb.locate(next) else {
-                        done = !tb.is_open();
-                        break;
-                    };
-                    let mut len = CHUNK.min(left.unwrap_or(CHUNK));
-                    let upto_now = ((now - t0) * rate as f64).floor();
-                    if upto_now < len as f64 {
-                        if upto_now < 1.0 {
-                            break;
-                        }
-                        len = upto_now as u64;
-                    }
-                    let t_last = t0 + (len - 1) as f64 / rate as f64;
-                    if !live.iter().all(|l| l.ready(t_last, now, finished)) {
-                        break;
-                    }
-                    frame.clear();
-                    frame.resize(len as usize * channels * 2, 0);
-                    for (c, l) in live.iter_mut().enumerate() {
-                        l.render(t0, len, rate as f64, &mut scratch);
-                        if l.gap_from.is_none() && scratch.iter().all(Option::is_some) {
-                            // No gap here: convert straight into the channel's slots.
-                            for (j, v) in scratch.iter().enumerate() {
-                                let s = to_i16(v.unwrap_or(0.0));
-                                let i = (j * channels + c) * 2;
-                                frame[i..i + 2].copy_from_slice(&s.to_le_bytes());
-                            }
-                            continue;
-                        }
-                        for (j, v) in scratch.iter().enumerate() {
-                            let at = next + j as u64;
-                            let v = match v {
-                                Some(v) => {
-                                    if let Some(from) = l.gap_from.take() {
-                                        note_gap(l, from, Some(at), at);
-                                    }
-                                    *v
-                                }
-                                None => {
-                                    l.silent += 1;
-                                    l.gap_from.get_or_insert(at);
-                                    0.0
-                                }
-                            };
-                            let s = to_i16(v);
-                            let i = (j * channels + c) * 2;
-                            frame[i..i + 2].copy_from_slice(&s.to_le_bytes());
-                        }
-                    }
-                    out.put(&frame);
-                    next += len;
-                    let t_next = t0 + len as f64 / rate as f64;
-                    for l in live.iter_mut() {
-                        l.trim(t_next);
-                    }
-                }
-                out.tick();
-                if !trimmed && next >= TRIM_AFTER_S * rate as u64 {
-                    // Past the start: what it needed beyond the steady state goes back.
-                    crate::memory::give_back();
-                    trimmed = true;
-                }
-                if finished && done {
-                    break;
-                }
-                // Woken early by `finish` when the recording stops.
-                std::thread::park_timeout(PASS);
-            }
-            let mut stats = Vec::new();
-            for l in live.iter_mut() {
-                if let Some(from) = l.gap_from.take() {
-                    note_gap(l, from, None, next);
-                }
-                let (_, overruns, _) = l.side.ring.counts();
-                stats.push(onrecord_evidence::SourceStats {
-                    source: l.side.label.clone(),
-                    frames_received: l.received,
-                    rate: l.side.format.rate,
-                    drift_ppm: l.clock.drift_ppm().map(|p| (p * 10.0).round() / 10.0),
-                    discontinuities: l.clock.discontinuities,
-                    frames_lost: l.clock.lost_frames + l.dropped_ahead,
-                    overruns,
-                    silent_frames: l.silent,
-                    gaps: l.gaps,
-                });
-            }
-            *shared.stats.lock().unwrap_or_else(|p| p.into_inner()) = stats;
-            out.close()
-        })
+        .spawn(move || Mixer::new(sides, shared, out, rate, notes).run())
         .map_err(|e| format!("cannot start the writer thread: {e}"))
+}
+
+/// Where the mixer's notes go: the call's timeline while it records, the notes kept for the
+/// seal once it has stopped.
+struct Tell {
+    shared: Arc<MixShared>,
+    notes: Notes,
+    rate: u32,
+}
+
+impl Tell {
+    fn note(&self, text: String) {
+        if self.shared.finished.load(Ordering::Acquire) {
+            self.shared
+                .final_notes
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(text);
+        } else {
+            (self.notes)(text);
+        }
+    }
+
+    /// A side's gap from frame `from` to `to` (`None`: to the end, at `next_at`), noted when it
+    /// is long enough to matter.
+    fn gap(&self, l: &mut Live, from: u64, to: Option<u64>, next_at: u64) {
+        let rate = self.rate;
+        if (next_at - from) as f64 >= NOTE_GAP_S * rate as f64 {
+            l.gaps += 1;
+            self.note(match to {
+                Some(to) => format!(
+                    "{}: no audio from {} to {}",
+                    l.side.label,
+                    offset(from, rate),
+                    offset(to, rate)
+                ),
+                None => format!(
+                    "{}: no audio from {} to the end ({})",
+                    l.side.label,
+                    offset(from, rate),
+                    offset(next_at, rate)
+                ),
+            });
+        }
+    }
+}
+
+/// The writer thread's state: the sides, and the next frame of the recording to write.
+struct Mixer {
+    live: Vec<Live>,
+    tell: Tell,
+    out: Output,
+    rate: u32,
+    next: u64,
+    trimmed: bool,
+    /// One chunk of interleaved i16 output, and one side's rendering of it.
+    frame: Vec<u8>,
+    scratch: Vec<Option<f32>>,
+}
+
+impl Mixer {
+    fn new(sides: Vec<Side>, shared: Arc<MixShared>, out: Output, rate: u32, notes: Notes) -> Self {
+        let live: Vec<Live> = sides
+            .into_iter()
+            .map(|side| Live {
+                clock: SourceClock::new(side.format.rate),
+                side,
+                buf: Samples::default(),
+                buf_k0: 0,
+                received: 0,
+                last_mark_s: None,
+                gap_from: None,
+                silent: 0,
+                gaps: 0,
+                dropped_ahead: 0,
+            })
+            .collect();
+        let channels = live.len();
+        Mixer {
+            live,
+            tell: Tell {
+                shared,
+                notes,
+                rate,
+            },
+            out,
+            rate,
+            next: 0,
+            trimmed: false,
+            frame: Vec::with_capacity(CHUNK as usize * channels * 2),
+            scratch: Vec::with_capacity(CHUNK as usize),
+        }
+    }
+
+    fn run(mut self) -> Result<Sealed, crate::capture::CaptureError> {
+        loop {
+            let finished = self.tell.shared.finished.load(Ordering::Acquire);
+            self.pull();
+            let done = self.mix_what_is_ready(finished);
+            self.out.tick();
+            if !self.trimmed && self.next >= TRIM_AFTER_S * self.rate as u64 {
+                // Past the start: what it needed beyond the steady state goes back.
+                crate::memory::give_back();
+                self.trimmed = true;
+            }
+            if finished && done {
+                break;
+            }
+            // Woken early by `finish` when the recording stops.
+            std::thread::park_timeout(PASS);
+        }
+        self.stats();
+        self.out.close()
+    }
+
+    /// Takes what each side delivered, and notes its device events.
+    fn pull(&mut self) {
+        let rate = self.rate;
+        for l in self.live.iter_mut() {
+            l.pull();
+            // SAFETY: see `SinkRef`.
+            for e in unsafe { &*l.side.sink.0 }.take_events() {
+                let what = match e.kind {
+                    SOURCE_LOST => "device lost",
+                    SOURCE_BACK => "device back",
+                    _ => "device event",
+                };
+                let at = offset(
+                    self.tell
+                        .shared
+                        .timebase()
+                        .position(e.mono_ns as f64 * 1e-9),
+                    rate,
+                );
+                tracing::warn!(source = %l.side.label, "{what}: {}", e.message);
+                self.tell
+                    .note(format!("{}: {what} at {at}: {}", l.side.label, e.message));
+            }
+        }
+    }
+
+    /// Writes every chunk that every side is ready for, up to now; true when the recording's
+    /// timebase is closed and all of it is written.
+    fn mix_what_is_ready(&mut self, finished: bool) -> bool {
+        let rate = self.rate;
+        let channels = self.live.len();
+        let now = now_s();
+        let tb = self.tell.shared.timebase().clone();
+        loop {
+            let Some((t0, left)) = tb.locate(self.next) else {
+                return !tb.is_open();
+            };
+            let mut len = CHUNK.min(left.unwrap_or(CHUNK));
+            let upto_now = ((now - t0) * rate as f64).floor();
+            if upto_now < len as f64 {
+                if upto_now < 1.0 {
+                    return false;
+                }
+                len = upto_now as u64;
+            }
+            let t_last = t0 + (len - 1) as f64 / rate as f64;
+            if !self.live.iter().all(|l| l.ready(t_last, now, finished)) {
+                return false;
+            }
+            self.frame.clear();
+            self.frame.resize(len as usize * channels * 2, 0);
+            for c in 0..channels {
+                self.render_channel(c, t0, len);
+            }
+            self.out.put(&self.frame);
+            self.next += len;
+            let t_next = t0 + len as f64 / rate as f64;
+            for l in self.live.iter_mut() {
+                l.trim(t_next);
+            }
+        }
+    }
+
+    /// Side `c`'s `len` frames from time `t0` into its channel of the chunk; silence where it
+    /// has no audio, with the gap noted when it ends.
+    fn render_channel(&mut self, c: usize, t0: f64, len: u64) {
+        let channels = self.live.len();
+        let (l, scratch, frame) = (&mut self.live[c], &mut self.scratch, &mut self.frame);
+        l.render(t0, len, self.rate as f64, scratch);
+        if l.gap_from.is_none() && scratch.iter().all(Option::is_some) {
+            // No gap here: convert straight into the channel's slots.
+            for (j, v) in scratch.iter().enumerate() {
+                let s = to_i16(v.unwrap_or(0.0));
+                let i = (j * channels + c) * 2;
+                frame[i..i + 2].copy_from_slice(&s.to_le_bytes());
+            }
+            return;
+        }
+        for (j, v) in scratch.iter().enumerate() {
+            let at = self.next + j as u64;
+            let v = match v {
+                Some(v) => {
+                    if let Some(from) = l.gap_from.take() {
+                        self.tell.gap(l, from, Some(at), at);
+                    }
+                    *v
+                }
+                None => {
+                    l.silent += 1;
+                    l.gap_from.get_or_insert(at);
+                    0.0
+                }
+            };
+            let s = to_i16(v);
+            let i = (j * channels + c) * 2;
+            frame[i..i + 2].copy_from_slice(&s.to_le_bytes());
+        }
+    }
+
+    /// Each side's counts, for the seal; a gap still open runs to the end.
+    fn stats(&mut self) {
+        let mut stats = Vec::new();
+        for l in self.live.iter_mut() {
+            if let Some(from) = l.gap_from.take() {
+                self.tell.gap(l, from, None, self.next);
+            }
+            let (_, overruns, _) = l.side.ring.counts();
+            stats.push(onrecord_evidence::SourceStats {
+                source: l.side.label.clone(),
+                frames_received: l.received,
+                rate: l.side.format.rate,
+                drift_ppm: l.clock.drift_ppm().map(|p| (p * 10.0).round() / 10.0),
+                discontinuities: l.clock.discontinuities,
+                frames_lost: l.clock.lost_frames + l.dropped_ahead,
+                overruns,
+                silent_frames: l.silent,
+                gaps: l.gaps,
+            });
+        }
+        *self
+            .tell
+            .shared
+            .stats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = stats;
+    }
 }
