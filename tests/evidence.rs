@@ -145,6 +145,44 @@ fn an_interrupted_recording_verifies_up_to_its_last_sealed_block() {
     );
 }
 
+/// A daemon killed after a call's end was saved but before its seal (the seal runs after the
+/// record is saved) leaves an ended call with audio and no manifest: the next start seals it.
+#[test]
+fn a_call_that_ended_but_was_never_sealed_is_sealed_at_the_next_start() {
+    for storage in ["storage-wav", "storage-flac"] {
+        let mut env = TestEnv::new();
+        let clip = clip(env.dir.path(), 2);
+        env.configure_capture(&clip, "fast", 1000, storage, "");
+        env.start_daemon();
+        let id = env.ctl_json(&["call", "new", "--them", "US-TX", "--label", "unsealed"])["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        env.call(&["notice"]);
+        env.call(&["start"]);
+        std::thread::sleep(Duration::from_millis(500));
+        env.call(&["stop"]);
+        env.kill9_daemon();
+        // What the kill between the saved end and the seal leaves.
+        let dir = call_dir(&env);
+        for f in ["manifest.json", "manifest.sig"] {
+            std::fs::remove_file(dir.join(f)).unwrap();
+        }
+        let (code, _) = verify(&env, &dir);
+        assert_ne!(code, 0, "no manifest: nothing to verify yet");
+        env.start_daemon();
+        let show = env.ctl_json(&["call", "show", &id]);
+        assert_eq!(show["state"], "stopped", "{show}");
+        let (code, out) = verify(&env, &dir);
+        assert_eq!(code, 0, "{storage}: {out}\n{}", env.log());
+        assert!(
+            out.contains("every block of audio matches"),
+            "{storage}: {out}"
+        );
+        assert!(env.log().contains("never sealed"), "{}", env.log());
+    }
+}
+
 /// Headless Chromium as the probe of this workplace runs it: no sandbox as root, no network.
 fn chromium(args: &[&str], profile: &Path) -> std::process::Output {
     std::process::Command::new("chromium")

@@ -149,23 +149,18 @@ impl Registry {
             };
             let Some(list) = p.devices else { continue };
             let mut found: Vec<Result<onrecord_plugin::DeviceInfo, String>> = Vec::new();
-            let mut err = [0u8; 512];
-            let mut eb = ErrorBuf {
-                buf: err.as_mut_ptr(),
-                cap: err.len(),
-                len: 0,
-            };
+            let mut err = onrecord_plugin::host::ErrorText::new();
             // SAFETY: ABI call; `emit` gets `found` back as its context during this call only.
             let st = unsafe {
                 (list.list)(
                     emit_device,
                     &mut found as *mut Vec<Result<onrecord_plugin::DeviceInfo, String>>
                         as *mut c_void,
-                    &mut eb,
+                    err.ptr(),
                 )
             };
             if st != STATUS_OK {
-                let why = String::from_utf8_lossy(&err[..eb.len.min(512)]).into_owned();
+                let why = err.text(st);
                 out.push(Err(format!("{}: cannot list devices: {why}", p.id)));
                 continue;
             }
@@ -468,16 +463,7 @@ pub fn probe_in_child(exe: &Path, path: &Path) -> Probed {
 pub fn discover(dirs: &[PathBuf], probe: impl Fn(&Path) -> Probed) -> Registry {
     let mut reg = Registry::default();
     for dir in dirs {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            continue;
-        };
-        let mut files: Vec<PathBuf> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "so"))
-            .collect();
-        files.sort();
-        for path in files {
+        for path in onrecord_plugin::host::plugin_files(dir) {
             let Probed {
                 mut report,
                 extension,

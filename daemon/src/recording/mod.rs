@@ -27,6 +27,7 @@ use crate::capture::{Capture, CaptureError, Failures, Notes, SealedFile, Stopped
 use crate::plugins::Registry;
 use mix::MixShared;
 use onrecord_plugin::abi::*;
+use onrecord_plugin::host::ErrorText;
 use ring::{Output, Ring, SinkCtx};
 use std::collections::HashMap;
 use std::ffi::{CStr, c_void};
@@ -83,40 +84,6 @@ impl PluginCapture {
     }
 }
 
-/// An error buffer for one plugin call.
-struct Err512 {
-    buf: [u8; 512],
-    raw: ErrorBuf,
-}
-
-impl Err512 {
-    fn new() -> Box<Err512> {
-        let mut e = Box::new(Err512 {
-            buf: [0; 512],
-            raw: ErrorBuf {
-                buf: std::ptr::null_mut(),
-                cap: 512,
-                len: 0,
-            },
-        });
-        e.raw.buf = e.buf.as_mut_ptr();
-        e
-    }
-
-    fn ptr(&mut self) -> *mut ErrorBuf {
-        &mut self.raw
-    }
-
-    fn text(&self, status: i32) -> String {
-        let msg = String::from_utf8_lossy(&self.buf[..self.raw.len.min(512)]).into_owned();
-        match (status, msg.is_empty()) {
-            (STATUS_PANIC, true) => "the plugin panicked".into(),
-            (_, true) => format!("the plugin failed (status {status})"),
-            (_, false) => msg,
-        }
-    }
-}
-
 /// A source opened for a call. The sink context is owned here; the source's callback borrows
 /// it until the source is stopped.
 struct OpenSource {
@@ -140,7 +107,7 @@ impl OpenSource {
         let sink = Box::into_raw(Box::new(SinkCtx::new(ring.clone())));
         let mut got = want;
         let mut handle = std::ptr::null_mut();
-        let mut err = Err512::new();
+        let mut err = ErrorText::new();
         let cfg = config.as_bytes();
         // SAFETY: ABI call with valid pointers; `sink` lives until after `stop` returns.
         let st = unsafe {
@@ -176,7 +143,7 @@ impl OpenSource {
 
     fn start(&mut self) -> Result<(), String> {
         let Some(vt) = self.vt else { return Ok(()) };
-        let mut err = Err512::new();
+        let mut err = ErrorText::new();
         // SAFETY: ABI call on the handle opened above.
         let st = unsafe { (vt.start)(self.handle, err.ptr()) };
         if st != STATUS_OK {
@@ -202,7 +169,7 @@ impl OpenSource {
             (st != STATUS_OK).then(|| {
                 format!(
                     "the capture source did not stop cleanly: {}",
-                    Err512::new().text(st)
+                    ErrorText::new().text(st)
                 )
             })
         }
@@ -293,7 +260,7 @@ impl PluginCapture {
         let path = dir.join(&name);
         let path_str = path.to_string_lossy().into_owned();
         let mut file = std::ptr::null_mut();
-        let mut err = Err512::new();
+        let mut err = ErrorText::new();
         // SAFETY: ABI call with valid pointers.
         let st = unsafe {
             (storage.create)(
@@ -323,7 +290,7 @@ impl PluginCapture {
         ) {
             Ok(j) => j,
             Err(why) => {
-                let mut err = Err512::new();
+                let mut err = ErrorText::new();
                 // SAFETY: created above and never written.
                 unsafe { (storage.finish)(file, err.ptr()) };
                 return Err(CaptureError::Write(why));
@@ -658,7 +625,7 @@ impl PluginCapture {
             };
             let p = path.to_string_lossy().into_owned();
             let mut frames = 0u64;
-            let mut err = Err512::new();
+            let mut err = ErrorText::new();
             // SAFETY: ABI call with valid pointers.
             let st = unsafe { (storage.repair)(p.as_ptr(), p.len(), &mut frames, err.ptr()) };
             if st == STATUS_OK {

@@ -40,6 +40,20 @@ pub fn plugin_dirs(given: &[PathBuf]) -> Vec<PathBuf> {
     dirs
 }
 
+/// The `*.so` files of `dir`, in name order (none when it cannot be read).
+pub fn plugin_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "so"))
+        .collect();
+    files.sort();
+    files
+}
+
 /// Whether the file may be loaded at all: a regular file of this user's, or root's (a
 /// system-wide install), that nobody else can write.
 pub fn check_file(path: &Path) -> Result<(), String> {
@@ -91,20 +105,9 @@ impl Readers {
     /// life of the process (unloading code that may still run would crash).
     pub fn discover(dirs: &[PathBuf]) -> Readers {
         let mut found = Readers::default();
-        for dir in dirs {
-            let Ok(entries) = std::fs::read_dir(dir) else {
-                continue;
-            };
-            let mut files: Vec<PathBuf> = entries
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "so"))
-                .collect();
-            files.sort();
-            for path in files {
-                if let Some(vt) = load_reader(&path) {
-                    found.add(vt);
-                }
+        for path in dirs.iter().flat_map(|d| plugin_files(d)) {
+            if let Some(vt) = load_reader(&path) {
+                found.add(vt);
             }
         }
         found
@@ -157,7 +160,7 @@ impl Readers {
             channels: 0,
         };
         let mut handle = std::ptr::null_mut();
-        let mut err = Err::new();
+        let mut err = ErrorText::new();
         // SAFETY: ABI call with valid pointers.
         let st = unsafe { (vt.open)(p.as_ptr(), p.len(), &mut format, &mut handle, err.ptr()) };
         if st != STATUS_OK {
@@ -181,7 +184,7 @@ impl Recording {
 impl Read for Recording {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let mut got = 0usize;
-        let mut err = Err::new();
+        let mut err = ErrorText::new();
         // SAFETY: ABI call on our handle with a writable buffer of `buf.len()` bytes.
         let st = unsafe {
             (self.vt.read)(
@@ -206,28 +209,36 @@ impl Drop for Recording {
     }
 }
 
-/// An error buffer for one plugin call.
-struct Err {
+/// An error buffer for one plugin call: pass `ptr()` as the call's `ErrorBuf`, then `text`
+/// of the status it returned says what went wrong.
+pub struct ErrorText {
     buf: Box<[u8; 512]>,
     raw: ErrorBuf,
 }
 
-impl Err {
-    fn new() -> Err {
+impl Default for ErrorText {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ErrorText {
+    pub fn new() -> ErrorText {
         let mut buf = Box::new([0u8; 512]);
         let raw = ErrorBuf {
             buf: buf.as_mut_ptr(),
             cap: 512,
             len: 0,
         };
-        Err { buf, raw }
+        ErrorText { buf, raw }
     }
 
-    fn ptr(&mut self) -> *mut ErrorBuf {
+    pub fn ptr(&mut self) -> *mut ErrorBuf {
         &mut self.raw
     }
 
-    fn text(&self, status: i32) -> String {
+    /// What the plugin wrote, or what the status says when it wrote nothing.
+    pub fn text(&self, status: i32) -> String {
         let msg = String::from_utf8_lossy(&self.buf[..self.raw.len.min(512)]).into_owned();
         match (status, msg.is_empty()) {
             (STATUS_PANIC, true) => "the plugin panicked".into(),

@@ -103,6 +103,21 @@ impl Owner {
                     }
                     c
                 }
+                // Ended, with audio, but never sealed: the daemon died between the end of the
+                // recording and its seal (which runs after the record is saved). The files
+                // are checked as after a crash and sealed now.
+                Err(_)
+                    if !call.state.is_active()
+                        && !call.recording_files.is_empty()
+                        && !dir.join(onrecord_evidence::MANIFEST).exists() =>
+                {
+                    tracing::warn!(call = %call.id, "the call ended but was never sealed: sealing it now");
+                    let stopped = tokio::task::block_in_place(|| self.capture.stop(&call, &dir));
+                    if let Some(stopped) = stopped.filter(|s| !s.files.is_empty()) {
+                        self.seal_now(&call, &dir, &stopped);
+                    }
+                    call
+                }
                 Err(_) => call,
             };
             let snapshot = self.serve_call(conn, handle, &call, &dir).await;
