@@ -84,8 +84,11 @@ impl Journal {
     }
 }
 
-/// What a journal left by a crash seals: its complete lines, in order.
-pub fn read_sealed(path: &Path) -> Option<Sealed> {
+/// What a journal left by a crash seals: its complete lines, in order, of blocks that end
+/// within the `held` bytes of PCM the repaired audio file holds. A storage that encodes in
+/// blocks of its own (FLAC) may have fewer bytes on disk than the journal sealed at its last
+/// sync; those blocks are not sealed, so the evidence never claims audio the file lacks.
+pub fn read_sealed(path: &Path, held: u64) -> Option<Sealed> {
     let text = std::fs::read_to_string(path).ok()?;
     let mut sealed = Sealed {
         pcm_bytes: 0,
@@ -97,6 +100,9 @@ pub fn read_sealed(path: &Path) -> Option<Sealed> {
         let Ok(b) = serde_json::from_str::<Block>(line) else {
             break;
         };
+        if b.offset + b.len > held {
+            break;
+        }
         sealed = Sealed {
             pcm_bytes: b.offset + b.len,
             blocks: sealed.blocks + 1,
@@ -108,4 +114,34 @@ pub fn read_sealed(path: &Path) -> Option<Sealed> {
 
 fn hex_zero() -> String {
     "0".repeat(64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// After a crash, a block is sealed only if the repaired audio holds all of it: a FLAC file
+    /// may lag its journal by a partial encoder block.
+    #[test]
+    fn a_crash_seals_only_the_blocks_the_audio_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.wav.chain");
+        let mut j = Journal::create(&path, 1000).unwrap();
+        j.add(&[7u8; 3000]);
+        j.sync().unwrap();
+        let all = read_sealed(&path, 3000).unwrap();
+        assert_eq!((all.pcm_bytes, all.blocks), (3000, 3));
+        let more = read_sealed(&path, u64::MAX).unwrap();
+        assert_eq!(more, all);
+        // The audio holds 2,560 bytes: the third block is not claimed.
+        let held = read_sealed(&path, 2560).unwrap();
+        assert_eq!((held.pcm_bytes, held.blocks), (2000, 2));
+        assert_ne!(held.head, all.head);
+        let none = read_sealed(&path, 999).unwrap();
+        assert_eq!((none.pcm_bytes, none.blocks, none.head), (0, 0, hex_zero()));
+        // A line cut by the crash ends what is sealed.
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, &text[..text.len() - 10]).unwrap();
+        assert_eq!(read_sealed(&path, 3000).unwrap().blocks, 2);
+    }
 }

@@ -633,14 +633,18 @@ impl PluginCapture {
                 said.push(format!(
                     "{name} repaired after a crash: {frames} frames kept"
                 ));
-                let sealed = journal::read_sealed(&dir.join(onrecord_evidence::journal_name(name)));
-                if let (Some((sample_format, rate, channels)), Some(sealed)) = (
-                    onrecord_evidence::verify::probe_format(
-                        &self.registry.readers(&self.config.storage),
-                        &path,
-                    ),
-                    sealed,
-                ) {
+                let format = onrecord_evidence::verify::probe_format(
+                    &self.registry.readers(&self.config.storage),
+                    &path,
+                );
+                let sealed = format.as_ref().and_then(|(sample_format, _, channels)| {
+                    let width = if sample_format == "f32" { 4 } else { 2 };
+                    journal::read_sealed(
+                        &dir.join(onrecord_evidence::journal_name(name)),
+                        frames * width * u64::from(*channels),
+                    )
+                });
+                if let (Some((sample_format, rate, channels)), Some(sealed)) = (format, sealed) {
                     files.push(SealedFile {
                         name: name.clone(),
                         sample_format,
