@@ -290,7 +290,10 @@ fn plugin_call(f: &dyn Fn(*mut ErrorBuf) -> i32) -> Result<(), CaptureError> {
         len: 0,
     };
     let status = f(&mut eb);
-    let text = String::from_utf8_lossy(&err[..eb.len.min(512)]).into_owned();
+    let mut text = String::from_utf8_lossy(&err[..eb.len.min(512)]).into_owned();
+    if text.is_empty() {
+        text = format!("the storage plugin gave no reason (status {status})");
+    }
     match status {
         STATUS_OK => Ok(()),
         STATUS_UNSUPPORTED => Err(CaptureError::FormatRefused(text)),
@@ -484,5 +487,12 @@ mod plugin_status_tests {
             Err(CaptureError::FormatRefused(_))
         ));
         assert!(matches!(call(STATUS_PANIC), Err(CaptureError::Panicked(_))));
+        // A plugin that fails without a word still gets a reason in the timeline.
+        assert_eq!(
+            plugin_call(&|_| STATUS_ERROR),
+            Err(CaptureError::Write(
+                "the storage plugin gave no reason (status -1)".into()
+            ))
+        );
     }
 }
