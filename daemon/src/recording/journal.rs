@@ -87,17 +87,20 @@ impl Journal {
 /// What a journal left by a crash seals: its complete lines, in order, of blocks that end
 /// within the `held` bytes of PCM the repaired audio file holds. A storage that encodes in
 /// blocks of its own (FLAC) may have fewer bytes on disk than the journal sealed at its last
-/// sync; those blocks are not sealed, so the evidence never claims audio the file lacks.
-pub fn read_sealed(path: &Path, held: u64) -> Option<Sealed> {
-    let text = std::fs::read_to_string(path).ok()?;
+/// sync; those blocks are not sealed, so the evidence never claims audio the file lacks. The
+/// journal is cut to what it seals (a line cut by the crash, blocks beyond the audio), so that
+/// it ends where the manifest will say it ends.
+pub fn recover(path: &Path, held: u64) -> std::io::Result<Sealed> {
+    let text = std::fs::read_to_string(path)?;
     let mut sealed = Sealed {
         pcm_bytes: 0,
         blocks: 0,
         head: hex_zero(),
     };
-    for line in text.lines() {
+    let mut kept = 0usize;
+    for line in text.split_inclusive('\n') {
         // A line cut by the crash is not sealed.
-        let Ok(b) = serde_json::from_str::<Block>(line) else {
+        let Ok(b) = serde_json::from_str::<Block>(line.trim_end()) else {
             break;
         };
         if b.offset + b.len > held {
@@ -108,8 +111,14 @@ pub fn read_sealed(path: &Path, held: u64) -> Option<Sealed> {
             blocks: sealed.blocks + 1,
             head: b.chain,
         };
+        kept += line.len();
     }
-    Some(sealed)
+    if kept < text.len() {
+        let f = std::fs::OpenOptions::new().write(true).open(path)?;
+        f.set_len(kept as u64)?;
+        f.sync_all()?;
+    }
+    Ok(sealed)
 }
 
 fn hex_zero() -> String {
@@ -120,8 +129,8 @@ fn hex_zero() -> String {
 mod tests {
     use super::*;
 
-    /// After a crash, a block is sealed only if the repaired audio holds all of it: a FLAC file
-    /// may lag its journal by a partial encoder block.
+    /// After a crash, a block is sealed only if the repaired audio holds all of it (a FLAC file
+    /// may lag its journal by a partial encoder block), and the journal is cut to match.
     #[test]
     fn a_crash_seals_only_the_blocks_the_audio_holds() {
         let dir = tempfile::tempdir().unwrap();
@@ -129,19 +138,25 @@ mod tests {
         let mut j = Journal::create(&path, 1000).unwrap();
         j.add(&[7u8; 3000]);
         j.sync().unwrap();
-        let all = read_sealed(&path, 3000).unwrap();
+        let whole = std::fs::read_to_string(&path).unwrap();
+        let all = recover(&path, u64::MAX).unwrap();
         assert_eq!((all.pcm_bytes, all.blocks), (3000, 3));
-        let more = read_sealed(&path, u64::MAX).unwrap();
-        assert_eq!(more, all);
-        // The audio holds 2,560 bytes: the third block is not claimed.
-        let held = read_sealed(&path, 2560).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), whole);
+        // The audio holds 2,560 bytes: the third block is not claimed, nor left in the journal.
+        let held = recover(&path, 2560).unwrap();
         assert_eq!((held.pcm_bytes, held.blocks), (2000, 2));
         assert_ne!(held.head, all.head);
-        let none = read_sealed(&path, 999).unwrap();
+        let lines: Vec<&str> = whole.lines().collect();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            format!("{}\n{}\n", lines[0], lines[1])
+        );
+        // A line cut by the crash ends what is sealed, and goes.
+        std::fs::write(&path, &whole[..whole.len() - 10]).unwrap();
+        assert_eq!(recover(&path, 3000).unwrap().blocks, 2);
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 2);
+        let none = recover(&path, 999).unwrap();
         assert_eq!((none.pcm_bytes, none.blocks, none.head), (0, 0, hex_zero()));
-        // A line cut by the crash ends what is sealed.
-        let text = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(&path, &text[..text.len() - 10]).unwrap();
-        assert_eq!(read_sealed(&path, 3000).unwrap().blocks, 2);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
     }
 }

@@ -639,10 +639,10 @@ impl PluginCapture {
                 );
                 let sealed = format.as_ref().and_then(|(sample_format, _, channels)| {
                     let width = if sample_format == "f32" { 4 } else { 2 };
-                    journal::read_sealed(
-                        &dir.join(onrecord_evidence::journal_name(name)),
-                        frames * width * u64::from(*channels),
-                    )
+                    let journal = dir.join(onrecord_evidence::journal_name(name));
+                    journal::recover(&journal, frames * width * u64::from(*channels))
+                        .map_err(|e| tracing::error!(call = %call.id, file = %journal.display(), "cannot recover the chain journal: {e}"))
+                        .ok()
                 });
                 if let (Some((sample_format, rate, channels)), Some(sealed)) = (format, sealed) {
                     files.push(SealedFile {
