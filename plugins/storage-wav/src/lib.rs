@@ -50,8 +50,11 @@ impl StorageBackend for Wav {
         }
         let file = onrecord_plugin::create_private_file(path)?;
         let clone = file.try_clone().map_err(|e| e.to_string())?;
-        let writer = hound::WavWriter::new(BufWriter::new(clone), spec(format))
+        let mut writer = hound::WavWriter::new(BufWriter::new(clone), spec(format))
             .map_err(|e| e.to_string())?;
+        // The header reaches the file now, not with the first 8 KiB of audio: a recording
+        // killed in its first milliseconds is an empty WAV that repairs, not an empty file.
+        writer.flush().map_err(|e| e.to_string())?;
         Ok(Wav {
             writer,
             file,
@@ -357,6 +360,21 @@ mod tests {
         w.finalize().unwrap();
         let e = WavReader::open(&p).err().expect("refused");
         assert!(e.contains("unsupported format: 24-bit"), "{e}");
+    }
+
+    /// Killed right after it was created (no write, no sync, no finish): the file already has
+    /// its header, so it repairs to an empty recording.
+    #[test]
+    fn a_file_killed_before_its_first_frame_repairs_to_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.wav");
+        let w = Wav::create(&p, fmt(2)).unwrap();
+        // A kill -9 runs no destructor: hound's would finalize the header.
+        std::mem::forget(w);
+        assert_eq!(Wav::repair(&p), Ok(0));
+        let (mut rd, format) = WavReader::open(&p).unwrap();
+        assert_eq!(format, Some(fmt(2)));
+        assert!(read_all(&mut rd, 64).is_empty());
     }
 
     #[test]
