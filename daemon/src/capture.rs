@@ -100,6 +100,12 @@ pub enum CaptureError {
     Panicked(String),
 }
 
+impl From<crate::recording::JournalError> for CaptureError {
+    fn from(e: crate::recording::JournalError) -> Self {
+        CaptureError::Write(e.to_string())
+    }
+}
+
 /// Where capture says that a call's recording failed for good while it ran: `(call id, why)`,
 /// once per recording.
 pub type Failures = std::sync::Arc<dyn Fn(&str, CaptureError) + Send + Sync>;

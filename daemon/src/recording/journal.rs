@@ -6,7 +6,20 @@ use onrecord_evidence::{Block, Chain};
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Why the journal could not be written: told apart so a capture failure can say which file.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("{}: {source}", path.display())]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Writing or syncing it failed (a full disk, an I/O error).
+    #[error("the chain journal: {0}")]
+    Write(#[from] std::io::Error),
+}
 
 /// What the journal sealed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,13 +39,16 @@ pub struct Journal {
 }
 
 impl Journal {
-    pub fn create(path: &Path, block_bytes: usize) -> Result<Journal, String> {
+    pub fn create(path: &Path, block_bytes: usize) -> Result<Journal, JournalError> {
         let file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .open(path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(|source| JournalError::Create {
+                path: path.to_owned(),
+                source,
+            })?;
         Ok(Journal {
             chain: Chain::new(block_bytes),
             file,
@@ -58,20 +74,16 @@ impl Journal {
     }
 
     /// Writes the sealed blocks and makes them durable.
-    pub fn sync(&mut self) -> Result<(), String> {
+    pub fn sync(&mut self) -> Result<(), JournalError> {
         if !self.pending.is_empty() {
-            self.file
-                .write_all(&self.pending)
-                .map_err(|e| format!("the chain journal: {e}"))?;
+            self.file.write_all(&self.pending)?;
             self.pending.clear();
         }
-        self.file
-            .sync_data()
-            .map_err(|e| format!("the chain journal: {e}"))
+        Ok(self.file.sync_data()?)
     }
 
     /// Seals the last, partial block and closes the journal.
-    pub fn finish(mut self) -> Result<Sealed, String> {
+    pub fn finish(mut self) -> Result<Sealed, JournalError> {
         if let Some(b) = self.chain.finish() {
             Self::line(&mut self.pending, &mut self.blocks, b);
         }

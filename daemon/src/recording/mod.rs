@@ -20,6 +20,7 @@ mod journal;
 mod mix;
 mod ring;
 
+pub use journal::JournalError;
 pub use ring::{deliver_at, source_event};
 
 use crate::calls::Call;
@@ -293,7 +294,7 @@ impl PluginCapture {
                 let mut err = ErrorText::new();
                 // SAFETY: created above and never written.
                 unsafe { (storage.finish)(file, err.ptr()) };
-                return Err(CaptureError::Write(why));
+                return Err(why.into());
             }
         };
         tracing::info!(source = ?got, stored = ?stored, file = %path.display(), "recording to");

@@ -382,7 +382,7 @@ impl Output {
             let (storage, file) = (self.storage, self.file.0);
             // SAFETY: ABI call on our handle.
             self.failure = plugin_call(&|eb| unsafe { (storage.sync)(file, eb) })
-                .and_then(|()| self.journal.sync().map_err(CaptureError::Write))
+                .and_then(|()| self.journal.sync().map_err(CaptureError::from))
                 .err();
             self.last_sync = Instant::now();
             self.report_failure();
@@ -411,7 +411,7 @@ impl Output {
         // SAFETY: ABI call; frees the handle whatever happened before.
         let finished = plugin_call(&|eb| unsafe { (storage.finish)(file, eb) });
         // The journal seals what the storage accepted, even when the file failed later.
-        let sealed = self.journal.finish().map_err(CaptureError::Write);
+        let sealed = self.journal.finish().map_err(CaptureError::from);
         match self.failure {
             Some(e) => Err(e),
             None => finished.and(sealed),
