@@ -1,6 +1,6 @@
 //! A long call's evidence (release build, over a private bus): a recording of
 //! `BENCH_SEAL_MINUTES` (default 120) of 48 kHz stereo is stopped and sealed while a client
-//! keeps asking the law, then verified by onrecordctl.
+//! keeps asking the law, then exported, verified and analyzed by onrecordctl.
 //!
 //! - `Laws1.Evaluate` round trip, p99, while the call is being stopped and sealed, against its
 //!   p99 with nothing else happening (target at most 2x);
@@ -8,7 +8,9 @@
 //!   32 MiB);
 //! - `onrecordctl verify` of the call: speed in audio per wall-clock time (target at least
 //!   500x real time) and its peak resident memory above its own on a one-second call (target
-//!   at most 32 MiB).
+//!   at most 32 MiB);
+//! - `onrecordctl export` and `onrecordctl analyze` of the call: peak resident memory above
+//!   the same on a one-second call (target at most 32 MiB), with their speed.
 
 use onrecord_tests::TestEnv;
 use std::path::Path;
@@ -70,15 +72,16 @@ fn sample_peak(pid: u32, done: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> 
 /// success). The count starts from this process's own peak (a spawned child inherits it at
 /// exec), which is why the clip is written a block at a time and the figure is compared with
 /// the same command on a one-second call.
-fn verify(env: &TestEnv, dir: &Path) -> (f64, u64, bool) {
+/// Runs onrecordctl with `args`: its wall time, its peak resident memory (KiB) and whether it
+/// succeeded.
+fn ctl(env: &TestEnv, args: &[&std::ffi::OsStr]) -> (f64, u64, bool) {
     let mut cmd = Command::new(onrecord_tests::bin("onrecordctl"));
     env.hermetic(&mut cmd);
     let start = Instant::now();
     // Reaped below by wait4, which also gives its resource usage.
     #[allow(clippy::zombie_processes)]
     let child = cmd
-        .arg("verify")
-        .arg(dir)
+        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -91,6 +94,31 @@ fn verify(env: &TestEnv, dir: &Path) -> (f64, u64, bool) {
     let wall = start.elapsed().as_secs_f64();
     let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
     (wall, usage.ru_maxrss as u64, ok)
+}
+
+fn verify(env: &TestEnv, dir: &Path) -> (f64, u64, bool) {
+    ctl(env, &["verify".as_ref(), dir.as_os_str()])
+}
+
+fn analyze(env: &TestEnv, dir: &Path) -> (f64, u64, bool) {
+    ctl(env, &["analyze".as_ref(), dir.as_os_str()])
+}
+
+/// Exports the call of `dir` (through the daemon, which must be running) to `to`.
+fn export(env: &TestEnv, dir: &Path, to: &Path) -> (f64, u64, bool) {
+    let name = dir.file_name().unwrap().to_str().unwrap();
+    let id = name.rsplit('_').next().unwrap();
+    let (wall, kib, ok) = ctl(
+        env,
+        &[
+            "export".as_ref(),
+            id.as_ref(),
+            "--to".as_ref(),
+            to.as_os_str(),
+        ],
+    );
+    let _ = std::fs::remove_file(to);
+    (wall, kib, ok)
 }
 
 fn p99(mut t: Vec<f64>) -> f64 {
@@ -156,9 +184,14 @@ async fn main() {
     // A one-second call first: onrecordctl's own memory on a call of no size.
     let (_, short_dir) = record(&mut env, &short, 1, 1);
     env.call(&["stop"]);
+    let bundle = env.dir.path().join("bundle.zip");
+    let (_, export_idle_kib, ok) = export(&env, &short_dir, &bundle);
+    assert!(ok, "the one-second call does not export");
     env.stop_daemon();
     let (_, ctl_idle_kib, ok) = verify(&env, &short_dir);
     assert!(ok, "the one-second call does not verify");
+    let (_, analyze_idle_kib, ok) = analyze(&env, &short_dir);
+    assert!(ok, "the one-second call does not analyze");
     eprintln!(
         "one-second call: {} bytes of audio; onrecordctl verify peak {} KiB",
         std::fs::metadata(short_dir.join("audio.wav")).map_or(0, |m| m.len()),
@@ -205,10 +238,14 @@ async fn main() {
     let (quiet_p99, sealing_p99) = (p99(quiet), p99(sealing.clone()));
     drop(laws);
     drop(conn);
+    let (export_s, export_kib, ok) = export(&env, &dir, &bundle);
+    assert!(ok, "the long call does not export");
     env.stop_daemon();
 
     let (verify_s, ctl_kib, ok) = verify(&env, &dir);
     assert!(ok, "the long call does not verify");
+    let (analyze_s, analyze_kib, ok) = analyze(&env, &dir);
+    assert!(ok, "the long call does not analyze");
     // Speed in the audio the call holds.
     let audio_s =
         (std::fs::metadata(dir.join("audio.wav")).unwrap().len() - 44) as f64 / f64::from(RATE * 4);
@@ -218,6 +255,8 @@ async fn main() {
     let ratio = sealing_p99 / quiet_p99;
     let above = mib(peak_kib.saturating_sub(idle_kib));
     let ctl_above = mib(ctl_kib.saturating_sub(ctl_idle_kib));
+    let export_above = mib(export_kib.saturating_sub(export_idle_kib));
+    let analyze_above = mib(analyze_kib.saturating_sub(analyze_idle_kib));
     let rows = vec![
         onrecord_tests::bench_row(
             &format!("Laws1.Evaluate p99 while a {minutes}-minute call is sealed"),
@@ -245,6 +284,26 @@ async fn main() {
             ),
             "<= +32 MiB",
             Some(ctl_above <= 32.0),
+        ),
+        onrecord_tests::bench_row(
+            &format!("onrecordctl export of a {minutes}-minute call: memory"),
+            format!(
+                "+{export_above:.1} MiB over a 1 s call ({:.1} MiB; {:.0}x real time)",
+                mib(export_idle_kib),
+                audio_s / export_s
+            ),
+            "<= +32 MiB",
+            Some(export_above <= 32.0),
+        ),
+        onrecord_tests::bench_row(
+            &format!("onrecordctl analyze of a {minutes}-minute call: memory"),
+            format!(
+                "+{analyze_above:.1} MiB over a 1 s call ({:.1} MiB; {:.0}x real time)",
+                mib(analyze_idle_kib),
+                audio_s / analyze_s
+            ),
+            "<= +32 MiB",
+            Some(analyze_above <= 32.0),
         ),
     ];
     onrecord_tests::write_bench_rows("evidence", &rows);
