@@ -42,14 +42,7 @@ fn a_recorded_call_verifies_and_tampering_is_found_where_it_is() {
     let clip = clip(env.dir.path(), 3);
     configure(&env, &clip, "fast", 1000);
     env.start_daemon();
-    let id = env.ctl_json(&["call", "new", "--them", "US-TX", "--label", "evidence"])["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    env.call(&["notice"]);
-    env.call(&["start"]);
-    std::thread::sleep(Duration::from_millis(500));
-    env.call(&["stop"]);
+    let id = env.record_call("evidence", 500);
     let dir = call_dir(&env);
 
     // Untouched: by call id (through the daemon) and by directory.
@@ -154,14 +147,7 @@ fn a_call_that_ended_but_was_never_sealed_is_sealed_at_the_next_start() {
         let clip = clip(env.dir.path(), 2);
         env.configure_capture(&clip, "fast", 1000, storage, "");
         env.start_daemon();
-        let id = env.ctl_json(&["call", "new", "--them", "US-TX", "--label", "unsealed"])["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        env.call(&["notice"]);
-        env.call(&["start"]);
-        std::thread::sleep(Duration::from_millis(500));
-        env.call(&["stop"]);
+        let id = env.record_call("unsealed", 500);
         env.kill9_daemon();
         // What the kill between the saved end and the seal leaves.
         let dir = call_dir(&env);

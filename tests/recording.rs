@@ -355,14 +355,7 @@ fn a_recording_no_installed_plugin_reads_is_an_unsupported_format() {
     let (clip, _) = clip(env.dir.path(), 1.0);
     configure_storage(&env, &clip, "fast", 1000, "storage-48k");
     env.start_daemon();
-    let id = env.ctl_json(&["call", "new", "--them", "US-TX", "--label", "unreadable"])["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    env.call(&["notice"]);
-    env.call(&["start"]);
-    std::thread::sleep(Duration::from_millis(300));
-    env.call(&["stop"]);
+    let id = env.record_call("unreadable", 300);
     let dir = call_dir(&env);
     assert!(dir.join("audio.pcm48").exists());
     for target in [id.as_str(), dir.to_str().unwrap()] {
@@ -407,14 +400,7 @@ fn a_storage_plugins_own_reader_serves_verify_and_analyze() {
     let (clip, samples) = clip(env.dir.path(), 2.0);
     configure_storage(&env, &clip, "fast", 1000, "storage-raw");
     env.start_daemon();
-    let id = env.ctl_json(&["call", "new", "--them", "US-TX", "--label", "raw"])["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    env.call(&["notice"]);
-    env.call(&["start"]);
-    std::thread::sleep(Duration::from_millis(500));
-    env.call(&["stop"]);
+    let id = env.record_call("raw", 500);
     let dir = call_dir(&env);
     let raw = std::fs::read(dir.join("audio.raw")).unwrap();
     let pcm: Vec<i16> = raw

@@ -429,6 +429,20 @@ impl TestEnv {
         out
     }
 
+    /// A call with a Texan (one-party), told, started, recorded for `ms` and stopped (sealed
+    /// when the stop returns); its id.
+    pub fn record_call(&self, label: &str, ms: u64) -> String {
+        let id = self.ctl_json(&["call", "new", "--them", "US-TX", "--label", label])["id"]
+            .as_str()
+            .expect("a call id")
+            .to_owned();
+        self.call(&["notice", &id]);
+        self.call(&["start", &id]);
+        std::thread::sleep(Duration::from_millis(ms));
+        self.call(&["stop", &id]);
+        id
+    }
+
     /// `onrecordctl ... --json`, parsed; panics on a non-zero exit.
     pub fn ctl_json(&self, args: &[&str]) -> serde_json::Value {
         let mut all: Vec<&str> = args.to_vec();
