@@ -12,6 +12,7 @@ mod hot_reload;
 mod install;
 mod introspection;
 mod live;
+mod owner;
 mod plugins;
 mod recording;
 mod reliability;

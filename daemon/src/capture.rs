@@ -120,7 +120,34 @@ pub enum HoldChange {
 /// Where capture reports a call's holds as it records: `(call id, change)`.
 pub type HoldEvents = std::sync::Arc<dyn Fn(&str, HoldChange) + Send + Sync>;
 
-pub trait Capture: Send + Sync {
+/// What the owner keeps of a running recording: controls that act at once from any thread,
+/// without waiting for the capture worker (which may be opening another call's devices).
+pub trait Control: Send + Sync {
+    /// Stops writing at once; nothing is buffered for later (no pre-roll).
+    fn pause(&self);
+    fn resume(&self);
+    /// How much audio of the call has been captured (accepted into the recording), from its
+    /// frame count, in microseconds; `None` when this capture does not count.
+    fn position_us(&self) -> Option<u64>;
+}
+
+/// A recording that began: the files it writes, and its controls.
+pub struct Started {
+    pub files: Vec<String>,
+    pub control: std::sync::Arc<dyn Control>,
+}
+
+impl std::fmt::Debug for Started {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Started")
+            .field("files", &self.files)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Capture runs on a worker thread of its own (the owner's `CaptureWorker`): opening devices
+/// and finishing files may wait, and only that thread calls these.
+pub trait Capture: Send {
     /// Gives capture a way to note events in calls' timelines while they record.
     fn set_notes(&mut self, _notes: Notes) {}
     /// Gives capture a way to report holds found on the far side while calls record.
@@ -128,20 +155,24 @@ pub trait Capture: Send + Sync {
     /// Gives capture a way to say that a call's recording failed for good while it ran (the
     /// storage refused a write: a full disk): `(call id, error)`, once per recording.
     fn set_failures(&mut self, _failures: Failures) {}
-    /// Begins writing the call's audio into `dir`; returns the files it writes.
-    fn start(&mut self, call: &Call, dir: &Path) -> Result<Vec<String>, CaptureError>;
-    /// Stops writing at once; nothing is buffered for later (no pre-roll).
-    fn pause(&mut self, call_id: &str);
-    fn resume(&mut self, call_id: &str) -> Result<(), CaptureError>;
-    /// How much audio of the call has been captured (accepted into the recording), from its
-    /// frame count, in microseconds; `None` when this capture does not count.
-    fn position_us(&self, _call_id: &str) -> Option<u64> {
-        None
-    }
+    /// Begins writing the call's audio into `dir` (waiting for its devices to open); returns
+    /// the files it writes and the recording's controls.
+    fn start(&mut self, call: &Call, dir: &Path) -> Result<Started, CaptureError>;
     /// Finalizes the files; for a call not captured by this process (the daemon died while it
     /// recorded), repairs the files it left. Returns what happened (for the call's timeline and
     /// its manifest), or nothing when no audio was captured.
     fn stop(&mut self, call: &Call, dir: &Path) -> Option<Stopped>;
+}
+
+/// The controls of a recording that writes nothing.
+struct Nothing;
+
+impl Control for Nothing {
+    fn pause(&self) {}
+    fn resume(&self) {}
+    fn position_us(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// No capture source configured: nothing is written.
@@ -151,16 +182,15 @@ pub struct NoCapture {
 }
 
 impl Capture for NoCapture {
-    fn start(&mut self, call: &Call, _dir: &Path) -> Result<Vec<String>, CaptureError> {
+    fn start(&mut self, call: &Call, _dir: &Path) -> Result<Started, CaptureError> {
         if !self.told {
             tracing::info!(call = %call.id, "no capture source is configured yet: calls keep their consent timeline, without audio");
             self.told = true;
         }
-        Ok(Vec::new())
-    }
-    fn pause(&mut self, _call_id: &str) {}
-    fn resume(&mut self, _call_id: &str) -> Result<(), CaptureError> {
-        Ok(())
+        Ok(Started {
+            files: Vec::new(),
+            control: std::sync::Arc::new(Nothing),
+        })
     }
     fn stop(&mut self, _call: &Call, _dir: &Path) -> Option<Stopped> {
         None
@@ -174,11 +204,7 @@ pub struct Unavailable {
 }
 
 impl Capture for Unavailable {
-    fn start(&mut self, _call: &Call, _dir: &Path) -> Result<Vec<String>, CaptureError> {
-        Err(CaptureError::Unavailable(self.why.clone()))
-    }
-    fn pause(&mut self, _call_id: &str) {}
-    fn resume(&mut self, _call_id: &str) -> Result<(), CaptureError> {
+    fn start(&mut self, _call: &Call, _dir: &Path) -> Result<Started, CaptureError> {
         Err(CaptureError::Unavailable(self.why.clone()))
     }
     fn stop(&mut self, call: &Call, _dir: &Path) -> Option<Stopped> {

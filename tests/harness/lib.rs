@@ -383,6 +383,18 @@ impl TestEnv {
             .expect("start onrecordctl")
     }
 
+    /// Starts `onrecordctl ARGS...` without waiting for it, its output kept for
+    /// `wait_with_output`.
+    pub fn ctl_spawn_output(&self, args: &[&str]) -> Child {
+        let mut cmd = Command::new(bin("onrecordctl"));
+        self.hermetic(&mut cmd);
+        cmd.args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start onrecordctl")
+    }
+
     /// Runs `onrecordctl` and returns (exit code, stdout, stderr).
     pub fn ctl_run(&self, args: &[&str]) -> (i32, String, String) {
         let out = self.ctl().args(args).output().expect("run onrecordctl");

@@ -27,7 +27,9 @@ pub use journal::JournalError;
 pub use ring::{deliver_at, source_event};
 
 use crate::calls::Call;
-use crate::capture::{Capture, CaptureError, Failures, Notes, SealedFile, Stopped};
+use crate::capture::{
+    Capture, CaptureError, Control, Failures, Notes, SealedFile, Started, Stopped,
+};
 use crate::plugins::Registry;
 use mix::MixShared;
 use onrecord_plugin::abi::*;
@@ -206,10 +208,41 @@ struct Recording {
     analysis: Arc<std::sync::Mutex<Option<onrecord_analysis::Summary>>>,
 }
 
-// SAFETY: the raw pointers are plugin handles and our own sink contexts; the owner thread alone
-// uses them, and the plugin is called from one thread at a time.
+// SAFETY: the raw pointers are plugin handles and our own sink contexts; the capture worker's
+// thread alone uses them, so the plugin is called from one thread at a time.
 unsafe impl Send for Recording {}
-unsafe impl Sync for Recording {}
+
+/// A recording's controls, shared with the owner: its clock (timed sources) or its sources'
+/// rings (untimed), which pausing closes and which count the position.
+struct Controls {
+    mix: Option<Arc<MixShared>>,
+    rings: Vec<Arc<Ring>>,
+    rate: u32,
+}
+
+impl Control for Controls {
+    fn pause(&self) {
+        match &self.mix {
+            Some(m) => m.timebase().close(mix::now_s()),
+            None => self.rings.iter().for_each(|r| r.set_writing(false)),
+        }
+    }
+
+    fn resume(&self) {
+        match &self.mix {
+            Some(m) => m.timebase().open(mix::now_s()),
+            None => self.rings.iter().for_each(|r| r.set_writing(true)),
+        }
+    }
+
+    fn position_us(&self) -> Option<u64> {
+        let frames = match &self.mix {
+            Some(m) => m.timebase().position(mix::now_s()),
+            None => self.rings.first()?.pushed(),
+        };
+        Some(frames * 1_000_000 / self.rate.max(1) as u64)
+    }
+}
 
 /// The storage's plugin, format, file and journal for a recording of `format`.
 struct Opened {
@@ -544,7 +577,7 @@ impl Capture for PluginCapture {
         self.failures = Some(failures);
     }
 
-    fn start(&mut self, call: &Call, dir: &Path) -> Result<Vec<String>, CaptureError> {
+    fn start(&mut self, call: &Call, dir: &Path) -> Result<Started, CaptureError> {
         // Both plugins are mapped in before any source opens: loading one (at the first
         // recording) takes time that the sources' clocks must not see between open and write.
         self.capture_plugin()?;
@@ -555,42 +588,16 @@ impl Capture for PluginCapture {
             self.start_timed(call, dir)?
         };
         tracing::info!(call = %call.id, file = %rec.name, sources = rec.sources.len(), "capturing");
-        let name = rec.name.clone();
-        self.active.insert(call.id.clone(), rec);
-        Ok(vec![name])
-    }
-
-    fn position_us(&self, call_id: &str) -> Option<u64> {
-        let r = self.active.get(call_id)?;
-        let frames = match &r.mix {
-            Some(m) => m.timebase().position(mix::now_s()),
-            None => r.sources.first()?.ring.pushed(),
+        let started = Started {
+            files: vec![rec.name.clone()],
+            control: Arc::new(Controls {
+                mix: rec.mix.clone(),
+                rings: rec.sources.iter().map(|s| s.ring.clone()).collect(),
+                rate: rec.rate,
+            }),
         };
-        Some(frames * 1_000_000 / r.rate.max(1) as u64)
-    }
-
-    fn pause(&mut self, call_id: &str) {
-        if let Some(r) = self.active.get(call_id) {
-            match &r.mix {
-                Some(m) => m.timebase().close(mix::now_s()),
-                None => r.sources.iter().for_each(|s| s.ring.set_writing(false)),
-            }
-        }
-    }
-
-    fn resume(&mut self, call_id: &str) -> Result<(), CaptureError> {
-        match self.active.get(call_id) {
-            Some(r) => {
-                match &r.mix {
-                    Some(m) => m.timebase().open(mix::now_s()),
-                    None => r.sources.iter().for_each(|s| s.ring.set_writing(true)),
-                }
-                Ok(())
-            }
-            None => Err(CaptureError::Unavailable(
-                "no capture is running for this call".into(),
-            )),
-        }
+        self.active.insert(call.id.clone(), rec);
+        Ok(started)
     }
 
     fn stop(&mut self, call: &Call, dir: &Path) -> Option<Stopped> {

@@ -83,7 +83,7 @@ impl Owner {
     /// Loads the calls kept on disk; a call that was capturing when the daemon died is marked
     /// interrupted. Every call gets its object on the bus.
     pub async fn restore_calls(&mut self, conn: &Connection, handle: &mpsc::Sender<Command>) {
-        self.handle = Some(handle.clone());
+        self.attach(handle);
         let (found, errors) = store::load_all(&self.calls_dir());
         for e in errors {
             tracing::error!("unreadable call record, left in place: {e}");
@@ -93,7 +93,12 @@ impl Owner {
                 Ok((interrupted, fx)) => {
                     tracing::warn!(call = %call.id, "the call was recording when the daemon stopped: marked interrupted");
                     let mut c = interrupted;
-                    let stopped = self.run_effects(conn, &mut c, &dir, &fx);
+                    let mut stopped = None;
+                    if fx.contains(&Effect::StopCapture) {
+                        let repaired = self.stop_capture(&c, &dir).await;
+                        stopped = self.end_recording(&mut c, repaired);
+                    }
+                    self.notify_effects(conn, &c, &fx);
                     if let Err(e) = store::save(&dir, &c) {
                         tracing::error!(call = %c.id, "cannot save the call record: {e}");
                     }
@@ -112,7 +117,7 @@ impl Owner {
                         && !dir.join(onrecord_evidence::MANIFEST).exists() =>
                 {
                     tracing::warn!(call = %call.id, "the call ended but was never sealed: sealing it now");
-                    let stopped = tokio::task::block_in_place(|| self.capture.stop(&call, &dir));
+                    let stopped = self.stop_capture(&call, &dir).await;
                     if let Some(stopped) = stopped.filter(|s| !s.files.is_empty()) {
                         self.seal_now(&call, &dir, &stopped);
                     }
@@ -135,12 +140,41 @@ impl Owner {
         }
     }
 
+    /// Finishes (or, left by a crash, repairs) a call's recording on the capture worker and
+    /// waits for it: at start, before anything is served.
+    async fn stop_capture(
+        &self,
+        call: &Call,
+        dir: &std::path::Path,
+    ) -> Option<crate::capture::Stopped> {
+        let (call, dir) = (call.clone(), dir.to_owned());
+        self.capture
+            .ask(move |capture| capture.stop(&call, &dir))
+            .await
+            .flatten()
+    }
+
+    /// A consent event for a call; `reply` is answered when its transition completes (after
+    /// its capture started or stopped, when it needs that).
     pub(super) async fn call_event(
         &mut self,
         conn: &Connection,
         id: &str,
         input: CallInput,
-    ) -> Result<(), Error> {
+        reply: Option<Reply>,
+    ) {
+        match self.next_state(id, input) {
+            Ok((old, next, fx, dir)) => self.transition(conn, old, next, fx, dir, reply).await,
+            Err(e) => self.answer(id, reply, Err(e)),
+        }
+    }
+
+    /// The call's state after `input`, and the effects that take it there; or why not.
+    fn next_state(
+        &self,
+        id: &str,
+        input: CallInput,
+    ) -> Result<(Call, Call, Vec<Effect>, PathBuf), Error> {
         let entry = self
             .calls
             .get(id)
@@ -164,54 +198,37 @@ impl Owner {
         };
         // Where the recording is, counted in frames by the capture when one runs.
         let at = Stamp {
-            audio_us: self.capture.position_us(id),
+            audio_us: self.position_us(id),
             ..stamp()
         };
-        let (mut next, mut fx) = call.apply(&event, at).map_err(refusal)?;
-        // A call never says it records while nothing is written: if capture cannot start (or
-        // resume), the transition does not happen; the call stays as it was, and its timeline
-        // and a notification say why.
-        if let Err(err) = self.begin_capture(&mut next, &dir, &mut fx) {
-            let mut kept = call.clone();
-            kept.note(
-                stamp(),
-                TimelineKind::Capture,
-                format!("recording did not start: {err}"),
-            );
-            tracing::error!(call = %id, "recording did not start: {err}");
-            notify::send(
-                conn,
-                "onrecord: NOT recording".into(),
-                format!("{}: the recording could not start: {err}", call.label),
-            );
-            let _ = self.commit(conn, &call, kept).await;
-            return Err(Error::CaptureFailed(format!(
-                "the recording could not start: {err}"
-            )));
-        }
-        let stopped = self.run_effects(conn, &mut next, &dir, &fx);
-        if let Some(stopped) = stopped {
-            self.seal_later(&next, &dir, stopped);
-        }
-        // Capture followed the state: a record that cannot be saved now catches up later.
-        let _ = self.commit(conn, &call, next).await;
-        Ok(())
+        let (next, fx) = call.apply(&event, at).map_err(refusal)?;
+        Ok((call, next, fx, dir))
     }
 
-    /// Interrupts every call that is capturing; returns how many.
+    /// How much audio of the call's running recording has been captured (µs).
+    pub(super) fn position_us(&self, id: &str) -> Option<u64> {
+        self.controls.get(id)?.position_us()
+    }
+
+    /// Interrupts every call that is capturing, or whose capture is starting or stopping (after
+    /// it); returns how many.
     pub(super) async fn interrupt_all(&mut self, conn: &Connection) -> usize {
         let capturing: Vec<String> = self
             .calls
             .iter()
-            .filter(|(_, e)| e.call.state.is_capturing())
+            .filter(|(id, e)| e.call.state.is_capturing() || self.busy.contains_key(*id))
             .map(|(id, _)| id.clone())
             .collect();
         for id in &capturing {
-            if let Err(e) = self
-                .call_event(conn, id, CallInput::Event(Event::Interrupt))
-                .await
-            {
-                tracing::error!(call = %id, "cannot interrupt the call: {e}");
+            let interrupt = CallInput::Event(Event::Interrupt);
+            match self.busy.get_mut(id) {
+                // Nobody waits for the answer: an interrupt after a stop is refused, harmlessly.
+                Some(busy) => busy.deferred.push_back(Command::CallEvent {
+                    id: id.clone(),
+                    input: interrupt,
+                    reply: oneshot::channel().0,
+                }),
+                None => self.call_event(conn, id, interrupt, None).await,
             }
         }
         capturing.len()

@@ -7,7 +7,7 @@ impl Owner {
     /// Adds what capture reported to the call's timeline, stamped with where the recording is.
     pub(super) async fn capture_note(&mut self, conn: &Connection, id: &str, text: String) {
         let at = Stamp {
-            audio_us: self.capture.position_us(id),
+            audio_us: self.position_us(id),
             ..stamp()
         };
         self.update_call(conn, id, |c| c.note(at, TimelineKind::Capture, text))
@@ -33,7 +33,7 @@ impl Owner {
         }
         // Offsets into the recording, as UTC: the recording is at `pos` now.
         let now = now_us();
-        let pos = self.capture.position_us(id).unwrap_or(0);
+        let pos = self.position_us(id).unwrap_or(0);
         let utc_of = |at_s: f64| now.saturating_sub(pos.saturating_sub((at_s * 1e6) as u64));
         let at = |at_s: f64| Stamp {
             audio_us: Some((at_s * 1e6) as u64),
@@ -112,11 +112,7 @@ impl Owner {
             format!("the recording failed and stopped ({what}): {error}"),
         )
         .await;
-        if let Err(e) = self
-            .call_event(conn, id, CallInput::Event(Event::Stop))
-            .await
-        {
-            tracing::error!(call = %id, "cannot stop the call: {e}");
-        }
+        self.call_event(conn, id, CallInput::Event(Event::Stop), None)
+            .await;
     }
 }

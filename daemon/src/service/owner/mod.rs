@@ -3,7 +3,8 @@
 //!
 //! - `calls.rs`: calls' lifecycle and their consent events;
 //! - `events.rs`: what capture reports while a call records (notes, holds, failures);
-//! - `effects.rs`: carrying out a transition's capture effects;
+//! - `effects.rs`: carrying out a transition's effects (a start or a stop on the worker);
+//! - `worker.rs`: the capture worker, the thread that opens devices and finishes files;
 //! - `sealing.rs`: finishing a recording and sealing its evidence;
 //! - `publish.rs`: the one path by which a call changes (saved, published, announced);
 //! - `retention.rs`: deleting the audio of ended calls when its time comes;
@@ -16,7 +17,9 @@ mod publish;
 mod retention;
 mod sealing;
 mod tables;
+mod worker;
 
+pub use effects::Done;
 pub use tables::ReloadError;
 
 use super::Paths;
@@ -24,11 +27,11 @@ use super::calls_dbus::{CallIface, CallInput, CallsIface, CallsIfaceSignals};
 use super::dbus::{LawsIface, LawsIfaceSignals};
 use super::{decide, notify};
 use crate::calls::{Call, Effect, Event, Notice, Policy, Refusal, Stamp, store};
-use crate::capture::{Capture, CaptureError};
+use crate::capture::{Capture, CaptureError, Control};
 use crate::config::Retention;
 use crate::laws::{self, LawSet, LoadError};
 use onrecord_interface::{CallSummary, Error, TimelineKind, call_path};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -80,6 +83,8 @@ pub enum Command {
     /// so its files are finished and sealed now rather than repaired at the next start.
     /// `reply` gets how many were, once every seal has finished.
     Shutdown { reply: oneshot::Sender<usize> },
+    /// The capture worker finished starting or stopping a call's recording.
+    CaptureDone { id: String, done: Done },
     /// A call's evidence was sealed (or could not be), on the sealing worker.
     Sealed {
         id: String,
@@ -105,7 +110,14 @@ pub struct Owner {
     policy: Policy,
     /// Every call, by id.
     calls: BTreeMap<String, Entry>,
-    capture: Box<dyn Capture>,
+    /// Starts and stops recordings on a thread of its own.
+    capture: worker::CaptureWorker,
+    /// The controls (pause, resume, position) of each recording that runs, by call id.
+    controls: BTreeMap<String, Arc<dyn Control>>,
+    /// Calls whose capture is starting or stopping, with the commands for them that wait.
+    busy: BTreeMap<String, effects::Busy>,
+    /// Commands that waited for a busy call, run before the queue's next.
+    replay: VecDeque<Command>,
     /// The installation's signing key for sealed evidence.
     signing: Option<ed25519_dalek::SigningKey>,
     retention: Retention,
@@ -141,6 +153,9 @@ pub fn stamp() -> Stamp {
         audio_us: None,
     }
 }
+
+/// Where a command about a call is answered.
+type Reply = oneshot::Sender<Result<(), Error>>;
 
 fn refusal(r: Refusal) -> Error {
     match r {
@@ -190,7 +205,10 @@ impl Owner {
                 state: tx,
                 policy,
                 calls: BTreeMap::new(),
-                capture,
+                capture: worker::CaptureWorker::spawn(capture),
+                controls: BTreeMap::new(),
+                busy: BTreeMap::new(),
+                replay: VecDeque::new(),
                 handle: None,
                 sealing: BTreeMap::new(),
                 shutdown: None,
@@ -223,9 +241,16 @@ impl Owner {
         handle: mpsc::Sender<Command>,
         conn: Connection,
     ) {
-        self.wire_capture(&handle);
-        self.handle = Some(handle.clone());
+        self.attach(&handle);
         loop {
+            // A shutdown is answered once nothing is left to finish.
+            if self.replay.is_empty()
+                && self.busy.is_empty()
+                && self.sealing.is_empty()
+                && let Some((reply, n)) = self.shutdown.take()
+            {
+                let _ = reply.send(n);
+            }
             // Retention sleeps until the next deletion is due: no periodic wakeup.
             let due = self.retention_due();
             let wait = async {
@@ -236,70 +261,98 @@ impl Owner {
                     None => std::future::pending().await,
                 }
             };
-            let cmd = tokio::select! {
-                cmd = commands.recv() => match cmd {
-                    Some(cmd) => cmd,
-                    None => break,
+            let cmd = match self.replay.pop_front() {
+                Some(cmd) => cmd,
+                None => tokio::select! {
+                    cmd = commands.recv() => match cmd {
+                        Some(cmd) => cmd,
+                        None => break,
+                    },
+                    () = wait => {
+                        self.retention_pass(&conn).await;
+                        continue;
+                    }
                 },
-                () = wait => {
-                    self.retention_pass(&conn).await;
-                    continue;
-                }
             };
-            match cmd {
-                Command::KeepCall { id, reply } => {
-                    let _ = reply.send(self.keep_call(&conn, &id).await);
-                }
-                Command::Reload { why, reply } => {
-                    let result = self.reload(why, &conn).await;
-                    if let Some(reply) = reply {
-                        let _ = reply.send(result);
-                    }
-                }
-                Command::CreateCall {
-                    me,
-                    them,
-                    label,
-                    medium,
-                    reply,
-                } => {
-                    let _ = reply.send(
-                        self.create_call(&conn, &handle, &me, &them, label, &medium)
-                            .await,
-                    );
-                }
-                Command::CallEvent { id, input, reply } => {
-                    let result = self.call_event(&conn, &id, input).await;
-                    // A stop answers once its evidence is sealed: a client that verifies next
-                    // finds the manifest.
-                    match self.sealing.get_mut(&id) {
-                        Some(waiting) if result.is_ok() => waiting.push(reply),
-                        _ => {
-                            let _ = reply.send(result);
-                        }
-                    }
-                }
-                Command::ListCalls { reply } => {
-                    let _ = reply.send(self.list_calls());
-                }
-                Command::RemoveCall { id, reply } => {
-                    let _ = reply.send(self.remove_call(&conn, &id).await);
-                }
-                Command::CaptureNote { id, text } => self.capture_note(&conn, &id, text).await,
-                Command::Hold { id, change } => self.hold_change(&conn, &id, change).await,
-                Command::CaptureFailed { id, error } => {
-                    self.capture_failed(&conn, &id, error).await
-                }
-                Command::Shutdown { reply } => {
-                    let n = self.interrupt_all(&conn).await;
-                    if self.sealing.is_empty() {
-                        let _ = reply.send(n);
-                    } else {
-                        self.shutdown = Some((reply, n));
-                    }
-                }
-                Command::Sealed { id, result } => self.sealed(&id, result),
+            // A busy call's commands wait for its capture, in order.
+            if let Some(busy) = cmd.call().and_then(|id| self.busy.get_mut(id)) {
+                busy.deferred.push_back(cmd);
+                continue;
             }
+            self.dispatch(&conn, &handle, cmd).await;
+        }
+    }
+
+    /// Gives the owner its own queue (for work done elsewhere to come back as a command) and
+    /// capture its ways back to it; once.
+    fn attach(&mut self, handle: &mpsc::Sender<Command>) {
+        if self.handle.is_none() {
+            self.wire_capture(handle);
+            self.handle = Some(handle.clone());
+        }
+    }
+
+    async fn dispatch(&mut self, conn: &Connection, handle: &mpsc::Sender<Command>, cmd: Command) {
+        match cmd {
+            Command::KeepCall { id, reply } => {
+                let _ = reply.send(self.keep_call(conn, &id).await);
+            }
+            Command::Reload { why, reply } => {
+                let result = self.reload(why, conn).await;
+                if let Some(reply) = reply {
+                    let _ = reply.send(result);
+                }
+            }
+            Command::CreateCall {
+                me,
+                them,
+                label,
+                medium,
+                reply,
+            } => {
+                let _ = reply.send(
+                    self.create_call(conn, handle, &me, &them, label, &medium)
+                        .await,
+                );
+            }
+            Command::CallEvent { id, input, reply } => {
+                self.call_event(conn, &id, input, Some(reply)).await
+            }
+            Command::ListCalls { reply } => {
+                let _ = reply.send(self.list_calls());
+            }
+            Command::RemoveCall { id, reply } => {
+                let _ = reply.send(self.remove_call(conn, &id).await);
+            }
+            Command::CaptureNote { id, text } => self.capture_note(conn, &id, text).await,
+            Command::Hold { id, change } => self.hold_change(conn, &id, change).await,
+            Command::CaptureFailed { id, error } => self.capture_failed(conn, &id, error).await,
+            Command::Shutdown { reply } => {
+                let n = self.interrupt_all(conn).await;
+                self.shutdown = Some((reply, n));
+            }
+            Command::CaptureDone { id, done } => self.capture_done(conn, &id, done).await,
+            Command::Sealed { id, result } => self.sealed(&id, result),
+        }
+    }
+}
+
+impl Command {
+    /// The call this command is about, when it must wait for that call's capture.
+    fn call(&self) -> Option<&str> {
+        match self {
+            Command::CallEvent { id, .. }
+            | Command::RemoveCall { id, .. }
+            | Command::KeepCall { id, .. }
+            | Command::CaptureNote { id, .. }
+            | Command::Hold { id, .. }
+            | Command::CaptureFailed { id, .. } => Some(id),
+            Command::Reload { .. }
+            | Command::CreateCall { .. }
+            | Command::ListCalls { .. }
+            | Command::Shutdown { .. }
+            | Command::CaptureDone { .. }
+            | Command::Sealed { .. } => None,
         }
     }
 }

@@ -84,8 +84,7 @@ impl Owner {
         }
     }
 
-    /// A seal finished: the replies that waited for it are sent, and a shutdown that waited for
-    /// the last one is answered.
+    /// A seal finished: the replies that waited for it are sent.
     pub(super) fn sealed(&mut self, id: &str, result: Result<(), crate::seal::SealError>) {
         match &result {
             Ok(()) => tracing::info!(call = %id, "evidence sealed"),
@@ -93,11 +92,6 @@ impl Owner {
         }
         for reply in self.sealing.remove(id).unwrap_or_default() {
             let _ = reply.send(Ok(()));
-        }
-        if self.sealing.is_empty()
-            && let Some((reply, n)) = self.shutdown.take()
-        {
-            let _ = reply.send(n);
         }
     }
 }

@@ -1,7 +1,9 @@
 //! A capture source and a storage backend that fail where they are told: the environment
 //! variable `ONRECORD_TEST_FAULT=<entry>:<panic|error>` names one entry point (`open`, `start`,
 //! `stop`, `deliver` of the source; `create`, `write`, `sync`, `finish` of the storage) and how
-//! it fails; `load:crash` aborts whatever process loads the library. Everything else works: the source delivers 48 kHz stereo noise in real time from
+//! it fails; `load:crash` aborts whatever process loads the library. `<entry>:wait` does not
+//! fail but holds that entry, as a device slow to open: it creates `entered` in the directory
+//! `ONRECORD_TEST_FAULT_DIR` names, and returns once `release` appears there. Everything else works: the source delivers 48 kHz stereo noise in real time from
 //! its own thread, the storage writes raw PCM. The daemon must contain each failure.
 
 use onrecord_plugin::{AudioFormat, CaptureSource, SAMPLE_I16, Sink, StorageBackend, export};
@@ -19,6 +21,20 @@ fn fault(entry: &str) -> Result<(), String> {
     match spec.split_once(':') {
         Some((e, "panic")) if e == entry => panic!("faulty {entry}"),
         Some((e, "error")) if e == entry => Err(format!("faulty {entry} failed on purpose")),
+        Some((e, "wait")) if e == entry => {
+            let dir = std::path::PathBuf::from(
+                std::env::var_os("ONRECORD_TEST_FAULT_DIR").ok_or("no ONRECORD_TEST_FAULT_DIR")?,
+            );
+            std::fs::write(dir.join("entered"), b"").map_err(|e| e.to_string())?;
+            // Bounded: a test that forgets to release fails instead of hanging.
+            for _ in 0..6000 {
+                if dir.join("release").exists() {
+                    return Ok(());
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(format!("faulty {entry} was never released"))
+        }
         _ => Ok(()),
     }
 }
