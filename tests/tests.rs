@@ -7,6 +7,7 @@ mod bad_input;
 mod calls;
 mod ctl_laws;
 mod dbus_sweep;
+mod detect;
 mod evidence;
 mod hot_reload;
 mod install;

@@ -36,6 +36,14 @@ pub enum CallCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Take up a call onrecord noticed (proposed): its consent flow begins.
+    Take {
+        id: Option<String>,
+    },
+    /// Not this call: forget a proposed call, leaving no trace.
+    Dismiss {
+        id: Option<String>,
+    },
     /// You told the other side the call is recorded.
     Notice {
         /// me (you said it), company-message (their "this call may be recorded" played), or
@@ -255,11 +263,17 @@ pub async fn run(conn: &zbus::Connection, cmd: CallCmd) -> Result<(), Fail> {
             calls(conn).await?.remove_call(&id).await?;
             emit(&format!("Call {id} removed.\n"))
         }
+        CallCmd::Dismiss { id } => {
+            let id = resolve(conn, id).await?;
+            call(conn, &id).await?.dismiss().await?;
+            emit(&format!("Call {id} dismissed: nothing of it was kept.\n"))
+        }
         step => {
             let (id, what) = step.target().expect("every other command is handled above");
             let id = resolve(conn, id.clone()).await?;
             let proxy = call(conn, &id).await?;
             match step {
+                CallCmd::Take { .. } => proxy.take().await?,
                 CallCmd::Notice { by, .. } => proxy.notice(&by).await?,
                 CallCmd::Consent { answer, .. } => {
                     proxy.consent(matches!(answer, Answer::Yes)).await?
@@ -298,6 +312,7 @@ impl CallCmd {
     /// For a step of the flow: the call it names (if any) and the step's name.
     fn target(&self) -> Option<(&Option<String>, &'static str)> {
         Some(match self {
+            CallCmd::Take { id } => (id, "taken up"),
             CallCmd::Notice { id, .. } => (id, "notice"),
             CallCmd::Consent { id, .. } => (id, "consent"),
             CallCmd::Start { id } => (id, "start"),
@@ -313,6 +328,7 @@ impl CallCmd {
             | CallCmd::List { .. }
             | CallCmd::Watch { .. }
             | CallCmd::Remove { .. }
+            | CallCmd::Dismiss { .. }
             | CallCmd::Keep { .. } => return None,
         })
     }

@@ -34,7 +34,7 @@ pub fn state(state: &str) -> String {
     match state {
         "recording" => good(state),
         "refused" | "withdrawn" | "interrupted" => bad(state),
-        "awaiting-notice" | "awaiting-consent" | "paused" | "held" => warn(state),
+        "proposed" | "awaiting-notice" | "awaiting-consent" | "paused" | "held" => warn(state),
         _ => paint(state, Style::new().bold()),
     }
 }

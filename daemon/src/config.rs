@@ -22,6 +22,28 @@ pub struct Config {
     pub naming: NamingSection,
     #[serde(default)]
     pub retention: Retention,
+    #[serde(default)]
+    pub detect: Detect,
+}
+
+/// `[detect]`: where onrecord looks for calls to propose. Each is on unless turned off; a
+/// detected call is only proposed, never recorded before the consent flow allows it.
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Detect {
+    /// Voice calls of modems, from ModemManager on the system bus.
+    #[serde(default = "on")]
+    pub modem: bool,
+}
+
+fn on() -> bool {
+    true
+}
+
+impl Default for Detect {
+    fn default() -> Self {
+        Detect { modem: true }
+    }
 }
 
 /// `[retention]`: when the audio of ended calls is deleted (calls kept with `call keep` never

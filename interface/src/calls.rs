@@ -5,8 +5,12 @@ use serde::{Deserialize, Serialize};
 use zbus::Type;
 
 string_enum! {
-    /// Where a call stands. The first six are active; the last four are final.
+    /// Where a call stands. The first seven are active; the last four are final.
     CallState {
+        /// onrecord noticed a call (a modem, a softphone) and proposes to record it: nothing is
+        /// on disk until it is taken up (`Take`, or `Notice`), and a proposal dismissed or hung
+        /// up leaves no trace (API 1.6).
+        Proposed = "proposed",
         /// Someone present has not been told that the call will be recorded.
         AwaitingNotice = "awaiting-notice",
         /// Everyone was told; all-party consent is still missing.
@@ -46,6 +50,18 @@ impl CallState {
             self,
             CallState::Recording | CallState::Paused | CallState::Held
         )
+    }
+}
+
+string_enum! {
+    /// What noticed a call and proposed it (API 1.6).
+    DetectedBy {
+        /// Created by a client (`CreateCall`), not detected.
+        Client = "",
+        /// A modem's voice call (ModemManager).
+        Modem = "modem",
+        /// A calling application's audio streams on PipeWire.
+        PipeWire = "pipewire",
     }
 }
 
@@ -96,6 +112,8 @@ string_enum! {
     /// What a timeline entry records: a consent event, or what the daemon noted.
     TimelineKind {
         Created = "created",
+        /// A proposed call was taken up (API 1.6).
+        Taken = "taken",
         Notice = "notice",
         Consent = "consent",
         Refused = "refused",

@@ -133,6 +133,10 @@ pub trait Call {
     fn transfer(&self, them: &[&str]) -> Result<(), Error>;
     fn withdraw(&self) -> Result<(), Error>;
     fn stop(&self) -> Result<(), Error>;
+    /// Takes up a proposed call: its consent flow begins (API 1.6).
+    fn take(&self) -> Result<(), Error>;
+    /// Not this call: a proposed call is forgotten, leaving no trace (API 1.6).
+    fn dismiss(&self) -> Result<(), Error>;
     /// Everything about the call in one reply.
     fn describe(&self) -> Result<CallInfo, Error>;
     /// Keeps the call: retention never deletes it.
@@ -163,6 +167,13 @@ pub trait Call {
     /// The call's directory (record, audio, journals, sealed manifest).
     #[zbus(property)]
     fn directory(&self) -> zbus::Result<String>;
+    /// What noticed the call: empty (a client created it), `modem` or `pipewire` (API 1.6).
+    #[zbus(property)]
+    fn detected_by(&self) -> zbus::Result<String>;
+    /// The application or device the call was noticed on ("Linphone", a modem's model), or
+    /// empty (API 1.6).
+    #[zbus(property)]
+    fn application(&self) -> zbus::Result<String>;
     /// The far side is on hold (API 1.4).
     #[zbus(property)]
     fn on_hold(&self) -> zbus::Result<bool>;

@@ -7,6 +7,7 @@
 
 use std::fs;
 use std::io::Read;
+pub mod modem;
 pub mod pipewire;
 
 use std::path::{Path, PathBuf};
@@ -247,6 +248,8 @@ impl TestEnv {
             .env("XDG_DATA_HOME", root.join("data-home"))
             .env("XDG_RUNTIME_DIR", root.join("run"))
             .env("DBUS_SESSION_BUS_ADDRESS", &self.bus.address)
+            // The test's bus stands in for the system bus too (ModemManager lives there).
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &self.bus.address)
             .env(
                 "RUST_LOG",
                 std::env::var("ONRECORD_TEST_LOG").unwrap_or_else(|_| "info".into()),

@@ -10,8 +10,8 @@
 //!   exactly on the transitions into and out of it.
 
 use onrecord_interface::{
-    Answer, CallParty, CallState, Decision, NoticeBy, Party, Requirement, TimelineEntry,
-    TimelineKind, Told,
+    Answer, CallParty, CallState, Decision, DetectedBy, NoticeBy, Party, Requirement,
+    TimelineEntry, TimelineKind, Told,
 };
 use serde::{Deserialize, Serialize};
 
@@ -54,6 +54,12 @@ pub enum Event {
     Stop,
     /// The daemon found the call capturing when it started again.
     Interrupt,
+    /// A proposed call is taken up: its consent flow begins.
+    Take,
+    /// Not this call: a proposal is forgotten.
+    Dismiss,
+    /// The call ended where it happens (the modem hung up, the streams are gone): why.
+    HangUp(String),
 }
 
 impl Event {
@@ -70,6 +76,9 @@ impl Event {
             Event::Withdraw => "withdraw",
             Event::Stop => "stop",
             Event::Interrupt => "interrupt",
+            Event::Take => "take",
+            Event::Dismiss => "dismiss",
+            Event::HangUp(_) => "hang up",
         }
     }
 }
@@ -84,6 +93,8 @@ pub enum Effect {
     StopCapture,
     /// Tell the user on the desktop that recording started, paused, resumed or stopped.
     Notify(Notice),
+    /// A proposal is over (dismissed, hung up): the call is forgotten, with no trace on disk.
+    Forget,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -111,6 +122,35 @@ pub enum Refusal {
 
 /// The longest mark text accepted.
 pub const MAX_MARK: usize = 500;
+
+/// What noticed a call, when a detector proposed it.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Detected {
+    pub by: DetectedBy,
+    /// The detector's key for the call (a modem call's object path, a client's id).
+    pub key: String,
+    /// The application or device it was noticed on, for people.
+    pub application: String,
+    /// `incoming`, `outgoing`, or empty when not known.
+    pub direction: String,
+}
+
+impl Detected {
+    /// For people: "an incoming call on the modem (QUECTEL EG25)", "a call in Linphone".
+    pub fn describe(&self) -> String {
+        let call = match self.direction.as_str() {
+            "" => "a call".to_owned(),
+            d => format!("an {d} call"),
+        };
+        match (self.by, self.application.as_str()) {
+            (DetectedBy::Modem, "") => format!("{call} on the modem"),
+            (DetectedBy::Modem, app) => format!("{call} on the modem ({app})"),
+            (DetectedBy::PipeWire, "") => format!("{call} in an application"),
+            (DetectedBy::PipeWire, app) => format!("{call} in {app}"),
+            (DetectedBy::Client, _) => format!("{call} a client created"),
+        }
+    }
+}
 
 /// A call: who is on it, what the law requires, what was said, and its history.
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
@@ -144,6 +184,9 @@ pub struct Call {
     /// When the present hold began (µs since the epoch, UTC), or 0.
     #[serde(default)]
     pub hold_since_us: u64,
+    /// What noticed the call, when it was proposed rather than created by a client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detected: Option<Detected>,
 }
 
 const ASK: &str = "\"I'd like to record this call for my records. Do you agree?\"";
@@ -176,6 +219,7 @@ impl Call {
             audio_deleted_us: 0,
             on_hold: false,
             hold_since_us: 0,
+            detected: None,
         };
         let why = call.requirement_reason();
         call.log(
@@ -183,6 +227,27 @@ impl Call {
             TimelineKind::Created,
             format!("{}: {why}", call.decision.requirement),
         );
+        call
+    }
+
+    /// A call a detector noticed, proposed: it waits for the user to take it up.
+    #[allow(clippy::too_many_arguments)]
+    pub fn proposed(
+        id: String,
+        label: String,
+        recorder: Party,
+        parties: Vec<Party>,
+        decision: Decision,
+        policy: Policy,
+        at: Stamp,
+        detected: Detected,
+    ) -> Call {
+        let mut call = Call::new(id, label, recorder, parties, decision, policy, at);
+        call.state = CallState::Proposed;
+        if let Some(created) = call.timeline.first_mut() {
+            created.state = CallState::Proposed;
+        }
+        call.detected = Some(detected);
         call
     }
 
@@ -203,6 +268,10 @@ impl Call {
         }
         let mut next = self.clone();
         let mut fx = Vec::new();
+        if self.state == CallState::Proposed {
+            next.while_proposed(event, at, &mut fx)?;
+            return Ok((next, fx));
+        }
         match event {
             Event::Notice(by) => next.on_notice(*by, at, &mut fx)?,
             Event::Consent(yes) => next.on_consent(*yes, at, &mut fx)?,
@@ -217,6 +286,19 @@ impl Call {
             Event::Withdraw => next.on_withdraw(at, &mut fx)?,
             Event::Stop => next.on_stop(at, &mut fx)?,
             Event::Interrupt => next.on_interrupt(at, &mut fx)?,
+            Event::HangUp(why) => next.on_hang_up(why, at, &mut fx),
+            Event::Take => {
+                return Err(Refusal::WrongState(format!(
+                    "only a proposed call is taken up; this one is {}",
+                    self.state
+                )));
+            }
+            Event::Dismiss => {
+                return Err(Refusal::WrongState(format!(
+                    "only a proposed call is dismissed; this one is {}: stop it instead",
+                    self.state
+                )));
+            }
         }
         Ok((next, fx))
     }
@@ -455,6 +537,9 @@ impl Call {
     pub fn next_step(&self) -> String {
         use CallState::*;
         match self.state {
+            Proposed => format!(
+                "onrecord noticed this call. To record it, tell the representative, for example: {ASK} Then `onrecordctl call notice`. Not this call: `onrecordctl call dismiss`."
+            ),
             AwaitingNotice => format!(
                 "Tell the representative you are recording, for example: {ASK} Then run `onrecordctl call notice` (or `--by company-message` if the company's own recording message played)."
             ),

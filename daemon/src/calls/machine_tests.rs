@@ -61,6 +61,24 @@ fn fresh(req: Requirement) -> Call {
     )
 }
 
+fn proposal(req: Requirement) -> Call {
+    Call::proposed(
+        "abc".into(),
+        "Acme".into(),
+        party("US-TX"),
+        vec![party("US-CA")],
+        decision(req, false),
+        Policy::default(),
+        at(0),
+        Detected {
+            by: DetectedBy::Modem,
+            key: "/org/freedesktop/ModemManager1/Call/1".into(),
+            application: "QUECTEL EG25".into(),
+            direction: "incoming".into(),
+        },
+    )
+}
+
 fn transfer() -> Event {
     Event::Transfer {
         parties: vec![party("US-WA")],
@@ -85,6 +103,7 @@ fn in_state(state: CallState, req: Requirement) -> Call {
     };
     let recording = step(&ready, Event::Start, 3);
     let c = match state {
+        Proposed => proposal(req),
         AwaitingNotice => c,
         AwaitingConsent => noticed,
         Ready => ready,
@@ -103,6 +122,8 @@ fn in_state(state: CallState, req: Requirement) -> Call {
 #[derive(Debug, PartialEq, Clone, Copy)]
 enum Want {
     To(CallState),
+    /// The proposal is forgotten.
+    Forgotten,
     NoticeRequired,
     ConsentRequired,
     WrongState,
@@ -126,6 +147,9 @@ fn events() -> Vec<Event> {
         Event::Withdraw,
         Event::Stop,
         Event::Interrupt,
+        Event::Take,
+        Event::Dismiss,
+        Event::HangUp("the modem hung up".into()),
     ]
 }
 
@@ -137,6 +161,15 @@ fn want(state: CallState, req: Requirement, e: &Event) -> Want {
         return Ended;
     }
     match (state, e) {
+        // A proposal: taken up, or forgotten; nothing else before it is taken up.
+        (Proposed, Event::Take) => To(AwaitingNotice),
+        (Proposed, Event::Notice(_)) => To(if all { AwaitingConsent } else { Ready }),
+        (Proposed, Event::Dismiss | Event::HangUp(_) | Event::Stop) => Forgotten,
+        (Proposed, Event::Consent(_) | Event::Start) => NoticeRequired,
+        (Proposed, _) => WrongState,
+        (_, Event::Take | Event::Dismiss) => WrongState,
+        (_, Event::HangUp(_)) => To(Stopped),
+
         (_, Event::Mark(t)) if t.is_empty() => Invalid,
         (s, Event::Mark(_)) => To(s),
         (_, Event::Withdraw) => To(Withdrawn),
@@ -194,7 +227,7 @@ fn writing_after(before: bool, fx: &[Effect]) -> bool {
     fx.iter().fold(before, |w, e| match e {
         Effect::StartCapture | Effect::ResumeCapture => true,
         Effect::PauseCapture | Effect::StopCapture => false,
-        Effect::Notify(_) => w,
+        Effect::Notify(_) | Effect::Forget => w,
     })
 }
 
@@ -210,6 +243,11 @@ fn every_state_against_every_event() {
             for e in events() {
                 let expected = want(state, req, &e);
                 let got = match call.apply(&e, at(10)) {
+                    // Forgotten: nothing is written, and nothing is kept to write a trace in.
+                    Ok((_, fx)) if fx.contains(&Effect::Forget) => {
+                        assert_eq!(fx, [Effect::Forget], "{e:?} in {state}");
+                        Want::Forgotten
+                    }
                     Ok((next, fx)) => {
                         // Audio is written exactly while recording.
                         assert_eq!(
@@ -239,7 +277,26 @@ fn every_state_against_every_event() {
             }
         }
     }
-    assert_eq!(checked, (10 + 9) * 14);
+    assert_eq!(checked, (11 + 10) * 17);
+}
+
+#[test]
+fn a_proposal_is_taken_up_by_telling_the_representative() {
+    let c = proposal(Requirement::AllParty);
+    assert_eq!((c.state, c.timeline[0].state), (Proposed, Proposed));
+    assert!(c.next_step().contains("call dismiss"), "{}", c.next_step());
+    let c = step(&c, Event::Notice(NoticeBy::Me), 1);
+    let kinds: Vec<&str> = c.timeline.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["created", "taken", "notice"]);
+    assert_eq!(
+        c.timeline[1].detail,
+        "taken up: an incoming call on the modem (QUECTEL EG25)"
+    );
+    assert_eq!(c.state, AwaitingConsent);
+    // Once taken up, the call ends like any other when the other side hangs up.
+    let c = step(&c, Event::HangUp("the modem hung up".into()), 2);
+    assert_eq!(c.state, Stopped);
+    assert_eq!(c.ended_us(), Some(at(2).utc_us));
 }
 
 #[test]
@@ -411,6 +468,9 @@ fn event_strategy() -> impl Strategy<Value = Event> {
         1 => Just(Event::Withdraw),
         1 => Just(Event::Stop),
         1 => Just(Event::Interrupt),
+        1 => Just(Event::Take),
+        1 => Just(Event::Dismiss),
+        1 => Just(Event::HangUp("hung up".into())),
     ]
 }
 
@@ -420,15 +480,27 @@ proptest! {
         all in prop::bool::ANY,
         law_counts in prop::bool::ANY,
         policy in prop::bool::ANY,
+        proposed in prop::bool::ANY,
         events in prop::collection::vec(event_strategy(), 1..40),
     ) {
         let req = if all { Requirement::AllParty } else { Requirement::OneParty };
         let mut call = Call::new("abc".into(), "x".into(), party("US-TX"), vec![party("US-CA")], decision(req, law_counts), Policy { accept_company_notice: policy }, at(0));
+        if proposed {
+            call = Call { state: Proposed, ..proposal(req) };
+            call.decision = decision(req, law_counts);
+            call.policy = Policy { accept_company_notice: policy };
+        }
         let mut writing = false;
         let mut refused = false;
         for (t, e) in events.iter().enumerate() {
             let stamp = at(t as u64 + 1);
             if let Ok((next, fx)) = call.apply(e, stamp) {
+                // Only a proposal is forgotten, and it never wrote anything.
+                if fx.contains(&Effect::Forget) {
+                    prop_assert_eq!(call.state, Proposed);
+                    prop_assert!(!writing);
+                    break;
+                }
                 writing = writing_after(writing, &fx);
                 prop_assert!(next.timeline.len() > call.timeline.len());
                 prop_assert!(next.timeline.windows(2).all(|w| w[0].utc_us <= w[1].utc_us));

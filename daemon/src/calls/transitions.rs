@@ -4,6 +4,62 @@
 use super::*;
 
 impl Call {
+    /// A proposed call: taken up (by `Take`, or by telling the representative), or forgotten
+    /// (dismissed, hung up, stopped); nothing else happens before it is taken up.
+    pub(super) fn while_proposed(
+        &mut self,
+        event: &Event,
+        at: Stamp,
+        fx: &mut Vec<Effect>,
+    ) -> Result<(), Refusal> {
+        match event {
+            Event::Take => {
+                self.take(at);
+                Ok(())
+            }
+            Event::Notice(by) => {
+                self.take(at);
+                self.on_notice(*by, at, fx)
+            }
+            Event::Dismiss | Event::HangUp(_) | Event::Stop => {
+                fx.push(Effect::Forget);
+                Ok(())
+            }
+            Event::Consent(_) | Event::Start => Err(Refusal::NoticeRequired(
+                "the call is only proposed: tell the representative it is recorded first (onrecordctl call notice)".into(),
+            )),
+            Event::Mark(_)
+            | Event::Confirm
+            | Event::Pause
+            | Event::Resume
+            | Event::Transfer { .. }
+            | Event::Withdraw
+            | Event::Interrupt => Err(Refusal::WrongState(
+                "the call is only proposed: take it up (onrecordctl call take) or tell the representative (onrecordctl call notice) first".into(),
+            )),
+        }
+    }
+
+    fn take(&mut self, at: Stamp) {
+        self.state = CallState::AwaitingNotice;
+        let what = match &self.detected {
+            Some(d) => format!("taken up: {}", d.describe()),
+            None => "taken up".into(),
+        };
+        self.log(at, TimelineKind::Taken, what);
+    }
+
+    /// The call ended where it happens: a recording stops (and is sealed), as on `Stop`.
+    pub(super) fn on_hang_up(&mut self, why: &str, at: Stamp, fx: &mut Vec<Effect>) {
+        self.end(
+            CallState::Stopped,
+            at,
+            TimelineKind::Stopped,
+            format!("the call ended: {why}"),
+            fx,
+        );
+    }
+
     /// The present parties who were not told have been, by `by`.
     pub(super) fn on_notice(
         &mut self,
@@ -99,6 +155,7 @@ impl Call {
             Stopped | Refused | Withdrawn | Interrupted => {
                 unreachable!("ended calls return above")
             }
+            Proposed => unreachable!("proposed calls are handled by while_proposed"),
         };
         Ok(())
     }

@@ -20,13 +20,27 @@ pub enum EvalError {
     InvalidNumber(#[from] NumberError),
 }
 
-/// Reads one party: a jurisdiction id (`US-WA`, case-insensitive) or a phone number.
+/// The party input for someone whose location nobody knows (no number, a withheld one).
+pub const UNKNOWN: &str = "unknown";
+
+/// Reads one party: a jurisdiction id (`US-WA`, case-insensitive), a phone number, or
+/// `unknown`.
 pub fn resolve(
     set: &LawSet,
     input: &str,
     default_country: Option<&str>,
 ) -> Result<Party, EvalError> {
     let trimmed = input.trim();
+    // A party whose number is withheld or who called from an application: nobody knows.
+    if trimmed.eq_ignore_ascii_case(UNKNOWN) {
+        return Ok(Party {
+            input: UNKNOWN.to_owned(),
+            location: Location::Unknown,
+            jurisdiction: String::new(),
+            candidates: vec![],
+            detail: "no number: where they are is not known".to_owned(),
+        });
+    }
     if looks_like_id(trimmed) {
         let id = trimmed.to_ascii_uppercase();
         if set.get(&id).is_none() {

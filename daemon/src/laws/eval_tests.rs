@@ -77,6 +77,17 @@ fn toll_free_is_unknown_location_so_all_party() {
 }
 
 #[test]
+fn a_party_nobody_can_place_is_all_party_even_from_a_one_party_state() {
+    for input in ["unknown", "Unknown", " UNKNOWN "] {
+        let d = decide("US-TX", &[input], Medium::Phone);
+        assert_eq!(d.requirement, Requirement::AllParty, "{input}");
+        assert_eq!(d.parties[0].location, Location::Unknown);
+        assert_eq!(d.parties[0].input, "unknown");
+        assert!(has_warning(&d, "unknown-location"));
+    }
+}
+
+#[test]
 fn unsettled_state_is_all_party_with_a_warning() {
     for id in ["US-MI", "US-DE"] {
         let d = decide("US-TX", &[id], Medium::Phone);

@@ -10,6 +10,6 @@ pub mod number;
 pub mod set;
 pub mod view;
 
-pub use eval::{EvalError, evaluate, resolve, resolve_recorder};
+pub use eval::{EvalError, UNKNOWN, evaluate, resolve, resolve_recorder};
 pub use load::{LoadError, Problem, load};
 pub use set::LawSet;

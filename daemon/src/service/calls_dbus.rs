@@ -267,6 +267,21 @@ impl CallIface {
         self.send(CallInput::Event(Event::Stop)).await
     }
 
+    /// Takes up a proposed call: its consent flow begins (API 1.6).
+    async fn take(&self, #[zbus(header)] header: zbus::message::Header<'_>) -> Result<(), Error> {
+        no_arguments(&header)?;
+        self.send(CallInput::Event(Event::Take)).await
+    }
+
+    /// Not this call: a proposed call is forgotten, and its object removed (API 1.6).
+    async fn dismiss(
+        &self,
+        #[zbus(header)] header: zbus::message::Header<'_>,
+    ) -> Result<(), Error> {
+        no_arguments(&header)?;
+        self.send(CallInput::Event(Event::Dismiss)).await
+    }
+
     /// Keeps the call: retention never deletes it.
     async fn keep(&self, #[zbus(header)] header: zbus::message::Header<'_>) -> Result<(), Error> {
         no_arguments(&header)?;
@@ -292,6 +307,25 @@ impl CallIface {
     #[zbus(property(emits_changed_signal = "const"))]
     fn label(&self) -> String {
         self.call().label.clone()
+    }
+
+    /// What noticed the call: empty (a client created it), `modem` or `pipewire` (API 1.6).
+    #[zbus(property(emits_changed_signal = "const"))]
+    fn detected_by(&self) -> String {
+        let call = self.call();
+        call.detected
+            .as_ref()
+            .map_or("", |d| d.by.as_str())
+            .to_owned()
+    }
+
+    /// The application or device the call was noticed on, or empty (API 1.6).
+    #[zbus(property(emits_changed_signal = "const"))]
+    fn application(&self) -> String {
+        let call = self.call();
+        call.detected
+            .as_ref()
+            .map_or(String::new(), |d| d.application.clone())
     }
 
     /// One of the `CallState` names (awaiting-notice, ..., interrupted).

@@ -5,6 +5,7 @@
 mod calls_dbus;
 mod dbus;
 mod decide;
+pub mod detect;
 mod notify;
 mod owner;
 mod watch;

@@ -38,9 +38,22 @@ impl Owner {
             ))
         })?;
         tracing::info!(call = %id, requirement = %call.requirement(), "call created");
-        let snapshot = self.serve_call(conn, handle, &call, &dir).await;
+        let path = self.add_call(conn, handle, call, dir).await?;
+        Ok((path, id))
+    }
+
+    /// Serves a new call on the bus, keeps it, and announces it (`CallAdded`).
+    pub(super) async fn add_call(
+        &mut self,
+        conn: &Connection,
+        handle: &mpsc::Sender<Command>,
+        call: Call,
+        dir: PathBuf,
+    ) -> Result<OwnedObjectPath, Error> {
+        let id = call.id.clone();
         let path = OwnedObjectPath::try_from(call_path(&id))
             .map_err(|e| Error::Internal(e.to_string()))?;
+        let snapshot = self.serve_call(conn, handle, &call, &dir).await;
         self.calls.insert(
             id.clone(),
             Entry {
@@ -56,7 +69,7 @@ impl Owner {
         {
             let _ = calls.call_added(&id, path.clone()).await;
         }
-        Ok((path, id))
+        Ok(path)
     }
 
     pub(super) async fn serve_call(
@@ -220,18 +233,24 @@ impl Owner {
             .map(|(id, _)| id.clone())
             .collect();
         for id in &capturing {
-            let interrupt = CallInput::Event(Event::Interrupt);
-            match self.busy.get_mut(id) {
-                // Nobody waits for the answer: an interrupt after a stop is refused, harmlessly.
-                Some(busy) => busy.deferred.push_back(Command::CallEvent {
-                    id: id.clone(),
-                    input: interrupt,
-                    reply: oneshot::channel().0,
-                }),
-                None => self.call_event(conn, id, interrupt, None).await,
-            }
+            self.own_event(conn, id, Event::Interrupt).await;
         }
         capturing.len()
+    }
+
+    /// An event the daemon itself sends a call (an interrupt, a hang-up): now, or after the
+    /// call's capture is done starting or stopping. Nobody waits for the answer; a refusal
+    /// (an interrupt after a stop) is logged.
+    pub(super) async fn own_event(&mut self, conn: &Connection, id: &str, event: Event) {
+        let input = CallInput::Event(event);
+        match self.busy.get_mut(id) {
+            Some(busy) => busy.deferred.push_back(Command::CallEvent {
+                id: id.to_owned(),
+                input,
+                reply: oneshot::channel().0,
+            }),
+            None => self.call_event(conn, id, input, None).await,
+        }
     }
 
     pub(super) fn list_calls(&self) -> Vec<CallSummary> {
@@ -287,6 +306,12 @@ impl Owner {
         }
         std::fs::remove_dir_all(dir)
             .map_err(|e| Error::Internal(format!("cannot delete {}: {e}", dir.display())))?;
+        self.drop_call(conn, id).await;
+        Ok(())
+    }
+
+    /// Forgets a call: it leaves the bus (`CallRemoved`) and the owner's memory.
+    pub(super) async fn drop_call(&mut self, conn: &Connection, id: &str) {
         self.calls.remove(id);
         let path = call_path(id);
         let _ = conn
@@ -301,6 +326,5 @@ impl Owner {
         ) {
             let _ = calls.call_removed(id, p).await;
         }
-        Ok(())
     }
 }

@@ -155,6 +155,10 @@ impl Owner {
             }
             return;
         }
+        if fx.contains(&Effect::Forget) {
+            self.forget(conn, &id).await;
+            return self.answer(&id, reply, Ok(()));
+        }
         let control = self.controls.get(&id);
         for e in &fx {
             match (e, control) {

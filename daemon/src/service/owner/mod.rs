@@ -2,6 +2,7 @@
 //! commands; each job lives in a file of its own:
 //!
 //! - `calls.rs`: calls' lifecycle and their consent events;
+//! - `detected.rs`: calls a detector noticed (proposed, hung up, forgotten);
 //! - `events.rs`: what capture reports while a call records (notes, holds, failures);
 //! - `effects.rs`: carrying out a transition's effects (a start or a stop on the worker);
 //! - `worker.rs`: the capture worker, the thread that opens devices and finishes files;
@@ -11,6 +12,7 @@
 //! - `tables.rs`: reloading the law tables.
 
 mod calls;
+mod detected;
 mod effects;
 mod events;
 mod publish;
@@ -19,6 +21,7 @@ mod sealing;
 mod tables;
 mod worker;
 
+pub use detected::Detection;
 pub use effects::Done;
 pub use tables::ReloadError;
 
@@ -83,6 +86,8 @@ pub enum Command {
     /// so its files are finished and sealed now rather than repaired at the next start.
     /// `reply` gets how many were, once every seal has finished.
     Shutdown { reply: oneshot::Sender<usize> },
+    /// A detector noticed a call begin or end.
+    Detected(Detection),
     /// The capture worker finished starting or stopping a call's recording.
     CaptureDone { id: String, done: Done },
     /// A call's evidence was sealed (or could not be), on the sealing worker.
@@ -332,6 +337,7 @@ impl Owner {
                 self.shutdown = Some((reply, n));
             }
             Command::CaptureDone { id, done } => self.capture_done(conn, &id, done).await,
+            Command::Detected(detection) => self.detection(conn, handle, detection).await,
             Command::Sealed { id, result } => self.sealed(&id, result),
         }
     }
@@ -352,6 +358,7 @@ impl Command {
             | Command::ListCalls { .. }
             | Command::Shutdown { .. }
             | Command::CaptureDone { .. }
+            | Command::Detected(_)
             | Command::Sealed { .. } => None,
         }
     }

@@ -21,11 +21,16 @@ impl Owner {
         let Some(entry) = self.calls.get_mut(&new.id) else {
             return Ok(());
         };
-        // The record is synced to disk: not on an async thread.
-        let saved = tokio::task::block_in_place(|| store::save(&entry.dir, &new)).map_err(|e| {
-            tracing::error!(call = %new.id, "cannot save the call record: {e}");
-            e.to_string()
-        });
+        // The record is synced to disk: not on an async thread. A proposal is never written:
+        // its directory appears when it is taken up.
+        let saved = if new.state == onrecord_interface::CallState::Proposed {
+            Ok(())
+        } else {
+            tokio::task::block_in_place(|| store::save(&entry.dir, &new)).map_err(|e| {
+                tracing::error!(call = %new.id, "cannot save the call record: {e}");
+                e.to_string()
+            })
+        };
         let iface = conn
             .object_server()
             .interface::<_, CallIface>(call_path(&new.id))

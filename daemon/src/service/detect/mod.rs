@@ -1,0 +1,25 @@
+//! Detectors: where onrecord notices calls to propose (STYLE 2: they only send the owner
+//! `Command::Detected`). A detector that cannot run (no system bus) is logged and costs only
+//! its calls.
+
+mod modem;
+
+use super::owner::Command;
+use crate::config::Detect;
+use tokio::sync::mpsc;
+
+/// Starts the detectors `[detect]` leaves on.
+pub fn start(config: Detect, commands: mpsc::Sender<Command>) {
+    if config.modem {
+        tokio::spawn(async move {
+            match zbus::Connection::system().await {
+                Ok(conn) => {
+                    if let Err(e) = modem::watch(conn, commands).await {
+                        tracing::warn!("modem calls are not detected: {e}");
+                    }
+                }
+                Err(e) => tracing::info!("no system bus ({e}): modem calls are not detected"),
+            }
+        });
+    }
+}

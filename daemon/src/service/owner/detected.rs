@@ -1,0 +1,131 @@
+//! Calls a detector noticed: proposed (kept in memory only until taken up), ended when the
+//! call ends where it happens, and forgotten without a trace when never taken up.
+
+use super::*;
+use crate::calls::Detected;
+use onrecord_interface::{DetectedBy, Medium};
+
+/// What a detector saw.
+#[derive(Debug, Clone)]
+pub enum Detection {
+    /// A call began; `number` is the other side's, when the detector knows it.
+    Began {
+        detected: Detected,
+        number: Option<String>,
+    },
+    /// The call `key` ended, for this reason ("the modem call was hung up").
+    Ended {
+        by: DetectedBy,
+        key: String,
+        why: String,
+    },
+}
+
+impl Owner {
+    pub(super) async fn detection(
+        &mut self,
+        conn: &Connection,
+        handle: &mpsc::Sender<Command>,
+        detection: Detection,
+    ) {
+        match detection {
+            Detection::Began { detected, number } => {
+                self.propose(conn, handle, detected, number).await
+            }
+            Detection::Ended { by, key, why } => {
+                if let Some(id) = self.detected_call(by, &key) {
+                    self.own_event(conn, &id, Event::HangUp(why)).await;
+                }
+            }
+        }
+    }
+
+    /// The active call a detector's key names.
+    fn detected_call(&self, by: DetectedBy, key: &str) -> Option<String> {
+        self.calls
+            .iter()
+            .find(|(_, e)| {
+                e.call.state.is_active()
+                    && e.call
+                        .detected
+                        .as_ref()
+                        .is_some_and(|d| d.by == by && d.key == key)
+            })
+            .map(|(id, _)| id.clone())
+    }
+
+    /// Proposes a call a detector noticed: the law is decided from its number when there is
+    /// one, else the other side's location is unknown. Nothing is written to disk until the
+    /// user takes it up; a notification says what the law needs and what to say.
+    async fn propose(
+        &mut self,
+        conn: &Connection,
+        handle: &mpsc::Sender<Command>,
+        detected: Detected,
+        number: Option<String>,
+    ) {
+        if self.detected_call(detected.by, &detected.key).is_some() {
+            return;
+        }
+        let now = self.state.borrow().clone();
+        let number = number.filter(|n| !n.trim().is_empty());
+        let them = number.clone().unwrap_or_else(|| laws::UNKNOWN.to_owned());
+        let decided = match decide::decide(&now, "", &[them], Medium::Phone) {
+            // A number the tables cannot read (withheld, garbled) says nothing of where the
+            // other side is.
+            Err(Error::InvalidNumber(why)) => {
+                tracing::warn!("detected call: {why}; its location is unknown");
+                decide::decide(&now, "", &[laws::UNKNOWN.to_owned()], Medium::Phone)
+            }
+            other => other,
+        };
+        let (recorder, parties, decision) = match decided {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!("a call was noticed but cannot be proposed: {e}");
+                notify::send(
+                    conn,
+                    "onrecord: a call was noticed".into(),
+                    format!("It cannot be proposed for recording: {e}"),
+                );
+                return;
+            }
+        };
+        let what = detected.describe();
+        let label = match (&number, detected.application.as_str()) {
+            (Some(n), _) => n.clone(),
+            (None, "") => "call".to_owned(),
+            (None, app) => app.to_owned(),
+        };
+        let call = Call::proposed(
+            store::new_id(),
+            label,
+            recorder,
+            parties,
+            decision,
+            self.policy,
+            stamp(),
+            detected,
+        );
+        let dir = store::call_dir(&self.calls_dir(), &call, &self.paths.naming);
+        let (id, requirement) = (call.id.clone(), call.requirement());
+        let why = call
+            .timeline
+            .first()
+            .map(|e| e.detail.clone())
+            .unwrap_or_default();
+        let next = call.next_step();
+        if let Err(e) = self.add_call(conn, handle, call, dir).await {
+            tracing::error!("cannot propose the call: {e}");
+            return;
+        }
+        tracing::info!(call = %id, %requirement, "proposed: {what}");
+        notify::send(conn, format!("onrecord: {what}"), format!("{why}\n{next}"));
+    }
+
+    /// A proposal is over: it leaves the bus and memory; it was never on disk.
+    pub(super) async fn forget(&mut self, conn: &Connection, id: &str) {
+        tracing::info!(call = %id, "proposal forgotten");
+        self.drop_call(conn, id).await;
+    }
+}

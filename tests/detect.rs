@@ -1,0 +1,229 @@
+//! Calls onrecord notices itself: a modem's voice calls from a ModemManager on the test's bus
+//! (standing in for the system bus). A noticed call is proposed, with the law its number
+//! gives; nothing is on disk until it is taken up; hanging up ends it.
+
+use onrecord_interface::CallProxy;
+use onrecord_tests::modem::{ACTIVE, DIALING, FakeModemManager, RINGING_IN};
+use onrecord_tests::{TestEnv, noise_clip};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// The calls the daemon lists, once `ready` holds for them (or panics after 10 s).
+fn calls_when(env: &TestEnv, what: &str, ready: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let list = env.ctl_json(&["call", "list"]).as_array().unwrap().clone();
+        if ready(&list) {
+            return list;
+        }
+        assert!(Instant::now() < deadline, "never {what}: {list:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The directories of calls on disk.
+fn on_disk(env: &TestEnv) -> usize {
+    std::fs::read_dir(env.data_dir.join("calls"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+async fn property(env: &TestEnv, id: &str) -> (String, String) {
+    let conn = env.connection().await;
+    let call = CallProxy::builder(&conn)
+        .path(onrecord_interface::call_path(id))
+        .build()
+        .await
+        .unwrap();
+    (
+        call.detected_by().await.unwrap(),
+        call.application().await.unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ringing_modem_call_is_proposed_with_its_law_and_leaves_no_trace_when_hung_up() {
+    let mut env = TestEnv::new();
+    let (_peer, seen) = env.notification_peer().await;
+    env.start_daemon();
+    let mut mm = FakeModemManager::start(&env.bus.address).await;
+    let path = mm.add_call("+14155550123", RINGING_IN).await;
+
+    let list = calls_when(&env, "proposed", |l| l.len() == 1);
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(list[0]["state"], "proposed");
+    // A California number: all-party, decided from the number as the call rings.
+    assert_eq!(list[0]["requirement"], "all-party");
+    assert_eq!(list[0]["label"], "+14155550123");
+    let show = env.ctl_json(&["call", "show", &id]);
+    assert_eq!(
+        show["parties"][0]["party"]["jurisdiction"], "US-CA",
+        "{show}"
+    );
+    assert!(
+        show["next_step"].as_str().unwrap().contains("call dismiss"),
+        "{show}"
+    );
+    assert_eq!(
+        property(&env, &id).await,
+        ("modem".to_owned(), "QUECTEL EG25".to_owned())
+    );
+    // Nothing is written for a proposal.
+    assert_eq!(on_disk(&env), 0);
+    // The notification says what was noticed and what the law needs.
+    let told = {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let told = seen.lock().unwrap().clone();
+            if !told.is_empty() || Instant::now() > deadline {
+                break told;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    assert!(
+        told.iter().any(|n| n
+            .starts_with("onrecord: an incoming call on the modem (QUECTEL EG25) |")
+            && n.contains("all-party")),
+        "{told:?}"
+    );
+
+    // Never taken up and hung up: gone, with no trace on disk.
+    mm.hang_up(&path).await;
+    calls_when(&env, "forgotten", |l| l.is_empty());
+    assert_eq!(on_disk(&env), 0);
+    assert!(env.daemon_alive());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_up_modem_call_records_and_hanging_up_stops_and_seals_it() {
+    let mut env = TestEnv::new();
+    let (clip, _) = noise_clip(env.dir.path(), 10.0);
+    env.configure_capture(&clip, "realtime", 200, "storage-wav", "");
+    env.start_daemon();
+    let mut mm = FakeModemManager::start(&env.bus.address).await;
+    // An outgoing call to Austin, Texas, from Texas: one-party.
+    let path = mm.add_call("+15125550123", DIALING).await;
+    let list = calls_when(&env, "proposed", |l| l.len() == 1);
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(list[0]["requirement"], "one-party");
+    mm.set_state(&path, ACTIVE).await;
+
+    // Telling the representative takes the call up: from then on it is on disk.
+    env.call(&["notice", &id]);
+    assert_eq!(on_disk(&env), 1);
+    let show = env.ctl_json(&["call", "show", &id]);
+    assert_eq!(show["state"], "ready");
+    let kinds: Vec<&str> = show["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["created", "taken", "notice"]);
+    assert_eq!(
+        show["timeline"][1]["detail"],
+        "taken up: an outgoing call on the modem (QUECTEL EG25)"
+    );
+    env.call(&["start", &id]);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+
+    // The other side hangs up: the recording stops and is sealed.
+    mm.hang_up(&path).await;
+    calls_when(&env, "stopped", |l| l[0]["state"] == "stopped");
+    let show = env.ctl_json(&["call", "show", &id]);
+    let last = show["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|e| e["kind"] == "stopped")
+        .unwrap()
+        .clone();
+    assert_eq!(last["detail"], "the call ended: the modem call was hung up");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !env.call_dir().join("manifest.json").exists() {
+        assert!(Instant::now() < deadline, "never sealed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (code, out, err) = env.ctl_run(&["verify", &id]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+/// Calls the modem already has when the daemon starts are proposed; a withheld number says
+/// nothing of where the other side is: all-party.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_already_ringing_with_a_withheld_number_is_proposed_as_all_party() {
+    let mut env = TestEnv::new();
+    let mut mm = FakeModemManager::start(&env.bus.address).await;
+    mm.add_call("", RINGING_IN).await;
+    env.start_daemon();
+    let list = calls_when(&env, "proposed", |l| l.len() == 1);
+    assert_eq!(list[0]["state"], "proposed");
+    assert_eq!(list[0]["requirement"], "all-party");
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    let show = env.ctl_json(&["call", "show", &id]);
+    assert_eq!(show["parties"][0]["party"]["location"], "unknown", "{show}");
+    assert!(
+        show["decision"]["warnings"]
+            .to_string()
+            .contains("unknown-location"),
+        "{show}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dismissed_proposal_is_forgotten_and_a_taken_one_is_kept() {
+    let mut env = TestEnv::new();
+    env.start_daemon();
+    let mut mm = FakeModemManager::start(&env.bus.address).await;
+    mm.add_call("+14155550123", RINGING_IN).await;
+    mm.add_call("+12125550123", RINGING_IN).await;
+    let list = calls_when(&env, "both proposed", |l| l.len() == 2);
+    let (a, b) = (
+        list[0]["id"].as_str().unwrap().to_owned(),
+        list[1]["id"].as_str().unwrap().to_owned(),
+    );
+    // Nothing but taking up, telling, dismissing (or stopping) is done with a proposal.
+    let (code, _, err) = env.ctl_run(&["call", "start", &a]);
+    assert_ne!(code, 0);
+    assert!(err.contains("org.onrecord.Error.NoticeRequired"), "{err}");
+    let (code, _, err) = env.ctl_run(&["call", "mark", "a note", &a]);
+    assert_ne!(code, 0);
+    assert!(err.contains("org.onrecord.Error.WrongState"), "{err}");
+
+    env.call(&["dismiss", &a]);
+    env.call(&["take", &b]);
+    let list = env.ctl_json(&["call", "list"]);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(
+        (list[0]["id"].as_str().unwrap(), &list[0]["state"]),
+        (b.as_str(), &Value::from("awaiting-notice"))
+    );
+    assert_eq!(on_disk(&env), 1);
+    // Dismissing is for proposals only.
+    let (code, _, err) = env.ctl_run(&["call", "dismiss", &b]);
+    assert_ne!(code, 0);
+    assert!(err.contains("org.onrecord.Error.WrongState"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn modem_detection_can_be_turned_off() {
+    let mut env = TestEnv::new();
+    std::fs::write(
+        &env.config,
+        "jurisdiction = \"US-TX\"\n[detect]\nmodem = false\n",
+    )
+    .unwrap();
+    let mut mm = FakeModemManager::start(&env.bus.address).await;
+    mm.add_call("+14155550123", RINGING_IN).await;
+    env.start_daemon();
+    mm.add_call("+12125550123", RINGING_IN).await;
+    // A call created by hand after both is listed; neither modem call ever is.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    env.ctl_json(&["call", "new", "--them", "US-CA"]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let list = env.ctl_json(&["call", "list"]);
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+}
