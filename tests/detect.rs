@@ -4,6 +4,7 @@
 
 use onrecord_interface::CallProxy;
 use onrecord_tests::modem::{ACTIVE, DIALING, FakeModemManager, RINGING_IN};
+use onrecord_tests::notifications::ActionServer;
 use onrecord_tests::{TestEnv, noise_clip};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -226,4 +227,127 @@ async fn modem_detection_can_be_turned_off() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let list = env.ctl_json(&["call", "list"]);
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+}
+
+/// With a notification server that offers actions, a whole call goes by clicks alone: one
+/// notification per call, replaced as it moves on, its buttons the next steps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_call_is_driven_by_notification_clicks() {
+    let mut env = TestEnv::new();
+    let desktop = ActionServer::start(&env.bus.address).await;
+    let (clip, _) = noise_clip(env.dir.path(), 10.0);
+    env.configure_capture(&clip, "realtime", 200, "storage-wav", "");
+    env.start_daemon();
+    let mut mm = FakeModemManager::start(&env.bus.address).await;
+    mm.add_call("+14155550123", RINGING_IN).await;
+
+    let proposal = desktop
+        .wait(0, "the proposal", |s| s.keys() == ["notice", "dismiss"])
+        .await;
+    assert_eq!(
+        proposal.summary,
+        "onrecord: an incoming call on the modem (QUECTEL EG25)"
+    );
+    assert!(proposal.body.contains("all-party"), "{proposal:?}");
+    assert!(
+        proposal.body.contains("I'd like to record this call"),
+        "{proposal:?}"
+    );
+    assert_eq!(
+        proposal.actions[0],
+        ("notice".to_owned(), "I'll tell them".to_owned())
+    );
+    let id = proposal.id;
+
+    // A click that the call does not allow now (a stale button) is refused, and says so.
+    let n = desktop.shown().len();
+    desktop.click(id, "start").await;
+    let refused = desktop
+        .wait(n, "the refusal", |s| s.summary == "onrecord: not done")
+        .await;
+    assert!(
+        refused.body.contains("tell the representative"),
+        "{refused:?}"
+    );
+
+    // Each click is the consent step; the same notification shows the next one.
+    let steps: [(&str, &[&str]); 4] = [
+        ("notice", &["consent-yes", "consent-no"]),
+        ("consent-yes", &["start", "stop"]),
+        ("start", &["confirm", "pause", "stop"]),
+        ("confirm", &["pause", "stop"]),
+    ];
+    for (click, next) in steps {
+        let n = desktop.shown().len();
+        desktop.click(id, click).await;
+        let shown = desktop
+            .wait(n, &format!("after {click}"), |s| s.keys() == next)
+            .await;
+        assert_eq!((shown.id, shown.replaces), (id, id), "{shown:?}");
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let n = desktop.shown().len();
+    desktop.click(id, "stop").await;
+    let ended = desktop
+        .wait(n, "the end", |s| s.actions.is_empty() && s.id == id)
+        .await;
+    assert!(ended.summary.ends_with("stopped"), "{ended:?}");
+
+    let list = env.ctl_json(&["call", "list"]);
+    let call = list[0]["id"].as_str().unwrap().to_owned();
+    let show = env.ctl_json(&["call", "show", &call]);
+    let kinds: Vec<&str> = show["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .filter(|k| !["capture", "analysis"].contains(k))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "created",
+            "taken",
+            "notice",
+            "consent",
+            "started",
+            "confirmed",
+            "stopped"
+        ]
+    );
+    let (code, out, err) = env.ctl_run(&["verify", &call]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proposal_dismissed_by_a_click_leaves_nothing_and_its_notification_goes() {
+    let mut env = TestEnv::new();
+    let desktop = ActionServer::start(&env.bus.address).await;
+    env.start_daemon();
+    let mut mm = FakeModemManager::start(&env.bus.address).await;
+    mm.add_call("+14155550123", RINGING_IN).await;
+    let proposal = desktop
+        .wait(0, "the proposal", |s| s.keys() == ["notice", "dismiss"])
+        .await;
+    // Anyone on the bus can send an ActionInvoked; only the server's own count. Were this one
+    // taken, the call would be taken up and on disk, and could no longer be dismissed.
+    let other = env.connection().await;
+    other
+        .emit_signal(
+            None::<&str>,
+            "/org/freedesktop/Notifications",
+            "org.freedesktop.Notifications",
+            "ActionInvoked",
+            &(proposal.id, "notice"),
+        )
+        .await
+        .unwrap();
+    desktop.click(proposal.id, "dismiss").await;
+    calls_when(&env, "forgotten", |l| l.is_empty());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !desktop.closed().contains(&proposal.id) {
+        assert!(Instant::now() < deadline, "the notification stayed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(on_disk(&env), 0);
 }

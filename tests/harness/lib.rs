@@ -8,6 +8,7 @@
 use std::fs;
 use std::io::Read;
 pub mod modem;
+pub mod notifications;
 pub mod pipewire;
 
 use std::path::{Path, PathBuf};

@@ -189,7 +189,8 @@ pub struct Call {
     pub detected: Option<Detected>,
 }
 
-const ASK: &str = "\"I'd like to record this call for my records. Do you agree?\"";
+/// What to ask the representative.
+pub const ASK: &str = "\"I'd like to record this call for my records. Do you agree?\"";
 
 impl Call {
     /// A new call, awaiting notice.
@@ -567,4 +568,4 @@ mod transitions;
 
 #[cfg(test)]
 #[path = "machine_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -41,7 +41,7 @@ fn decision(req: Requirement, notice_counts: bool) -> Decision {
     }
 }
 
-fn at(t: u64) -> Stamp {
+pub(crate) fn at(t: u64) -> Stamp {
     Stamp {
         utc_us: 1_800_000_000_000_000 + t * 1_000_000,
         mono_us: 5_000_000 + t * 1_000_000,
@@ -61,7 +61,7 @@ fn fresh(req: Requirement) -> Call {
     )
 }
 
-fn proposal(req: Requirement) -> Call {
+pub(crate) fn proposal(req: Requirement) -> Call {
     Call::proposed(
         "abc".into(),
         "Acme".into(),
@@ -79,14 +79,14 @@ fn proposal(req: Requirement) -> Call {
     )
 }
 
-fn transfer() -> Event {
+pub(crate) fn transfer() -> Event {
     Event::Transfer {
         parties: vec![party("US-WA")],
         decision: Box::new(decision(Requirement::OneParty, true)),
     }
 }
 
-fn step(c: &Call, e: Event, t: u64) -> Call {
+pub(crate) fn step(c: &Call, e: Event, t: u64) -> Call {
     c.apply(&e, at(t))
         .unwrap_or_else(|r| panic!("{e:?} in {}: {r}", c.state))
         .0

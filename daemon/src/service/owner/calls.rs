@@ -69,6 +69,9 @@ impl Owner {
         {
             let _ = calls.call_added(&id, path.clone()).await;
         }
+        if let (Some(n), Some(e)) = (self.notify(), self.calls.get(&id)) {
+            n.call(&e.call);
+        }
         Ok(path)
     }
 
@@ -96,7 +99,7 @@ impl Owner {
     /// Loads the calls kept on disk; a call that was capturing when the daemon died is marked
     /// interrupted. Every call gets its object on the bus.
     pub async fn restore_calls(&mut self, conn: &Connection, handle: &mpsc::Sender<Command>) {
-        self.attach(handle);
+        self.attach(conn, handle);
         let (found, errors) = store::load_all(&self.calls_dir());
         for e in errors {
             tracing::error!("unreadable call record, left in place: {e}");
@@ -111,7 +114,7 @@ impl Owner {
                         let repaired = self.stop_capture(&c, &dir).await;
                         stopped = self.end_recording(&mut c, repaired);
                     }
-                    self.notify_effects(conn, &c, &fx);
+                    self.notify_effects(&c, &fx);
                     if let Err(e) = store::save(&dir, &c) {
                         tracing::error!(call = %c.id, "cannot save the call record: {e}");
                     }
@@ -313,6 +316,9 @@ impl Owner {
     /// Forgets a call: it leaves the bus (`CallRemoved`) and the owner's memory.
     pub(super) async fn drop_call(&mut self, conn: &Connection, id: &str) {
         self.calls.remove(id);
+        if let Some(n) = self.notify() {
+            n.close(id);
+        }
         let path = call_path(id);
         let _ = conn
             .object_server()

@@ -83,11 +83,12 @@ impl Owner {
             Ok(d) => d,
             Err(e) => {
                 tracing::error!("a call was noticed but cannot be proposed: {e}");
-                notify::send(
-                    conn,
-                    "onrecord: a call was noticed".into(),
-                    format!("It cannot be proposed for recording: {e}"),
-                );
+                if let Some(n) = self.notify() {
+                    n.alert(
+                        "onrecord: a call was noticed".into(),
+                        format!("It cannot be proposed for recording: {e}"),
+                    );
+                }
                 return;
             }
         };
@@ -120,7 +121,11 @@ impl Owner {
             return;
         }
         tracing::info!(call = %id, %requirement, "proposed: {what}");
-        notify::send(conn, format!("onrecord: {what}"), format!("{why}\n{next}"));
+        // Where the server has actions, the call's own notification (sent as it was added)
+        // says this with its buttons.
+        if let Some(n) = self.notify() {
+            n.plain(format!("onrecord: {what}"), format!("{why}\n{next}"));
+        }
     }
 
     /// A proposal is over: it leaves the bus and memory; it was never on disk.

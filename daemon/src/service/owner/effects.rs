@@ -173,7 +173,7 @@ impl Owner {
                 _ => {}
             }
         }
-        self.notify_effects(conn, &next, &fx);
+        self.notify_effects(&next, &fx);
         let _ = self.commit(conn, &old, next).await;
         self.answer(&id, reply, Ok(()));
     }
@@ -204,7 +204,7 @@ impl Owner {
                 }
             }
         }
-        self.notify_effects(conn, &next, &fx);
+        self.notify_effects(&next, &fx);
         // Capture followed the state: a record that cannot be saved now catches up later.
         let _ = self.commit(conn, &old, next).await;
         self.answer(id, reply, Ok(()));
@@ -226,11 +226,12 @@ impl Owner {
             format!("recording did not start: {err}"),
         );
         tracing::error!(call = %old.id, "recording did not start: {err}");
-        notify::send(
-            conn,
-            "onrecord: NOT recording".into(),
-            format!("{}: the recording could not start: {err}", old.label),
-        );
+        if let Some(n) = self.notify() {
+            n.alert(
+                "onrecord: NOT recording".into(),
+                format!("{}: the recording could not start: {err}", old.label),
+            );
+        }
         let id = old.id.clone();
         let _ = self.commit(conn, &old, kept).await;
         self.answer(
@@ -257,7 +258,7 @@ impl Owner {
     }
 
     /// Tells the user on the desktop what the transition did to the recording.
-    pub(super) fn notify_effects(&self, conn: &Connection, call: &Call, fx: &[Effect]) {
+    pub(super) fn notify_effects(&self, call: &Call, fx: &[Effect]) {
         for e in fx {
             if let Effect::Notify(n) = e {
                 let what = match n {
@@ -266,11 +267,12 @@ impl Owner {
                     Notice::Resumed => "recording resumed",
                     Notice::Stopped => "recording stopped",
                 };
-                notify::send(
-                    conn,
-                    format!("onrecord: {what}"),
-                    format!("{}: {what}", call.label),
-                );
+                if let Some(n) = self.notify() {
+                    n.plain(
+                        format!("onrecord: {what}"),
+                        format!("{}: {what}", call.label),
+                    );
+                }
             }
         }
     }

@@ -128,6 +128,8 @@ pub struct Owner {
     retention: Retention,
     /// The owner's own queue, for work done elsewhere to come back as a command.
     handle: Option<mpsc::Sender<Command>>,
+    /// Desktop notifications, once the owner is attached to the bus.
+    notifier: Option<notify::Notifier>,
     /// Calls whose evidence is being sealed, with the replies that wait for it (a `Stop`
     /// answers once its call is sealed).
     sealing: BTreeMap<String, Vec<oneshot::Sender<Result<(), Error>>>>,
@@ -215,6 +217,7 @@ impl Owner {
                 busy: BTreeMap::new(),
                 replay: VecDeque::new(),
                 handle: None,
+                notifier: None,
                 sealing: BTreeMap::new(),
                 shutdown: None,
             },
@@ -246,7 +249,7 @@ impl Owner {
         handle: mpsc::Sender<Command>,
         conn: Connection,
     ) {
-        self.attach(&handle);
+        self.attach(&conn, &handle);
         loop {
             // A shutdown is answered once nothing is left to finish.
             if self.replay.is_empty()
@@ -290,11 +293,17 @@ impl Owner {
 
     /// Gives the owner its own queue (for work done elsewhere to come back as a command) and
     /// capture its ways back to it; once.
-    fn attach(&mut self, handle: &mpsc::Sender<Command>) {
+    fn attach(&mut self, conn: &Connection, handle: &mpsc::Sender<Command>) {
         if self.handle.is_none() {
             self.wire_capture(handle);
             self.handle = Some(handle.clone());
+            self.notifier = Some(notify::Notifier::spawn(conn.clone(), handle.clone()));
         }
+    }
+
+    /// Where notifications go (nowhere before the owner is attached).
+    fn notify(&self) -> Option<&notify::Notifier> {
+        self.notifier.as_ref()
     }
 
     async fn dispatch(&mut self, conn: &Connection, handle: &mpsc::Sender<Command>, cmd: Command) {

@@ -45,6 +45,13 @@ impl Owner {
         if let Some(iface) = iface {
             announce(conn, &iface, &before, old, &new).await;
         }
+        // The call's notification follows its state (and a confirmation, which drops a step).
+        let confirmed = |c: &Call| c.timeline.iter().any(|e| e.kind == TimelineKind::Confirmed);
+        if (old.state != new.state || confirmed(old) != confirmed(&new))
+            && let Some(n) = self.notify()
+        {
+            n.call(&new);
+        }
         saved
     }
 
