@@ -70,6 +70,7 @@ fn make_install_lays_out_everything_and_the_daemon_starts_by_dbus_activation() {
         ("share/dbus-1/interfaces/org.onrecord.Call1.xml", 0o644),
         ("share/dbus-1/interfaces/org.onrecord.Laws1.xml", 0o644),
         ("share/dbus-1/interfaces/org.onrecord.Daemon1.xml", 0o644),
+        ("share/dbus-1/interfaces/org.onrecord.Rules1.xml", 0o644),
         ("share/man/man1/onrecordd.1", 0o644),
         ("share/man/man1/onrecordctl.1", 0o644),
         ("share/man/man1/onrecordctl-call-new.1", 0o644),

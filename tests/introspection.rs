@@ -7,9 +7,10 @@ use onrecord_tests::TestEnv;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-const INTERFACES: [&str; 4] = [
+const INTERFACES: [&str; 5] = [
     "org.onrecord.Daemon1",
     "org.onrecord.Laws1",
+    "org.onrecord.Rules1",
     "org.onrecord.Calls1",
     "org.onrecord.Call1",
 ];

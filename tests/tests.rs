@@ -17,3 +17,4 @@ mod owner;
 mod plugins;
 mod recording;
 mod reliability;
+mod rules;

@@ -5,6 +5,7 @@ mod calls;
 mod evidence;
 mod fail;
 mod laws;
+mod rules;
 mod style;
 mod text;
 
@@ -29,6 +30,12 @@ enum Top {
     /// Recording law: what consent a call needs, and the tables behind it.
     #[command(subcommand)]
     Laws(laws::LawsCmd),
+    /// Rules per number (config.toml's `[[rule]]`): which are in force (the default), which
+    /// decides a call.
+    Rules {
+        #[command(subcommand)]
+        cmd: Option<rules::RulesCmd>,
+    },
     /// Check a call's evidence: the signed manifest, the audio's hashes and hash chain. Names
     /// what fails and where. TARGET is a call id, a call's directory or an export bundle (the
     /// last two need no daemon).
@@ -190,6 +197,10 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         Top::Analyze { .. } | Top::GenerateAssets { .. } => unreachable!("handled above"),
         Top::Call(cmd) => calls::run(&conn, cmd).await,
         Top::Laws(cmd) => laws::run(&conn, cmd).await,
+        Top::Rules { cmd } => {
+            let cmd = cmd.unwrap_or(rules::RulesCmd::List { json: false });
+            rules::run(&conn, cmd).await
+        }
         Top::Status { json } => laws::status(&conn, json).await,
         Top::Plugins { json } => laws::plugins(&conn, json).await,
         Top::Devices { json } => laws::devices(&conn, json).await,

@@ -24,6 +24,13 @@ pub struct Config {
     pub retention: Retention,
     #[serde(default)]
     pub detect: Detect,
+    /// `[[rule]]` as written; `load` checks them into `rules`.
+    #[serde(default, rename = "rule")]
+    raw_rules: Vec<toml::Spanned<crate::rules::RawRule>>,
+    /// What to do with calls from (or to) a number or in an application; the first that
+    /// matches wins. Re-read on every reload.
+    #[serde(skip)]
+    pub rules: Vec<crate::rules::Rule>,
 }
 
 /// `[detect]`: where onrecord looks for calls to propose. Each is on unless turned off; a
@@ -235,7 +242,7 @@ impl Config {
                 });
             }
         };
-        let config: Config = toml::from_str(&text).map_err(|e| {
+        let mut config: Config = toml::from_str(&text).map_err(|e| {
             let (line, column) =
                 crate::laws::load::line_column(&text, e.span().map_or(0, |s| s.start));
             ConfigError::Parse {
@@ -245,6 +252,15 @@ impl Config {
                 message: e.message().trim().to_owned(),
             }
         })?;
+        config.rules =
+            crate::rules::read(&config.raw_rules, &text).map_err(|(line, column, message)| {
+                ConfigError::Parse {
+                    path: path.to_owned(),
+                    line,
+                    column,
+                    message: format!("[[rule]]: {message}"),
+                }
+            })?;
         config.validate().map_err(|message| ConfigError::Invalid {
             path: path.to_owned(),
             message,

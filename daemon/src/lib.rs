@@ -18,5 +18,6 @@ pub mod laws;
 pub mod memory;
 pub mod plugins;
 pub mod recording;
+pub mod rules;
 pub mod seal;
 pub mod service;

@@ -8,7 +8,9 @@ use onrecordd::cli::Args;
 use onrecordd::config::{CaptureSection, Config, LIVE_SOURCE};
 use onrecordd::plugins::Registry;
 use onrecordd::recording::{CaptureConfig, PluginCapture};
-use onrecordd::service::{CallsIface, Command, DaemonIface, LawsIface, Owner, Paths, watch_dirs};
+use onrecordd::service::{
+    CallsIface, Command, DaemonIface, LawsIface, Owner, Paths, RulesIface, watch_dirs,
+};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -138,12 +140,19 @@ async fn run(args: Args) -> Result<(), String> {
     ));
     let capture = capture_for(&config, &plugins);
     let data_dir = paths.data_dir.clone();
+    let config_path = paths.config.clone();
     let dirs: Vec<PathBuf> = [Some(paths.laws_dir.clone()), paths.user_laws_dir.clone()]
         .into_iter()
         .flatten()
         .collect();
-    let (owner, state) = Owner::start(paths, config.jurisdiction.clone(), config.policy, capture)
-        .map_err(|e| format!("invalid law tables:\n{e}"))?;
+    let (owner, state) = Owner::start(
+        paths,
+        config.jurisdiction.clone(),
+        config.policy,
+        onrecordd::rules::Rules(config.rules.clone()),
+        capture,
+    )
+    .map_err(|e| format!("invalid law tables:\n{e}"))?;
     // The installation's signing key, created on first run (0600).
     let signing = onrecord_evidence::key::load_or_create(&data_dir.join("signing.key"))?;
     let public_key = onrecord_evidence::key::public_hex(&signing);
@@ -161,7 +170,8 @@ async fn run(args: Args) -> Result<(), String> {
     let (commands, rx) = mpsc::channel(8);
     let conn = zbus::connection::Builder::session()
         .serve_at(OBJECT_PATH, DaemonIface::new(plugins.clone(), public_key))
-        .serve_at(OBJECT_PATH, LawsIface::new(state, commands.clone()))
+        .serve_at(OBJECT_PATH, LawsIface::new(state.clone(), commands.clone()))
+        .serve_at(OBJECT_PATH, RulesIface::new(state))
         .serve_at(OBJECT_PATH, CallsIface::new(commands.clone()))
         // A generic client gets every call, with all its properties, in one round trip, and
         // InterfacesAdded/Removed as calls come and go.
@@ -172,7 +182,8 @@ async fn run(args: Args) -> Result<(), String> {
     // Everything is in place before the name is taken, so a client that sees the name finds
     // every call object and a watcher that sees every change.
     owner.restore_calls(&conn, &commands).await;
-    let _watcher = watch_dirs(&dirs, commands.clone())
+    let config_file: Vec<PathBuf> = config_path.into_iter().collect();
+    let _watcher = watch_dirs(&dirs, &config_file, commands.clone())
         .map_err(|e| tracing::warn!("cannot watch the law tables ({e}); use Reload or SIGHUP"))
         .ok();
     take_name(&conn).await?;
@@ -194,10 +205,14 @@ async fn run(args: Args) -> Result<(), String> {
 /// overlay created (private) when missing.
 fn settle(args: &Args) -> Result<(Config, Paths), String> {
     let config_home = xdg("XDG_CONFIG_HOME", ".config").map(|p| p.join("onrecord"));
-    let config = match (&args.config, &config_home) {
-        (Some(path), _) => Config::load(path, true),
-        (None, Some(home)) => Config::load(&home.join("config.toml"), false),
-        (None, None) => Ok(Config::default()),
+    let config_file = match (&args.config, &config_home) {
+        (Some(path), _) => Some(path.clone()),
+        (None, Some(home)) => Some(home.join("config.toml")),
+        (None, None) => None,
+    };
+    let config = match &config_file {
+        Some(path) => Config::load(path, args.config.is_some()),
+        None => Ok(Config::default()),
     }
     .map_err(|e| format!("invalid configuration: {e}"))?;
     let laws_dir = match &args.laws_dir {
@@ -227,6 +242,7 @@ fn settle(args: &Args) -> Result<(Config, Paths), String> {
         user_laws_dir,
         data_dir,
         naming: config.naming.directory.clone(),
+        config: config_file,
     };
     Ok((config, paths))
 }

@@ -13,12 +13,14 @@ mod errors;
 mod laws;
 mod plugins;
 mod proxies;
+mod rules;
 
 pub use calls::*;
 pub use errors::Error;
 pub use laws::*;
 pub use plugins::*;
 pub use proxies::*;
+pub use rules::*;
 
 /// The well-known name onrecordd owns on the session bus.
 pub const BUS_NAME: &str = "org.onrecord.OnRecord1";

@@ -1,8 +1,8 @@
 //! Client proxies of the daemon's interfaces.
 
 use crate::{
-    CallInfo, CallParty, CallSummary, Decision, Error, JurisdictionInfo, JurisdictionSummary,
-    NumberInfo, TimelineEntry,
+    CallInfo, CallParty, CallRule, CallRuleMatch, CallSummary, Decision, Error, JurisdictionInfo,
+    JurisdictionSummary, NumberInfo, TimelineEntry,
 };
 use std::collections::HashMap;
 use zbus::OwnedObjectPath;
@@ -34,6 +34,26 @@ pub trait Daemon {
     /// The devices the capture plugins can open now, and why a plugin could not list its own
     /// (API 1.3).
     fn list_devices(&self) -> Result<(Vec<crate::DeviceInfo>, Vec<String>), Error>;
+}
+
+/// `org.onrecord.Rules1`: the rules per number of config.toml (API 1.6).
+#[proxy(
+    interface = "org.onrecord.Rules1",
+    default_service = "org.onrecord.OnRecord1",
+    default_path = "/org/onrecord/OnRecord1"
+)]
+pub trait Rules {
+    /// Every rule in force, in order.
+    fn list(&self) -> Result<Vec<CallRule>, Error>;
+    /// Which rule decides a call with `number` (empty: none) noticed in `application` (empty:
+    /// created by hand), and why.
+    fn test(&self, number: &str, application: &str) -> Result<CallRuleMatch, Error>;
+    /// How many rules are in force.
+    #[zbus(property)]
+    fn count(&self) -> zbus::Result<u32>;
+    /// Why the last re-read of config.toml's rules failed (the last good rules stay), or empty.
+    #[zbus(property)]
+    fn last_error(&self) -> zbus::Result<String>;
 }
 
 /// `org.onrecord.Laws1`: the law tables and the decisions made from them.

@@ -187,6 +187,12 @@ pub struct Call {
     /// What noticed the call, when it was proposed rather than created by a client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detected: Option<Detected>,
+    /// Days after the end its audio is deleted, when a rule says so (else `[retention]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<f64>,
+    /// The storage plugin for its audio, when a rule says so (else `[capture]`'s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<String>,
 }
 
 /// What to ask the representative.
@@ -221,6 +227,8 @@ impl Call {
             on_hold: false,
             hold_since_us: 0,
             detected: None,
+            retention_days: None,
+            storage: None,
         };
         let why = call.requirement_reason();
         call.log(

@@ -252,14 +252,18 @@ struct Opened {
 }
 
 impl PluginCapture {
-    fn storage(&self) -> Result<&'static StorageBackendV1, CaptureError> {
+    /// The storage plugin id for `call`: a rule's, else `[capture]`'s.
+    fn storage_id<'a>(&'a self, call: &'a Call) -> &'a str {
+        call.storage.as_deref().unwrap_or(&self.config.storage)
+    }
+
+    fn storage(&self, id: &str) -> Result<&'static StorageBackendV1, CaptureError> {
         self.registry
-            .storage(&self.config.storage)
+            .storage(id)
             .and_then(|p| p.storage)
             .ok_or_else(|| {
                 CaptureError::Unavailable(format!(
-                    "no storage plugin {:?} is loaded (see `onrecordctl plugins`)",
-                    self.config.storage
+                    "no storage plugin {id:?} is loaded (see `onrecordctl plugins`)"
                 ))
             })
     }
@@ -268,11 +272,12 @@ impl PluginCapture {
     /// the nearest it names, converted.
     fn create_output(
         &self,
+        call: &Call,
         got: AudioFormat,
         dir: &Path,
         out_ring: Arc<Ring>,
     ) -> Result<Opened, CaptureError> {
-        let storage = self.storage()?;
+        let storage = self.storage(self.storage_id(call))?;
         let mut preferred = got;
         // SAFETY: ABI calls with valid pointers.
         let stored = if unsafe { (storage.accepts)(&got, &mut preferred) } == STATUS_OK {
@@ -395,7 +400,7 @@ impl PluginCapture {
         }
         let got = src.format;
         let out_ring = src.ring.clone();
-        let opened = self.create_output(got, dir, out_ring.clone())?;
+        let opened = self.create_output(call, got, dir, out_ring.clone())?;
         // SAFETY: `sink` is ours until the source starts.
         let (consumer, _) =
             unsafe { (*src.sink).configure(got.bytes_per_frame(), got.rate, false) };
@@ -485,7 +490,7 @@ impl PluginCapture {
             channels: sources.len() as u32,
         };
         let out_ring = Arc::new(Ring::default());
-        let opened = self.create_output(out_format, dir, out_ring.clone())?;
+        let opened = self.create_output(call, out_format, dir, out_ring.clone())?;
         let shared = Arc::new(MixShared::new(TIMED_RATE));
         let mut sides = Vec::new();
         for (src, label) in sources.iter_mut().zip(&labels) {
@@ -581,7 +586,7 @@ impl Capture for PluginCapture {
         // Both plugins are mapped in before any source opens: loading one (at the first
         // recording) takes time that the sources' clocks must not see between open and write.
         self.capture_plugin()?;
-        self.storage()?;
+        self.storage(self.storage_id(call))?;
         let rec = if self.config.sides.is_empty() {
             self.start_untimed(call, dir)?
         } else {

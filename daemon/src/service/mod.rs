@@ -8,11 +8,13 @@ mod decide;
 pub mod detect;
 mod notify;
 mod owner;
+mod rules_dbus;
 mod watch;
 
 pub use calls_dbus::{CallIface, CallInput, CallsIface};
 pub use dbus::{DaemonIface, LawsIface};
 pub use owner::{Command, Owner, Published};
+pub use rules_dbus::RulesIface;
 pub use watch::watch_dirs;
 
 use std::path::PathBuf;
@@ -27,4 +29,6 @@ pub struct Paths {
     pub data_dir: PathBuf,
     /// The template of call directory names (checked).
     pub naming: String,
+    /// The configuration file, whose `[[rule]]`s are re-read on every reload.
+    pub config: Option<PathBuf>,
 }

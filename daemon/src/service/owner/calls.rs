@@ -16,12 +16,22 @@ impl Owner {
         let medium = decide::parse_medium(medium)?;
         let (recorder, parties, decision) = decide::decide(&now, me, them, medium)?;
         let id = store::new_id();
-        let label = if label.trim().is_empty() {
-            them.join(", ")
-        } else {
-            label.trim().to_owned()
+        // The rules apply to a call created by hand too (its first number), except `ignore`:
+        // it was asked for.
+        let e164 = them
+            .iter()
+            .find_map(|t| super::super::rules_dbus::e164(&now, t).ok());
+        let subject = crate::rules::Subject {
+            number: e164.as_deref(),
+            application: "",
         };
-        let call = Call::new(
+        let rule = now.rules.decide(subject).map(|d| d.rule);
+        let label = match (label.trim(), rule.and_then(|r| r.label_for(subject))) {
+            ("", Some(ruled)) => ruled,
+            ("", None) => them.join(", "),
+            (given, _) => given.to_owned(),
+        };
+        let mut call = Call::new(
             id.clone(),
             label,
             recorder,
@@ -30,6 +40,10 @@ impl Owner {
             self.policy,
             stamp(),
         );
+        if let Some(r) = rule {
+            call.retention_days = r.retention_days;
+            call.storage = r.storage.clone();
+        }
         let dir = store::call_dir(&self.calls_dir(), &call, &self.paths.naming);
         store::save(&dir, &call).map_err(|e| {
             Error::Internal(format!(

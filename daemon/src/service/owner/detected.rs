@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::calls::Detected;
+use crate::rules::{Action, Subject};
 use onrecord_interface::{DetectedBy, Medium};
 
 /// What a detector saw.
@@ -69,6 +70,20 @@ impl Owner {
         }
         let now = self.state.borrow().clone();
         let number = number.filter(|n| !n.trim().is_empty());
+        let e164 = number
+            .as_deref()
+            .and_then(|n| super::super::rules_dbus::e164(&now, n).ok());
+        let subject = Subject {
+            number: e164.as_deref(),
+            application: &detected.application,
+        };
+        let rule = now.rules.decide(subject);
+        if let Some(d) = &rule
+            && d.rule.action == Action::Ignore
+        {
+            tracing::info!("{} ignored: {}", detected.describe(), d.why);
+            return;
+        }
         let them = number.clone().unwrap_or_else(|| laws::UNKNOWN.to_owned());
         let decided = match decide::decide(&now, "", &[them], Medium::Phone) {
             // A number the tables cannot read (withheld, garbled) says nothing of where the
@@ -93,12 +108,20 @@ impl Owner {
             }
         };
         let what = detected.describe();
-        let label = match (&number, detected.application.as_str()) {
-            (Some(n), _) => n.clone(),
-            (None, "") => "call".to_owned(),
-            (None, app) => app.to_owned(),
+        let label = match (
+            rule.as_ref().and_then(|d| d.rule.label_for(subject)),
+            &number,
+        ) {
+            (Some(label), _) => label,
+            (None, Some(n)) => n.clone(),
+            (None, None) if detected.application.is_empty() => "call".to_owned(),
+            (None, None) => detected.application.clone(),
         };
-        let call = Call::proposed(
+        let (retention_days, storage) = rule
+            .as_ref()
+            .map(|d| (d.rule.retention_days, d.rule.storage.clone()))
+            .unwrap_or_default();
+        let mut call = Call::proposed(
             store::new_id(),
             label,
             recorder,
@@ -108,6 +131,8 @@ impl Owner {
             stamp(),
             detected,
         );
+        call.retention_days = retention_days;
+        call.storage = storage;
         let dir = store::call_dir(&self.calls_dir(), &call, &self.paths.naming);
         let (id, requirement) = (call.id.clone(), call.requirement());
         let why = call

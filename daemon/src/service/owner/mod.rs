@@ -28,11 +28,13 @@ pub use tables::ReloadError;
 use super::Paths;
 use super::calls_dbus::{CallIface, CallInput, CallsIface, CallsIfaceSignals};
 use super::dbus::{LawsIface, LawsIfaceSignals};
+use super::rules_dbus::RulesIface;
 use super::{decide, notify};
 use crate::calls::{Call, Effect, Event, Notice, Policy, Refusal, Stamp, store};
 use crate::capture::{Capture, CaptureError, Control};
 use crate::config::Retention;
 use crate::laws::{self, LawSet, LoadError};
+use crate::rules::Rules;
 use onrecord_interface::{CallSummary, Error, TimelineKind, call_path};
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
@@ -98,7 +100,7 @@ pub enum Command {
 }
 
 /// The immutable snapshot the owner publishes after every change. Readers clone the `Arc`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Published {
     pub set: Arc<LawSet>,
     /// Microseconds since the Unix epoch when `set` was loaded.
@@ -107,6 +109,10 @@ pub struct Published {
     pub last_error: String,
     /// The configured jurisdiction of the user, if any.
     pub user_jurisdiction: Option<String>,
+    /// The rules per number in force (`[[rule]]` of config.toml).
+    pub rules: Arc<Rules>,
+    /// Why the last re-read of the rules failed (the last good ones stay), or empty.
+    pub rules_error: String,
 }
 
 pub struct Owner {
@@ -182,6 +188,7 @@ impl Owner {
         paths: Paths,
         user_jurisdiction: Option<String>,
         policy: Policy,
+        rules: Rules,
         capture: Box<dyn Capture>,
     ) -> Result<(Owner, watch::Receiver<Arc<Published>>), LoadError> {
         let (set, last_error) = match laws::load(&paths.laws_dir, paths.user_laws_dir.as_deref()) {
@@ -202,6 +209,8 @@ impl Owner {
             loaded_at_us: now_us(),
             last_error,
             user_jurisdiction,
+            rules: Arc::new(rules),
+            rules_error: String::new(),
         });
         let (tx, rx) = watch::channel(published);
         Ok((

@@ -22,7 +22,8 @@ impl Owner {
         if let Some(min) = short {
             return Some((ended, format!("shorter than the minimum of {min} s")));
         }
-        let days = self.retention.days?;
+        // A rule's retention for this call comes before `[retention]`.
+        let days = call.retention_days.or(self.retention.days)?;
         Some((
             ended + (days * 86_400e6) as u64,
             format!("older than {days} days"),

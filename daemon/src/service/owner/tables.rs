@@ -1,5 +1,5 @@
-//! Reloading the law tables: parsed and validated off the async threads, swapped only when
-//! valid, announced on `Laws1`.
+//! Reloading the law tables and the rules: parsed and validated off the async threads, swapped
+//! only when valid, announced on `Laws1` and `Rules1`.
 
 use super::*;
 
@@ -24,9 +24,16 @@ impl Owner {
             self.paths.laws_dir.clone(),
             self.paths.user_laws_dir.clone(),
         );
-        let loaded = tokio::task::spawn_blocking(move || laws::load(&shipped, user.as_deref()))
-            .await
-            .map_err(|e| ReloadError::Task(e.to_string()))?;
+        let config = self.paths.config.clone();
+        let (loaded, rules) = tokio::task::spawn_blocking(move || {
+            (
+                laws::load(&shipped, user.as_deref()),
+                read_rules(config.as_deref()),
+            )
+        })
+        .await
+        .map_err(|e| ReloadError::Task(e.to_string()))?;
+        self.reload_rules(why, conn, rules).await;
         let old = self.state.borrow().clone();
         let iface = conn
             .object_server()
@@ -43,7 +50,7 @@ impl Owner {
                     set: Arc::new(set),
                     loaded_at_us: now_us(),
                     last_error: String::new(),
-                    user_jurisdiction: old.user_jurisdiction.clone(),
+                    ..(*old).clone()
                 }));
                 if let Ok(iface) = iface {
                     let emitter = iface.signal_emitter();
@@ -67,10 +74,8 @@ impl Owner {
                 }
                 let message = e.to_string();
                 self.state.send_replace(Arc::new(Published {
-                    set: old.set.clone(),
-                    loaded_at_us: old.loaded_at_us,
                     last_error: message.clone(),
-                    user_jurisdiction: old.user_jurisdiction.clone(),
+                    ..(*old).clone()
                 }));
                 if let Ok(iface) = iface {
                     let emitter = iface.signal_emitter();
@@ -78,6 +83,60 @@ impl Owner {
                     let _ = iface.reload_failed(&message).await;
                 }
                 Err(ReloadError::Rejected(e))
+            }
+        }
+    }
+}
+
+/// The rules of the configuration file (none without one).
+fn read_rules(config: Option<&std::path::Path>) -> Result<Rules, String> {
+    match config {
+        Some(path) => crate::config::Config::load(path, false)
+            .map(|c| Rules(c.rules))
+            .map_err(|e| e.to_string()),
+        None => Ok(Rules::default()),
+    }
+}
+
+impl Owner {
+    /// Swaps in the rules just read, or keeps the last good ones and says why; `Rules1` is
+    /// told what changed.
+    async fn reload_rules(&self, why: &str, conn: &Connection, read: Result<Rules, String>) {
+        let old = self.state.borrow().clone();
+        let next = match read {
+            Ok(rules) => {
+                if *old.rules != rules {
+                    tracing::info!(why, rules = rules.0.len(), "rules reloaded");
+                }
+                Published {
+                    rules: Arc::new(rules),
+                    rules_error: String::new(),
+                    ..(*old).clone()
+                }
+            }
+            Err(e) => {
+                tracing::error!(why, "rules rejected, keeping the last good ones: {e}");
+                Published {
+                    rules_error: e,
+                    ..(*old).clone()
+                }
+            }
+        };
+        let (rules_changed, error_changed) =
+            (next.rules != old.rules, next.rules_error != old.rules_error);
+        self.state.send_replace(Arc::new(next));
+        if let Ok(iface) = conn
+            .object_server()
+            .interface::<_, RulesIface>(onrecord_interface::OBJECT_PATH)
+            .await
+        {
+            let emitter = iface.signal_emitter();
+            let guard = iface.get().await;
+            if rules_changed {
+                let _ = guard.count_changed(emitter).await;
+            }
+            if error_changed {
+                let _ = guard.last_error_changed(emitter).await;
             }
         }
     }
