@@ -2,21 +2,13 @@
 
 use futures_util::StreamExt;
 use onrecord_tests::TestEnv;
+use onrecord_tests::timeline_kinds as kinds;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::time::Duration;
 
 fn show(env: &TestEnv, id: &str) -> Value {
     env.ctl_json(&["call", "show", id])
-}
-
-fn kinds(c: &Value) -> Vec<String> {
-    c["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 fn new_call(env: &TestEnv, them: &str, label: &str) -> String {

@@ -115,13 +115,10 @@ async fn a_taken_up_modem_call_records_and_hanging_up_stops_and_seals_it() {
     assert_eq!(on_disk(&env), 1);
     let show = env.ctl_json(&["call", "show", &id]);
     assert_eq!(show["state"], "ready");
-    let kinds: Vec<&str> = show["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
-    assert_eq!(kinds, ["created", "taken", "notice"]);
+    assert_eq!(
+        onrecord_tests::timeline_kinds(&show),
+        ["created", "taken", "notice"]
+    );
     assert_eq!(
         show["timeline"][1]["detail"],
         "taken up: an outgoing call on the modem (QUECTEL EG25)"
@@ -296,12 +293,9 @@ async fn a_whole_call_is_driven_by_notification_clicks() {
     let list = env.ctl_json(&["call", "list"]);
     let call = list[0]["id"].as_str().unwrap().to_owned();
     let show = env.ctl_json(&["call", "show", &call]);
-    let kinds: Vec<&str> = show["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .filter(|k| !["capture", "analysis"].contains(k))
+    let kinds: Vec<String> = onrecord_tests::timeline_kinds(&show)
+        .into_iter()
+        .filter(|k| !["capture", "analysis"].contains(&k.as_str()))
         .collect();
     assert_eq!(
         kinds,
@@ -349,5 +343,42 @@ async fn a_proposal_dismissed_by_a_click_leaves_nothing_and_its_notification_goe
         assert!(Instant::now() < deadline, "the notification stayed");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    assert_eq!(on_disk(&env), 0);
+}
+
+/// A softphone on a headless PipeWire (its playback and capture streams with the
+/// communication role) is proposed once; a music player beside it is not; when the softphone's
+/// streams are gone for good, the proposal goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_softphone_on_pipewire_is_proposed_and_music_is_not() {
+    let mut env = TestEnv::new();
+    let mut pw = onrecord_tests::pipewire::PipeWire::start(&env);
+    let (clip, _) = noise_clip(env.dir.path(), 30.0);
+    env.start_daemon();
+    pw.app_stream("Rhythmbox", "Music", false, &clip);
+    let phone = [
+        pw.app_stream("Linphone", "Communication", false, &clip),
+        pw.app_stream("Linphone", "Communication", true, &clip),
+    ];
+    let list = calls_when(&env, "proposed", |l| !l.is_empty());
+    // Two streams, one call; none for the music.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let list2 = env.ctl_json(&["call", "list"]);
+    assert_eq!(list2.as_array().unwrap().len(), 1, "{list2}");
+    assert_eq!(list[0]["state"], "proposed");
+    assert_eq!(list[0]["label"], "Linphone");
+    // No number: nobody knows where the other side is.
+    assert_eq!(list[0]["requirement"], "all-party");
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        property(&env, &id).await,
+        ("pipewire".to_owned(), "Linphone".to_owned())
+    );
+
+    // The softphone hangs up: its streams go, and after the grace so does the proposal.
+    for s in phone {
+        pw.end_stream(s);
+    }
+    calls_when(&env, "forgotten", |l| l.is_empty());
     assert_eq!(on_disk(&env), 0);
 }

@@ -2,6 +2,7 @@
 //! itself. The faulty test plugin's `open:wait` holds the source's `open` until the test
 //! releases it, so every step here is ordered by the test, not by timing.
 
+use onrecord_tests::timeline_kinds as kinds;
 use onrecord_tests::{TestEnv, test_plugin};
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
@@ -61,15 +62,6 @@ fn still_running(child: &mut Child) -> bool {
 
 fn finished_ok(mut child: Child) -> bool {
     child.wait().unwrap().success()
-}
-
-fn kinds(c: &Value) -> Vec<String> {
-    c["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 #[test]

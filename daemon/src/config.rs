@@ -41,6 +41,9 @@ pub struct Detect {
     /// Voice calls of modems, from ModemManager on the system bus.
     #[serde(default = "on")]
     pub modem: bool,
+    /// Calls in softphones and browsers, from their audio streams on PipeWire.
+    #[serde(default = "on")]
+    pub pipewire: bool,
 }
 
 fn on() -> bool {
@@ -49,7 +52,10 @@ fn on() -> bool {
 
 impl Default for Detect {
     fn default() -> Self {
-        Detect { modem: true }
+        Detect {
+            modem: true,
+            pipewire: true,
+        }
     }
 }
 

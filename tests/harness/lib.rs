@@ -570,6 +570,16 @@ impl Notifications {
     }
 }
 
+/// The kinds of a call's timeline entries (`call show --json`), in order.
+pub fn timeline_kinds(call: &serde_json::Value) -> Vec<String> {
+    call["timeline"]
+        .as_array()
+        .expect("a timeline")
+        .iter()
+        .map(|e| e["kind"].as_str().expect("a kind").to_owned())
+        .collect()
+}
+
 /// One row of `make bench`'s closing table: what, the figure, the target, whether met.
 pub fn bench_row(
     what: &str,

@@ -167,6 +167,42 @@ impl PipeWire {
         self.run("pw-link", &["feed:output_FR", "far_side:playback_MONO"]);
     }
 
+    /// An application's audio stream, as `pw-cat` makes it: playing `clip` (to the default
+    /// sink), or capturing (from the default source into a file) when `capture`, with
+    /// `application.name` and `media.role` set. Returns its handle for `end_stream`.
+    pub fn app_stream(
+        &mut self,
+        application: &str,
+        role: &str,
+        capture: bool,
+        clip: &Path,
+    ) -> usize {
+        let mut cmd = self.command("pw-cat");
+        cmd.arg(if capture { "-r" } else { "-p" })
+            .args(["--media-role", role, "-P"])
+            .arg(format!("{{ application.name = \"{application}\" }}"));
+        if capture {
+            cmd.args(["--rate", "48000", "--channels", "1"])
+                .arg(clip.with_extension(format!("{application}.capture.wav")));
+        } else {
+            cmd.arg(clip);
+        }
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("pw-cat");
+        self.feeds.push(child);
+        self.feeds.len() - 1
+    }
+
+    /// Ends a stream `app_stream` made.
+    pub fn end_stream(&mut self, handle: usize) {
+        let child = &mut self.feeds[handle];
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
     /// Removes the far side's sink, as when a device is unplugged; returns the module id to
     /// bring it back with `restore_far_side`.
     pub fn unplug_far_side(&self) {

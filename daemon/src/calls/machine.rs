@@ -239,25 +239,14 @@ impl Call {
         call
     }
 
-    /// A call a detector noticed, proposed: it waits for the user to take it up.
-    #[allow(clippy::too_many_arguments)]
-    pub fn proposed(
-        id: String,
-        label: String,
-        recorder: Party,
-        parties: Vec<Party>,
-        decision: Decision,
-        policy: Policy,
-        at: Stamp,
-        detected: Detected,
-    ) -> Call {
-        let mut call = Call::new(id, label, recorder, parties, decision, policy, at);
-        call.state = CallState::Proposed;
-        if let Some(created) = call.timeline.first_mut() {
-            created.state = CallState::Proposed;
+    /// This new call as a proposal of what noticed it: it waits for the user to take it up.
+    pub fn propose(mut self, detected: Detected) -> Call {
+        self.state = CallState::Proposed;
+        for e in &mut self.timeline {
+            e.state = CallState::Proposed;
         }
-        call.detected = Some(detected);
-        call
+        self.detected = Some(detected);
+        self
     }
 
     pub fn requirement(&self) -> Requirement {

@@ -62,21 +62,12 @@ fn fresh(req: Requirement) -> Call {
 }
 
 pub(crate) fn proposal(req: Requirement) -> Call {
-    Call::proposed(
-        "abc".into(),
-        "Acme".into(),
-        party("US-TX"),
-        vec![party("US-CA")],
-        decision(req, false),
-        Policy::default(),
-        at(0),
-        Detected {
-            by: DetectedBy::Modem,
-            key: "/org/freedesktop/ModemManager1/Call/1".into(),
-            application: "QUECTEL EG25".into(),
-            direction: "incoming".into(),
-        },
-    )
+    fresh(req).propose(Detected {
+        by: DetectedBy::Modem,
+        key: "/org/freedesktop/ModemManager1/Call/1".into(),
+        application: "QUECTEL EG25".into(),
+        direction: "incoming".into(),
+    })
 }
 
 pub(crate) fn transfer() -> Event {

@@ -3,6 +3,7 @@
 //! its calls.
 
 mod modem;
+pub mod pipewire;
 
 use super::owner::Command;
 use crate::config::Detect;
@@ -10,6 +11,11 @@ use tokio::sync::mpsc;
 
 /// Starts the detectors `[detect]` leaves on.
 pub fn start(config: Detect, commands: mpsc::Sender<Command>) {
+    if config.pipewire {
+        let (seen, events) = mpsc::unbounded_channel();
+        tokio::spawn(pipewire::track(events, commands.clone()));
+        pipewire::watch(seen);
+    }
     if config.modem {
         tokio::spawn(async move {
             match zbus::Connection::system().await {

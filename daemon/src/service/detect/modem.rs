@@ -54,6 +54,7 @@ pub async fn watch(conn: Connection, commands: mpsc::Sender<Command>) -> zbus::R
     let mut owners = MessageStream::for_match_rule(owner, &conn, None).await?;
     let mut known: Vec<OwnedObjectPath> = Vec::new();
     scan(&conn, &commands, &mut known).await;
+    tracing::info!("detecting modem calls (ModemManager)");
     loop {
         tokio::select! {
             Some(Ok(msg)) = signals.next() => {

@@ -121,7 +121,7 @@ impl Owner {
             .as_ref()
             .map(|d| (d.rule.retention_days, d.rule.storage.clone()))
             .unwrap_or_default();
-        let mut call = Call::proposed(
+        let mut call = Call::new(
             store::new_id(),
             label,
             recorder,
@@ -129,8 +129,8 @@ impl Owner {
             decision,
             self.policy,
             stamp(),
-            detected,
-        );
+        )
+        .propose(detected);
         call.retention_days = retention_days;
         call.storage = storage;
         let dir = store::call_dir(&self.calls_dir(), &call, &self.paths.naming);
