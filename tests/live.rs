@@ -241,7 +241,17 @@ fn a_live_pipewire_call_records_the_microphone_left_and_the_far_side_right_and_n
     );
     let started = fed.elapsed().as_secs_f64();
     env.call(&["start"]);
-    std::thread::sleep(Duration::from_secs(6));
+    std::thread::sleep(Duration::from_secs(3));
+    // onrecord's capture streams carry no media.role: `Communication` would switch a Bluetooth
+    // headset to its call profile (WirePlumber's policy) for a mere recorder.
+    let nodes = pw.run("pw-cli", &["ls", "Node"]);
+    let ours: Vec<&str> = nodes
+        .split("\tid ")
+        .filter(|n| n.contains("node.name = \"onrecord\""))
+        .collect();
+    assert_eq!(ours.len(), 2, "{nodes}");
+    assert!(ours.iter().all(|n| !n.contains("media.role")), "{ours:?}");
+    std::thread::sleep(Duration::from_secs(3));
     env.call(&["stop"]);
     let dir = env.call_dir();
     let (me, them) = channels(&dir.join("audio.wav"));

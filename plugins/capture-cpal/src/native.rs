@@ -175,7 +175,9 @@ pub fn open(
     let mut props = pw::properties::properties! {
         *pw::keys::MEDIA_TYPE => "Audio",
         *pw::keys::MEDIA_CATEGORY => "Capture",
-        *pw::keys::MEDIA_ROLE => "Communication",
+        // No media.role: with `Communication`, WirePlumber's Bluetooth policy switches a
+        // headset to its low-quality call profile for this stream (and its role policies may
+        // override `target.object`). A recorder is not a party to the call.
         *pw::keys::NODE_NAME => "onrecord",
         *pw::keys::NODE_LATENCY => format!("{period}/{rate}"),
         "node.group" => format!("onrecord-{}", std::process::id()),
