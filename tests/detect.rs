@@ -355,10 +355,10 @@ async fn a_softphone_on_pipewire_is_proposed_and_music_is_not() {
     let mut pw = onrecord_tests::pipewire::PipeWire::start(&env);
     let (clip, _) = noise_clip(env.dir.path(), 30.0);
     env.start_daemon();
-    pw.app_stream("Rhythmbox", "Music", false, &clip);
+    pw.app_stream("Rhythmbox", "Music", false, None, &clip);
     let phone = [
-        pw.app_stream("Linphone", "Communication", false, &clip),
-        pw.app_stream("Linphone", "Communication", true, &clip),
+        pw.app_stream("Linphone", "Communication", false, None, &clip),
+        pw.app_stream("Linphone", "Communication", true, None, &clip),
     ];
     let list = calls_when(&env, "proposed", |l| !l.is_empty());
     // Two streams, one call; none for the music.
@@ -381,4 +381,23 @@ async fn a_softphone_on_pipewire_is_proposed_and_music_is_not() {
     }
     calls_when(&env, "forgotten", |l| l.is_empty());
     assert_eq!(on_disk(&env), 0);
+}
+
+/// PipeWire started after the daemon (a login where the daemon comes first) is found when its
+/// socket appears: the daemon waits for it without polling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detection_begins_when_pipewire_starts_after_the_daemon() {
+    let mut env = TestEnv::new();
+    env.start_daemon();
+    let mut pw = onrecord_tests::pipewire::PipeWire::start(&env);
+    let (clip, _) = noise_clip(env.dir.path(), 30.0);
+    pw.app_stream("Linphone", "Communication", false, None, &clip);
+    let list = calls_when(&env, "proposed", |l| !l.is_empty());
+    assert_eq!(list[0]["label"], "Linphone");
+    assert!(
+        env.log()
+            .contains("detecting calls in softphones and browsers (PipeWire)"),
+        "{}",
+        env.log()
+    );
 }

@@ -383,3 +383,85 @@ fn one_side_alone_is_recorded_mono() {
         format!("microphone ({})", me.display())
     );
 }
+
+/// Only the call on tape: a softphone and a music player play into the same output; onrecord
+/// noticed the softphone on PipeWire, so the far side is the softphone's own stream. Its clip
+/// is on the right channel and the music is not; the microphone is on the left.
+#[test]
+fn a_detected_softphone_is_recorded_without_the_music_beside_it() {
+    let mut env = TestEnv::new();
+    let mut pw = PipeWire::start(&env);
+    let (mic, phone) = two_voices(&env.dir.path().join("both.wav"), 14.0);
+    // The music: as loud, and like neither (the microphone's noise, backwards).
+    let music: Vec<i16> = mic.iter().rev().copied().collect();
+    let mono = |name: &str, v: &[i16]| {
+        let path = env.dir.path().join(name);
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 48_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(&path, spec).unwrap();
+        v.iter().for_each(|s| w.write_sample(*s).unwrap());
+        w.finalize().unwrap();
+        path
+    };
+    let (mic_wav, phone_wav, music_wav) = (
+        mono("mic.wav", &mic),
+        mono("phone.wav", &phone),
+        mono("music.wav", &music),
+    );
+    configure_pipewire(&env);
+    env.start_daemon();
+    pw.app_stream("mic feed", "Production", false, Some("mic_line"), &mic_wav);
+    pw.app_stream("Rhythmbox", "Music", false, Some("far_side"), &music_wav);
+    pw.app_stream(
+        "Linphone",
+        "Communication",
+        false,
+        Some("far_side"),
+        &phone_wav,
+    );
+    pw.app_stream("Linphone", "Communication", true, Some("mic"), &phone_wav);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let id = loop {
+        let list = env.ctl_json(&["call", "list"]);
+        if let Some(c) = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["label"] == "Linphone")
+        {
+            break c["id"].as_str().unwrap().to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the softphone was never proposed: {list}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    env.call(&["notice", &id]);
+    env.call(&["consent", "yes", &id]);
+    env.call(&["start", &id]);
+    std::thread::sleep(Duration::from_secs(4));
+    env.call(&["stop", &id]);
+
+    let dir = env.call_dir();
+    let (me, them) = channels(&dir.join("audio.wav"));
+    let (_, c_phone) = locate(&floats(&phone), &them, 0.5, 2.0);
+    let (_, c_music) = locate(&floats(&music), &them, 0.5, 2.0);
+    let (_, c_mic) = locate(&floats(&mic), &me, 0.5, 2.0);
+    eprintln!("correlation: softphone {c_phone:.4}, music {c_music:.4}, microphone {c_mic:.4}");
+    assert!(c_phone >= 0.99, "the softphone on the right: {c_phone}");
+    assert!(c_music <= 0.1, "the music on the right: {c_music}");
+    assert!(c_mic >= 0.99, "the microphone on the left: {c_mic}");
+    // The manifest names what the far side came from.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let sources = manifest["capture"]["sources"].to_string();
+    assert!(
+        sources.contains("far side (Linphone's stream, PipeWire serial "),
+        "{sources}"
+    );
+}

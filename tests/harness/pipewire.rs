@@ -167,20 +167,25 @@ impl PipeWire {
         self.run("pw-link", &["feed:output_FR", "far_side:playback_MONO"]);
     }
 
-    /// An application's audio stream, as `pw-cat` makes it: playing `clip` (to the default
-    /// sink), or capturing (from the default source into a file) when `capture`, with
-    /// `application.name` and `media.role` set. Returns its handle for `end_stream`.
+    /// An application's audio stream, as `pw-cat` makes it: playing `clip` (to `target`, else
+    /// the default sink), or capturing (from `target`, else the default source, into a file)
+    /// when `capture`, with `application.name` and `media.role` set. Returns its handle for
+    /// `end_stream`.
     pub fn app_stream(
         &mut self,
         application: &str,
         role: &str,
         capture: bool,
+        target: Option<&str>,
         clip: &Path,
     ) -> usize {
         let mut cmd = self.command("pw-cat");
         cmd.arg(if capture { "-r" } else { "-p" })
             .args(["--media-role", role, "-P"])
             .arg(format!("{{ application.name = \"{application}\" }}"));
+        if let Some(target) = target {
+            cmd.args(["--target", target]);
+        }
         if capture {
             cmd.args(["--rate", "48000", "--channels", "1"])
                 .arg(clip.with_extension(format!("{application}.capture.wav")));

@@ -133,6 +133,10 @@ pub struct Detected {
     pub application: String,
     /// `incoming`, `outgoing`, or empty when not known.
     pub direction: String,
+    /// The application's own playback stream on PipeWire (its `object.serial`): the far side,
+    /// recorded without the rest of the output. Empty when not known.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub far_side: String,
 }
 
 impl Detected {

@@ -67,6 +67,7 @@ pub(crate) fn proposal(req: Requirement) -> Call {
         key: "/org/freedesktop/ModemManager1/Call/1".into(),
         application: "QUECTEL EG25".into(),
         direction: "incoming".into(),
+        far_side: String::new(),
     })
 }
 

@@ -28,7 +28,7 @@ pub use ring::{deliver_at, source_event};
 
 use crate::calls::Call;
 use crate::capture::{
-    Capture, CaptureError, Control, Failures, Notes, SealedFile, Started, Stopped,
+    Capture, CaptureError, Control, Failures, Notes, Role, SealedFile, Started, Stopped,
 };
 use crate::plugins::Registry;
 use mix::MixShared;
@@ -58,6 +58,40 @@ pub struct CaptureConfig {
     pub storage: String,
     /// How often the file is made durable: at most this much audio is lost to a kill -9.
     pub sync_interval: Duration,
+}
+
+/// A side's configuration for `call`, and its label for the manifest: when a detector saw
+/// the call's application on PipeWire and the live plugin records, the far side is that
+/// application's own stream, not everything the output plays.
+fn side_for(call: &Call, role: Role, config: &str, source: &str) -> (String, String) {
+    let app = call
+        .detected
+        .as_ref()
+        .filter(|d| !d.far_side.is_empty() && source == crate::config::LIVE_SOURCE);
+    match (role, app) {
+        (Role::FarSide, Some(d)) => {
+            let mut lines: Vec<String> = config
+                .lines()
+                .filter(|l| !l.starts_with("device="))
+                .map(str::to_owned)
+                .collect();
+            lines.push(format!("device=pipewire-stream:{}", d.far_side));
+            (
+                lines.join("\n") + "\n",
+                format!(
+                    "{role} ({}'s stream, PipeWire serial {})",
+                    d.application, d.far_side
+                ),
+            )
+        }
+        _ => {
+            let device = config
+                .lines()
+                .find_map(|l| l.strip_prefix("device="))
+                .unwrap_or("?");
+            (config.to_owned(), format!("{role} ({device})"))
+        }
+    }
 }
 
 /// Capture through plugins.
@@ -455,12 +489,8 @@ impl PluginCapture {
         let mut labels = Vec::new();
         let mut problems = Vec::new();
         for (role, config) in &self.config.sides {
-            let device = config
-                .lines()
-                .find_map(|l| l.strip_prefix("device="))
-                .unwrap_or("?");
-            let label = format!("{role} ({device})");
-            let (src, failed) = OpenSource::open(plugin, config, want);
+            let (config, label) = side_for(call, *role, config, &self.config.source);
+            let (src, failed) = OpenSource::open(plugin, &config, want);
             let failed = failed.or_else(|| {
                 (src.format.rate > TIMED_RATE + TIMED_RATE / 100).then(|| {
                     format!(

@@ -7,7 +7,9 @@
 //! Configuration (`key=value` lines):
 //! - `device`: a device id as `onrecordctl devices` lists it (`pipewire:far_side`,
 //!   `alsa:clip`), or its name, or `default` (the default microphone) or `monitor` (what the
-//!   default output plays). Default `default`.
+//!   default output plays), or `pipewire-stream:SERIAL`: one application's own stream on
+//!   PipeWire, by its `object.serial` (what a softphone plays, without the rest of the output).
+//!   Default `default`.
 //! - `period_ms`: frames per delivery, as time (default 100: a recorder needs no low latency,
 //!   and large periods mean few wakeups). Clamped to what the device allows.
 //! - `rate`, `channels`, `format` (`i16` or `f32`): override what the host asks for.
@@ -356,12 +358,82 @@ fn build_cpal(
     Ok(stream)
 }
 
+/// The serial of an application's stream a `pipewire-stream:SERIAL` device names.
+fn app_stream(sel: &str) -> Option<&str> {
+    sel.strip_prefix("pipewire-stream:")
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The configuration an application's stream is captured with: as asked (PipeWire converts
+/// whatever the application plays).
+fn stream_config(spec: &Spec) -> (cpal::SampleFormat, cpal::StreamConfig, AudioFormat) {
+    let float = spec.format.sample_format == SAMPLE_F32;
+    let frames = (spec.format.rate as u64 * spec.period_ms as u64 / 1000).max(1) as u32;
+    (
+        if float {
+            cpal::SampleFormat::F32
+        } else {
+            cpal::SampleFormat::I16
+        },
+        cpal::StreamConfig {
+            channels: spec.format.channels as u16,
+            sample_rate: spec.format.rate,
+            buffer_size: cpal::BufferSize::Fixed(frames),
+        },
+        spec.format,
+    )
+}
+
+/// Opens the stream `sel` names: an application's stream natively, a device through `find`.
+fn open_stream(
+    sel: &str,
+    sample_format: cpal::SampleFormat,
+    config: &cpal::StreamConfig,
+    sink: Sink,
+    shared: Arc<Shared>,
+    lost: mpsc::Sender<Msg>,
+) -> Result<Running, String> {
+    if let Some(serial) = app_stream(sel) {
+        let period = match config.buffer_size {
+            cpal::BufferSize::Fixed(n) => n,
+            cpal::BufferSize::Default => 1024,
+        };
+        return native::open(
+            native::Target {
+                node: Some(serial.to_owned()),
+                monitor: false,
+                label: sel.to_owned(),
+            },
+            sample_format == cpal::SampleFormat::F32,
+            config.sample_rate,
+            u32::from(config.channels),
+            period,
+            sink,
+            shared,
+            lost,
+        )
+        .map(Running::Native);
+    }
+    find(sel).and_then(|d| build(&d, sample_format, config, sink, shared, lost))
+}
+
 impl CaptureSource for CpalSource {
     fn open(text: &str, want: AudioFormat, sink: Sink) -> Result<(Self, AudioFormat), String> {
         let spec = parse(text, want)?;
-        let device = find(&spec.device)?;
-        let (sample_format, config, format) = choose(&device, &spec)?;
-        let device_id = device_id(&device).unwrap_or_else(|| spec.device.clone());
+        let (sample_format, config, format, device_id) = if app_stream(&spec.device).is_some() {
+            let (f, c, a) = stream_config(&spec);
+            (f, c, a, spec.device.clone())
+        } else if spec.device.starts_with("pipewire-stream:") {
+            return Err(format!(
+                "{:?}: a PipeWire stream is named by its serial (pipewire-stream:123)",
+                spec.device
+            ));
+        } else {
+            let device = find(&spec.device)?;
+            let (f, c, a) = choose(&device, &spec)?;
+            let id = device_id(&device).unwrap_or_else(|| spec.device.clone());
+            (f, c, a, id)
+        };
         Ok((
             CpalSource {
                 spec,
@@ -398,16 +470,14 @@ impl CaptureSource for CpalSource {
             .name("capture-cpal".into())
             .spawn(move || {
                 let open = || {
-                    find(&sel).and_then(|d| {
-                        build(
-                            &d,
-                            sample_format,
-                            &config,
-                            sink,
-                            shared.clone(),
-                            lost.clone(),
-                        )
-                    })
+                    open_stream(
+                        &sel,
+                        sample_format,
+                        &config,
+                        sink,
+                        shared.clone(),
+                        lost.clone(),
+                    )
                 };
                 let mut stream = match open() {
                     Ok(s) => {

@@ -222,6 +222,7 @@ async fn began(
         key: call.to_string(),
         application: model.to_owned(),
         direction: direction(int("Direction")).to_owned(),
+        far_side: String::new(),
     };
     let _ = commands
         .send(Command::Detected(Detection::Began { detected, number }))

@@ -34,6 +34,8 @@ pub struct Stream {
     pub capture: bool,
     /// `media.role`, or empty.
     pub role: String,
+    /// `object.serial`: how a capture names this stream as its target (ids are reused).
+    pub serial: String,
 }
 
 impl Stream {
@@ -58,6 +60,7 @@ impl Stream {
             application,
             capture,
             role: get("media.role").unwrap_or_default(),
+            serial: get("object.serial").unwrap_or_default(),
         })
     }
 
@@ -87,16 +90,39 @@ pub struct Tracker {
     streams: HashMap<u32, Stream>,
     /// Applications in a call, with when their call ends if no call stream comes back.
     calls: BTreeMap<String, Option<Instant>>,
+    /// The far side each application in a call was last said to have.
+    far: BTreeMap<String, Option<String>>,
+    /// The order streams came in: the newest playback stream is the far side.
+    order: u64,
+    added: HashMap<u32, u64>,
 }
 
 /// What changed for the owner.
 #[derive(Debug, PartialEq)]
 pub enum Change {
-    Began(String),
+    /// An application's call began, with its playback stream's serial when it has one.
+    Began(String, Option<String>),
+    /// The playback stream of an application in a call changed.
+    FarSide(String, Option<String>),
     Ended(String),
 }
 
 impl Tracker {
+    /// The newest playback stream of `app` that is part of its call (with the communication
+    /// role when it has such streams).
+    fn far_side(&self, app: &str) -> Option<String> {
+        let playback = || {
+            self.streams
+                .iter()
+                .filter(move |(_, s)| s.application == app && !s.capture && !s.serial.is_empty())
+        };
+        let newest = |it: &mut dyn Iterator<Item = (&u32, &Stream)>| {
+            it.max_by_key(|(id, _)| self.added.get(id).copied().unwrap_or(0))
+                .map(|(_, s)| s.serial.clone())
+        };
+        newest(&mut playback().filter(|(_, s)| s.is_call())).or_else(|| newest(&mut playback()))
+    }
+
     fn in_call(&self, app: &str) -> bool {
         self.streams
             .values()
@@ -109,6 +135,8 @@ impl Tracker {
             Seen::Added(id, stream) => {
                 let app = stream.application.clone();
                 self.streams.insert(id, stream);
+                self.order += 1;
+                self.added.insert(id, self.order);
                 app
             }
             Seen::Removed(id) => match self.streams.remove(&id) {
@@ -117,21 +145,24 @@ impl Tracker {
             },
             Seen::Lost => {
                 self.streams.clear();
+                self.far.clear();
                 return std::mem::take(&mut self.calls)
                     .into_keys()
                     .map(Change::Ended)
                     .collect();
             }
         };
+        let far = self.far_side(&app);
         match (self.in_call(&app), self.calls.get_mut(&app)) {
             (true, None) => {
                 self.calls.insert(app.clone(), None);
-                vec![Change::Began(app)]
+                self.far.insert(app.clone(), far.clone());
+                vec![Change::Began(app, far)]
             }
             // Back within the grace: the same call goes on.
             (true, Some(ends)) => {
                 *ends = None;
-                Vec::new()
+                self.far_changed(app, far)
             }
             (false, Some(ends @ None)) => {
                 *ends = Some(now + GRACE);
@@ -139,6 +170,17 @@ impl Tracker {
             }
             _ => Vec::new(),
         }
+    }
+
+    /// The call's far side, when it changed to another stream (a stream gone without another
+    /// in its place changes nothing yet: the call may be renegotiating).
+    fn far_changed(&mut self, app: String, far: Option<String>) -> Vec<Change> {
+        let known = self.far.entry(app.clone()).or_default();
+        if far.is_some() && *known != far {
+            *known = far.clone();
+            return vec![Change::FarSide(app, far)];
+        }
+        Vec::new()
     }
 
     /// When the next call ends, if one is waiting out its grace.
@@ -156,6 +198,7 @@ impl Tracker {
             .collect();
         for app in &over {
             self.calls.remove(app);
+            self.far.remove(app);
         }
         over.into_iter().map(Change::Ended).collect()
     }
@@ -185,14 +228,20 @@ pub async fn track(mut seen: mpsc::UnboundedReceiver<Seen>, commands: mpsc::Send
         };
         for change in changes {
             let detection = match change {
-                Change::Began(app) => Detection::Began {
+                Change::Began(app, far) => Detection::Began {
                     detected: Detected {
                         by: DetectedBy::PipeWire,
                         key: key(&app),
                         application: app,
                         direction: String::new(),
+                        far_side: far.unwrap_or_default(),
                     },
                     number: None,
+                },
+                Change::FarSide(app, far) => Detection::FarSide {
+                    by: DetectedBy::PipeWire,
+                    key: key(&app),
+                    serial: far.unwrap_or_default(),
                 },
                 Change::Ended(app) => Detection::Ended {
                     by: DetectedBy::PipeWire,
@@ -207,22 +256,86 @@ pub async fn track(mut seen: mpsc::UnboundedReceiver<Seen>, commands: mpsc::Send
     }
 }
 
-/// Watches PipeWire's registry on a thread of its own, sending what it sees to `seen`. Says
-/// in the log whether it could connect (no PipeWire running: calls in softphones and browsers
-/// are not detected).
+/// Watches PipeWire's registry on a thread of its own, sending what it sees to `seen`. When
+/// PipeWire is not running, or goes away (a restart), the thread waits for its socket to
+/// appear (inotify: nothing polls) and connects again.
 pub fn watch(seen: mpsc::UnboundedSender<Seen>) {
     let spawned = std::thread::Builder::new()
         .name("onrecord-detect-pw".into())
         .spawn(move || {
-            if let Err(e) = run(&seen) {
-                tracing::info!("{e}: calls in softphones and browsers are not detected");
+            loop {
+                match run(&seen) {
+                    Ok(()) => tracing::warn!(
+                        "the PipeWire connection was lost: calls are detected again once it is back"
+                    ),
+                    Err(e) => tracing::info!(
+                        "{e}: calls in softphones and browsers are detected once PipeWire runs"
+                    ),
+                }
+                // Whatever the registry showed is gone with the connection.
+                if seen.send(Seen::Lost).is_err() {
+                    return;
+                }
+                if let Err(e) = wait_for_server() {
+                    tracing::warn!(
+                        "cannot watch for PipeWire ({e}): calls in softphones and browsers are not detected"
+                    );
+                    return;
+                }
             }
-            // Whatever the registry showed is gone with the connection.
-            let _ = seen.send(Seen::Lost);
         });
     if let Err(e) = spawned {
         tracing::error!("cannot watch PipeWire for calls: {e}");
     }
+}
+
+/// Where PipeWire's socket is, as libpipewire looks for it.
+fn socket() -> Option<std::path::PathBuf> {
+    let dir =
+        std::env::var_os("PIPEWIRE_RUNTIME_DIR").or_else(|| std::env::var_os("XDG_RUNTIME_DIR"))?;
+    let name = std::env::var("PIPEWIRE_REMOTE").unwrap_or_else(|_| "pipewire-0".into());
+    Some(std::path::Path::new(&dir).join(name))
+}
+
+/// Returns once PipeWire's socket is made (again), watched through its directory. A socket
+/// already there (a server that refused us, or one restarting) is tried again after a while.
+fn wait_for_server() -> Result<(), String> {
+    use notify::{EventKind, RecursiveMode, Watcher};
+    let path = socket().ok_or("no XDG_RUNTIME_DIR")?;
+    let dir = path.parent().ok_or("no directory for PipeWire's socket")?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if let Ok(ev) = res {
+            let _ = tx.send(ev);
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    watcher
+        .watch(dir, RecursiveMode::NonRecursive)
+        .map_err(|e| e.to_string())?;
+    let made =
+        |ev: &notify::Event| matches!(ev.kind, EventKind::Create(_)) && ev.paths.contains(&path);
+    if path.exists() {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match rx.recv_timeout(left) {
+                Ok(ev) if made(&ev) => break,
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+    } else {
+        loop {
+            match rx.recv() {
+                Ok(ev) if made(&ev) => break,
+                Ok(_) => {}
+                Err(_) => return Err("the watch ended".into()),
+            }
+        }
+    }
+    // A socket just made: the server accepts a moment later.
+    std::thread::sleep(Duration::from_millis(200));
+    Ok(())
 }
 
 fn run(seen: &mpsc::UnboundedSender<Seen>) -> Result<(), String> {
@@ -296,6 +409,7 @@ mod tests {
             application: app.into(),
             capture,
             role: role.into(),
+            serial: String::new(),
         }
     }
 
@@ -315,7 +429,7 @@ mod tests {
         // The browser opens the microphone: a call, once.
         assert_eq!(
             t.seen(Seen::Added(3, stream("Firefox", true, "")), t0),
-            [Change::Began("Firefox".into())]
+            [Change::Began("Firefox".into(), None)]
         );
         assert!(
             t.seen(Seen::Added(4, stream("Firefox", true, "")), t0)
@@ -327,7 +441,7 @@ mod tests {
                 Seen::Added(5, stream("Linphone", false, "Communication")),
                 t0
             ),
-            [Change::Began("Linphone".into())]
+            [Change::Began("Linphone".into(), None)]
         );
         // The streams go; the call ends only after the grace, unless they come back.
         t.seen(Seen::Removed(3), t0);
@@ -341,6 +455,30 @@ mod tests {
         assert_eq!(t.next_end(), None);
         t.seen(Seen::Removed(6), t0 + GRACE);
         assert_eq!(t.expire(t0 + GRACE * 2), [Change::Ended("Firefox".into())]);
+        // The far side is the newest playback stream in the call: it follows a new one.
+        let with = |serial: &str| Stream {
+            serial: serial.into(),
+            ..stream("Linphone", false, "Communication")
+        };
+        assert_eq!(
+            t.seen(Seen::Added(7, with("71")), t0),
+            [Change::FarSide("Linphone".into(), Some("71".into()))]
+        );
+        assert!(
+            t.seen(Seen::Added(8, stream("Linphone", true, "")), t0)
+                .is_empty()
+        );
+        assert_eq!(
+            t.seen(Seen::Added(9, with("90")), t0),
+            [Change::FarSide("Linphone".into(), Some("90".into()))]
+        );
+        // The newest goes: back to the one still there. The last goes: nothing yet (the call
+        // may be renegotiating).
+        assert_eq!(
+            t.seen(Seen::Removed(9), t0),
+            [Change::FarSide("Linphone".into(), Some("71".into()))]
+        );
+        assert!(t.seen(Seen::Removed(7), t0).is_empty());
         // Losing PipeWire ends every call.
         assert_eq!(t.seen(Seen::Lost, t0), [Change::Ended("Linphone".into())]);
     }

@@ -14,6 +14,12 @@ pub enum Detection {
         detected: Detected,
         number: Option<String>,
     },
+    /// The call `key`'s own playback stream on PipeWire is now `serial`.
+    FarSide {
+        by: DetectedBy,
+        key: String,
+        serial: String,
+    },
     /// The call `key` ended, for this reason ("the modem call was hung up").
     Ended {
         by: DetectedBy,
@@ -32,6 +38,31 @@ impl Owner {
         match detection {
             Detection::Began { detected, number } => {
                 self.propose(conn, handle, detected, number).await
+            }
+            Detection::FarSide { by, key, serial } => {
+                let Some(id) = self.detected_call(by, &key) else {
+                    return;
+                };
+                let capturing = self
+                    .calls
+                    .get(&id)
+                    .is_some_and(|e| e.call.state.is_capturing());
+                self.update_call(conn, &id, |call| {
+                    if let Some(d) = call.detected.as_mut() {
+                        d.far_side = serial.clone();
+                    }
+                    // What a running recording opened it keeps: said, not hidden.
+                    if capturing {
+                        call.note(
+                            stamp(),
+                            TimelineKind::Capture,
+                            format!(
+                                "the application's playback stream changed (now PipeWire serial {serial}); this recording keeps the stream it opened"
+                            ),
+                        );
+                    }
+                })
+                .await;
             }
             Detection::Ended { by, key, why } => {
                 if let Some(id) = self.detected_call(by, &key) {
