@@ -386,7 +386,8 @@ fn one_side_alone_is_recorded_mono() {
 
 /// Only the call on tape: a softphone and a music player play into the same output; onrecord
 /// noticed the softphone on PipeWire, so the far side is the softphone's own stream. Its clip
-/// is on the right channel and the music is not; the microphone is on the left.
+/// is on the right channel and the music is not. The softphone reads a headset microphone, not
+/// the configured one: the left channel is the headset's.
 #[test]
 fn a_detected_softphone_is_recorded_without_the_music_beside_it() {
     let mut env = TestEnv::new();
@@ -407,14 +408,25 @@ fn a_detected_softphone_is_recorded_without_the_music_beside_it() {
         w.finalize().unwrap();
         path
     };
-    let (mic_wav, phone_wav, music_wav) = (
+    // The headset: the far side's noise, backwards.
+    let headset: Vec<i16> = phone.iter().rev().copied().collect();
+    let (mic_wav, phone_wav, music_wav, headset_wav) = (
         mono("mic.wav", &mic),
         mono("phone.wav", &phone),
         mono("music.wav", &music),
+        mono("headset.wav", &headset),
     );
+    pw.add_microphone("headset");
     configure_pipewire(&env);
     env.start_daemon();
     pw.app_stream("mic feed", "Production", false, Some("mic_line"), &mic_wav);
+    pw.app_stream(
+        "headset feed",
+        "Production",
+        false,
+        Some("headset_line"),
+        &headset_wav,
+    );
     pw.app_stream("Rhythmbox", "Music", false, Some("far_side"), &music_wav);
     pw.app_stream(
         "Linphone",
@@ -423,7 +435,13 @@ fn a_detected_softphone_is_recorded_without_the_music_beside_it() {
         Some("far_side"),
         &phone_wav,
     );
-    pw.app_stream("Linphone", "Communication", true, Some("mic"), &phone_wav);
+    pw.app_stream(
+        "Linphone",
+        "Communication",
+        true,
+        Some("headset"),
+        &phone_wav,
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     let id = loop {
         let list = env.ctl_json(&["call", "list"]);
@@ -451,17 +469,25 @@ fn a_detected_softphone_is_recorded_without_the_music_beside_it() {
     let (me, them) = channels(&dir.join("audio.wav"));
     let (_, c_phone) = locate(&floats(&phone), &them, 0.5, 2.0);
     let (_, c_music) = locate(&floats(&music), &them, 0.5, 2.0);
+    let (_, c_headset) = locate(&floats(&headset), &me, 0.5, 2.0);
     let (_, c_mic) = locate(&floats(&mic), &me, 0.5, 2.0);
-    eprintln!("correlation: softphone {c_phone:.4}, music {c_music:.4}, microphone {c_mic:.4}");
+    eprintln!(
+        "correlation: softphone {c_phone:.4}, music {c_music:.4}; headset {c_headset:.4}, configured microphone {c_mic:.4}"
+    );
     assert!(c_phone >= 0.99, "the softphone on the right: {c_phone}");
     assert!(c_music <= 0.1, "the music on the right: {c_music}");
-    assert!(c_mic >= 0.99, "the microphone on the left: {c_mic}");
+    assert!(c_headset >= 0.99, "the headset on the left: {c_headset}");
+    assert!(
+        c_mic <= 0.1,
+        "the configured microphone on the left: {c_mic}"
+    );
     // The manifest names what the far side came from.
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
     let sources = manifest["capture"]["sources"].to_string();
     assert!(
-        sources.contains("far side (Linphone's stream, PipeWire serial "),
+        sources.contains("far side (Linphone's stream, PipeWire serial ")
+            && sources.contains("microphone (Linphone's microphone, PipeWire serial "),
         "{sources}"
     );
 }

@@ -167,6 +167,33 @@ impl PipeWire {
         self.run("pw-link", &["feed:output_FR", "far_side:playback_MONO"]);
     }
 
+    /// Another microphone, `name`: a source remapped from the monitor of a null sink
+    /// `<name>_line`, which a stream played to feeds.
+    pub fn add_microphone(&self, name: &str) {
+        self.run(
+            "pactl",
+            &[
+                "load-module",
+                "module-null-sink",
+                &format!("sink_name={name}_line"),
+                "channels=1",
+                "rate=48000",
+            ],
+        );
+        self.run(
+            "pactl",
+            &[
+                "load-module",
+                "module-remap-source",
+                &format!("master={name}_line.monitor"),
+                &format!("source_name={name}"),
+                "channels=1",
+                "rate=48000",
+            ],
+        );
+        self.wait_node(name);
+    }
+
     /// An application's audio stream, as `pw-cat` makes it: playing `clip` (to `target`, else
     /// the default sink), or capturing (from `target`, else the default source, into a file)
     /// when `capture`, with `application.name` and `media.role` set. Returns its handle for

@@ -137,6 +137,10 @@ pub struct Detected {
     /// recorded without the rest of the output. Empty when not known.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub far_side: String,
+    /// The source the application's capture stream reads on PipeWire (its `object.serial`):
+    /// the microphone the call actually uses. Empty when not known.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub microphone: String,
 }
 
 impl Detected {

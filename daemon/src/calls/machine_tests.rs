@@ -68,6 +68,7 @@ pub(crate) fn proposal(req: Requirement) -> Call {
         application: "QUECTEL EG25".into(),
         direction: "incoming".into(),
         far_side: String::new(),
+        microphone: String::new(),
     })
 }
 

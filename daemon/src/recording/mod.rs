@@ -62,29 +62,34 @@ pub struct CaptureConfig {
 
 /// A side's configuration for `call`, and its label for the manifest: when a detector saw
 /// the call's application on PipeWire and the live plugin records, the far side is that
-/// application's own stream, not everything the output plays.
+/// application's own stream (not everything the output plays), and the microphone the source
+/// its capture stream reads.
 fn side_for(call: &Call, role: Role, config: &str, source: &str) -> (String, String) {
     let app = call
         .detected
         .as_ref()
-        .filter(|d| !d.far_side.is_empty() && source == crate::config::LIVE_SOURCE);
-    match (role, app) {
-        (Role::FarSide, Some(d)) => {
+        .filter(|_| source == crate::config::LIVE_SOURCE);
+    let own = app.and_then(|d| {
+        let (serial, what) = match role {
+            Role::FarSide => (&d.far_side, "stream"),
+            Role::Microphone => (&d.microphone, "microphone"),
+        };
+        (!serial.is_empty()).then(|| (serial, format!("{}'s {what}", d.application)))
+    });
+    match own {
+        Some((serial, what)) => {
             let mut lines: Vec<String> = config
                 .lines()
                 .filter(|l| !l.starts_with("device="))
                 .map(str::to_owned)
                 .collect();
-            lines.push(format!("device=pipewire-stream:{}", d.far_side));
+            lines.push(format!("device=pipewire-stream:{serial}"));
             (
                 lines.join("\n") + "\n",
-                format!(
-                    "{role} ({}'s stream, PipeWire serial {})",
-                    d.application, d.far_side
-                ),
+                format!("{role} ({what}, PipeWire serial {serial})"),
             )
         }
-        _ => {
+        None => {
             let device = config
                 .lines()
                 .find_map(|l| l.strip_prefix("device="))

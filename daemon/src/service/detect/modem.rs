@@ -223,6 +223,7 @@ async fn began(
         application: model.to_owned(),
         direction: direction(int("Direction")).to_owned(),
         far_side: String::new(),
+        microphone: String::new(),
     };
     let _ = commands
         .send(Command::Detected(Detection::Began { detected, number }))

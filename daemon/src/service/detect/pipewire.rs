@@ -79,20 +79,35 @@ impl Stream {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Seen {
     Added(u32, Stream),
+    /// A source node (a microphone), with its `object.serial`.
+    Source(u32, String),
+    /// A link: (its id, the node it carries from, the node it carries to).
+    Link(u32, u32, u32),
+    /// A stream, source or link went away.
     Removed(u32),
     /// The connection to PipeWire is gone: every call it showed is over.
     Lost,
 }
 
-/// Applications in a call, from the streams the registry shows.
+/// What a call in an application is recorded from: its own playback stream (the far side)
+/// and the source its capture stream reads (its microphone), by `object.serial`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sides {
+    pub far_side: Option<String>,
+    pub microphone: Option<String>,
+}
+
+/// Applications in a call, from the streams, sources and links the registry shows.
 #[derive(Debug, Default)]
 pub struct Tracker {
     streams: HashMap<u32, Stream>,
+    sources: HashMap<u32, String>,
+    links: HashMap<u32, (u32, u32)>,
     /// Applications in a call, with when their call ends if no call stream comes back.
     calls: BTreeMap<String, Option<Instant>>,
-    /// The far side each application in a call was last said to have.
-    far: BTreeMap<String, Option<String>>,
-    /// The order streams came in: the newest playback stream is the far side.
+    /// The sides each application in a call was last said to have.
+    sides: BTreeMap<String, Sides>,
+    /// The order streams came in: the newest stream of a kind is the one that counts.
     order: u64,
     added: HashMap<u32, u64>,
 }
@@ -100,27 +115,56 @@ pub struct Tracker {
 /// What changed for the owner.
 #[derive(Debug, PartialEq)]
 pub enum Change {
-    /// An application's call began, with its playback stream's serial when it has one.
-    Began(String, Option<String>),
-    /// The playback stream of an application in a call changed.
-    FarSide(String, Option<String>),
+    /// An application's call began, with what it is recorded from as far as known.
+    Began(String, Sides),
+    /// What an application's call is recorded from changed.
+    Sides(String, Sides),
     Ended(String),
 }
 
 impl Tracker {
-    /// The newest playback stream of `app` that is part of its call (with the communication
-    /// role when it has such streams).
-    fn far_side(&self, app: &str) -> Option<String> {
-        let playback = || {
+    /// The newest stream of `app` of this direction (`capture`) that is part of its call
+    /// (with the communication role when it has such streams): its id and serial.
+    fn newest(&self, app: &str, capture: bool) -> Option<(u32, String)> {
+        let own = || {
             self.streams
                 .iter()
-                .filter(move |(_, s)| s.application == app && !s.capture && !s.serial.is_empty())
+                .filter(move |(_, s)| s.application == app && s.capture == capture)
         };
         let newest = |it: &mut dyn Iterator<Item = (&u32, &Stream)>| {
             it.max_by_key(|(id, _)| self.added.get(id).copied().unwrap_or(0))
-                .map(|(_, s)| s.serial.clone())
+                .map(|(id, s)| (*id, s.serial.clone()))
         };
-        newest(&mut playback().filter(|(_, s)| s.is_call())).or_else(|| newest(&mut playback()))
+        newest(&mut own().filter(|(_, s)| s.is_call())).or_else(|| newest(&mut own()))
+    }
+
+    /// What `app`'s call is recorded from now.
+    fn sides_of(&self, app: &str) -> Sides {
+        let far_side = self
+            .newest(app, false)
+            .map(|(_, serial)| serial)
+            .filter(|s| !s.is_empty());
+        let microphone = self.newest(app, true).and_then(|(stream, _)| {
+            self.links
+                .values()
+                .filter(|(_, to)| *to == stream)
+                .find_map(|(from, _)| self.sources.get(from).cloned())
+        });
+        Sides {
+            far_side,
+            microphone,
+        }
+    }
+
+    /// The application whose stream `node` is, or the one reading from source `node`.
+    fn app_of(&self, node: u32) -> Option<String> {
+        if let Some(s) = self.streams.get(&node) {
+            return Some(s.application.clone());
+        }
+        self.links
+            .values()
+            .filter(|(from, _)| *from == node)
+            .find_map(|(_, to)| self.streams.get(to).map(|s| s.application.clone()))
     }
 
     fn in_call(&self, app: &str) -> bool {
@@ -137,32 +181,52 @@ impl Tracker {
                 self.streams.insert(id, stream);
                 self.order += 1;
                 self.added.insert(id, self.order);
-                app
+                Some(app)
             }
-            Seen::Removed(id) => match self.streams.remove(&id) {
-                Some(s) => s.application,
-                None => return Vec::new(),
-            },
+            Seen::Source(id, serial) => {
+                self.sources.insert(id, serial);
+                self.app_of(id)
+            }
+            Seen::Link(id, from, to) => {
+                self.links.insert(id, (from, to));
+                self.app_of(to)
+            }
+            Seen::Removed(id) => {
+                if let Some(s) = self.streams.remove(&id) {
+                    Some(s.application)
+                } else if let Some((_, to)) = self.links.remove(&id) {
+                    self.app_of(to)
+                } else {
+                    let app = self.app_of(id);
+                    self.sources.remove(&id);
+                    app
+                }
+            }
             Seen::Lost => {
                 self.streams.clear();
-                self.far.clear();
+                self.sources.clear();
+                self.links.clear();
+                self.sides.clear();
                 return std::mem::take(&mut self.calls)
                     .into_keys()
                     .map(Change::Ended)
                     .collect();
             }
         };
-        let far = self.far_side(&app);
+        let Some(app) = app else {
+            return Vec::new();
+        };
+        let sides = self.sides_of(&app);
         match (self.in_call(&app), self.calls.get_mut(&app)) {
             (true, None) => {
                 self.calls.insert(app.clone(), None);
-                self.far.insert(app.clone(), far.clone());
-                vec![Change::Began(app, far)]
+                self.sides.insert(app.clone(), sides.clone());
+                vec![Change::Began(app, sides)]
             }
             // Back within the grace: the same call goes on.
             (true, Some(ends)) => {
                 *ends = None;
-                self.far_changed(app, far)
+                self.sides_changed(app, sides)
             }
             (false, Some(ends @ None)) => {
                 *ends = Some(now + GRACE);
@@ -172,15 +236,22 @@ impl Tracker {
         }
     }
 
-    /// The call's far side, when it changed to another stream (a stream gone without another
-    /// in its place changes nothing yet: the call may be renegotiating).
-    fn far_changed(&mut self, app: String, far: Option<String>) -> Vec<Change> {
-        let known = self.far.entry(app.clone()).or_default();
-        if far.is_some() && *known != far {
-            *known = far.clone();
-            return vec![Change::FarSide(app, far)];
+    /// The call's sides, when one changed to another stream or source (one gone without
+    /// another in its place changes nothing yet: the call may be renegotiating).
+    fn sides_changed(&mut self, app: String, now: Sides) -> Vec<Change> {
+        let known = self.sides.entry(app.clone()).or_default();
+        let mut next = known.clone();
+        if now.far_side.is_some() {
+            next.far_side = now.far_side;
         }
-        Vec::new()
+        if now.microphone.is_some() {
+            next.microphone = now.microphone;
+        }
+        if next == *known {
+            return Vec::new();
+        }
+        *known = next.clone();
+        vec![Change::Sides(app, next)]
     }
 
     /// When the next call ends, if one is waiting out its grace.
@@ -198,7 +269,7 @@ impl Tracker {
             .collect();
         for app in &over {
             self.calls.remove(app);
-            self.far.remove(app);
+            self.sides.remove(app);
         }
         over.into_iter().map(Change::Ended).collect()
     }
@@ -228,20 +299,22 @@ pub async fn track(mut seen: mpsc::UnboundedReceiver<Seen>, commands: mpsc::Send
         };
         for change in changes {
             let detection = match change {
-                Change::Began(app, far) => Detection::Began {
+                Change::Began(app, sides) => Detection::Began {
                     detected: Detected {
                         by: DetectedBy::PipeWire,
                         key: key(&app),
                         application: app,
                         direction: String::new(),
-                        far_side: far.unwrap_or_default(),
+                        far_side: sides.far_side.unwrap_or_default(),
+                        microphone: sides.microphone.unwrap_or_default(),
                     },
                     number: None,
                 },
-                Change::FarSide(app, far) => Detection::FarSide {
+                Change::Sides(app, sides) => Detection::Sides {
                     by: DetectedBy::PipeWire,
                     key: key(&app),
-                    serial: far.unwrap_or_default(),
+                    far_side: sides.far_side.unwrap_or_default(),
+                    microphone: sides.microphone.unwrap_or_default(),
                 },
                 Change::Ended(app) => Detection::Ended {
                     by: DetectedBy::PipeWire,
@@ -381,15 +454,28 @@ fn run(seen: &mpsc::UnboundedSender<Seen>) -> Result<(), String> {
     let _registry_listener = registry
         .add_listener_local()
         .global(move |g| {
-            if g.type_ != pw::types::ObjectType::Node {
-                return;
-            }
             let Some(props) = g.props else {
                 return;
             };
-            if let Some(stream) = Stream::from_props(|k| props.get(k).map(str::to_owned)) {
-                let _ = added.send(Seen::Added(g.id, stream));
-            }
+            let get = |k: &str| props.get(k).map(str::to_owned);
+            let seen = match g.type_ {
+                pw::types::ObjectType::Node => match Stream::from_props(get) {
+                    Some(stream) => Seen::Added(g.id, stream),
+                    None if get("media.class").is_some_and(|c| c.starts_with("Audio/Source")) => {
+                        Seen::Source(g.id, get("object.serial").unwrap_or_default())
+                    }
+                    None => return,
+                },
+                pw::types::ObjectType::Link => {
+                    let node = |k: &str| get(k).and_then(|v| v.parse::<u32>().ok());
+                    match (node("link.output.node"), node("link.input.node")) {
+                        (Some(from), Some(to)) => Seen::Link(g.id, from, to),
+                        _ => return,
+                    }
+                }
+                _ => return,
+            };
+            let _ = added.send(seen);
         })
         .global_remove(move |id| {
             let _ = removed.send(Seen::Removed(id));
@@ -429,7 +515,7 @@ mod tests {
         // The browser opens the microphone: a call, once.
         assert_eq!(
             t.seen(Seen::Added(3, stream("Firefox", true, "")), t0),
-            [Change::Began("Firefox".into(), None)]
+            [Change::Began("Firefox".into(), Sides::default())]
         );
         assert!(
             t.seen(Seen::Added(4, stream("Firefox", true, "")), t0)
@@ -441,7 +527,7 @@ mod tests {
                 Seen::Added(5, stream("Linphone", false, "Communication")),
                 t0
             ),
-            [Change::Began("Linphone".into(), None)]
+            [Change::Began("Linphone".into(), Sides::default())]
         );
         // The streams go; the call ends only after the grace, unless they come back.
         t.seen(Seen::Removed(3), t0);
@@ -460,25 +546,36 @@ mod tests {
             serial: serial.into(),
             ..stream("Linphone", false, "Communication")
         };
+        let sides = |far: &str, mic: Option<&str>| Sides {
+            far_side: Some(far.into()),
+            microphone: mic.map(Into::into),
+        };
         assert_eq!(
             t.seen(Seen::Added(7, with("71")), t0),
-            [Change::FarSide("Linphone".into(), Some("71".into()))]
+            [Change::Sides("Linphone".into(), sides("71", None))]
         );
+        // Its capture stream, linked from a source: that source is its microphone.
         assert!(
             t.seen(Seen::Added(8, stream("Linphone", true, "")), t0)
                 .is_empty()
         );
+        assert!(t.seen(Seen::Source(30, "301".into()), t0).is_empty());
+        assert_eq!(
+            t.seen(Seen::Link(40, 30, 8), t0),
+            [Change::Sides("Linphone".into(), sides("71", Some("301")))]
+        );
         assert_eq!(
             t.seen(Seen::Added(9, with("90")), t0),
-            [Change::FarSide("Linphone".into(), Some("90".into()))]
+            [Change::Sides("Linphone".into(), sides("90", Some("301")))]
         );
         // The newest goes: back to the one still there. The last goes: nothing yet (the call
         // may be renegotiating).
         assert_eq!(
             t.seen(Seen::Removed(9), t0),
-            [Change::FarSide("Linphone".into(), Some("71".into()))]
+            [Change::Sides("Linphone".into(), sides("71", Some("301")))]
         );
         assert!(t.seen(Seen::Removed(7), t0).is_empty());
+        assert!(t.seen(Seen::Removed(40), t0).is_empty());
         // Losing PipeWire ends every call.
         assert_eq!(t.seen(Seen::Lost, t0), [Change::Ended("Linphone".into())]);
     }

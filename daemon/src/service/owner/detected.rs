@@ -14,11 +14,13 @@ pub enum Detection {
         detected: Detected,
         number: Option<String>,
     },
-    /// The call `key`'s own playback stream on PipeWire is now `serial`.
-    FarSide {
+    /// What the call `key` is recorded from on PipeWire changed: its own playback stream and
+    /// the source its capture stream reads (serials; empty when not known).
+    Sides {
         by: DetectedBy,
         key: String,
-        serial: String,
+        far_side: String,
+        microphone: String,
     },
     /// The call `key` ended, for this reason ("the modem call was hung up").
     Ended {
@@ -39,7 +41,12 @@ impl Owner {
             Detection::Began { detected, number } => {
                 self.propose(conn, handle, detected, number).await
             }
-            Detection::FarSide { by, key, serial } => {
+            Detection::Sides {
+                by,
+                key,
+                far_side,
+                microphone,
+            } => {
                 let Some(id) = self.detected_call(by, &key) else {
                     return;
                 };
@@ -49,7 +56,8 @@ impl Owner {
                     .is_some_and(|e| e.call.state.is_capturing());
                 self.update_call(conn, &id, |call| {
                     if let Some(d) = call.detected.as_mut() {
-                        d.far_side = serial.clone();
+                        d.far_side = far_side.clone();
+                        d.microphone = microphone.clone();
                     }
                     // What a running recording opened it keeps: said, not hidden.
                     if capturing {
@@ -57,7 +65,7 @@ impl Owner {
                             stamp(),
                             TimelineKind::Capture,
                             format!(
-                                "the application's playback stream changed (now PipeWire serial {serial}); this recording keeps the stream it opened"
+                                "the application's streams changed (far side PipeWire serial {far_side}, microphone serial {microphone}); this recording keeps what it opened"
                             ),
                         );
                     }
