@@ -401,3 +401,27 @@ async fn detection_begins_when_pipewire_starts_after_the_daemon() {
         env.log()
     );
 }
+
+/// A caller's number read after the call rang: the proposal, all-party while nobody knew where
+/// the caller was, is decided again from the number (here: one-party, Texas to Texas).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_number_that_arrives_after_the_ring_decides_the_proposal_again() {
+    let mut env = TestEnv::new();
+    env.start_daemon();
+    let mut mm = FakeModemManager::start(&env.bus.address).await;
+    let path = mm.add_call("", RINGING_IN).await;
+    let list = calls_when(&env, "proposed", |l| l.len() == 1);
+    assert_eq!(list[0]["requirement"], "all-party");
+    mm.set_number(&path, "+15125550123").await;
+    let list = calls_when(&env, "decided again", |l| {
+        l[0]["requirement"] == "one-party"
+    });
+    let id = list[0]["id"].as_str().unwrap();
+    let show = env.ctl_json(&["call", "show", id]);
+    assert_eq!(
+        show["parties"][0]["party"]["jurisdiction"], "US-TX",
+        "{show}"
+    );
+    assert_eq!(show["state"], "proposed");
+    assert_eq!(on_disk(&env), 0);
+}

@@ -138,6 +138,23 @@ impl FakeModemManager {
             .unwrap();
     }
 
+    /// The call's number becomes known (`PropertiesChanged`), as when the caller's id arrives
+    /// after the call rang.
+    pub async fn set_number(&self, path: &str, number: &str) {
+        let call = self
+            .conn
+            .object_server()
+            .interface::<_, Call>(path)
+            .await
+            .expect("a call of the fake modem");
+        call.get_mut().await.number = number.into();
+        call.get()
+            .await
+            .number_changed(call.signal_emitter())
+            .await
+            .unwrap();
+    }
+
     /// The call is hung up: `TERMINATED`, then it is deleted from the modem.
     pub async fn hang_up(&self, path: &str) {
         self.set_state(path, TERMINATED).await;

@@ -79,6 +79,28 @@ pub async fn watch(conn: Connection, commands: mpsc::Sender<Command>) -> zbus::R
                         };
                         ended(&commands, &call, "the modem call is gone", &mut known).await;
                     }
+                    // A number read after the call rang (the caller's id arrives late).
+                    ("org.freedesktop.DBus.Properties", "PropertiesChanged") => {
+                        let Ok((iface, changed, _)) = msg
+                            .body()
+                            .deserialize::<(String, Properties, Vec<String>)>()
+                        else {
+                            continue;
+                        };
+                        let number = changed
+                            .get("Number")
+                            .and_then(|v| String::try_from(v.try_clone().ok()?).ok())
+                            .filter(|n| !n.trim().is_empty());
+                        if let (CALL, Some(number)) = (iface.as_str(), number) {
+                            let _ = commands
+                                .send(Command::Detected(Detection::Number {
+                                    by: DetectedBy::Modem,
+                                    key: path.to_string(),
+                                    number,
+                                }))
+                                .await;
+                        }
+                    }
                     (CALL, "StateChanged") => {
                         if let Ok((_, new, _)) = msg.body().deserialize::<(i32, i32, u32)>()
                             && new == TERMINATED

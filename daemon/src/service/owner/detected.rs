@@ -22,6 +22,13 @@ pub enum Detection {
         far_side: String,
         microphone: String,
     },
+    /// The other side's number of the call `key` became known (a modem reads it after the
+    /// call rang).
+    Number {
+        by: DetectedBy,
+        key: String,
+        number: String,
+    },
     /// The call `key` ended, for this reason ("the modem call was hung up").
     Ended {
         by: DetectedBy,
@@ -72,6 +79,7 @@ impl Owner {
                 })
                 .await;
             }
+            Detection::Number { by, key, number } => self.renumber(conn, by, &key, &number).await,
             Detection::Ended { by, key, why } => {
                 if let Some(id) = self.detected_call(by, &key) {
                     self.own_event(conn, &id, Event::HangUp(why)).await;
@@ -94,9 +102,58 @@ impl Owner {
             .map(|(id, _)| id.clone())
     }
 
-    /// Proposes a call a detector noticed: the law is decided from its number when there is
-    /// one, else the other side's location is unknown. Nothing is written to disk until the
-    /// user takes it up; a notification says what the law needs and what to say.
+    /// The proposal of a call a detector noticed, with id `id`: the law decided from its number
+    /// when there is one (else the other side's location is unknown), and what a matching rule
+    /// says. `Ok(None)` when a rule ignores the call.
+    fn proposal(
+        &self,
+        id: String,
+        detected: &Detected,
+        number: Option<&str>,
+    ) -> Result<Option<Call>, Error> {
+        let now = self.state.borrow().clone();
+        let number = number.filter(|n| !n.trim().is_empty());
+        let e164 = number.and_then(|n| super::super::rules_dbus::e164(&now, n).ok());
+        let subject = Subject {
+            number: e164.as_deref(),
+            application: &detected.application,
+        };
+        let rule = now.rules.decide(subject);
+        if let Some(d) = &rule
+            && d.rule.action == Action::Ignore
+        {
+            tracing::info!("{} ignored: {}", detected.describe(), d.why);
+            return Ok(None);
+        }
+        let them = number.unwrap_or(laws::UNKNOWN).to_owned();
+        let (recorder, parties, decision) = match decide::decide(&now, "", &[them], Medium::Phone) {
+            // A number the tables cannot read (garbled) says nothing of where the other side is.
+            Err(Error::InvalidNumber(why)) => {
+                tracing::warn!("detected call: {why}; its location is unknown");
+                decide::decide(&now, "", &[laws::UNKNOWN.to_owned()], Medium::Phone)?
+            }
+            other => other?,
+        };
+        let label = match (
+            rule.as_ref().and_then(|d| d.rule.label_for(subject)),
+            number,
+        ) {
+            (Some(label), _) => label,
+            (None, Some(n)) => n.to_owned(),
+            (None, None) if detected.application.is_empty() => "call".to_owned(),
+            (None, None) => detected.application.clone(),
+        };
+        let mut call = Call::new(id, label, recorder, parties, decision, self.policy, stamp())
+            .propose(detected.clone());
+        if let Some(d) = rule {
+            call.retention_days = d.rule.retention_days;
+            call.storage = d.rule.storage.clone();
+        }
+        Ok(Some(call))
+    }
+
+    /// Proposes a call a detector noticed. Nothing is written to disk until the user takes it
+    /// up; a notification says what the law needs and what to say.
     async fn propose(
         &mut self,
         conn: &Connection,
@@ -107,34 +164,9 @@ impl Owner {
         if self.detected_call(detected.by, &detected.key).is_some() {
             return;
         }
-        let now = self.state.borrow().clone();
-        let number = number.filter(|n| !n.trim().is_empty());
-        let e164 = number
-            .as_deref()
-            .and_then(|n| super::super::rules_dbus::e164(&now, n).ok());
-        let subject = Subject {
-            number: e164.as_deref(),
-            application: &detected.application,
-        };
-        let rule = now.rules.decide(subject);
-        if let Some(d) = &rule
-            && d.rule.action == Action::Ignore
-        {
-            tracing::info!("{} ignored: {}", detected.describe(), d.why);
-            return;
-        }
-        let them = number.clone().unwrap_or_else(|| laws::UNKNOWN.to_owned());
-        let decided = match decide::decide(&now, "", &[them], Medium::Phone) {
-            // A number the tables cannot read (withheld, garbled) says nothing of where the
-            // other side is.
-            Err(Error::InvalidNumber(why)) => {
-                tracing::warn!("detected call: {why}; its location is unknown");
-                decide::decide(&now, "", &[laws::UNKNOWN.to_owned()], Medium::Phone)
-            }
-            other => other,
-        };
-        let (recorder, parties, decision) = match decided {
-            Ok(d) => d,
+        let call = match self.proposal(store::new_id(), &detected, number.as_deref()) {
+            Ok(Some(call)) => call,
+            Ok(None) => return,
             Err(e) => {
                 tracing::error!("a call was noticed but cannot be proposed: {e}");
                 if let Some(n) = self.notify() {
@@ -147,31 +179,6 @@ impl Owner {
             }
         };
         let what = detected.describe();
-        let label = match (
-            rule.as_ref().and_then(|d| d.rule.label_for(subject)),
-            &number,
-        ) {
-            (Some(label), _) => label,
-            (None, Some(n)) => n.clone(),
-            (None, None) if detected.application.is_empty() => "call".to_owned(),
-            (None, None) => detected.application.clone(),
-        };
-        let (retention_days, storage) = rule
-            .as_ref()
-            .map(|d| (d.rule.retention_days, d.rule.storage.clone()))
-            .unwrap_or_default();
-        let mut call = Call::new(
-            store::new_id(),
-            label,
-            recorder,
-            parties,
-            decision,
-            self.policy,
-            stamp(),
-        )
-        .propose(detected);
-        call.retention_days = retention_days;
-        call.storage = storage;
         let dir = store::call_dir(&self.calls_dir(), &call, &self.paths.naming);
         let (id, requirement) = (call.id.clone(), call.requirement());
         let why = call
@@ -189,6 +196,40 @@ impl Owner {
         // says this with its buttons.
         if let Some(n) = self.notify() {
             n.plain(format!("onrecord: {what}"), format!("{why}\n{next}"));
+        }
+    }
+
+    /// A proposal whose number was not known is decided again now that it is (nothing was
+    /// said or kept of it yet); once taken up, a call keeps the law it was taken up with.
+    async fn renumber(&mut self, conn: &Connection, by: DetectedBy, key: &str, number: &str) {
+        let Some(id) = self.detected_call(by, key) else {
+            return;
+        };
+        let Some(old) = self.calls.get(&id).map(|e| e.call.clone()) else {
+            return;
+        };
+        let unknown = old.parties.iter().all(|p| p.party.input == laws::UNKNOWN);
+        let Some(detected) = old
+            .detected
+            .clone()
+            .filter(|_| old.state == onrecord_interface::CallState::Proposed && unknown)
+        else {
+            return;
+        };
+        match self.proposal(id.clone(), &detected, Some(number)) {
+            Ok(Some(mut new)) => {
+                // The label is the call's name on the bus, which does not change.
+                new.label = old.label.clone();
+                tracing::info!(call = %id, requirement = %new.requirement(), "the proposal's number is known: decided again");
+                let _ = self.commit(conn, &old, new).await;
+                if let (Some(n), Some(e)) = (self.notify(), self.calls.get(&id)) {
+                    n.call(&e.call);
+                }
+            }
+            Ok(None) => self.forget(conn, &id).await,
+            Err(e) => {
+                tracing::warn!(call = %id, "the proposal's number {number:?} cannot be read: {e}")
+            }
         }
     }
 
