@@ -33,6 +33,11 @@ else
     cat > "$work/config.toml" <<CONF
 jurisdiction = "US-TX"
 
+# The demo's call is scripted: calls on this desktop are not proposed beside it.
+[detect]
+modem = false
+pipewire = false
+
 [capture]
 # capture-cpal, with its defaults: microphone = "default", far_side = "monitor"
 storage = "storage-wav"
@@ -41,6 +46,10 @@ CONF
     live=0
     cat > "$work/config.toml" <<CONF
 jurisdiction = "US-TX"
+
+[detect]
+modem = false
+pipewire = false
 
 [capture]
 source = "capture-file"
