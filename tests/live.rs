@@ -81,6 +81,7 @@ fn locate(clip: &[f32], rec: &[f32], at: f64, len: f64) -> (f64, f64) {
 
 #[test]
 fn timed_sources_are_aligned_their_drift_is_corrected_and_a_lost_device_leaves_a_marked_gap() {
+    let _turn = onrecord_tests::pipewire::realtime_turn();
     let mut env = TestEnv::new();
     let (l, r) = two_voices(&env.dir.path().join("both.wav"), 12.0);
     // The two sides as mono files; the far side's clock runs 2000 ppm fast, and its device is
@@ -340,6 +341,7 @@ fn a_far_side_lost_mid_call_leaves_a_gap_in_its_channel_only_and_is_reopened() {
 
 #[test]
 fn one_side_alone_is_recorded_mono() {
+    let _turn = onrecord_tests::pipewire::realtime_turn();
     let mut env = TestEnv::new();
     let (l, _) = two_voices(&env.dir.path().join("both.wav"), 6.0);
     let spec = hound::WavSpec {

@@ -9,9 +9,14 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// One PipeWire at a time: they run in real time, and two at once on a small machine (with
-/// the rest of the suite) starve each other's graphs.
+/// One real-time test at a time (a PipeWire, or timed sources paced by the clock): two at once
+/// on a small machine (with the rest of the suite) starve each other.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The turn of a test that runs in real time; hold it for the test's length.
+pub fn realtime_turn() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 pub struct PipeWire {
     _turn: std::sync::MutexGuard<'static, ()>,
@@ -73,7 +78,7 @@ impl PipeWire {
     pub fn start(env: &TestEnv) -> PipeWire {
         let root = env.dir.path();
         let mut pw = PipeWire {
-            _turn: ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner()),
+            _turn: realtime_turn(),
             servers: Vec::new(),
             feeds: Vec::new(),
             env: vec![
