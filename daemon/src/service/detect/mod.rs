@@ -4,6 +4,7 @@
 
 mod modem;
 pub mod pipewire;
+pub mod streams;
 
 use super::owner::Command;
 use crate::config::Detect;
