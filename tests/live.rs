@@ -488,8 +488,84 @@ fn a_detected_softphone_is_recorded_without_the_music_beside_it() {
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
     let sources = manifest["capture"]["sources"].to_string();
     assert!(
-        sources.contains("far side (Linphone's stream, PipeWire serial ")
+        sources.contains("far side (Linphone's stream on PipeWire)")
             && sources.contains("microphone (Linphone's microphone, PipeWire serial "),
         "{sources}"
+    );
+}
+
+/// A softphone that replaces its playback stream mid-call (a renegotiation) is followed: the
+/// far side goes on from the new stream, and the timeline says so.
+#[test]
+fn a_softphone_replacing_its_stream_mid_call_is_followed() {
+    let mut env = TestEnv::new();
+    let mut pw = PipeWire::start(&env);
+    let (mic, first) = two_voices(&env.dir.path().join("both.wav"), 20.0);
+    let second: Vec<i16> = first.iter().rev().copied().collect();
+    let mono = |name: &str, v: &[i16]| {
+        let path = env.dir.path().join(name);
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 48_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(&path, spec).unwrap();
+        v.iter().for_each(|s| w.write_sample(*s).unwrap());
+        w.finalize().unwrap();
+        path
+    };
+    let (mic_wav, first_wav, second_wav) = (
+        mono("mic.wav", &mic),
+        mono("first.wav", &first),
+        mono("second.wav", &second),
+    );
+    configure_pipewire(&env);
+    env.start_daemon();
+    pw.app_stream("mic feed", "Production", false, Some("mic_line"), &mic_wav);
+    let old = pw.app_stream(
+        "Linphone",
+        "Communication",
+        false,
+        Some("far_side"),
+        &first_wav,
+    );
+    pw.app_stream("Linphone", "Communication", true, Some("mic"), &first_wav);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let id = loop {
+        let list = env.ctl_json(&["call", "list"]);
+        if let Some(c) = list.as_array().unwrap().first() {
+            break c["id"].as_str().unwrap().to_owned();
+        }
+        assert!(Instant::now() < deadline, "never proposed");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    env.call(&["notice", &id]);
+    env.call(&["consent", "yes", &id]);
+    env.call(&["start", &id]);
+    std::thread::sleep(Duration::from_millis(2500));
+    // The softphone renegotiates: its stream goes, a new one comes.
+    pw.end_stream(old);
+    pw.app_stream(
+        "Linphone",
+        "Communication",
+        false,
+        Some("far_side"),
+        &second_wav,
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    env.call(&["stop", &id]);
+
+    let (_, them) = channels(&env.call_dir().join("audio.wav"));
+    let seconds = them.len() as f64 / RATE;
+    let (_, before) = locate(&floats(&first), &them, 0.5, 1.5);
+    let (_, after) = locate(&floats(&second), &them, seconds - 2.0, 1.5);
+    eprintln!("correlation: first stream {before:.4} before, second stream {after:.4} after");
+    assert!(before >= 0.99, "the first stream before: {before}");
+    assert!(after >= 0.99, "the new stream after: {after}");
+    let timeline = env.ctl_json(&["call", "show", &id])["timeline"].to_string();
+    assert!(
+        timeline.contains("which the recording follows"),
+        "{timeline}"
     );
 }

@@ -62,32 +62,36 @@ pub struct CaptureConfig {
 
 /// A side's configuration for `call`, and its label for the manifest: when a detector saw
 /// the call's application on PipeWire and the live plugin records, the far side is that
-/// application's own stream (not everything the output plays), and the microphone the source
-/// its capture stream reads.
+/// application's own playback stream (not everything the output plays; found again when the
+/// application replaces it), and the microphone the source its capture stream reads.
 fn side_for(call: &Call, role: Role, config: &str, source: &str) -> (String, String) {
     let app = call
         .detected
         .as_ref()
         .filter(|_| source == crate::config::LIVE_SOURCE);
-    let own = app.and_then(|d| {
-        let (serial, what) = match role {
-            Role::FarSide => (&d.far_side, "stream"),
-            Role::Microphone => (&d.microphone, "microphone"),
-        };
-        (!serial.is_empty()).then(|| (serial, format!("{}'s {what}", d.application)))
+    let own = app.and_then(|d| match role {
+        Role::FarSide if !d.far_side.is_empty() && !d.application.contains('\n') => Some((
+            format!("pipewire-app:{}", d.application),
+            format!("{role} ({}'s stream on PipeWire)", d.application),
+        )),
+        Role::Microphone if !d.microphone.is_empty() => Some((
+            format!("pipewire-stream:{}", d.microphone),
+            format!(
+                "{role} ({}'s microphone, PipeWire serial {})",
+                d.application, d.microphone
+            ),
+        )),
+        _ => None,
     });
     match own {
-        Some((serial, what)) => {
+        Some((device, label)) => {
             let mut lines: Vec<String> = config
                 .lines()
                 .filter(|l| !l.starts_with("device="))
                 .map(str::to_owned)
                 .collect();
-            lines.push(format!("device=pipewire-stream:{serial}"));
-            (
-                lines.join("\n") + "\n",
-                format!("{role} ({what}, PipeWire serial {serial})"),
-            )
+            lines.push(format!("device={device}"));
+            (lines.join("\n") + "\n", label)
         }
         None => {
             let device = config

@@ -7,9 +7,10 @@
 //! Configuration (`key=value` lines):
 //! - `device`: a device id as `onrecordctl devices` lists it (`pipewire:far_side`,
 //!   `alsa:clip`), or its name, or `default` (the default microphone) or `monitor` (what the
-//!   default output plays), or `pipewire-stream:SERIAL`: one application's own stream on
-//!   PipeWire, by its `object.serial` (what a softphone plays, without the rest of the output).
-//!   Default `default`.
+//!   default output plays), or `pipewire-stream:SERIAL`: one node on PipeWire by its
+//!   `object.serial` (a source, or an application's own stream), or `pipewire-app:NAME`: the
+//!   newest playback stream of the application NAME (what a softphone plays, without the rest
+//!   of the output), found again when the application replaces it mid-call. Default `default`.
 //! - `period_ms`: frames per delivery, as time (default 100: a recorder needs no low latency,
 //!   and large periods mean few wakeups). Clamped to what the device allows.
 //! - `rate`, `channels`, `format` (`i16` or `f32`): override what the host asks for.
@@ -358,10 +359,36 @@ fn build_cpal(
     Ok(stream)
 }
 
-/// The serial of an application's stream a `pipewire-stream:SERIAL` device names.
-fn app_stream(sel: &str) -> Option<&str> {
-    sel.strip_prefix("pipewire-stream:")
-        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+/// Whether `sel` names a PipeWire node directly (`pipewire-stream:SERIAL`) or through its
+/// application (`pipewire-app:NAME`), rather than a device cpal lists.
+fn native_node(sel: &str) -> Option<Result<(), String>> {
+    if let Some(serial) = sel.strip_prefix("pipewire-stream:") {
+        return Some(
+            if !serial.is_empty() && serial.bytes().all(|b| b.is_ascii_digit()) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{sel:?}: a PipeWire node is named by its serial (pipewire-stream:123)"
+                ))
+            },
+        );
+    }
+    let app = sel.strip_prefix("pipewire-app:")?;
+    Some(if app.trim().is_empty() {
+        Err(format!(
+            "{sel:?}: name the application (pipewire-app:Linphone)"
+        ))
+    } else {
+        Ok(())
+    })
+}
+
+/// The serial of the node `sel` names now (an application's newest playback stream).
+fn resolve_node(sel: &str) -> Result<String, String> {
+    match sel.strip_prefix("pipewire-app:") {
+        Some(app) => native::app_stream(app),
+        None => Ok(sel.trim_start_matches("pipewire-stream:").to_owned()),
+    }
 }
 
 /// The configuration an application's stream is captured with: as asked (PipeWire converts
@@ -393,14 +420,15 @@ fn open_stream(
     shared: Arc<Shared>,
     lost: mpsc::Sender<Msg>,
 ) -> Result<Running, String> {
-    if let Some(serial) = app_stream(sel) {
+    if native_node(sel).is_some() {
+        let serial = resolve_node(sel)?;
         let period = match config.buffer_size {
             cpal::BufferSize::Fixed(n) => n,
             cpal::BufferSize::Default => 1024,
         };
         return native::open(
             native::Target {
-                node: Some(serial.to_owned()),
+                node: Some(serial),
                 monitor: false,
                 label: sel.to_owned(),
             },
@@ -420,20 +448,17 @@ fn open_stream(
 impl CaptureSource for CpalSource {
     fn open(text: &str, want: AudioFormat, sink: Sink) -> Result<(Self, AudioFormat), String> {
         let spec = parse(text, want)?;
-        let (sample_format, config, format, device_id) = if app_stream(&spec.device).is_some() {
-            let (f, c, a) = stream_config(&spec);
-            (f, c, a, spec.device.clone())
-        } else if spec.device.starts_with("pipewire-stream:") {
-            return Err(format!(
-                "{:?}: a PipeWire stream is named by its serial (pipewire-stream:123)",
-                spec.device
-            ));
-        } else {
-            let device = find(&spec.device)?;
-            let (f, c, a) = choose(&device, &spec)?;
-            let id = device_id(&device).unwrap_or_else(|| spec.device.clone());
-            (f, c, a, id)
-        };
+        let (sample_format, config, format, device_id) =
+            if let Some(named) = native_node(&spec.device) {
+                named?;
+                let (f, c, a) = stream_config(&spec);
+                (f, c, a, spec.device.clone())
+            } else {
+                let device = find(&spec.device)?;
+                let (f, c, a) = choose(&device, &spec)?;
+                let id = device_id(&device).unwrap_or_else(|| spec.device.clone());
+                (f, c, a, id)
+            };
         Ok((
             CpalSource {
                 spec,

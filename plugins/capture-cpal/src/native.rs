@@ -301,3 +301,60 @@ impl Drop for Stream {
         }
     }
 }
+
+/// The newest playback stream of the application `app` (`application.name`): its
+/// `object.serial` (serials only grow). What a `pipewire-app:` side opens, and opens again
+/// when the application replaces its stream mid-call.
+pub fn app_stream(app: &str) -> Result<String, String> {
+    let conn = connection()?;
+    let c = &conn.0;
+    let found: Arc<Mutex<Option<u64>>> = Arc::default();
+    let done = Arc::new(AtomicBool::new(false));
+    let lock = c.tl.lock();
+    let registry = c
+        .core
+        .get_registry_rc()
+        .map_err(|e| format!("PipeWire registry: {e}"))?;
+    let (seen, wanted) = (found.clone(), app.to_owned());
+    let registry_listener = registry
+        .add_listener_local()
+        .global(move |g| {
+            let Some(props) = g.props else { return };
+            let ours = g.type_ == pw::types::ObjectType::Node
+                && props.get("application.name") == Some(wanted.as_str())
+                && props.get("media.class") == Some("Stream/Output/Audio");
+            let serial = props
+                .get("object.serial")
+                .and_then(|s| s.parse::<u64>().ok());
+            if let (true, Some(serial)) = (ours, serial) {
+                let mut best = seen.lock().unwrap_or_else(|p| p.into_inner());
+                *best = Some(best.map_or(serial, |b| b.max(serial)));
+            }
+        })
+        .register();
+    // Every global the server had is announced before its answer to this sync.
+    let pending = c.core.sync(0).map_err(|e| format!("PipeWire: {e}"))?;
+    let (flag, tl) = (done.clone(), c.tl.clone());
+    let core_listener = c
+        .core
+        .add_listener_local()
+        .done(move |id, seq| {
+            if id == pw::core::PW_ID_CORE && seq == pending {
+                flag.store(true, Ordering::Release);
+                tl.signal(false);
+            }
+        })
+        .register();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while !done.load(Ordering::Acquire) && std::time::Instant::now() < deadline {
+        c.tl.timed_wait(std::time::Duration::from_millis(200));
+    }
+    drop(core_listener);
+    drop(registry_listener);
+    drop(registry);
+    drop(lock);
+    let serial = *found.lock().unwrap_or_else(|p| p.into_inner());
+    serial
+        .map(|s| s.to_string())
+        .ok_or_else(|| format!("{app:?} has no playback stream on PipeWire"))
+}

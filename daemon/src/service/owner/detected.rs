@@ -72,7 +72,7 @@ impl Owner {
                             stamp(),
                             TimelineKind::Capture,
                             format!(
-                                "the application's streams changed (far side PipeWire serial {far_side}, microphone serial {microphone}); this recording keeps what it opened"
+                                "the application's streams changed (far side: PipeWire serial {far_side}, which the recording follows; microphone: serial {microphone})"
                             ),
                         );
                     }
