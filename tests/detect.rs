@@ -9,19 +9,6 @@ use onrecord_tests::{TestEnv, noise_clip};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-/// The calls the daemon lists, once `ready` holds for them (or panics after 10 s).
-fn calls_when(env: &TestEnv, what: &str, ready: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let list = env.ctl_json(&["call", "list"]).as_array().unwrap().clone();
-        if ready(&list) {
-            return list;
-        }
-        assert!(Instant::now() < deadline, "never {what}: {list:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// The directories of calls on disk.
 fn on_disk(env: &TestEnv) -> usize {
     std::fs::read_dir(env.data_dir.join("calls"))
@@ -50,7 +37,7 @@ async fn a_ringing_modem_call_is_proposed_with_its_law_and_leaves_no_trace_when_
     let mut mm = FakeModemManager::start(&env.bus.address).await;
     let path = mm.add_call("+14155550123", RINGING_IN).await;
 
-    let list = calls_when(&env, "proposed", |l| l.len() == 1);
+    let list = env.calls_when("proposed", |l| l.len() == 1);
     let id = list[0]["id"].as_str().unwrap().to_owned();
     assert_eq!(list[0]["state"], "proposed");
     // A California number: all-party, decided from the number as the call rings.
@@ -91,7 +78,7 @@ async fn a_ringing_modem_call_is_proposed_with_its_law_and_leaves_no_trace_when_
 
     // Never taken up and hung up: gone, with no trace on disk.
     mm.hang_up(&path).await;
-    calls_when(&env, "forgotten", |l| l.is_empty());
+    env.calls_when("forgotten", |l| l.is_empty());
     assert_eq!(on_disk(&env), 0);
     assert!(env.daemon_alive());
 }
@@ -105,7 +92,7 @@ async fn a_taken_up_modem_call_records_and_hanging_up_stops_and_seals_it() {
     let mut mm = FakeModemManager::start(&env.bus.address).await;
     // An outgoing call to Austin, Texas, from Texas: one-party.
     let path = mm.add_call("+15125550123", DIALING).await;
-    let list = calls_when(&env, "proposed", |l| l.len() == 1);
+    let list = env.calls_when("proposed", |l| l.len() == 1);
     let id = list[0]["id"].as_str().unwrap().to_owned();
     assert_eq!(list[0]["requirement"], "one-party");
     mm.set_state(&path, ACTIVE).await;
@@ -128,7 +115,7 @@ async fn a_taken_up_modem_call_records_and_hanging_up_stops_and_seals_it() {
 
     // The other side hangs up: the recording stops and is sealed.
     mm.hang_up(&path).await;
-    calls_when(&env, "stopped", |l| l[0]["state"] == "stopped");
+    env.calls_when("stopped", |l| l[0]["state"] == "stopped");
     let show = env.ctl_json(&["call", "show", &id]);
     let last = show["timeline"]
         .as_array()
@@ -156,7 +143,7 @@ async fn a_call_already_ringing_with_a_withheld_number_is_proposed_as_all_party(
     let mut mm = FakeModemManager::start(&env.bus.address).await;
     mm.add_call("", RINGING_IN).await;
     env.start_daemon();
-    let list = calls_when(&env, "proposed", |l| l.len() == 1);
+    let list = env.calls_when("proposed", |l| l.len() == 1);
     assert_eq!(list[0]["state"], "proposed");
     assert_eq!(list[0]["requirement"], "all-party");
     let id = list[0]["id"].as_str().unwrap().to_owned();
@@ -177,7 +164,7 @@ async fn a_dismissed_proposal_is_forgotten_and_a_taken_one_is_kept() {
     let mut mm = FakeModemManager::start(&env.bus.address).await;
     mm.add_call("+14155550123", RINGING_IN).await;
     mm.add_call("+12125550123", RINGING_IN).await;
-    let list = calls_when(&env, "both proposed", |l| l.len() == 2);
+    let list = env.calls_when("both proposed", |l| l.len() == 2);
     let (a, b) = (
         list[0]["id"].as_str().unwrap().to_owned(),
         list[1]["id"].as_str().unwrap().to_owned(),
@@ -337,7 +324,7 @@ async fn a_proposal_dismissed_by_a_click_leaves_nothing_and_its_notification_goe
         .await
         .unwrap();
     desktop.click(proposal.id, "dismiss").await;
-    calls_when(&env, "forgotten", |l| l.is_empty());
+    env.calls_when("forgotten", |l| l.is_empty());
     let deadline = Instant::now() + Duration::from_secs(5);
     while !desktop.closed().contains(&proposal.id) {
         assert!(Instant::now() < deadline, "the notification stayed");
@@ -360,7 +347,7 @@ async fn a_softphone_on_pipewire_is_proposed_and_music_is_not() {
         pw.app_stream("Linphone", "Communication", false, None, &clip),
         pw.app_stream("Linphone", "Communication", true, None, &clip),
     ];
-    let list = calls_when(&env, "proposed", |l| !l.is_empty());
+    let list = env.calls_when("proposed", |l| !l.is_empty());
     // Two streams, one call; none for the music.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let list2 = env.ctl_json(&["call", "list"]);
@@ -379,7 +366,7 @@ async fn a_softphone_on_pipewire_is_proposed_and_music_is_not() {
     for s in phone {
         pw.end_stream(s);
     }
-    calls_when(&env, "forgotten", |l| l.is_empty());
+    env.calls_when("forgotten", |l| l.is_empty());
     assert_eq!(on_disk(&env), 0);
 }
 
@@ -392,7 +379,7 @@ async fn detection_begins_when_pipewire_starts_after_the_daemon() {
     let mut pw = onrecord_tests::pipewire::PipeWire::start(&env);
     let (clip, _) = noise_clip(env.dir.path(), 30.0);
     pw.app_stream("Linphone", "Communication", false, None, &clip);
-    let list = calls_when(&env, "proposed", |l| !l.is_empty());
+    let list = env.calls_when("proposed", |l| !l.is_empty());
     assert_eq!(list[0]["label"], "Linphone");
     assert!(
         env.log()
@@ -410,10 +397,10 @@ async fn a_number_that_arrives_after_the_ring_decides_the_proposal_again() {
     env.start_daemon();
     let mut mm = FakeModemManager::start(&env.bus.address).await;
     let path = mm.add_call("", RINGING_IN).await;
-    let list = calls_when(&env, "proposed", |l| l.len() == 1);
+    let list = env.calls_when("proposed", |l| l.len() == 1);
     assert_eq!(list[0]["requirement"], "all-party");
     mm.set_number(&path, "+15125550123").await;
-    let list = calls_when(&env, "decided again", |l| {
+    let list = env.calls_when("decided again", |l| {
         l[0]["requirement"] == "one-party"
     });
     let id = list[0]["id"].as_str().unwrap();

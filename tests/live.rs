@@ -397,19 +397,7 @@ fn a_detected_softphone_is_recorded_without_the_music_beside_it() {
     let (mic, phone) = two_voices(&env.dir.path().join("both.wav"), 14.0);
     // The music: as loud, and like neither (the microphone's noise, backwards).
     let music: Vec<i16> = mic.iter().rev().copied().collect();
-    let mono = |name: &str, v: &[i16]| {
-        let path = env.dir.path().join(name);
-        let spec = hound::WavSpec {
-            channels: 1,
-            sample_rate: 48_000,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        let mut w = hound::WavWriter::create(&path, spec).unwrap();
-        v.iter().for_each(|s| w.write_sample(*s).unwrap());
-        w.finalize().unwrap();
-        path
-    };
+    let mono = |name: &str, v: &[i16]| onrecord_tests::mono_wav(&env.dir.path().join(name), v);
     // The headset: the far side's noise, backwards.
     let headset: Vec<i16> = phone.iter().rev().copied().collect();
     let (mic_wav, phone_wav, music_wav, headset_wav) = (
@@ -444,23 +432,9 @@ fn a_detected_softphone_is_recorded_without_the_music_beside_it() {
         Some("headset"),
         &phone_wav,
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let id = loop {
-        let list = env.ctl_json(&["call", "list"]);
-        if let Some(c) = list
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["label"] == "Linphone")
-        {
-            break c["id"].as_str().unwrap().to_owned();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the softphone was never proposed: {list}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let list = env.calls_when("the softphone proposed", |l| !l.is_empty());
+    assert_eq!(list[0]["label"], "Linphone");
+    let id = list[0]["id"].as_str().unwrap().to_owned();
     env.call(&["notice", &id]);
     env.call(&["consent", "yes", &id]);
     env.call(&["start", &id]);
@@ -502,19 +476,7 @@ fn a_softphone_replacing_its_stream_mid_call_is_followed() {
     let mut pw = PipeWire::start(&env);
     let (mic, first) = two_voices(&env.dir.path().join("both.wav"), 20.0);
     let second: Vec<i16> = first.iter().rev().copied().collect();
-    let mono = |name: &str, v: &[i16]| {
-        let path = env.dir.path().join(name);
-        let spec = hound::WavSpec {
-            channels: 1,
-            sample_rate: 48_000,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        let mut w = hound::WavWriter::create(&path, spec).unwrap();
-        v.iter().for_each(|s| w.write_sample(*s).unwrap());
-        w.finalize().unwrap();
-        path
-    };
+    let mono = |name: &str, v: &[i16]| onrecord_tests::mono_wav(&env.dir.path().join(name), v);
     let (mic_wav, first_wav, second_wav) = (
         mono("mic.wav", &mic),
         mono("first.wav", &first),
@@ -531,15 +493,9 @@ fn a_softphone_replacing_its_stream_mid_call_is_followed() {
         &first_wav,
     );
     pw.app_stream("Linphone", "Communication", true, Some("mic"), &first_wav);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let id = loop {
-        let list = env.ctl_json(&["call", "list"]);
-        if let Some(c) = list.as_array().unwrap().first() {
-            break c["id"].as_str().unwrap().to_owned();
-        }
-        assert!(Instant::now() < deadline, "never proposed");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let list = env.calls_when("the softphone proposed", |l| !l.is_empty());
+    assert_eq!(list[0]["label"], "Linphone");
+    let id = list[0]["id"].as_str().unwrap().to_owned();
     env.call(&["notice", &id]);
     env.call(&["consent", "yes", &id]);
     env.call(&["start", &id]);

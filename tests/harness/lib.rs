@@ -459,6 +459,25 @@ impl TestEnv {
         id
     }
 
+    /// The calls the daemon lists (`call list --json`), once `ready` holds for them; panics
+    /// after 10 s, naming `what` was awaited.
+    pub fn calls_when(
+        &self,
+        what: &str,
+        ready: impl Fn(&[serde_json::Value]) -> bool,
+    ) -> Vec<serde_json::Value> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let list = self.ctl_json(&["call", "list"]);
+            let list = list.as_array().expect("a list of calls").clone();
+            if ready(&list) {
+                return list;
+            }
+            assert!(Instant::now() < deadline, "never {what}: {list:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// `onrecordctl ... --json`, parsed; panics on a non-zero exit.
     pub fn ctl_json(&self, args: &[&str]) -> serde_json::Value {
         let mut all: Vec<&str> = args.to_vec();
@@ -568,6 +587,22 @@ impl Notifications {
         seen.push(format!("{summary} | {body}"));
         seen.len() as u32
     }
+}
+
+/// Writes `samples` as a mono 16-bit 48 kHz WAV at `path`; returns the path.
+pub fn mono_wav(path: &Path, samples: &[i16]) -> PathBuf {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 48_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).expect("create a WAV");
+    samples
+        .iter()
+        .for_each(|s| w.write_sample(*s).expect("write a sample"));
+    w.finalize().expect("finish a WAV");
+    path.to_owned()
 }
 
 /// The kinds of a call's timeline entries (`call show --json`), in order.

@@ -301,27 +301,40 @@ fn build(
             "input_default" => (None, false),
             name => (Some(name.to_owned()), device.supports_output()),
         };
-        let period = match config.buffer_size {
-            cpal::BufferSize::Fixed(n) => n,
-            cpal::BufferSize::Default => 1024,
+        let target = native::Target {
+            node,
+            monitor,
+            label: id.to_string(),
         };
-        return native::open(
-            native::Target {
-                node,
-                monitor,
-                label: id.to_string(),
-            },
-            sample_format == cpal::SampleFormat::F32,
-            config.sample_rate,
-            u32::from(config.channels),
-            period,
-            sink,
-            shared,
-            lost,
-        )
-        .map(Running::Native);
+        return open_native(target, sample_format, config, sink, shared, lost);
     }
     build_cpal(device, sample_format, config, sink, shared, lost).map(Running::Cpal)
+}
+
+/// A native PipeWire stream of `config` on `target`.
+fn open_native(
+    target: native::Target,
+    sample_format: cpal::SampleFormat,
+    config: &cpal::StreamConfig,
+    sink: Sink,
+    shared: Arc<Shared>,
+    lost: mpsc::Sender<Msg>,
+) -> Result<Running, String> {
+    let period = match config.buffer_size {
+        cpal::BufferSize::Fixed(n) => n,
+        cpal::BufferSize::Default => 1024,
+    };
+    native::open(
+        target,
+        sample_format == cpal::SampleFormat::F32,
+        config.sample_rate,
+        u32::from(config.channels),
+        period,
+        sink,
+        shared,
+        lost,
+    )
+    .map(Running::Native)
 }
 
 fn build_cpal(
@@ -422,25 +435,12 @@ fn open_stream(
 ) -> Result<Running, String> {
     if native_node(sel).is_some() {
         let serial = resolve_node(sel)?;
-        let period = match config.buffer_size {
-            cpal::BufferSize::Fixed(n) => n,
-            cpal::BufferSize::Default => 1024,
+        let target = native::Target {
+            node: Some(serial),
+            monitor: false,
+            label: sel.to_owned(),
         };
-        return native::open(
-            native::Target {
-                node: Some(serial),
-                monitor: false,
-                label: sel.to_owned(),
-            },
-            sample_format == cpal::SampleFormat::F32,
-            config.sample_rate,
-            u32::from(config.channels),
-            period,
-            sink,
-            shared,
-            lost,
-        )
-        .map(Running::Native);
+        return open_native(target, sample_format, config, sink, shared, lost);
     }
     find(sel).and_then(|d| build(&d, sample_format, config, sink, shared, lost))
 }
