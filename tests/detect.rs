@@ -400,9 +400,7 @@ async fn a_number_that_arrives_after_the_ring_decides_the_proposal_again() {
     let list = env.calls_when("proposed", |l| l.len() == 1);
     assert_eq!(list[0]["requirement"], "all-party");
     mm.set_number(&path, "+15125550123").await;
-    let list = env.calls_when("decided again", |l| {
-        l[0]["requirement"] == "one-party"
-    });
+    let list = env.calls_when("decided again", |l| l[0]["requirement"] == "one-party");
     let id = list[0]["id"].as_str().unwrap();
     let show = env.ctl_json(&["call", "show", id]);
     assert_eq!(
@@ -411,4 +409,33 @@ async fn a_number_that_arrives_after_the_ring_decides_the_proposal_again() {
     );
     assert_eq!(show["state"], "proposed");
     assert_eq!(on_disk(&env), 0);
+}
+
+/// After a restart, a call still going on gets its notification and its buttons back, and a
+/// click goes on from where it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_going_on_across_a_restart_gets_its_buttons_back() {
+    let mut env = TestEnv::new();
+    let desktop = ActionServer::start(&env.bus.address).await;
+    env.start_daemon();
+    let id = env.ctl_json(&["call", "new", "--them", "US-CA", "--label", "Acme"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.call(&["notice", &id]);
+    env.stop_daemon();
+    let n = desktop.shown().len();
+    env.start_daemon();
+    let back = desktop
+        .wait(n, "the call's notification after the restart", |s| {
+            s.keys() == ["consent-yes", "consent-no"]
+        })
+        .await;
+    assert!(back.summary.contains("Acme"), "{back:?}");
+    let n = desktop.shown().len();
+    desktop.click(back.id, "consent-yes").await;
+    desktop
+        .wait(n, "the next step", |s| s.keys() == ["start", "stop"])
+        .await;
+    assert_eq!(env.ctl_json(&["call", "show", &id])["state"], "ready");
 }

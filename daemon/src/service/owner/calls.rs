@@ -156,6 +156,12 @@ impl Owner {
                 Err(_) => call,
             };
             let snapshot = self.serve_call(conn, handle, &call, &dir).await;
+            // A call still going on gets its notification (and its buttons) back.
+            if call.state.is_active()
+                && let Some(n) = self.notify()
+            {
+                n.call(&call);
+            }
             self.calls.insert(
                 call.id.clone(),
                 Entry {
