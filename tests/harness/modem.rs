@@ -124,14 +124,17 @@ impl FakeModemManager {
         path
     }
 
-    /// The call's state changes (`StateChanged` is emitted).
-    pub async fn set_state(&self, path: &str, state: i32) {
-        let call = self
-            .conn
+    async fn call(&self, path: &str) -> zbus::object_server::InterfaceRef<Call> {
+        self.conn
             .object_server()
             .interface::<_, Call>(path)
             .await
-            .expect("a call of the fake modem");
+            .expect("a call of the fake modem")
+    }
+
+    /// The call's state changes (`StateChanged` is emitted).
+    pub async fn set_state(&self, path: &str, state: i32) {
+        let call = self.call(path).await;
         let old = std::mem::replace(&mut call.get_mut().await.state, state);
         Call::call_state_changed(call.signal_emitter(), old, state, 0)
             .await
@@ -141,12 +144,7 @@ impl FakeModemManager {
     /// The call's number becomes known (`PropertiesChanged`), as when the caller's id arrives
     /// after the call rang.
     pub async fn set_number(&self, path: &str, number: &str) {
-        let call = self
-            .conn
-            .object_server()
-            .interface::<_, Call>(path)
-            .await
-            .expect("a call of the fake modem");
+        let call = self.call(path).await;
         call.get_mut().await.number = number.into();
         call.get()
             .await

@@ -17,10 +17,18 @@ mod align;
 mod convert;
 mod finish;
 use finish::finish;
+#[cfg(any(test, feature = "fuzz"))]
+mod fuzz;
 pub mod hold;
 mod journal;
 mod mix;
 mod repair;
+mod sides;
+mod source;
+#[cfg(any(test, feature = "fuzz"))]
+pub use fuzz::fuzz_sink;
+use sides::side_for;
+use source::OpenSource;
 mod ring;
 
 pub use journal::JournalError;
@@ -60,49 +68,6 @@ pub struct CaptureConfig {
     pub sync_interval: Duration,
 }
 
-/// A side's configuration for `call`, and its label for the manifest: when a detector saw
-/// the call's application on PipeWire and the live plugin records, the far side is that
-/// application's own playback stream (not everything the output plays; found again when the
-/// application replaces it), and the microphone the source its capture stream reads.
-fn side_for(call: &Call, role: Role, config: &str, source: &str) -> (String, String) {
-    let app = call
-        .detected
-        .as_ref()
-        .filter(|_| source == crate::config::LIVE_SOURCE);
-    let own = app.and_then(|d| match role {
-        Role::FarSide if !d.far_side.is_empty() && !d.application.contains('\n') => Some((
-            format!("pipewire-app:{}", d.application),
-            format!("{role} ({}'s stream on PipeWire)", d.application),
-        )),
-        Role::Microphone if !d.microphone.is_empty() => Some((
-            format!("pipewire-stream:{}", d.microphone),
-            format!(
-                "{role} ({}'s microphone, PipeWire serial {})",
-                d.application, d.microphone
-            ),
-        )),
-        _ => None,
-    });
-    match own {
-        Some((device, label)) => {
-            let mut lines: Vec<String> = config
-                .lines()
-                .filter(|l| !l.starts_with("device="))
-                .map(str::to_owned)
-                .collect();
-            lines.push(format!("device={device}"));
-            (lines.join("\n") + "\n", label)
-        }
-        None => {
-            let device = config
-                .lines()
-                .find_map(|l| l.strip_prefix("device="))
-                .unwrap_or("?");
-            (config.to_owned(), format!("{role} ({device})"))
-        }
-    }
-}
-
 /// Capture through plugins.
 pub struct PluginCapture {
     registry: Arc<Registry>,
@@ -130,106 +95,6 @@ impl PluginCapture {
         let f = self.failures.clone()?;
         let id = call.id.clone();
         Some(Box::new(move |e| f(&id, e)))
-    }
-}
-
-/// A source opened for a call. The sink context is owned here; the source's callback borrows
-/// it until the source is stopped.
-struct OpenSource {
-    vt: Option<&'static CaptureSourceV1>,
-    handle: *mut c_void,
-    ring: Arc<Ring>,
-    sink: *mut SinkCtx,
-    format: AudioFormat,
-    started: bool,
-}
-
-impl OpenSource {
-    /// Opens `config` with `plugin`, asking for `want`. A source that did not open is returned
-    /// without a plugin, with the reason: a timed channel stays (silent).
-    fn open(
-        plugin: &'static CaptureSourceV1,
-        config: &str,
-        want: AudioFormat,
-    ) -> (OpenSource, Option<String>) {
-        let ring = Arc::new(Ring::default());
-        let sink = Box::into_raw(Box::new(SinkCtx::new(ring.clone())));
-        let mut got = want;
-        let mut handle = std::ptr::null_mut();
-        let mut err = ErrorText::new();
-        let cfg = config.as_bytes();
-        // SAFETY: ABI call with valid pointers; `sink` lives until after `stop` returns.
-        let st = unsafe {
-            (plugin.open)(
-                cfg.as_ptr(),
-                cfg.len(),
-                &want,
-                &mut got,
-                ring::frame_sink(sink),
-                &mut handle,
-                err.ptr(),
-            )
-        };
-        let mut src = OpenSource {
-            vt: None,
-            handle,
-            ring,
-            sink,
-            format: want,
-            started: false,
-        };
-        if st != STATUS_OK {
-            return (src, Some(format!("did not open: {}", err.text(st))));
-        }
-        src.vt = Some(plugin);
-        if !got.is_valid() {
-            src.close();
-            return (src, Some(format!("offers an invalid format {got:?}")));
-        }
-        src.format = got;
-        (src, None)
-    }
-
-    fn start(&mut self) -> Result<(), String> {
-        let Some(vt) = self.vt else { return Ok(()) };
-        let mut err = ErrorText::new();
-        // SAFETY: ABI call on the handle opened above.
-        let st = unsafe { (vt.start)(self.handle, err.ptr()) };
-        if st != STATUS_OK {
-            return Err(format!("did not start: {}", err.text(st)));
-        }
-        self.started = true;
-        Ok(())
-    }
-
-    /// Stops (if started) and closes the plugin's source; the sink stays until `free`. Says
-    /// what went wrong if the source's `stop` failed (it may have panicked).
-    fn close(&mut self) -> Option<String> {
-        let vt = self.vt.take()?;
-        // SAFETY: ABI calls on the handle opened above; after `stop` returns the source no
-        // longer calls the sink.
-        unsafe {
-            let st = if self.started {
-                (vt.stop)(self.handle)
-            } else {
-                STATUS_OK
-            };
-            (vt.close)(self.handle);
-            (st != STATUS_OK).then(|| {
-                format!(
-                    "the capture source did not stop cleanly: {}",
-                    ErrorText::new().text(st)
-                )
-            })
-        }
-    }
-}
-
-impl Drop for OpenSource {
-    fn drop(&mut self) {
-        self.close();
-        // SAFETY: the source is closed, so nothing else holds `sink`.
-        drop(unsafe { Box::from_raw(self.sink) });
     }
 }
 
@@ -656,85 +521,4 @@ impl Capture for PluginCapture {
             None => self.repair(call, dir),
         }
     }
-}
-
-/// The delivery half of the `plugin_abi` fuzz target (`crate::fuzz`): a timed sink configured
-/// for the format the input names (refused unless valid, as `open` does), then deliveries,
-/// capture times, events and the writer's draining in the input's order, the marks fitted as
-/// the mixer fits them.
-#[cfg(any(test, feature = "fuzz"))]
-pub fn fuzz_sink(data: &[u8]) {
-    let mut input = data.iter().copied();
-    let mut byte = || input.next();
-    let bytes = |n: usize, byte: &mut dyn FnMut() -> Option<u8>| -> Vec<u8> {
-        (0..n).map_while(|_| byte()).collect()
-    };
-    let (Some(sf), Some(ch)) = (byte(), byte()) else {
-        return;
-    };
-    let rate = u32::from_le_bytes(bytes(4, &mut byte).try_into().unwrap_or([0; 4]));
-    let format = AudioFormat {
-        sample_format: sf as u32 % 4,
-        rate,
-        channels: ch as u32 % 10,
-    };
-    if !format.is_valid() {
-        return;
-    }
-    let fb = format.bytes_per_frame();
-    let ring = Arc::new(Ring::default());
-    let mut ctx = Box::new(SinkCtx::new(ring.clone()));
-    let (mut audio, marks) = ctx.configure(fb, format.rate, true);
-    let Some(mut marks) = marks else {
-        return;
-    };
-    let sink = ring::frame_sink(&mut *ctx);
-    const MAX_FRAMES: usize = 4096;
-    let buf = vec![0x5Au8; MAX_FRAMES * fb];
-    let mut clock = align::SourceClock::new(format.rate);
-    while let Some(op) = byte() {
-        let frames = |b: &mut dyn FnMut() -> Option<u8>| {
-            let v = bytes(2, b);
-            usize::from(u16::from_le_bytes(v.try_into().unwrap_or([0; 2]))) % (MAX_FRAMES + 1)
-        };
-        match op % 5 {
-            0 => ring.set_writing(byte().unwrap_or(0) & 1 == 1),
-            1 => {
-                let n = frames(&mut byte);
-                let t = u64::from_le_bytes(bytes(8, &mut byte).try_into().unwrap_or([0; 8]));
-                // SAFETY: `buf` holds MAX_FRAMES frames of the format; the ctx is alive.
-                unsafe { deliver_at(sink.ctx, buf.as_ptr(), n, t) }
-            }
-            2 => {
-                let n = frames(&mut byte);
-                // SAFETY: as above.
-                unsafe { (sink.deliver)(sink.ctx, buf.as_ptr(), n) }
-            }
-            3 => {
-                let len = usize::from(byte().unwrap_or(0));
-                let msg = bytes(len, &mut byte);
-                let kind = u32::from(byte().unwrap_or(0));
-                // SAFETY: `msg` is readable for its length; the ctx is alive.
-                unsafe { source_event(sink.ctx, kind, msg.as_ptr(), msg.len()) }
-            }
-            _ => {
-                if let Ok(chunk) = audio.read_chunk(audio.slots()) {
-                    chunk.commit_all();
-                }
-                while let Ok(m) = marks.pop() {
-                    clock.mark(m.frame, m.mono_ns as f64 * 1e-9, m.total);
-                }
-                let t = u64::from_le_bytes(bytes(8, &mut byte).try_into().unwrap_or([0; 8])) as f64
-                    * 1e-9;
-                if let Some(k) = clock.frame_at(t) {
-                    assert!(k.is_finite(), "frame {k} at {t}");
-                }
-                if let Some((a, b)) = clock.frames_over(t, t + 0.25) {
-                    assert!(a.is_finite() && b.is_finite(), "frames {a}..{b} over {t}");
-                }
-                let _ = clock.drift_ppm();
-            }
-        }
-    }
-    drop(ctx.take_events());
 }
