@@ -37,6 +37,7 @@ jurisdiction = "US-TX"
 [detect]
 modem = false
 pipewire = false
+gnome_calls = false
 
 [capture]
 # capture-cpal, with its defaults: microphone = "default", far_side = "monitor"
@@ -50,6 +51,7 @@ jurisdiction = "US-TX"
 [detect]
 modem = false
 pipewire = false
+gnome_calls = false
 
 [capture]
 source = "capture-file"

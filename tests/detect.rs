@@ -2,7 +2,6 @@
 //! (standing in for the system bus). A noticed call is proposed, with the law its number
 //! gives; nothing is on disk until it is taken up; hanging up ends it.
 
-use onrecord_interface::CallProxy;
 use onrecord_tests::modem::{ACTIVE, DIALING, FakeModemManager, RINGING_IN};
 use onrecord_tests::notifications::ActionServer;
 use onrecord_tests::{TestEnv, noise_clip};
@@ -14,19 +13,6 @@ fn on_disk(env: &TestEnv) -> usize {
     std::fs::read_dir(env.data_dir.join("calls"))
         .map(|d| d.count())
         .unwrap_or(0)
-}
-
-async fn property(env: &TestEnv, id: &str) -> (String, String) {
-    let conn = env.connection().await;
-    let call = CallProxy::builder(&conn)
-        .path(onrecord_interface::call_path(id))
-        .build()
-        .await
-        .unwrap();
-    (
-        call.detected_by().await.unwrap(),
-        call.application().await.unwrap(),
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -53,7 +39,7 @@ async fn a_ringing_modem_call_is_proposed_with_its_law_and_leaves_no_trace_when_
         "{show}"
     );
     assert_eq!(
-        property(&env, &id).await,
+        env.detected(&id).await,
         ("modem".to_owned(), "QUECTEL EG25".to_owned())
     );
     // Nothing is written for a proposal.
@@ -358,7 +344,7 @@ async fn a_softphone_on_pipewire_is_proposed_and_music_is_not() {
     assert_eq!(list[0]["requirement"], "all-party");
     let id = list[0]["id"].as_str().unwrap().to_owned();
     assert_eq!(
-        property(&env, &id).await,
+        env.detected(&id).await,
         ("pipewire".to_owned(), "Linphone".to_owned())
     );
 

@@ -4,27 +4,10 @@
 //! timed file sources whose clock runs off and whose device is lost for a second.
 
 use onrecord_tests::TestEnv;
-use onrecord_tests::pipewire::{PipeWire, best_match, two_voices};
-use std::path::Path;
+use onrecord_tests::pipewire::{PipeWire, channels, floats, locate, two_voices};
 use std::time::{Duration, Instant};
 
 const RATE: f64 = 48_000.0;
-
-/// The two channels of a recording, as floats.
-fn channels(path: &Path) -> (Vec<f32>, Vec<f32>) {
-    let mut r = hound::WavReader::open(path).unwrap();
-    let spec = r.spec();
-    assert_eq!((spec.channels, spec.sample_rate), (2, 48_000), "{spec:?}");
-    let s: Vec<i16> = r.samples::<i16>().map(Result::unwrap).collect();
-    (
-        s.iter().step_by(2).map(|&v| v as f32).collect(),
-        s.iter().skip(1).step_by(2).map(|&v| v as f32).collect(),
-    )
-}
-
-fn floats(v: &[i16]) -> Vec<f32> {
-    v.iter().map(|&x| x as f32).collect()
-}
 
 /// `clip` as a device whose clock runs `factor` fast is heard on a true clock: sample `n` of
 /// the result is the clip at `n * factor` (cubic interpolation).
@@ -68,15 +51,6 @@ fn gap(notes: &[String], who: &str) -> Option<(f64, f64)> {
         let (a, b) = rest.split_once(" to ")?;
         Some((secs(a), secs(b.split_whitespace().next()?)))
     })
-}
-
-/// Where in `clip` the window of `rec` starting at `at` seconds (`len` seconds long) lies, in
-/// clip frames, with the correlation there.
-fn locate(clip: &[f32], rec: &[f32], at: f64, len: f64) -> (f64, f64) {
-    let a = (at * RATE) as usize;
-    let b = (a + (len * RATE) as usize).min(rec.len());
-    let (lag, corr) = best_match(clip, &rec[a..b]);
-    (lag as f64 - a as f64, corr)
 }
 
 #[test]

@@ -9,6 +9,7 @@ mod ctl_laws;
 mod dbus_sweep;
 mod detect;
 mod evidence;
+mod gnome_calls;
 mod hot_reload;
 mod install;
 mod introspection;

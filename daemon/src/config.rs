@@ -44,6 +44,9 @@ pub struct Detect {
     /// Calls in softphones and browsers, from their audio streams on PipeWire.
     #[serde(default = "on")]
     pub pipewire: bool,
+    /// Calls in GNOME Calls, on the session bus: the number or address of SIP calls.
+    #[serde(default = "on")]
+    pub gnome_calls: bool,
 }
 
 fn on() -> bool {
@@ -55,6 +58,7 @@ impl Default for Detect {
         Detect {
             modem: true,
             pipewire: true,
+            gnome_calls: true,
         }
     }
 }

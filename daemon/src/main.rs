@@ -194,7 +194,7 @@ async fn run(args: Args) -> Result<(), String> {
         "serving on the session bus"
     );
     tokio::spawn(owner.run(rx, commands.clone(), conn.clone()));
-    onrecordd::service::detect::start(config.detect, commands.clone());
+    onrecordd::service::detect::start(config.detect, &conn, commands.clone());
     serve_until_told_to_stop(&commands, &conn).await?;
     finish_recordings(&commands).await;
     tracing::info!("stopping");

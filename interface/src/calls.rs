@@ -62,6 +62,8 @@ string_enum! {
         Modem = "modem",
         /// A calling application's audio streams on PipeWire.
         PipeWire = "pipewire",
+        /// GNOME Calls' call objects (`org.gnome.Calls`): SIP calls and their addresses.
+        GnomeCalls = "gnome-calls",
     }
 }
 

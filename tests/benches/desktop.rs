@@ -202,7 +202,7 @@ async fn main() {
     // The same idle daemon with detection off: what detection costs in memory.
     std::fs::write(
         &env.config,
-        "jurisdiction = \"US-TX\"\n[detect]\nmodem = false\npipewire = false\n",
+        "jurisdiction = \"US-TX\"\n[detect]\nmodem = false\npipewire = false\ngnome_calls = false\n",
     )
     .unwrap();
     env.start_daemon();

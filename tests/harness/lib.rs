@@ -7,8 +7,10 @@
 
 use std::fs;
 use std::io::Read;
+pub mod gnome_calls;
 pub mod modem;
 pub mod notifications;
+pub mod own_stream;
 pub mod pipewire;
 
 use std::path::{Path, PathBuf};
@@ -524,6 +526,20 @@ impl TestEnv {
             .build()
             .await
             .expect("connect to the test bus")
+    }
+
+    /// A call's `DetectedBy` and `Application` properties, over the bus.
+    pub async fn detected(&self, id: &str) -> (String, String) {
+        let conn = self.connection().await;
+        let call = onrecord_interface::CallProxy::builder(&conn)
+            .path(onrecord_interface::call_path(id))
+            .build()
+            .await
+            .unwrap();
+        (
+            call.detected_by().await.unwrap(),
+            call.application().await.unwrap(),
+        )
     }
 
     /// Writes `text` to `dir/name` atomically, as editors do: a temp file, then a rename.

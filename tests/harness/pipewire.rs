@@ -60,6 +60,17 @@ impl PipeWire {
         panic!("{program} {args:?} failed: {last}");
     }
 
+    /// The server's socket.
+    pub fn socket(&self) -> std::path::PathBuf {
+        let run = self
+            .env
+            .iter()
+            .find(|(k, _)| k == "XDG_RUNTIME_DIR")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        Path::new(&run).join("pipewire-0")
+    }
+
     /// Waits until PipeWire has a node named `name`.
     pub fn wait_node(&self, name: &str) {
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -355,4 +366,30 @@ pub fn best_match(whole: &[f32], part: &[f32]) -> (usize, f64) {
     };
     let corr = dot(seg, part) / (dot(seg, seg) * dot(part, part)).sqrt().max(1e-12);
     (lag, corr)
+}
+
+/// The two channels of a 48 kHz stereo 16-bit recording, as floats.
+pub fn channels(path: &Path) -> (Vec<f32>, Vec<f32>) {
+    let mut r = hound::WavReader::open(path).unwrap();
+    let spec = r.spec();
+    assert_eq!((spec.channels, spec.sample_rate), (2, 48_000), "{spec:?}");
+    let s: Vec<i16> = r.samples::<i16>().map(Result::unwrap).collect();
+    (
+        s.iter().step_by(2).map(|&v| v as f32).collect(),
+        s.iter().skip(1).step_by(2).map(|&v| v as f32).collect(),
+    )
+}
+
+pub fn floats(v: &[i16]) -> Vec<f32> {
+    v.iter().map(|&x| x as f32).collect()
+}
+
+/// Where in `clip` the window of `rec` starting at `at` seconds (`len` seconds long) lies, in
+/// clip frames, with the correlation there.
+pub fn locate(clip: &[f32], rec: &[f32], at: f64, len: f64) -> (f64, f64) {
+    const RATE: f64 = 48_000.0;
+    let a = (at * RATE) as usize;
+    let b = (a + (len * RATE) as usize).min(rec.len());
+    let (lag, corr) = best_match(clip, &rec[a..b]);
+    (lag as f64 - a as f64, corr)
 }

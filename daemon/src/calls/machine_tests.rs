@@ -69,6 +69,10 @@ pub(crate) fn proposal(req: Requirement) -> Call {
         direction: "incoming".into(),
         far_side: String::new(),
         microphone: String::new(),
+        pipewire_app: String::new(),
+        address: String::new(),
+        pid: None,
+        linked: Vec::new(),
     })
 }
 

@@ -3,7 +3,7 @@
 pub mod machine;
 pub mod store;
 
-pub use machine::{ASK, Call, Detected, Effect, Event, Notice, Policy, Refusal, Stamp};
+pub use machine::{ASK, Call, Detected, Effect, Event, Linked, Notice, Policy, Refusal, Stamp};
 
 /// A UTC time from microseconds since the Unix epoch, as RFC 3339 to the second.
 pub fn utc_text(us: u64) -> String {

@@ -11,19 +11,22 @@ pub(super) fn side_for(call: &Call, role: Role, config: &str, source: &str) -> (
         .detected
         .as_ref()
         .filter(|_| source == crate::config::LIVE_SOURCE);
-    let own = app.and_then(|d| match role {
-        Role::FarSide if !d.far_side.is_empty() && !d.application.contains('\n') => Some((
-            format!("pipewire-app:{}", d.application),
-            format!("{role} ({}'s stream on PipeWire)", d.application),
-        )),
-        Role::Microphone if !d.microphone.is_empty() => Some((
-            format!("pipewire-stream:{}", d.microphone),
-            format!(
-                "{role} ({}'s microphone, PipeWire serial {})",
-                d.application, d.microphone
-            ),
-        )),
-        _ => None,
+    let own = app.and_then(|d| {
+        let name = d.stream_app()?;
+        match role {
+            Role::FarSide if !d.far_side.is_empty() && !name.contains('\n') => Some((
+                format!("pipewire-app:{name}"),
+                format!("{role} ({name}'s stream on PipeWire)"),
+            )),
+            Role::Microphone if !d.microphone.is_empty() => Some((
+                format!("pipewire-stream:{}", d.microphone),
+                format!(
+                    "{role} ({name}'s microphone, PipeWire serial {})",
+                    d.microphone
+                ),
+            )),
+            _ => None,
+        }
     });
     match own {
         Some((device, label)) => {

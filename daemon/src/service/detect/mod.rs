@@ -2,6 +2,7 @@
 //! `Command::Detected`). A detector that cannot run (no system bus) is logged and costs only
 //! its calls.
 
+mod gnome_calls;
 mod modem;
 pub mod pipewire;
 pub mod streams;
@@ -10,8 +11,15 @@ use super::owner::Command;
 use crate::config::Detect;
 use tokio::sync::mpsc;
 
-/// Starts the detectors `[detect]` leaves on.
-pub fn start(config: Detect, commands: mpsc::Sender<Command>) {
+/// Starts the detectors `[detect]` leaves on; GNOME Calls is watched on `session`.
+pub fn start(config: Detect, session: &zbus::Connection, commands: mpsc::Sender<Command>) {
+    if config.gnome_calls {
+        tokio::spawn(gnome_calls::watch(
+            session.clone(),
+            commands.clone(),
+            config.modem,
+        ));
+    }
     if config.pipewire {
         let (seen, events) = mpsc::unbounded_channel();
         tokio::spawn(pipewire::track(events, commands.clone()));

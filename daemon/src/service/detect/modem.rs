@@ -246,6 +246,10 @@ async fn began(
         direction: direction(int("Direction")).to_owned(),
         far_side: String::new(),
         microphone: String::new(),
+        pipewire_app: String::new(),
+        address: String::new(),
+        pid: None,
+        linked: Vec::new(),
     };
     let _ = commands
         .send(Command::Detected(Detection::Began { detected, number }))

@@ -38,10 +38,14 @@ pub async fn track(mut seen: mpsc::UnboundedReceiver<Seen>, commands: mpsc::Send
                     detected: Detected {
                         by: DetectedBy::PipeWire,
                         key: key(&app),
+                        pid: tracker.pid_of(&app),
                         application: app,
                         direction: String::new(),
                         far_side: sides.far_side.unwrap_or_default(),
                         microphone: sides.microphone.unwrap_or_default(),
+                        pipewire_app: String::new(),
+                        address: String::new(),
+                        linked: Vec::new(),
                     },
                     number: None,
                 },
@@ -201,6 +205,12 @@ fn run(seen: &mpsc::UnboundedSender<Seen>) -> Result<(), String> {
                     }
                     None => return,
                 },
+                pw::types::ObjectType::Client => {
+                    match get("pipewire.sec.pid").and_then(|p| p.parse().ok()) {
+                        Some(pid) => Seen::Client(g.id, pid),
+                        None => return,
+                    }
+                }
                 pw::types::ObjectType::Link => {
                     let node = |k: &str| get(k).and_then(|v| v.parse::<u32>().ok());
                     match (node("link.output.node"), node("link.input.node")) {

@@ -32,6 +32,9 @@ pub struct Stream {
     pub role: String,
     /// `object.serial`: how a capture names this stream as its target (ids are reused).
     pub serial: String,
+    /// `client.id`: the PipeWire client that made it, whose process other detectors (GNOME
+    /// Calls on the bus) may know the same call by.
+    pub client: Option<u32>,
 }
 
 impl Stream {
@@ -57,6 +60,7 @@ impl Stream {
             capture,
             role: get("media.role").unwrap_or_default(),
             serial: get("object.serial").unwrap_or_default(),
+            client: get("client.id").and_then(|c| c.parse().ok()),
         })
     }
 
@@ -77,6 +81,8 @@ pub enum Seen {
     Added(u32, Stream),
     /// A source node (a microphone), with its `object.serial`.
     Source(u32, String),
+    /// A client, with its process (`pipewire.sec.pid`).
+    Client(u32, u32),
     /// A link: (its id, the node it carries from, the node it carries to).
     Link(u32, u32, u32),
     /// A stream, source or link went away.
@@ -99,6 +105,8 @@ pub struct Tracker {
     streams: HashMap<u32, Stream>,
     sources: HashMap<u32, String>,
     links: HashMap<u32, (u32, u32)>,
+    /// Clients' processes.
+    clients: HashMap<u32, u32>,
     /// Applications in a call, with when their call ends if no call stream comes back.
     calls: BTreeMap<String, Option<Instant>>,
     /// The sides each application in a call was last said to have.
@@ -163,6 +171,15 @@ impl Tracker {
             .find_map(|(_, to)| self.streams.get(to).map(|s| s.application.clone()))
     }
 
+    /// The process of `app`'s call streams, as PipeWire saw it connect (`pipewire.sec.pid`:
+    /// the socket's peer, which a client cannot claim otherwise).
+    pub fn pid_of(&self, app: &str) -> Option<u32> {
+        self.streams
+            .values()
+            .filter(|s| s.application == app && s.is_call())
+            .find_map(|s| self.clients.get(&s.client?).copied())
+    }
+
     fn in_call(&self, app: &str) -> bool {
         self.streams
             .values()
@@ -183,6 +200,10 @@ impl Tracker {
                 self.sources.insert(id, serial);
                 self.app_of(id)
             }
+            Seen::Client(id, pid) => {
+                self.clients.insert(id, pid);
+                None
+            }
             Seen::Link(id, from, to) => {
                 self.links.insert(id, (from, to));
                 self.app_of(to)
@@ -192,6 +213,8 @@ impl Tracker {
                     Some(s.application)
                 } else if let Some((_, to)) = self.links.remove(&id) {
                     self.app_of(to)
+                } else if self.clients.remove(&id).is_some() {
+                    None
                 } else {
                     let app = self.app_of(id);
                     self.sources.remove(&id);
@@ -202,6 +225,7 @@ impl Tracker {
                 self.streams.clear();
                 self.sources.clear();
                 self.links.clear();
+                self.clients.clear();
                 self.sides.clear();
                 return std::mem::take(&mut self.calls)
                     .into_keys()
@@ -281,6 +305,7 @@ mod tests {
             capture,
             role: role.into(),
             serial: String::new(),
+            client: None,
         }
     }
 
@@ -398,5 +423,25 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(by_client.application, "client 42");
+    }
+
+    #[test]
+    fn an_applications_process_is_its_call_streams_client() {
+        let t0 = Instant::now();
+        let mut t = Tracker::default();
+        let of = |client: u32, role: &str| Stream {
+            client: Some(client),
+            ..stream("Calls", false, role)
+        };
+        t.seen(Seen::Client(40, 4242), t0);
+        t.seen(Seen::Client(41, 999), t0);
+        // A stream of the application that is not part of its call says nothing.
+        t.seen(Seen::Added(1, of(41, "Notification")), t0);
+        assert_eq!(t.pid_of("Calls"), None);
+        t.seen(Seen::Added(2, of(40, "phone")), t0);
+        assert_eq!(t.pid_of("Calls"), Some(4242));
+        // A client gone is no process.
+        t.seen(Seen::Removed(40), t0);
+        assert_eq!(t.pid_of("Calls"), None);
     }
 }

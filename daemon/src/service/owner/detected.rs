@@ -2,7 +2,7 @@
 //! call ends where it happens, and forgotten without a trace when never taken up.
 
 use super::*;
-use crate::calls::Detected;
+use crate::calls::{Detected, Linked};
 use crate::rules::{Action, Subject};
 use onrecord_interface::{DetectedBy, Medium};
 
@@ -81,10 +81,101 @@ impl Owner {
             }
             Detection::Number { by, key, number } => self.renumber(conn, by, &key, &number).await,
             Detection::Ended { by, key, why } => {
-                if let Some(id) = self.detected_call(by, &key) {
-                    self.own_event(conn, &id, Event::HangUp(why)).await;
+                let Some(id) = self.detected_call(by, &key) else {
+                    return;
+                };
+                let detected = self.calls.get(&id).and_then(|e| e.call.detected.clone());
+                // Streams gone from a call whose signalling another detector sees: that
+                // detector says when it ends (a SIP call in GNOME Calls goes on while its
+                // streams renegotiate); the streams found again are linked again.
+                if by == DetectedBy::PipeWire && detected.as_ref().is_some_and(|d| d.signalled()) {
+                    self.update_call(conn, &id, |call| {
+                        if let Some(d) = call.detected.as_mut() {
+                            d.linked.retain(|l| !(l.by == by && l.key == key));
+                        }
+                    })
+                    .await;
+                    return;
                 }
+                self.own_event(conn, &id, Event::HangUp(why)).await;
             }
+        }
+    }
+
+    /// The active call that `detected` is another view of: the same process seen by another
+    /// detector that does not see it yet (GNOME Calls' call object and its streams on
+    /// PipeWire).
+    fn partner(&self, detected: &Detected) -> Option<String> {
+        let pid = detected.pid?;
+        self.calls
+            .iter()
+            .find(|(_, e)| {
+                e.call.state.is_active()
+                    && e.call
+                        .detected
+                        .as_ref()
+                        .is_some_and(|d| d.pid == Some(pid) && !d.seen_by(detected.by))
+            })
+            .map(|(id, _)| id.clone())
+    }
+
+    /// `detected` is call `id` seen by another detector: linked to it, with what that detector
+    /// adds (the streams, where PipeWire saw it; the number, address and direction, where GNOME
+    /// Calls did).
+    async fn link(
+        &mut self,
+        conn: &Connection,
+        id: &str,
+        detected: Detected,
+        number: Option<String>,
+    ) {
+        let capturing = self
+            .calls
+            .get(id)
+            .is_some_and(|e| e.call.state.is_capturing());
+        tracing::info!(call = %id, "{} is the same call", detected.describe());
+        self.update_call(conn, id, |call| {
+            let Some(d) = call.detected.as_mut() else {
+                return;
+            };
+            d.linked.push(Linked {
+                by: detected.by,
+                key: detected.key.clone(),
+            });
+            if d.direction.is_empty() {
+                d.direction = detected.direction.clone();
+            }
+            if d.address.is_empty() {
+                d.address = detected.address.clone();
+            }
+            if detected.by == DetectedBy::PipeWire {
+                // The streams are found on PipeWire by the application's name there.
+                d.pipewire_app = detected.application.clone();
+                d.far_side = detected.far_side.clone();
+                d.microphone = detected.microphone.clone();
+                let far = match detected.far_side.as_str() {
+                    "" => String::new(),
+                    serial => format!(" (far side: PipeWire serial {serial})"),
+                };
+                let running = if capturing {
+                    "; the recording goes on from what it opened"
+                } else {
+                    ""
+                };
+                call.note(
+                    stamp(),
+                    TimelineKind::Capture,
+                    format!(
+                        "the call's streams are {}'s on PipeWire{far}{running}",
+                        detected.application
+                    ),
+                );
+            }
+        })
+        .await;
+        if let Some(number) = number {
+            self.renumber(conn, detected.by, &detected.key, &number)
+                .await;
         }
     }
 
@@ -93,11 +184,7 @@ impl Owner {
         self.calls
             .iter()
             .find(|(_, e)| {
-                e.call.state.is_active()
-                    && e.call
-                        .detected
-                        .as_ref()
-                        .is_some_and(|d| d.by == by && d.key == key)
+                e.call.state.is_active() && e.call.detected.as_ref().is_some_and(|d| d.is(by, key))
             })
             .map(|(id, _)| id.clone())
     }
@@ -140,6 +227,7 @@ impl Owner {
         ) {
             (Some(label), _) => label,
             (None, Some(n)) => n.to_owned(),
+            (None, None) if !detected.address.is_empty() => detected.address.clone(),
             (None, None) if detected.application.is_empty() => "call".to_owned(),
             (None, None) => detected.application.clone(),
         };
@@ -164,6 +252,9 @@ impl Owner {
         if self.detected_call(detected.by, &detected.key).is_some() {
             return;
         }
+        if let Some(id) = self.partner(&detected) {
+            return self.link(conn, &id, detected, number).await;
+        }
         let call = match self.proposal(store::new_id(), &detected, number.as_deref()) {
             Ok(Some(call)) => call,
             Ok(None) => return,
@@ -179,6 +270,7 @@ impl Owner {
             }
         };
         let what = detected.describe();
+        let detected_pid = detected.pid;
         let dir = store::call_dir(&self.calls_dir(), &call, &self.paths.naming);
         let (id, requirement) = (call.id.clone(), call.requirement());
         let why = call
@@ -191,7 +283,7 @@ impl Owner {
             tracing::error!("cannot propose the call: {e}");
             return;
         }
-        tracing::info!(call = %id, %requirement, "proposed: {what}");
+        tracing::info!(call = %id, %requirement, pid = ?detected_pid, "proposed: {what}");
         // Where the server has actions, the call's own notification (sent as it was added)
         // says this with its buttons.
         if let Some(n) = self.notify() {
