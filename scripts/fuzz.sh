@@ -13,7 +13,7 @@ fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install --locked cargo-fuzz
 fi
-targets=(law_toml phone_number manifest plugin_abi)
+targets=(law_toml phone_number manifest plugin_abi pipewire_wire)
 cargo +nightly fuzz build -O 2>&1 | tail -1
 mkdir -p corpus/law_toml
 cp -n ../laws/*.toml ../laws/numbering/*.toml corpus/law_toml/

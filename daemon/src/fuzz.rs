@@ -166,6 +166,23 @@ pub fn plugin_abi(data: &[u8]) {
     }
 }
 
+/// What PipeWire's server sends the call detector: the bytes are read as the reader reads its
+/// socket, message after message. Each is whole before it is read, takes bytes (the reader
+/// always moves on), and means something or nothing; nothing panics.
+pub fn pipewire_wire(data: &[u8]) {
+    use crate::service::detect::pw_wire::{Event, next_message};
+    let mut at = 0;
+    while let Ok(Some((msg, used))) = next_message(&data[at..]) {
+        assert!(
+            used >= 16 && at + used <= data.len(),
+            "{used} bytes of {}",
+            data.len() - at
+        );
+        at += used;
+        let _ = Event::of(&msg);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     /// Every input committed under `fuzz/regressions/<target>/` (crashes the fuzzers found,
@@ -175,11 +192,12 @@ mod tests {
         let root =
             std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/regressions"));
         type Target = fn(&[u8]);
-        let targets: [(&str, Target); 4] = [
+        let targets: [(&str, Target); 5] = [
             ("law_toml", super::law_toml),
             ("phone_number", super::phone_number),
             ("manifest", super::manifest),
             ("plugin_abi", super::plugin_abi),
+            ("pipewire_wire", super::pipewire_wire),
         ];
         let mut ran = 0;
         for (name, target) in targets {

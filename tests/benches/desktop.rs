@@ -50,6 +50,33 @@ fn kib(pid: u32, key: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// With `BENCH_SMAPS` set: what of `pid` is resident, by file (anonymous memory as such),
+/// largest first, on stderr. For finding what a memory figure is made of.
+fn resident_by_file(pid: u32, what: &str) {
+    if std::env::var_os("BENCH_SMAPS").is_none() {
+        return;
+    }
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let mut by: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut name = String::new();
+    for line in smaps.lines() {
+        let mut words = line.split_whitespace();
+        let first = words.next().unwrap_or_default();
+        if first.contains('-') && !first.ends_with(':') {
+            name = words.nth(4).unwrap_or("[anonymous]").to_owned();
+        } else if first == "Rss:" {
+            *by.entry(name.clone()).or_default() +=
+                words.next().and_then(|k| k.parse().ok()).unwrap_or(0);
+        }
+    }
+    let mut by: Vec<_> = by.into_iter().filter(|(_, k)| *k > 0).collect();
+    by.sort_by_key(|b| std::cmp::Reverse(b.1));
+    eprintln!("resident, {what}:");
+    for (file, kib) in by.iter().take(15) {
+        eprintln!("  {kib:>6} KiB  {file}");
+    }
+}
+
 /// Median microseconds of `n` calls of `f`.
 async fn median_us<F, Fut>(n: usize, mut f: F) -> f64
 where
@@ -126,6 +153,7 @@ async fn main() {
             .count() as u64;
     let idle_per_min = woke as f64 * 60.0 / idle_s as f64;
     let idle_rss = kib(pid, "VmRSS:");
+    resident_by_file(pid, "idle, detection on");
     let idle_pss = kib(pid, "Pss:");
     let busy: Vec<String> = after
         .iter()
@@ -208,6 +236,7 @@ async fn main() {
     env.start_daemon();
     std::thread::sleep(Duration::from_secs(3));
     let quiet_rss = kib(env.daemon_pid().unwrap(), "VmRSS:");
+    resident_by_file(env.daemon_pid().unwrap(), "idle, detection off");
     env.stop_daemon();
     drop(modem);
     drop(pipewire);

@@ -5,6 +5,7 @@
 mod gnome_calls;
 mod modem;
 pub mod pipewire;
+pub mod pw_wire;
 pub mod streams;
 
 use super::owner::Command;

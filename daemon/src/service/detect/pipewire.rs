@@ -1,6 +1,6 @@
-//! Calls in softphones and browsers, from their audio streams on PipeWire: a client of
-//! PipeWire's registry, on a thread of its own that registry events wake (nothing polls), whose
-//! findings go to the pure [`Tracker`](super::streams::Tracker) and from there to the owner.
+//! Calls in softphones and browsers, from their audio streams on PipeWire: a reader of
+//! PipeWire's registry, a task that registry events wake (nothing polls), whose findings go to
+//! the pure [`Tracker`](super::streams::Tracker) and from there to the owner.
 
 use super::super::owner::{Command, Detection};
 use super::streams::{Change, Seen, Stream, Tracker};
@@ -68,37 +68,46 @@ pub async fn track(mut seen: mpsc::UnboundedReceiver<Seen>, commands: mpsc::Send
     }
 }
 
-/// Watches PipeWire's registry on a thread of its own, sending what it sees to `seen`. When
-/// PipeWire is not running, or goes away (a restart), the thread waits for its socket to
-/// appear (inotify: nothing polls) and connects again.
+/// Watches PipeWire's registry, sending what it sees to `seen`: a task reading the socket
+/// (nothing polls; see [`pw_wire`](super::pw_wire)). When PipeWire is not running, or goes away
+/// (a restart), it waits for the socket to appear (inotify, on a thread of its own) and connects
+/// again.
 pub fn watch(seen: mpsc::UnboundedSender<Seen>) {
-    let spawned = std::thread::Builder::new()
-        .name("onrecord-detect-pw".into())
-        .spawn(move || {
-            loop {
-                match run(&seen) {
-                    Ok(()) => tracing::warn!(
-                        "the PipeWire connection was lost: calls are detected again once it is back"
-                    ),
-                    Err(e) => tracing::info!(
-                        "{e}: calls in softphones and browsers are detected once PipeWire runs"
-                    ),
-                }
-                // Whatever the registry showed is gone with the connection.
-                if seen.send(Seen::Lost).is_err() {
-                    return;
-                }
-                if let Err(e) = wait_for_server() {
-                    tracing::warn!(
+    tokio::spawn(async move {
+        loop {
+            match run(&seen).await {
+                Ok(()) => tracing::warn!(
+                    "the PipeWire connection was lost: calls are detected again once it is back"
+                ),
+                Err(e) => tracing::info!(
+                    "{e}: calls in softphones and browsers are detected once PipeWire runs"
+                ),
+            }
+            // Whatever the registry showed is gone with the connection.
+            if seen.send(Seen::Lost).is_err() {
+                return;
+            }
+            // A thread of its own rather than the runtime's blocking pool, which a shutdown
+            // would wait for.
+            let (done, waited) = tokio::sync::oneshot::channel();
+            let spawned = std::thread::Builder::new()
+                .name("onrecord-wait-pw".into())
+                .spawn(move || done.send(wait_for_server()));
+            let waited = match spawned {
+                Ok(_) => waited.await,
+                Err(e) => Ok(Err(e.to_string())),
+            };
+            match waited {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    return tracing::warn!(
                         "cannot watch for PipeWire ({e}): calls in softphones and browsers are not detected"
                     );
-                    return;
                 }
+                Err(_) => return,
             }
-        });
-    if let Err(e) = spawned {
-        tracing::error!("cannot watch PipeWire for calls: {e}");
-    }
+        }
+    });
 }
 
 /// Where PipeWire's socket is, as libpipewire looks for it.
@@ -150,83 +159,93 @@ fn wait_for_server() -> Result<(), String> {
     Ok(())
 }
 
-fn run(seen: &mpsc::UnboundedSender<Seen>) -> Result<(), String> {
-    use pipewire as pw;
-    pw::init();
-    let main_loop = pw::main_loop::MainLoopRc::new(None).map_err(|e| e.to_string())?;
-    // Only the protocol: this client reads the registry and makes nothing.
-    let props = pw::properties::properties! {
-        "config.name" => "null",
-        "support.dbus" => "false",
+/// What a registry global is to the tracker, if anything.
+fn seen_of(id: u32, kind: &str, props: &[(String, String)]) -> Option<Seen> {
+    let get = |k: &str| {
+        props
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
     };
-    let context =
-        pw::context::ContextRc::new(&main_loop, Some(props)).map_err(|e| e.to_string())?;
-    // SAFETY: a live context, before the loop runs; a NUL-terminated literal.
-    let loaded = unsafe {
-        pw::sys::pw_context_load_module(
-            context.as_raw_ptr(),
-            c"libpipewire-module-protocol-native".as_ptr(),
-            std::ptr::null(),
-            std::ptr::null_mut(),
-        )
-    };
-    if loaded.is_null() {
-        return Err("cannot load PipeWire's native protocol".into());
-    }
-    let core = context
-        .connect_rc(None)
-        .map_err(|e| format!("no PipeWire server ({e})"))?;
-    let registry = core.get_registry_rc().map_err(|e| e.to_string())?;
-    let quit = main_loop.downgrade();
-    let _core_listener = core
-        .add_listener_local()
-        .error(move |id, _seq, _res, message| {
-            if id == pw::core::PW_ID_CORE {
-                tracing::warn!("PipeWire connection lost ({message}): softphone calls are not detected until onrecordd restarts");
-                if let Some(l) = quit.upgrade() {
-                    l.quit();
-                }
+    match kind {
+        "PipeWire:Interface:Node" => match Stream::from_props(get) {
+            Some(stream) => Some(Seen::Added(id, stream)),
+            None if get("media.class").is_some_and(|c| c.starts_with("Audio/Source")) => {
+                Some(Seen::Source(id, get("object.serial").unwrap_or_default()))
             }
-        })
-        .register();
-    let (added, removed) = (seen.clone(), seen.clone());
-    let _registry_listener = registry
-        .add_listener_local()
-        .global(move |g| {
-            let Some(props) = g.props else {
-                return;
-            };
-            let get = |k: &str| props.get(k).map(str::to_owned);
-            let seen = match g.type_ {
-                pw::types::ObjectType::Node => match Stream::from_props(get) {
-                    Some(stream) => Seen::Added(g.id, stream),
-                    None if get("media.class").is_some_and(|c| c.starts_with("Audio/Source")) => {
-                        Seen::Source(g.id, get("object.serial").unwrap_or_default())
-                    }
-                    None => return,
-                },
-                pw::types::ObjectType::Client => {
-                    match get("pipewire.sec.pid").and_then(|p| p.parse().ok()) {
-                        Some(pid) => Seen::Client(g.id, pid),
-                        None => return,
-                    }
-                }
-                pw::types::ObjectType::Link => {
-                    let node = |k: &str| get(k).and_then(|v| v.parse::<u32>().ok());
-                    match (node("link.output.node"), node("link.input.node")) {
-                        (Some(from), Some(to)) => Seen::Link(g.id, from, to),
-                        _ => return,
-                    }
-                }
-                _ => return,
-            };
-            let _ = added.send(seen);
-        })
-        .global_remove(move |id| {
-            let _ = removed.send(Seen::Removed(id));
-        })
-        .register();
+            None => None,
+        },
+        // The process PipeWire saw connect (the socket's peer), not what the client claims.
+        "PipeWire:Interface:Client" => get("pipewire.sec.pid")
+            .and_then(|p| p.parse().ok())
+            .map(|pid| Seen::Client(id, pid)),
+        "PipeWire:Interface:Link" => {
+            let node = |k: &str| get(k).and_then(|v| v.parse::<u32>().ok());
+            match (node("link.output.node"), node("link.input.node")) {
+                (Some(from), Some(to)) => Some(Seen::Link(id, from, to)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// One connection: reads the registry until the server goes away (`Ok`) or cannot be reached.
+async fn run(seen: &mpsc::UnboundedSender<Seen>) -> Result<(), String> {
+    use super::pw_wire::{Event, Writer, next_message};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let path = socket().ok_or("no XDG_RUNTIME_DIR")?;
+    let mut conn = tokio::net::UnixStream::connect(&path)
+        .await
+        .map_err(|e| format!("no PipeWire server at {} ({e})", path.display()))?;
+    let mut out = Writer::default();
+    out.start(&[
+        ("application.name", "onrecordd"),
+        ("application.process.id", &std::process::id().to_string()),
+    ]);
+    conn.write_all(&out.take())
+        .await
+        .map_err(|e| format!("PipeWire refused the connection ({e})"))?;
     tracing::info!("detecting calls in softphones and browsers (PipeWire)");
-    main_loop.run();
-    Ok(())
+    let mut buf: Vec<u8> = Vec::with_capacity(16 * 1024);
+    loop {
+        match conn.read_buf(&mut buf).await {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!("reading from PipeWire: {e}");
+                return Ok(());
+            }
+        }
+        let mut used = 0;
+        while let Some((msg, len)) = next_message(&buf[used..])? {
+            used += len;
+            match Event::of(&msg) {
+                Event::Global { id, kind, props } => {
+                    if let Some(s) = seen_of(id, &kind, &props) {
+                        let _ = seen.send(s);
+                    }
+                }
+                Event::Removed(id) => {
+                    let _ = seen.send(Seen::Removed(id));
+                }
+                Event::Ping { id, seq } => out.pong(id, seq),
+                Event::Error { id: 0, message } => {
+                    tracing::warn!("PipeWire connection lost ({message})");
+                    return Ok(());
+                }
+                Event::Error { id, message } => {
+                    tracing::debug!("PipeWire: error on object {id}: {message}")
+                }
+                Event::Other => {}
+            }
+        }
+        buf.drain(..used);
+        let pending = out.take();
+        if !pending.is_empty() {
+            conn.write_all(&pending)
+                .await
+                .map_err(|e| format!("writing to PipeWire: {e}"))?;
+        }
+    }
 }
