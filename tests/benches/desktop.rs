@@ -1,8 +1,8 @@
 //! onrecordd as a desktop citizen (release build, over a private bus, configured as installed:
 //! live capture, whose plugin is loaded when a call first records; call detection on, with a
-//! headless PipeWire and a ModemManager to watch; no call): wakeups per minute when idle
-//! (target 0), resident memory idle (targets: at most 10 MiB with detection on, 8 without)
-//! and while recording, and the D-Bus round trip of a Rust
+//! headless PipeWire and a ModemManager to watch, and GNOME Calls watched for; no call):
+//! wakeups per minute when idle (target 0), resident memory idle (targets: at most 10 MiB with
+//! detection on, 8 without) and while recording, and the D-Bus round trip of a Rust
 //! client to onrecordd against the same client pinging the bus daemon
 //! (`org.freedesktop.DBus.Peer.Ping`), in the same run (target at most 1.2x).
 //! `BENCH_IDLE_SECONDS` (default 60) sets the idle window.
@@ -125,11 +125,13 @@ async fn main() {
     let pipewire = onrecord_tests::pipewire::PipeWire::start(&env);
     let modem = onrecord_tests::modem::FakeModemManager::start(&env.bus.address).await;
     env.start_daemon();
-    // Both detectors say when they watch (a daemon without them says nothing).
+    // The detectors say when they watch (a daemon without them says nothing).
     std::thread::sleep(Duration::from_secs(1));
     let detecting = {
         let log = env.log();
-        log.contains("detecting modem calls") && log.contains("detecting calls in softphones")
+        log.contains("detecting modem calls")
+            && log.contains("detecting calls in softphones")
+            && log.contains("detecting calls in GNOME Calls")
     };
     let pid = env.daemon_pid().unwrap();
     std::thread::sleep(Duration::from_secs(3));
@@ -262,7 +264,7 @@ async fn main() {
     let mut rows = vec![
         onrecord_tests::bench_row(
             &format!(
-                "idle wakeups per minute ({idle_s} s), detection on (PipeWire, ModemManager){}",
+                "idle wakeups per minute ({idle_s} s), detection on (PipeWire, ModemManager, GNOME Calls){}",
                 if detecting { "" } else { " NOT RUNNING" }
             ),
             format!("{idle_per_min:.1}"),
@@ -270,7 +272,7 @@ async fn main() {
             Some(idle_per_min == 0.0 && detecting),
         ),
         onrecord_tests::bench_row(
-            "idle resident memory (VmRSS), detection on (PipeWire, ModemManager)",
+            "idle resident memory (VmRSS), detection on (PipeWire, ModemManager, GNOME Calls)",
             format!("{:.1} MiB", mib(idle_rss)),
             "<= 10 MiB",
             Some(idle_rss <= 10 * 1024 && detecting),
