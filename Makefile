@@ -6,15 +6,15 @@ CARGO ?= cargo
 # dbus-daemon: the private buses of the demo and tests; systemd: busctl, the non-Rust client,
 # and systemd-analyze, which verifies the installed unit; man-db: renders the installed man
 # pages; chromium: opens the evidence report in a test; espeak-ng: the voices of the call
-# analysis's corpus; libglib2.0-bin: gdbus, a reference D-Bus peer for the round-trip bench.
-# BUILD_DEBS: what the live capture plugin
-# (cpal: ALSA and PipeWire) builds against. PW_DEBS: a headless PipeWire for the live tests,
+# analysis's corpus; libglib2.0-bin: gdbus, a reference D-Bus peer for the round-trip bench;
+# flac: `flac -5`, the FLAC plugin's reference in the bench. BUILD_DEBS: what the live capture
+# plugin (cpal: ALSA and PipeWire) and the FLAC plugin (libFLAC) build against. PW_DEBS: a headless PipeWire for the live tests,
 # the demo and the benchmarks, with the reference recorders (pw-record, parecord, arecord).
-BUILD_DEBS := pkg-config libasound2-dev libpipewire-0.3-dev libclang-dev
+BUILD_DEBS := pkg-config libasound2-dev libpipewire-0.3-dev libclang-dev libflac-dev
 PW_DEBS    := pipewire pipewire-pulse wireplumber pipewire-alsa pulseaudio-utils alsa-utils
 DEMO_DEBS  := dbus-daemon $(BUILD_DEBS)
 TEST_DEBS  := dbus-daemon systemd man-db chromium espeak-ng $(BUILD_DEBS) $(PW_DEBS)
-BENCH_DEBS := dbus-daemon espeak-ng libglib2.0-bin $(BUILD_DEBS) $(PW_DEBS) stress-ng
+BENCH_DEBS := dbus-daemon espeak-ng libglib2.0-bin flac $(BUILD_DEBS) $(PW_DEBS) stress-ng
 
 .PHONY: build demo test fuzz bench reliability introspection clean install uninstall
 
@@ -63,6 +63,7 @@ bench:
 	$(CARGO) bench -p onrecord-tests --bench reload
 	$(CARGO) bench -p onrecord-tests --bench desktop
 	$(CARGO) bench -p onrecord-tests --bench evidence
+	$(CARGO) bench -p onrecord-tests --bench flac
 	scripts/bench-capture.py
 	$(CARGO) run --release -q -p onrecord-corpus -- --set test --rows target/bench/corpus.json
 	scripts/bench-table.py

@@ -2,7 +2,8 @@
 """Live-capture benchmark (make bench): onrecordd recording two live PipeWire sources (a
 microphone and the far side's monitor) to WAV, side by side with the reference recorders on
 the same sources, in the same run: pw-record, parecord --latency-msec=100 and arecord, one
-process per source. Each runs alone for the same window over a private headless PipeWire.
+process per source; and onrecordd recording the same to FLAC (target: at most 1.25x its CPU
+recording to WAV). Each runs alone for the same window over a private headless PipeWire.
 
 Measured per recorder, over the window (after a one-second settle):
   CPU      time on a CPU of all their threads, from /proc/PID/task/*/schedstat
@@ -147,11 +148,11 @@ def ctl(w, *args):
     return subprocess.run([os.path.join(REL, "onrecordctl"), *args], env=w.env, capture_output=True, text=True, check=True).stdout
 
 
-def onrecordd(w, seconds, stress=False):
+def onrecordd(w, seconds, stress=False, storage="storage-wav"):
     cfg = os.path.join(w.dir, "config.toml")
     data = os.path.join(w.dir, "data", str(time.time()))
     with open(cfg, "w") as f:
-        f.write('jurisdiction = "US-TX"\n[capture]\nmicrophone = "pipewire:mic"\nfar_side = "pipewire:far_side"\n')
+        f.write(f'jurisdiction = "US-TX"\n[capture]\nmicrophone = "pipewire:mic"\nfar_side = "pipewire:far_side"\nstorage = "{storage}"\n')
     d = w.spawn([os.path.join(REL, "onrecordd"), "--config", cfg, "--data-dir", data,
                  "--laws-dir", os.path.join(ROOT, "laws"), "--plugin-dir", REL], log="onrecordd")
     w.wait(lambda: w.ok([os.path.join(REL, "onrecordctl"), "status"]))
@@ -221,6 +222,7 @@ def main():
         SERVER.extend(p.pid for p in w.procs)
         recorders = [
             ("onrecordd (both sides, one process)", lambda: onrecordd(w, SECONDS)),
+            ("onrecordd to FLAC", lambda: onrecordd(w, SECONDS, storage="storage-flac")),
             ("pw-record x2", lambda: pair(w, SECONDS, [
                 ["pw-record", "--target", "mic", "--channels", "1", "--rate", "48000", out("pw1.wav")],
                 ["pw-record", "--target", "far_side", "-P", "{ stream.capture.sink=true }", "--channels", "1", "--rate", "48000", out("pw2.wav")]])),
@@ -270,6 +272,7 @@ def main():
             ("CPU vs parecord x2", ratio(us["cpu_s"], pa["cpu_s"]), 1.0),
             ("peak memory vs pw-record x2", ratio(us["peak_kib"], pw["peak_kib"]), 0.7),
             ("wakeups vs pw-record x2", ratio(us["wakeups"], pw["wakeups"]), 0.5),
+            ("CPU recording to FLAC vs to WAV", ratio(rows["onrecordd to FLAC"]["cpu_s"], us["cpu_s"]), 1.25),
         ]
         print()
         for name, r, target in checks:

@@ -321,7 +321,7 @@ async fn main() {
     onrecord_tests::write_bench_rows("desktop", &rows);
     let verdict = |ok: bool| if ok { "met" } else { "NOT MET" };
     println!(
-        "\nonrecordd on the desktop (release; idle = no call, live capture configured as installed,\ndetection on with a PipeWire and a ModemManager to watch)\n"
+        "\nonrecordd on the desktop (release; idle = no call, live capture configured as installed,\ndetection on with a PipeWire and a ModemManager to watch, and GNOME Calls watched for)\n"
     );
     println!("{:<52} {:>12}  target", "", "measured");
     println!(

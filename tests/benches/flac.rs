@@ -1,0 +1,176 @@
+//! The FLAC path against `flac -5` (release build, over a private bus): `BENCH_FLAC_MINUTES`
+//! (default 10) of 48 kHz stereo call audio (the call analysis's corpus: speech, hold music
+//! and ring tones over a phone line, both sides) recorded by onrecordd through capture-file at
+//! 50x real time, once into storage-wav and once into storage-flac, in the same run.
+//!
+//! - the FLAC plugin's encoding cost: the daemon's CPU time on the FLAC path minus the WAV
+//!   path, against `flac -5`'s CPU time on the same audio (target at most 1.0x);
+//! - its size against `flac -5`'s (target within 2 %);
+//! - the whole FLAC path and the whole WAV path per minute of audio (for context: live, the
+//!   capture bench compares recording to FLAC with recording to WAV).
+
+use onrecord_corpus::{Line, render, synth, write_wav};
+use onrecord_tests::TestEnv;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const RATE: u32 = 48_000;
+
+/// At least `seconds` of the corpus's calls (dev seeds, over a phone line) end to end.
+fn corpus_clip(path: &Path, seconds: f64) {
+    let (mut near, mut far) = (Vec::new(), Vec::new());
+    for seed in 1.. {
+        let call = synth::compose(seed).expect("a corpus call");
+        let (n, f) = render(&call, RATE, Line::Phone, seed);
+        near.extend(n);
+        far.extend(f);
+        if near.len() as f64 >= seconds * f64::from(RATE) {
+            break;
+        }
+    }
+    let n = (seconds * f64::from(RATE)) as usize;
+    write_wav(path, &near[..n], &far[..n], RATE).expect("the clip");
+}
+
+/// CPU seconds (user and system, all threads) `pid` has used.
+fn cpu_s(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap()) / hz
+}
+
+/// Records `clip` into `storage`: the daemon's CPU seconds from the start of recording until
+/// the file stops growing, and the recording's size.
+fn record(env: &mut TestEnv, clip: &Path, storage: &str, extension: &str) -> (f64, u64) {
+    std::fs::write(
+        &env.config,
+        format!(
+            "jurisdiction = \"US-TX\"\n[detect]\nmodem = false\npipewire = false\ngnome_calls = false\n[capture]\nsource = \"capture-file\"\nstorage = \"{storage}\"\n[capture.source_options]\npath = \"{}\"\nspeed = \"50\"\n",
+            clip.display()
+        ),
+    )
+    .unwrap();
+    let _ = std::fs::remove_dir_all(env.data_dir.join("calls"));
+    env.start_daemon();
+    std::thread::sleep(Duration::from_secs(1));
+    let pid = env.daemon_pid().unwrap();
+    env.ctl_json(&["call", "new", "--them", "US-TX", "--label", storage]);
+    env.call(&["notice"]);
+    let before = cpu_s(pid);
+    env.call(&["start"]);
+    let file = env.call_dir().join(format!("audio.{extension}"));
+    let (mut last, mut still) = (0, Instant::now());
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    loop {
+        let have = std::fs::metadata(&file).map_or(0, |m| m.len());
+        if have != last {
+            (last, still) = (have, Instant::now());
+        } else if have > 0 && still.elapsed() > Duration::from_secs(2) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still recording: {have} bytes");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let used = cpu_s(pid) - before;
+    env.call(&["stop"]);
+    let size = std::fs::metadata(&file).unwrap().len();
+    env.stop_daemon();
+    (used, size)
+}
+
+/// `flac -5` on `clip`: its CPU seconds and the size of what it wrote.
+fn reference(clip: &Path, out: &Path) -> (f64, u64) {
+    // Reaped by wait4, which gives its resource usage.
+    #[allow(clippy::zombie_processes)]
+    let child = Command::new("flac")
+        .args(["-5", "-f", "-s", "-o"])
+        .arg(out)
+        .arg(clip)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("flac (make bench installs it)");
+    let mut status = 0;
+    // SAFETY: plain data out-parameters; the child is ours and not yet waited for.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32, "wait4");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "flac failed"
+    );
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (
+        secs(usage.ru_utime) + secs(usage.ru_stime),
+        std::fs::metadata(out).unwrap().len(),
+    )
+}
+
+fn main() {
+    let minutes: f64 = std::env::var("BENCH_FLAC_MINUTES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10.0);
+    let mut env = TestEnv::new();
+    let clip = env.dir.path().join("calls.wav");
+    corpus_clip(&clip, minutes * 60.0);
+    let (wav_cpu, _) = record(&mut env, &clip, "storage-wav", "wav");
+    let (flac_cpu, flac_size) = record(&mut env, &clip, "storage-flac", "flac");
+    let (ref_cpu, ref_size) = reference(&clip, &env.dir.path().join("reference.flac"));
+
+    let encoding = flac_cpu - wav_cpu;
+    let ratio = encoding / ref_cpu;
+    let size = flac_size as f64 / ref_size as f64;
+    let whole = flac_cpu / wav_cpu;
+    let rows = vec![
+        onrecord_tests::bench_row(
+            &format!(
+                "FLAC encoding ({minutes} min of calls): FLAC path minus WAV path, against flac -5"
+            ),
+            format!("{encoding:.2} s vs {ref_cpu:.2} s: {ratio:.2}x"),
+            "<= 1.0x",
+            Some(ratio <= 1.0),
+        ),
+        onrecord_tests::bench_row(
+            "FLAC size against flac -5 on the same audio",
+            format!(
+                "{:+.2} % ({flac_size} vs {ref_size} bytes)",
+                (size - 1.0) * 100.0
+            ),
+            "within 2 %",
+            Some((size - 1.0).abs() <= 0.02),
+        ),
+        onrecord_tests::bench_row(
+            "FLAC path and WAV path at 50x, CPU per minute of audio",
+            format!(
+                "{:.2} s and {:.2} s ({whole:.2}x)",
+                flac_cpu / minutes,
+                wav_cpu / minutes
+            ),
+            "",
+            None,
+        ),
+    ];
+    println!("\nstorage-flac against flac -5 (release; capture-file at 50x real time)\n");
+    for r in &rows {
+        println!(
+            "{:<72} {}  {} ({})",
+            r["what"].as_str().unwrap(),
+            r["measured"].as_str().unwrap(),
+            r["target"].as_str().unwrap(),
+            match r["met"].as_bool() {
+                Some(true) => "met",
+                Some(false) => "NOT MET",
+                None => "context",
+            }
+        );
+    }
+    onrecord_tests::write_bench_rows("flac", &rows);
+}
