@@ -6,13 +6,14 @@
 //! watched, which sees the same call. Driven by signals alone, like the modem watch.
 
 use super::super::owner::{Command, Detection};
+use super::{Properties, property};
 use crate::calls::Detected;
 use futures_util::StreamExt;
 use onrecord_interface::DetectedBy;
 use std::collections::HashMap;
 use tokio::sync::mpsc;
-use zbus::{Connection, MatchRule, MessageStream};
-use zbus::{OwnedObjectPath, OwnedVariant as OwnedValue};
+use zbus::Connection;
+use zbus::OwnedObjectPath;
 
 const SERVICE: &str = "org.gnome.Calls";
 const ROOT: &str = "/org/gnome/Calls";
@@ -21,8 +22,6 @@ const OBJECT_MANAGER: &str = "org.freedesktop.DBus.ObjectManager";
 
 /// `CuiCallState`: the call is over.
 const DISCONNECTED: u32 = 7;
-
-type Properties = HashMap<String, OwnedValue>;
 
 /// The number in a call's `Id`, and the address to show when it holds none: `+14155550123`,
 /// `tel:+1 415 555 0123`, `sip:+14155550123@sip.example.net;user=phone` give a number;
@@ -47,10 +46,7 @@ pub fn read_id(id: &str) -> (Option<String>, String) {
 }
 
 fn text(props: &Properties, key: &str) -> String {
-    props
-        .get(key)
-        .and_then(|v| String::try_from(v.try_clone().ok()?).ok())
-        .unwrap_or_default()
+    property(props, key).unwrap_or_default()
 }
 
 /// What one call object says.
@@ -65,12 +61,8 @@ impl Seen {
     fn of(props: &Properties) -> Seen {
         Seen {
             id: text(props, "Id"),
-            inbound: props
-                .get("Inbound")
-                .and_then(|v| bool::try_from(v.try_clone().ok()?).ok()),
-            state: props
-                .get("State")
-                .and_then(|v| u32::try_from(v.try_clone().ok()?).ok()),
+            inbound: property(props, "Inbound"),
+            state: property(props, "State"),
             protocol: text(props, "Protocol"),
         }
     }
@@ -107,20 +99,7 @@ struct Watch {
 
 impl Watch {
     async fn run(&mut self) -> zbus::Result<()> {
-        // Subscribed before the first scan, so no call falls between the two.
-        let signals = MatchRule::builder()
-            .msg_type(zbus::message::Type::Signal)
-            .path_namespace(ROOT)
-            .build()?;
-        let mut signals = MessageStream::for_match_rule(signals, &self.conn, None).await?;
-        let owners = MatchRule::builder()
-            .msg_type(zbus::message::Type::Signal)
-            .sender("org.freedesktop.DBus")
-            .interface("org.freedesktop.DBus")
-            .member("NameOwnerChanged")
-            .arg(0, SERVICE)
-            .build()?;
-        let mut owners = MessageStream::for_match_rule(owners, &self.conn, None).await?;
+        let (mut signals, mut owners) = super::watch_streams(&self.conn, SERVICE, ROOT).await?;
         self.appeared().await;
         tracing::info!("detecting calls in GNOME Calls");
         loop {
@@ -158,21 +137,10 @@ impl Watch {
         };
         self.owner = Some(owner.to_string());
         self.pid = dbus.get_connection_unix_process_id(name).await.ok();
-        let reply = self
-            .conn
-            .call_method(
-                Some(SERVICE),
-                ROOT,
-                Some(OBJECT_MANAGER),
-                "GetManagedObjects",
-                &(),
-            )
-            .await;
-        let objects: HashMap<OwnedObjectPath, HashMap<String, Properties>> =
-            match reply.and_then(|m| m.body().deserialize()) {
-                Ok(o) => o,
-                Err(e) => return tracing::debug!("GNOME Calls lists no calls ({e})"),
-            };
+        let objects = match super::managed_objects(&self.conn, SERVICE, ROOT).await {
+            Ok(o) => o,
+            Err(e) => return tracing::debug!("GNOME Calls lists no calls ({e})"),
+        };
         for (path, ifaces) in objects {
             if let Some(props) = ifaces.get(CALL) {
                 self.began(&path, Seen::of(props)).await;

@@ -4,13 +4,13 @@
 //! The watch is driven by signals alone: nothing wakes up while no call comes.
 
 use super::super::owner::{Command, Detection};
+use super::{Properties, property};
 use crate::calls::Detected;
 use futures_util::StreamExt;
 use onrecord_interface::DetectedBy;
-use std::collections::HashMap;
 use tokio::sync::mpsc;
-use zbus::{Connection, MatchRule, MessageStream};
-use zbus::{OwnedObjectPath, OwnedVariant as OwnedValue};
+use zbus::Connection;
+use zbus::OwnedObjectPath;
 
 const SERVICE: &str = "org.freedesktop.ModemManager1";
 const ROOT: &str = "/org/freedesktop/ModemManager1";
@@ -20,8 +20,6 @@ const CALL: &str = "org.freedesktop.ModemManager1.Call";
 
 /// `MMCallState`: the call is over.
 const TERMINATED: i32 = 7;
-
-type Properties = HashMap<String, OwnedValue>;
 
 /// `MMCallDirection` in words.
 fn direction(d: i32) -> &'static str {
@@ -36,22 +34,9 @@ fn direction(d: i32) -> &'static str {
 /// that appears is proposed, each that terminates or disappears ends. Calls already there
 /// when the watch begins are proposed too.
 pub async fn watch(conn: Connection, commands: mpsc::Sender<Command>) -> zbus::Result<()> {
-    // Subscribed before the first scan, so no call falls between the two. One stream for every
-    // signal under ModemManager's objects keeps their order: a call's StateChanged comes before
-    // its modem's CallDeleted.
-    let signals = MatchRule::builder()
-        .msg_type(zbus::message::Type::Signal)
-        .path_namespace(ROOT)
-        .build()?;
-    let mut signals = MessageStream::for_match_rule(signals, &conn, None).await?;
-    let owner = MatchRule::builder()
-        .msg_type(zbus::message::Type::Signal)
-        .sender("org.freedesktop.DBus")
-        .interface("org.freedesktop.DBus")
-        .member("NameOwnerChanged")
-        .arg(0, SERVICE)
-        .build()?;
-    let mut owners = MessageStream::for_match_rule(owner, &conn, None).await?;
+    // One stream for every signal under ModemManager's objects keeps their order: a call's
+    // StateChanged comes before its modem's CallDeleted.
+    let (mut signals, mut owners) = super::watch_streams(&conn, SERVICE, ROOT).await?;
     let mut known: Vec<OwnedObjectPath> = Vec::new();
     scan(&conn, &commands, &mut known).await;
     tracing::info!("detecting modem calls (ModemManager)");
@@ -87,9 +72,7 @@ pub async fn watch(conn: Connection, commands: mpsc::Sender<Command>) -> zbus::R
                         else {
                             continue;
                         };
-                        let number = changed
-                            .get("Number")
-                            .and_then(|v| String::try_from(v.try_clone().ok()?).ok())
+                        let number = property::<String>(&changed, "Number")
                             .filter(|n| !n.trim().is_empty());
                         if let (CALL, Some(number)) = (iface.as_str(), number) {
                             let _ = commands
@@ -140,33 +123,19 @@ async fn scan(
     commands: &mpsc::Sender<Command>,
     known: &mut Vec<OwnedObjectPath>,
 ) {
-    let reply = conn
-        .call_method(
-            Some(SERVICE),
-            ROOT,
-            Some("org.freedesktop.DBus.ObjectManager"),
-            "GetManagedObjects",
-            &(),
-        )
-        .await;
-    let objects: HashMap<OwnedObjectPath, HashMap<String, Properties>> =
-        match reply.and_then(|m| m.body().deserialize()) {
-            Ok(o) => o,
-            Err(e) => {
-                tracing::debug!("ModemManager is not there ({e}); its calls appear when it does");
-                return;
-            }
-        };
+    let objects = match super::managed_objects(conn, SERVICE, ROOT).await {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::debug!("ModemManager is not there ({e}); its calls appear when it does");
+            return;
+        }
+    };
     for ifaces in objects.values() {
         let Some(voice) = ifaces.get(VOICE) else {
             continue;
         };
         let model = ifaces.get(MODEM).map(model_of).unwrap_or_default();
-        let paths: Vec<OwnedObjectPath> = voice
-            .get("Calls")
-            .and_then(|v| v.try_clone().ok())
-            .and_then(|v| Vec::<OwnedObjectPath>::try_from(v).ok())
-            .unwrap_or_default();
+        let paths: Vec<OwnedObjectPath> = property(voice, "Calls").unwrap_or_default();
         for call in paths {
             began(conn, commands, &call, &model, known).await;
         }
@@ -175,12 +144,7 @@ async fn scan(
 
 /// "QUECTEL EG25", from a modem's `Manufacturer` and `Model`.
 fn model_of(modem: &Properties) -> String {
-    let text = |key: &str| {
-        modem
-            .get(key)
-            .and_then(|v| String::try_from(v.try_clone().ok()?).ok())
-            .unwrap_or_default()
-    };
+    let text = |key: &str| property::<String>(modem, key).unwrap_or_default();
     [text("Manufacturer"), text("Model")]
         .into_iter()
         .filter(|s| !s.is_empty())
@@ -223,19 +187,11 @@ async fn began(
             return;
         }
     };
-    let int = |key: &str| {
-        props
-            .get(key)
-            .and_then(|v| i32::try_from(v.try_clone().ok()?).ok())
-            .unwrap_or(0)
-    };
+    let int = |key: &str| property::<i32>(&props, key).unwrap_or(0);
     if int("State") == TERMINATED {
         return;
     }
-    let number = props
-        .get("Number")
-        .and_then(|v| String::try_from(v.try_clone().ok()?).ok())
-        .filter(|n| !n.trim().is_empty());
+    let number = property::<String>(&props, "Number").filter(|n| !n.trim().is_empty());
     if !known.contains(call) {
         known.push(call.clone());
     }
