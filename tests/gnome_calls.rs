@@ -216,3 +216,41 @@ fn a_gnome_calls_sip_call_is_recorded_from_its_own_streams_and_sealed_when_hung_
     let (code, out, err) = env.ctl_run(&["verify", &id]);
     assert_eq!(code, 0, "{out}{err}");
 }
+
+/// A number a rule ignores ("my doctor"): the call in GNOME Calls is not proposed, and nor are
+/// its streams on PipeWire, which would otherwise be proposed as a call in an application.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_a_rule_ignores_is_not_proposed_from_its_streams_either() {
+    let mut env = TestEnv::new();
+    std::fs::write(
+        &env.config,
+        "jurisdiction = \"US-TX\"\n[[rule]]\nname = \"my doctor\"\nnumber = \"+15125550177\"\naction = \"ignore\"\n",
+    )
+    .unwrap();
+    let pw = PipeWire::start(&env);
+    let (_, voice) = two_voices(&env.dir.path().join("both.wav"), 30.0);
+    let mut calls = FakeGnomeCalls::start(&env.bus.address).await;
+    env.start_daemon();
+    let path = calls
+        .add_call("sip:+15125550177@sip.example.net", "sip", true, ACTIVE)
+        .await;
+    let stream = OwnStream::play(&pw.socket(), "Calls", "phone", "far_side", voice);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !env
+        .log()
+        .contains("a call in Calls ignored: it is a call a rule ignores")
+    {
+        assert!(Instant::now() < deadline, "{}", env.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let list = env.ctl_json(&["call", "list"]);
+    assert_eq!(list.as_array().unwrap().len(), 0, "{list}");
+    // Once the call is over, the same application's next call is proposed as usual.
+    calls.hang_up(&path).await;
+    drop(stream);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let _again = OwnStream::play(&pw.socket(), "Calls", "phone", "far_side", vec![0; 48_000]);
+    let list = env.calls_when("the next call proposed", |l| !l.is_empty());
+    assert_eq!(list[0]["label"], "Calls");
+    assert_eq!(on_disk(&env), 0);
+}

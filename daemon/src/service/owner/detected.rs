@@ -81,6 +81,10 @@ impl Owner {
             }
             Detection::Number { by, key, number } => self.renumber(conn, by, &key, &number).await,
             Detection::Ended { by, key, why } => {
+                self.ignored.retain(|d| !(d.by == by && d.key == key));
+                for d in &mut self.ignored {
+                    d.linked.retain(|l| !(l.by == by && l.key == key));
+                }
                 let Some(id) = self.detected_call(by, &key) else {
                     return;
                 };
@@ -249,7 +253,25 @@ impl Owner {
         detected: Detected,
         number: Option<String>,
     ) {
-        if self.detected_call(detected.by, &detected.key).is_some() {
+        if self.detected_call(detected.by, &detected.key).is_some()
+            || self
+                .ignored
+                .iter()
+                .any(|d| d.is(detected.by, &detected.key))
+        {
+            return;
+        }
+        if detected.pid.is_some()
+            && self
+                .ignored
+                .iter()
+                .any(|d| d.pid == detected.pid && !d.seen_by(detected.by))
+        {
+            tracing::info!(
+                "{} ignored: it is a call a rule ignores",
+                detected.describe()
+            );
+            self.ignored.push(detected);
             return;
         }
         if let Some(id) = self.partner(&detected) {
@@ -257,7 +279,7 @@ impl Owner {
         }
         let call = match self.proposal(store::new_id(), &detected, number.as_deref()) {
             Ok(Some(call)) => call,
-            Ok(None) => return,
+            Ok(None) => return self.ignored.push(detected),
             Err(e) => {
                 tracing::error!("a call was noticed but cannot be proposed: {e}");
                 if let Some(n) = self.notify() {
@@ -318,7 +340,10 @@ impl Owner {
                     n.call(&e.call);
                 }
             }
-            Ok(None) => self.forget(conn, &id).await,
+            Ok(None) => {
+                self.ignored.push(detected);
+                self.forget(conn, &id).await
+            }
             Err(e) => {
                 tracing::warn!(call = %id, "the proposal's number {number:?} cannot be read: {e}")
             }

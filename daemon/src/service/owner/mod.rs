@@ -141,6 +141,9 @@ pub struct Owner {
     sealing: BTreeMap<String, Vec<oneshot::Sender<Result<(), Error>>>>,
     /// A shutdown waiting for the seals to finish, with its count.
     shutdown: Option<(oneshot::Sender<usize>, usize)>,
+    /// Detected calls a rule ignores, while they last: another detector's view of one (the
+    /// streams of the same process) is ignored with it.
+    ignored: Vec<crate::calls::Detected>,
 }
 
 /// A call as the owner keeps it: its directory, its state, and the channel that gives its
@@ -229,6 +232,7 @@ impl Owner {
                 notifier: None,
                 sealing: BTreeMap::new(),
                 shutdown: None,
+                ignored: Vec::new(),
             },
             rx,
         ))
