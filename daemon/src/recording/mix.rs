@@ -25,10 +25,6 @@ const QUIET_S: f64 = 0.5;
 const LOOKAHEAD_S: f64 = 0.5;
 /// Output never waits longer than this (seconds) for a late source.
 const MAX_WAIT_S: f64 = 3.0;
-/// Nor longer than this for the rate of a source whose audio is here: its audio is kept
-/// meanwhile (up to `MAX_AHEAD_S`), and on a loaded machine the first fits take more marks to
-/// agree (written on the nominal line instead, a source 2000 ppm fast slipped against itself).
-const FIT_WAIT_S: f64 = 8.0;
 /// Gaps shorter than this (seconds) are neither noted nor counted as gaps (their frames are
 /// counted as silence): a source's first period arriving a few milliseconds after the start.
 const NOTE_GAP_S: f64 = 0.02;
@@ -207,15 +203,11 @@ impl Live {
     fn ready(&self, t: f64, now: f64, stopping: bool) -> bool {
         let have = self.clock.confirmed_frames() as f64;
         let here = |t: f64| self.clock.frame_at(t).is_some_and(|k| k + 3.0 <= have);
-        let ahead = here(t) && here(t + LOOKAHEAD_S);
-        if here(t) && (stopping || (ahead && self.clock.fitted())) {
+        if here(t) && (stopping || (here(t + LOOKAHEAD_S) && self.clock.fitted())) {
             return true;
         }
         if self.clock.before_start(t) && self.last_mark_s.is_some() {
             return true;
-        }
-        if ahead {
-            return now - t > FIT_WAIT_S;
         }
         let quiet = self.last_mark_s.is_none_or(|l| now - l > QUIET_S);
         (quiet && t < now - QUIET_S / 2.0) || now - t > MAX_WAIT_S
