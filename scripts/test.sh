@@ -5,8 +5,17 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --workspace --lib --bins --tests 2>&1 | tee "$log"
+# Tests whose figures are timing (sides placed on their measured clocks, in real time) run
+# after the rest, one at a time, with nothing else of the suite loading the machine: beside it,
+# a side's first fitted second missed its correlation now and then (0.988 against 0.99).
+# Under load by design, `make bench` measures recording with both cores busy.
+alone=(live::timed_sources_are_aligned live::one_side_alone_is_recorded_mono)
+skip=()
+for t in "${alone[@]}"; do skip+=(--skip "$t"); done
+cargo test --workspace --lib --bins --tests -- "${skip[@]}" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+cargo test -p onrecord-tests --test tests -- --test-threads=1 "${alone[@]}" 2>&1 | tee -a "$log"
+[[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
 passed=$(grep -o '^test result: [A-Za-z]*\. [0-9]* passed' "$log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -o '[0-9]* failed;' "$log" | awk '{s+=$1} END {print s+0}')
 echo

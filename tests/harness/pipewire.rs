@@ -35,11 +35,12 @@ impl PipeWire {
         c
     }
 
-    /// Runs a PipeWire tool to completion, retrying a few times (a server that has just
-    /// started may answer "Host is down" once); panics with its output if it never succeeds.
+    /// Runs a PipeWire tool to completion, retrying for up to 20 s (a server that has just
+    /// started may answer "Host is down" once, and on a loaded machine pipewire-pulse took
+    /// more than 5 s to accept); panics with its output if it never succeeds.
     pub fn run(&self, program: &str, args: &[&str]) -> String {
         let mut last = String::new();
-        for _ in 0..20 {
+        for _ in 0..80 {
             let out = self
                 .command(program)
                 .args(args)
