@@ -1,7 +1,7 @@
 //! Every state against every event (STYLE 3), and random event sequences against the
 //! invariants.
 
-use onrecord_interface::{Answer, TimelineKind, Told};
+use onrecord_interface::{Answer, DetectedBy, TimelineKind, Told};
 
 use super::*;
 use CallState::*;

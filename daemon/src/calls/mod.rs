@@ -1,5 +1,6 @@
 //! Calls: the consent state machine (pure), and their records on disk.
 
+mod detected;
 pub mod machine;
 pub mod store;
 

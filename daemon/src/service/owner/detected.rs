@@ -88,11 +88,15 @@ impl Owner {
                 let Some(id) = self.detected_call(by, &key) else {
                     return;
                 };
-                let detected = self.calls.get(&id).and_then(|e| e.call.detected.clone());
+                let signalled = self
+                    .calls
+                    .get(&id)
+                    .and_then(|e| e.call.detected.as_ref())
+                    .is_some_and(|d| d.signalled());
                 // Streams gone from a call whose signalling another detector sees: that
                 // detector says when it ends (a SIP call in GNOME Calls goes on while its
                 // streams renegotiate); the streams found again are linked again.
-                if by == DetectedBy::PipeWire && detected.as_ref().is_some_and(|d| d.signalled()) {
+                if by == DetectedBy::PipeWire && signalled {
                     self.update_call(conn, &id, |call| {
                         if let Some(d) = call.detected.as_mut() {
                             d.linked.retain(|l| !(l.by == by && l.key == key));
