@@ -2,6 +2,7 @@
 //! private dbus-daemon and a real onrecordd (see `harness/lib.rs`).
 
 mod analysis;
+mod announce;
 mod architecture;
 mod bad_input;
 mod calls;

@@ -52,6 +52,14 @@ pub enum CallCmd {
         by: String,
         id: Option<String>,
     },
+    /// Play an announcement into the call through the onrecord microphone: the notice (which
+    /// tells the other side), or with --started "this call is now being recorded".
+    Announce {
+        /// "Recording has started" (only while recording) instead of the notice.
+        #[arg(long)]
+        started: bool,
+        id: Option<String>,
+    },
     /// The other side's answer to "may I record?".
     Consent {
         answer: Answer,
@@ -275,6 +283,11 @@ pub async fn run(conn: &zbus::Connection, cmd: CallCmd) -> Result<(), Fail> {
             match step {
                 CallCmd::Take { .. } => proxy.take().await?,
                 CallCmd::Notice { by, .. } => proxy.notice(&by).await?,
+                CallCmd::Announce { started, .. } => {
+                    proxy
+                        .announce(if started { "started" } else { "notice" })
+                        .await?
+                }
                 CallCmd::Consent { answer, .. } => {
                     proxy.consent(matches!(answer, Answer::Yes)).await?
                 }
@@ -314,6 +327,7 @@ impl CallCmd {
         Some(match self {
             CallCmd::Take { id } => (id, "taken up"),
             CallCmd::Notice { id, .. } => (id, "notice"),
+            CallCmd::Announce { id, .. } => (id, "announce"),
             CallCmd::Consent { id, .. } => (id, "consent"),
             CallCmd::Start { id } => (id, "start"),
             CallCmd::Confirm { id } => (id, "confirm"),

@@ -129,6 +129,14 @@ pub trait Control: Send + Sync {
     /// How much audio of the call has been captured (accepted into the recording), from its
     /// frame count, in microseconds; `None` when this capture does not count.
     fn position_us(&self) -> Option<u64>;
+    /// Where audio captured at `mono_ns` (CLOCK_MONOTONIC) lies in the recording, in
+    /// microseconds; `None` when this capture does not count. By default, the position now
+    /// less the time since.
+    fn offset_at_us(&self, mono_ns: u64) -> Option<u64> {
+        let now = crate::recording::mono_ns();
+        let pos = self.position_us()?;
+        Some(pos.saturating_sub(now.saturating_sub(mono_ns) / 1000))
+    }
 }
 
 /// A recording that began: the files it writes, and its controls.

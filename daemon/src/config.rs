@@ -24,6 +24,8 @@ pub struct Config {
     pub retention: Retention,
     #[serde(default)]
     pub detect: Detect,
+    #[serde(default)]
+    pub announcement: Announcement,
     /// `[[rule]]` as written; `load` checks them into `rules`.
     #[serde(default, rename = "rule")]
     raw_rules: Vec<toml::Spanned<crate::rules::RawRule>>,
@@ -62,6 +64,61 @@ impl Default for Detect {
         }
     }
 }
+
+/// `[announcement]`: onrecord's virtual microphone and the announcements it plays into calls.
+#[derive(Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Announcement {
+    /// Offer "onrecord microphone" on PipeWire while a call is active: the user's microphone,
+    /// into which announcements are played (default on).
+    #[serde(default = "on")]
+    pub microphone: bool,
+    /// Make it the default source for the length of each call, and restore the previous
+    /// default afterwards (default off): softphones that follow the default move to it.
+    #[serde(default)]
+    pub default_source: bool,
+    /// The default clips' language: `auto` (from the other party's jurisdiction, English
+    /// where none of the others is spoken), `en`, `de`, `fr` or `es`.
+    #[serde(default = "auto")]
+    pub language: String,
+    /// The user's own notice (a WAV or FLAC file), instead of the default clip.
+    pub path: Option<PathBuf>,
+    /// The user's own "recording has started", instead of the default clip.
+    pub started_path: Option<PathBuf>,
+    /// Once recording starts on a call that was told by announcement, play "recording has
+    /// started", so that the recording itself begins with the notice (default on).
+    #[serde(default = "on")]
+    pub on_start: bool,
+    /// How loud the user hears the announcement on their output, relative to the call
+    /// (0 to 1, default 0.3).
+    #[serde(default = "default_monitor_gain")]
+    pub monitor_gain: f64,
+}
+
+fn auto() -> String {
+    "auto".into()
+}
+
+fn default_monitor_gain() -> f64 {
+    0.3
+}
+
+impl Default for Announcement {
+    fn default() -> Self {
+        Announcement {
+            microphone: true,
+            default_source: false,
+            language: auto(),
+            path: None,
+            started_path: None,
+            on_start: true,
+            monitor_gain: default_monitor_gain(),
+        }
+    }
+}
+
+/// The languages of the default clips.
+pub const LANGUAGES: &[&str] = &["en", "de", "fr", "es"];
 
 /// `[retention]`: when the audio of ended calls is deleted (calls kept with `call keep` never
 /// are). Without it, nothing is deleted.
@@ -289,6 +346,26 @@ impl Config {
         ] {
             if v.is_some_and(|v| !v.is_finite() || v < 0.0) {
                 return Err(format!("[retention] {what} must be a number of at least 0"));
+            }
+        }
+        let a = &self.announcement;
+        if a.language != "auto" && !LANGUAGES.contains(&a.language.as_str()) {
+            return Err(format!(
+                "[announcement] language must be auto or one of {}",
+                LANGUAGES.join(", ")
+            ));
+        }
+        if !(0.0..=1.0).contains(&a.monitor_gain) {
+            return Err("[announcement] monitor_gain must be a number from 0 to 1".into());
+        }
+        for (what, path) in [("path", &a.path), ("started_path", &a.started_path)] {
+            if let Some(p) = path
+                && !p.is_file()
+            {
+                return Err(format!(
+                    "[announcement] {what}: {} is not a readable file",
+                    p.display()
+                ));
             }
         }
         if self

@@ -158,7 +158,8 @@ async fn run(args: Args) -> Result<(), String> {
     let public_key = onrecord_evidence::key::public_hex(&signing);
     let mut owner = owner
         .with_signing_key(signing)
-        .with_retention(config.retention);
+        .with_retention(config.retention)
+        .with_announcement(config.announcement.clone());
     if let Some(j) = &config.jurisdiction
         && state.borrow().set.get(j).is_none()
     {
@@ -182,6 +183,8 @@ async fn run(args: Args) -> Result<(), String> {
     // Everything is in place before the name is taken, so a client that sees the name finds
     // every call object and a watcher that sees every change.
     owner.restore_calls(&conn, &commands).await;
+    // A default source a killed helper left set to the virtual microphone is given back.
+    onrecordd::service::mic::restore_default(&data_dir).await;
     let config_file: Vec<PathBuf> = config_path.into_iter().collect();
     let _watcher = watch_dirs(&dirs, &config_file, commands.clone())
         .map_err(|e| tracing::warn!("cannot watch the law tables ({e}); use Reload or SIGHUP"))

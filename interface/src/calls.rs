@@ -136,6 +136,9 @@ string_enum! {
         /// The call analysis at the end of the recording.
         Analysis = "analysis",
         Kept = "kept",
+        /// onrecord played an announcement into the call (API 1.7): what, in which language,
+        /// and whether anything but onrecord took it from the virtual microphone.
+        Announcement = "announcement",
         /// Retention deleted the audio.
         Retention = "retention",
     }

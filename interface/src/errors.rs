@@ -33,6 +33,9 @@ pub enum Error {
     /// Recording could not start or resume (no device opened, the capture plugin is not
     /// loaded): the call stays where it was (API 1.5).
     CaptureFailed(String),
+    /// No announcement could be played: the virtual microphone is off, or PipeWire is not
+    /// running, or the clip cannot be read (API 1.7).
+    AnnouncementFailed(String),
     /// A bug or an unexpected failure inside the daemon.
     Internal(String),
 }
@@ -53,6 +56,7 @@ impl Error {
             Error::WrongState(_) => "WrongState",
             Error::CallEnded(_) => "CallEnded",
             Error::CaptureFailed(_) => "CaptureFailed",
+            Error::AnnouncementFailed(_) => "AnnouncementFailed",
             Error::Internal(_) => "Internal",
         }
     }
@@ -96,6 +100,7 @@ impl Error {
             | Error::WrongState(m)
             | Error::CallEnded(m)
             | Error::CaptureFailed(m)
+            | Error::AnnouncementFailed(m)
             | Error::Internal(m) => m.clone(),
         }
     }

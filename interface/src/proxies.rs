@@ -157,6 +157,10 @@ pub trait Call {
     fn take(&self) -> Result<(), Error>;
     /// Not this call: a proposed call is forgotten, leaving no trace (API 1.6).
     fn dismiss(&self) -> Result<(), Error>;
+    /// Plays an announcement into the call through the virtual microphone: `what` is
+    /// `notice` (empty: the notice; it tells the present parties) or `started` ("recording
+    /// has started"). Answers once it plays (API 1.7).
+    fn announce(&self, what: &str) -> Result<(), Error>;
     /// Everything about the call in one reply.
     fn describe(&self) -> Result<CallInfo, Error>;
     /// Keeps the call: retention never deletes it.

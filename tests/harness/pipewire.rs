@@ -245,6 +245,70 @@ impl PipeWire {
         self.feeds.len() - 1
     }
 
+    /// Ends a stream `app_stream` made as a user would (SIGINT): a capture's file is
+    /// finished.
+    pub fn finish_stream(&mut self, handle: usize) {
+        let child = &mut self.feeds[handle];
+        let _ = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// The configured default source (`default.configured.audio.source`): the node name
+    /// its value names, or `None` when none is configured.
+    pub fn configured_source(&self) -> Option<String> {
+        let out = self.run("pw-metadata", &["0", "default.configured.audio.source"]);
+        let value = out
+            .lines()
+            .find(|l| l.contains("key:'default.configured.audio.source'"))?;
+        let after = &value[value.find("\"name\"")? + 6..];
+        let start = after.find('"')? + 1;
+        let end = start + after[start..].find('"')?;
+        Some(after[start..end].to_owned())
+    }
+
+    /// Configures `name` as the default source, as a desktop's settings would.
+    pub fn configure_source(&self, name: &str) {
+        let value = format!("{{ \"name\": \"{name}\" }}");
+        self.run(
+            "pw-metadata",
+            &[
+                "0",
+                "default.configured.audio.source",
+                &value,
+                "Spa:String:JSON",
+            ],
+        );
+    }
+
+    /// Waits until the configured default source is `want`; panics with what it is.
+    pub fn wait_configured_source(&self, want: Option<&str>) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let now = self.configured_source();
+            if now.as_deref() == want {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the configured default source is {now:?}, not {want:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Whether PipeWire has a node named `name` now.
+    pub fn has_node(&self, name: &str) -> bool {
+        let out = self.run("pw-cli", &["ls", "Node"]);
+        out.contains(&format!("node.name = \"{name}\""))
+    }
+
     /// Ends a stream `app_stream` made.
     pub fn end_stream(&mut self, handle: usize) {
         let child = &mut self.feeds[handle];

@@ -32,7 +32,7 @@ use source::OpenSource;
 mod ring;
 
 pub use journal::JournalError;
-pub use ring::{deliver_at, source_event};
+pub use ring::{deliver_at, mono_ns, source_event};
 
 use crate::calls::Call;
 use crate::capture::{
@@ -149,6 +149,21 @@ impl Control for Controls {
             None => self.rings.first()?.pushed(),
         };
         Some(frames * 1_000_000 / self.rate.max(1) as u64)
+    }
+
+    fn offset_at_us(&self, at_ns: u64) -> Option<u64> {
+        match &self.mix {
+            // Timed sides: the recording's own clock places any capture time.
+            Some(m) => {
+                let frames = m.timebase().position(at_ns as f64 * 1e-9);
+                Some(frames * 1_000_000 / self.rate.max(1) as u64)
+            }
+            None => {
+                let now = mono_ns();
+                let pos = self.position_us()?;
+                Some(pos.saturating_sub(now.saturating_sub(at_ns) / 1000))
+            }
+        }
     }
 }
 

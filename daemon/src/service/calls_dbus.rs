@@ -4,6 +4,7 @@
 
 use super::Command;
 use super::decide::{MAX_ARG_LEN, MAX_PARTIES, no_arguments};
+use super::owner::Clip;
 use crate::calls::{Call, Event};
 use onrecord_interface::{
     CallInfo, CallParty, CallSummary, Decision, Error, NoticeBy, TimelineEntry,
@@ -287,6 +288,29 @@ impl CallIface {
         no_arguments(&header)?;
         let id = self.call().id.clone();
         ask(&self.commands, |reply| Command::KeepCall { id, reply }).await?
+    }
+
+    /// Plays an announcement into the call through the virtual microphone: `what` is
+    /// `notice` (empty: the notice, which tells the present parties) or `started`
+    /// ("recording has started", while recording). Answers once it plays (API 1.7).
+    async fn announce(&self, what: &str) -> Result<(), Error> {
+        let clip = match what {
+            "" | "notice" => Clip::Notice,
+            "started" => Clip::Started,
+            other => {
+                return Err(Error::InvalidArgument(format!(
+                    "unknown announcement {:?} (expected notice or started)",
+                    other.chars().take(40).collect::<String>()
+                )));
+            }
+        };
+        let id = self.call().id.clone();
+        ask(&self.commands, |reply| Command::Announce {
+            id,
+            clip,
+            reply,
+        })
+        .await?
     }
 
     /// Everything about the call in one reply.

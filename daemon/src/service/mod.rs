@@ -6,6 +6,7 @@ mod calls_dbus;
 mod dbus;
 mod decide;
 pub mod detect;
+pub mod mic;
 mod notify;
 mod owner;
 mod rules_dbus;

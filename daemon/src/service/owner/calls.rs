@@ -199,17 +199,19 @@ impl Owner {
         input: CallInput,
         reply: Option<Reply>,
     ) {
-        match self.next_state(id, input) {
+        match self.next_state(id, input, None) {
             Ok((old, next, fx, dir)) => self.transition(conn, old, next, fx, dir, reply).await,
             Err(e) => self.answer(id, reply, Err(e)),
         }
     }
 
-    /// The call's state after `input`, and the effects that take it there; or why not.
-    fn next_state(
+    /// The call's state after `input` (at `at`, else now), and the effects that take it
+    /// there; or why not.
+    pub(super) fn next_state(
         &self,
         id: &str,
         input: CallInput,
+        at: Option<Stamp>,
     ) -> Result<(Call, Call, Vec<Effect>, PathBuf), Error> {
         let entry = self
             .calls
@@ -233,10 +235,10 @@ impl Owner {
             }
         };
         // Where the recording is, counted in frames by the capture when one runs.
-        let at = Stamp {
+        let at = at.unwrap_or_else(|| Stamp {
             audio_us: self.position_us(id),
             ..stamp()
-        };
+        });
         let (next, fx) = call.apply(&event, at).map_err(refusal)?;
         Ok((call, next, fx, dir))
     }

@@ -192,6 +192,7 @@ impl Owner {
             dir,
             reply,
         } = pending;
+        let started = matches!(done, Done::Started(Ok(_)));
         match done {
             Done::Started(Ok(started)) => {
                 next.recording_files = started.files;
@@ -208,6 +209,9 @@ impl Owner {
         // Capture followed the state: a record that cannot be saved now catches up later.
         let _ = self.commit(conn, &old, next).await;
         self.answer(id, reply, Ok(()));
+        if started {
+            self.announce_started(id).await;
+        }
     }
 
     /// Capture could not start (or resume): the transition does not happen. The call stays as

@@ -9,8 +9,10 @@
 //! - `sealing.rs`: finishing a recording and sealing its evidence;
 //! - `publish.rs`: the one path by which a call changes (saved, published, announced);
 //! - `retention.rs`: deleting the audio of ended calls when its time comes;
-//! - `tables.rs`: reloading the law tables.
+//! - `tables.rs`: reloading the law tables;
+//! - `announce.rs`: announcements played into calls, and the virtual microphone's helper.
 
+mod announce;
 mod calls;
 mod detected;
 mod effects;
@@ -21,6 +23,7 @@ mod sealing;
 mod tables;
 mod worker;
 
+pub use announce::Clip;
 pub use detected::Detection;
 pub use effects::Done;
 pub use tables::ReloadError;
@@ -97,6 +100,19 @@ pub enum Command {
         id: String,
         result: Result<(), crate::seal::SealError>,
     },
+    /// Play an announcement into a call (`Call1.Announce`); answered once it plays.
+    Announce {
+        id: String,
+        clip: Clip,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
+    /// The virtual microphone's helper said something.
+    Mic {
+        generation: u64,
+        event: crate::service::mic::MicEvent,
+    },
+    /// An announcement asked for a while ago: fails if it has not begun.
+    PlayTimeout { play: String },
 }
 
 /// The immutable snapshot the owner publishes after every change. Readers clone the `Arc`.
@@ -144,6 +160,8 @@ pub struct Owner {
     /// Detected calls a rule ignores, while they last: another detector's view of one (the
     /// streams of the same process) is ignored with it.
     ignored: Vec<crate::calls::Detected>,
+    /// The virtual microphone's helper, and the announcements waiting on it.
+    mic: announce::MicState,
 }
 
 /// A call as the owner keeps it: its directory, its state, and the channel that gives its
@@ -233,6 +251,7 @@ impl Owner {
                 sealing: BTreeMap::new(),
                 shutdown: None,
                 ignored: Vec::new(),
+                mic: announce::MicState::default(),
             },
             rx,
         ))
@@ -301,7 +320,9 @@ impl Owner {
                 continue;
             }
             self.dispatch(&conn, &handle, cmd).await;
+            self.mic_follow();
         }
+        self.mic_quit();
     }
 
     /// Gives the owner its own queue (for work done elsewhere to come back as a command) and
@@ -361,6 +382,9 @@ impl Owner {
             Command::CaptureDone { id, done } => self.capture_done(conn, &id, done).await,
             Command::Detected(detection) => self.detection(conn, handle, detection).await,
             Command::Sealed { id, result } => self.sealed(&id, result),
+            Command::Announce { id, clip, reply } => self.announce(&id, clip, reply).await,
+            Command::Mic { generation, event } => self.mic_event(conn, generation, event).await,
+            Command::PlayTimeout { play } => self.play_timeout(&play),
         }
     }
 }
@@ -374,14 +398,17 @@ impl Command {
             | Command::KeepCall { id, .. }
             | Command::CaptureNote { id, .. }
             | Command::Hold { id, .. }
-            | Command::CaptureFailed { id, .. } => Some(id),
+            | Command::CaptureFailed { id, .. }
+            | Command::Announce { id, .. } => Some(id),
             Command::Reload { .. }
             | Command::CreateCall { .. }
             | Command::ListCalls { .. }
             | Command::Shutdown { .. }
             | Command::CaptureDone { .. }
             | Command::Detected(_)
-            | Command::Sealed { .. } => None,
+            | Command::Sealed { .. }
+            | Command::Mic { .. }
+            | Command::PlayTimeout { .. } => None,
         }
     }
 }

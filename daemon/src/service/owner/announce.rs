@@ -1,0 +1,374 @@
+//! Announcements played into calls (`Call1.Announce`), and the virtual microphone's helper
+//! that plays them (`service::mic`): one helper while any call is active, ended with the
+//! last one.
+//!
+//! An announcement's timeline entry is stamped with when its first sample reached PipeWire's
+//! graph (the monotonic clock PipeWire's graph runs on), and, while recording, with where that
+//! lies in the recording. A notice announcement tells the present parties (the consent flow's
+//! `Notice(announcement)`); whether a softphone took it from the virtual microphone is said.
+
+use super::*;
+use crate::config::Announcement;
+use crate::service::mic::{self, Mic, MicEvent};
+use onrecord_interface::{CallState, NoticeBy, Told};
+use std::time::Instant;
+
+/// Which clip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clip {
+    /// The notice: someone would like to record, do you agree?
+    Notice,
+    /// "This call is now being recorded."
+    Started,
+}
+
+/// An announcement asked for and not yet playing.
+pub(super) struct Play {
+    call: String,
+    clip: Clip,
+    /// How the timeline names it: "the notice (English)", "your notice".
+    name: String,
+    reply: Option<Reply>,
+}
+
+/// The helper and what waits on it.
+#[derive(Default)]
+pub(super) struct MicState {
+    pub config: Announcement,
+    helper: Option<Mic>,
+    generation: u64,
+    /// The microphone the helper carries, once it is up.
+    carries: Option<Option<String>>,
+    plays: BTreeMap<String, Play>,
+    seq: u64,
+    /// When the last helper failed: not started again by itself for a while.
+    failed: Option<(Instant, String)>,
+    /// Helpers asked to end: their exit is expected (they restored the default themselves).
+    quitting: Vec<u64>,
+}
+
+/// How long an announcement may take to begin playing.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// A helper that failed is not started again by itself before this.
+const RETRY_AFTER: Duration = Duration::from_secs(30);
+
+fn language_name(l: &str) -> &'static str {
+    match l {
+        "de" => "German",
+        "fr" => "French",
+        "es" => "Spanish",
+        _ => "English",
+    }
+}
+
+impl Owner {
+    pub fn with_announcement(mut self, config: Announcement) -> Self {
+        self.mic.config = config;
+        self
+    }
+
+    /// Starts the helper when a call is active (or an announcement waits) and ends it when
+    /// none is; called after every command.
+    pub(super) fn mic_follow(&mut self) {
+        let m = &self.mic;
+        let wanted = m.config.microphone
+            && (!m.plays.is_empty()
+                || self
+                    .calls
+                    .values()
+                    .any(|e| e.call.state.is_active() && e.call.state != CallState::Proposed));
+        if wanted && m.helper.is_none() {
+            if m.plays.is_empty()
+                && m.failed
+                    .as_ref()
+                    .is_some_and(|(at, _)| at.elapsed() < RETRY_AFTER)
+            {
+                return;
+            }
+            let Some(handle) = self.handle.clone() else {
+                return;
+            };
+            self.mic.generation += 1;
+            let m = &mut self.mic;
+            match Mic::spawn(
+                m.config.default_source,
+                m.config.monitor_gain,
+                m.generation,
+                handle,
+            ) {
+                Ok(h) => {
+                    m.helper = Some(h);
+                    m.carries = None;
+                }
+                Err(e) => {
+                    tracing::warn!("no virtual microphone: {e}");
+                    m.failed = Some((Instant::now(), e));
+                }
+            }
+        } else if !wanted && let Some(h) = self.mic.helper.take() {
+            self.mic.quitting.push(h.generation);
+            h.quit();
+        }
+    }
+
+    /// Ends the helper (the daemon is stopping): it restores the default source.
+    pub(super) fn mic_quit(&mut self) {
+        if let Some(h) = self.mic.helper.take() {
+            self.mic.quitting.push(h.generation);
+            h.quit();
+        }
+    }
+
+    /// `Call1.Announce`: plays `clip` into call `id`; answered once it plays.
+    pub(super) async fn announce(&mut self, id: &str, clip: Clip, reply: Reply) {
+        let Some(entry) = self.calls.get(id) else {
+            let _ = reply.send(Err(Error::UnknownCall(format!("no call {id:?}"))));
+            return;
+        };
+        let call = &entry.call;
+        let refused = if !call.state.is_active() {
+            Some(Error::CallEnded(format!("the call is {}", call.state)))
+        } else if clip == Clip::Started && call.state != CallState::Recording {
+            Some(Error::WrongState(
+                "\"recording has started\" is played only while recording".into(),
+            ))
+        } else if !self.mic.config.microphone {
+            Some(Error::AnnouncementFailed(
+                "announcements are off ([announcement] microphone = false)".into(),
+            ))
+        } else {
+            None
+        };
+        if let Some(e) = refused {
+            let _ = reply.send(Err(e));
+            return;
+        }
+        let jurisdictions: Vec<&str> = call
+            .parties
+            .iter()
+            .filter(|p| p.present)
+            .map(|p| p.party.jurisdiction.as_str())
+            .collect();
+        let c = &self.mic.config;
+        let lang = mic::language(&c.language, &jurisdictions);
+        let (own, what) = match clip {
+            Clip::Notice => (&c.path, "notice"),
+            Clip::Started => (&c.started_path, "started"),
+        };
+        let (source, name) = match own {
+            Some(p) => (
+                p.display().to_string(),
+                match clip {
+                    Clip::Notice => "your notice".to_owned(),
+                    Clip::Started => "your \"recording has started\"".to_owned(),
+                },
+            ),
+            None => (
+                format!("builtin:{lang}-{what}"),
+                match clip {
+                    Clip::Notice => format!("the notice ({})", language_name(lang)),
+                    Clip::Started => {
+                        format!("\"recording has started\" ({})", language_name(lang))
+                    }
+                },
+            ),
+        };
+        self.mic.seq += 1;
+        let play = format!("{id}-{}", self.mic.seq);
+        self.mic.plays.insert(
+            play.clone(),
+            Play {
+                call: id.to_owned(),
+                clip,
+                name,
+                reply: Some(reply),
+            },
+        );
+        self.mic_follow();
+        let sent = match self.mic.helper.as_mut() {
+            Some(h) => h.play(&play, &source).await,
+            None => Err(self
+                .mic
+                .failed
+                .as_ref()
+                .map_or("the virtual microphone is not running".into(), |(_, e)| {
+                    e.clone()
+                })),
+        };
+        if let Err(e) = sent {
+            return self.play_failed(&play, e);
+        }
+        if let Some(handle) = self.handle.clone() {
+            tokio::spawn(async move {
+                tokio::time::sleep(START_TIMEOUT).await;
+                let _ = handle.send(Command::PlayTimeout { play }).await;
+            });
+        }
+    }
+
+    fn play_failed(&mut self, play: &str, why: String) {
+        if let Some(p) = self.mic.plays.remove(play) {
+            tracing::warn!(call = %p.call, "the announcement did not play: {why}");
+            if let Some(reply) = p.reply {
+                let _ = reply.send(Err(Error::AnnouncementFailed(format!(
+                    "the announcement did not play: {why}"
+                ))));
+            }
+        }
+    }
+
+    /// An announcement that has not begun playing in time.
+    pub(super) fn play_timeout(&mut self, play: &str) {
+        self.play_failed(
+            play,
+            format!(
+                "it did not begin within {} s (is PipeWire's graph running?)",
+                START_TIMEOUT.as_secs()
+            ),
+        );
+    }
+
+    /// Once recording starts on a call told by announcement, "recording has started".
+    pub(super) async fn announce_started(&mut self, id: &str) {
+        let told_by_announcement = self.calls.get(id).is_some_and(|e| {
+            e.call
+                .parties
+                .iter()
+                .any(|p| p.present && p.notice == Told::Announcement)
+        });
+        if !self.mic.config.on_start || !told_by_announcement {
+            return;
+        }
+        let (tx, rx) = oneshot::channel();
+        self.announce(id, Clip::Started, tx).await;
+        let id = id.to_owned();
+        tokio::spawn(async move {
+            if let Ok(Err(e)) = rx.await {
+                tracing::warn!(call = %id, "\"recording has started\" was not played: {e}");
+            }
+        });
+    }
+
+    /// What the helper said.
+    pub(super) async fn mic_event(&mut self, conn: &Connection, generation: u64, event: MicEvent) {
+        if event == MicEvent::Exited {
+            return self.mic_exited(generation);
+        }
+        if self.mic.helper.as_ref().map(|h| h.generation) != Some(generation) {
+            return;
+        }
+        match event {
+            MicEvent::Ready(carries) => {
+                tracing::info!(
+                    "the onrecord microphone is up, carrying {}",
+                    carries
+                        .as_deref()
+                        .unwrap_or("no microphone (no default source)")
+                );
+                self.mic.carries = Some(carries);
+            }
+            MicEvent::Previous(previous) => {
+                let dir = self.paths.data_dir.clone();
+                if let Err(e) = tokio::task::block_in_place(|| mic::save_previous(&dir, &previous))
+                {
+                    tracing::error!("cannot keep the previous default source: {e}");
+                }
+            }
+            MicEvent::Playing {
+                play,
+                mono_ns,
+                heard,
+                seconds,
+            } => self.played(conn, &play, mono_ns, heard, seconds).await,
+            MicEvent::Played(play) => tracing::debug!("announcement {play} ended"),
+            MicEvent::Failed { play, why } => self.play_failed(&play, why),
+            MicEvent::Fatal(why) => {
+                tracing::warn!("the onrecord microphone could not start: {why}");
+                self.mic.failed = Some((Instant::now(), why.clone()));
+                self.mic.helper = None;
+                self.fail_plays(&why);
+            }
+            MicEvent::Exited => {}
+        }
+    }
+
+    fn fail_plays(&mut self, why: &str) {
+        let plays: Vec<String> = self.mic.plays.keys().cloned().collect();
+        for p in plays {
+            self.play_failed(&p, why.to_owned());
+        }
+    }
+
+    fn mic_exited(&mut self, generation: u64) {
+        if let Some(i) = self.mic.quitting.iter().position(|g| *g == generation) {
+            // Asked to end: it restored the default source itself.
+            self.mic.quitting.remove(i);
+            if self.mic.helper.is_none() {
+                let _ = std::fs::remove_file(mic::previous_file(&self.paths.data_dir));
+            }
+            return;
+        }
+        if self.mic.helper.as_ref().map(|h| h.generation) == Some(generation) {
+            tracing::warn!("the onrecord microphone ended unexpectedly");
+            self.mic.helper = None;
+            self.mic.failed = Some((Instant::now(), "onrecord-mic ended".into()));
+            self.fail_plays("onrecord-mic ended");
+        }
+        // Killed: what it set may still be set.
+        let dir = self.paths.data_dir.clone();
+        tokio::spawn(async move { mic::restore_default(&dir).await });
+    }
+
+    /// An announcement began: its timeline entry, the notice it gives, and the answer.
+    async fn played(&mut self, conn: &Connection, play: &str, mono_ns: u64, heard: bool, s: f64) {
+        let Some(p) = self.mic.plays.remove(play) else {
+            return;
+        };
+        let id = p.call.clone();
+        let now = stamp();
+        let mono_us = mono_ns / 1000;
+        let capturing = self
+            .calls
+            .get(&id)
+            .is_some_and(|e| e.call.state.is_capturing());
+        let at = Stamp {
+            utc_us: now
+                .utc_us
+                .saturating_sub(now.mono_us.saturating_sub(mono_us)),
+            mono_us,
+            audio_us: capturing
+                .then(|| self.controls.get(&id)?.offset_at_us(mono_ns))
+                .flatten(),
+        };
+        let untold = self.calls.get(&id).is_some_and(|e| {
+            e.call
+                .parties
+                .iter()
+                .any(|p| p.present && p.notice == Told::No)
+        });
+        if p.clip == Clip::Notice && untold {
+            let notice = CallInput::Event(Event::Notice(NoticeBy::Announcement));
+            match self.next_state(&id, notice, Some(at)) {
+                Ok((old, next, fx, dir)) => self.transition(conn, old, next, fx, dir, None).await,
+                Err(e) => tracing::warn!(call = %id, "the announcement is not a notice here: {e}"),
+            }
+        }
+        let mut detail = format!(
+            "played {} ({s:.1} s) into the call through the onrecord microphone",
+            p.name
+        );
+        if !heard {
+            detail.push_str(
+                "; nothing but onrecord takes audio from the onrecord microphone, so the far side \
+                 may not have heard it (it played on your output)",
+            );
+        }
+        self.update_call(conn, &id, |c| {
+            c.note(at, TimelineKind::Announcement, detail)
+        })
+        .await;
+        if let Some(reply) = p.reply {
+            let _ = reply.send(Ok(()));
+        }
+    }
+}

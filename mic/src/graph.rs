@@ -1,0 +1,226 @@
+//! What the helper knows of PipeWire's graph, from registry events: nodes, ports and links,
+//! and the default devices from the `default` metadata. Pure: the choices of what to link are
+//! here, tested without a server.
+
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    pub name: String,
+    pub class: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Port {
+    pub node: u32,
+    /// An output port (it sends audio).
+    pub output: bool,
+    pub name: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Graph {
+    pub nodes: BTreeMap<u32, Node>,
+    pub ports: BTreeMap<u32, Port>,
+    /// Link id to (output node, input node).
+    pub links: BTreeMap<u32, (u32, u32)>,
+    /// The `default` metadata's keys for subject 0 (the whole graph), as JSON values.
+    pub defaults: BTreeMap<String, String>,
+}
+
+/// The node name in a metadata value such as `{ "name": "alsa_input.pci" }`.
+pub fn json_name(value: &str) -> Option<String> {
+    let after = &value[value.find("\"name\"")? + "\"name\"".len()..];
+    let after = after.trim_start().strip_prefix(':')?.trim_start();
+    let body = after.strip_prefix('"')?;
+    let mut out = String::new();
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(out),
+            '\\' => out.push(chars.next()?),
+            c => out.push(c),
+        }
+    }
+    None
+}
+
+/// A metadata value naming node `name`.
+pub fn json_for(name: &str) -> String {
+    let escaped: String = name
+        .chars()
+        .flat_map(|c| match c {
+            '"' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    format!("{{ \"name\": \"{escaped}\" }}")
+}
+
+impl Graph {
+    pub fn node_named(&self, name: &str) -> Option<u32> {
+        self.nodes
+            .iter()
+            .find(|(_, n)| n.name == name)
+            .map(|(id, _)| *id)
+    }
+
+    /// A node's ports of one direction, in the order they were made.
+    pub fn ports_of(&self, node: u32, output: bool) -> Vec<(u32, &str)> {
+        self.ports
+            .iter()
+            .filter(|(_, p)| p.node == node && p.output == output)
+            .map(|(id, p)| (*id, p.name.as_str()))
+            .collect()
+    }
+
+    pub fn port_named(&self, node: u32, output: bool, name: &str) -> Option<u32> {
+        self.ports_of(node, output)
+            .into_iter()
+            .find(|(_, n)| *n == name)
+            .map(|(id, _)| id)
+    }
+
+    /// The port a microphone's voice is taken from: its mono or front-left capture port
+    /// (one channel: linking both channels of a stereo microphone into a mono one would
+    /// double its level), else its first output that is not a monitor.
+    pub fn voice_port(&self, node: u32) -> Option<u32> {
+        let outs = self.ports_of(node, true);
+        ["capture_MONO", "capture_FL", "capture_1"]
+            .iter()
+            .find_map(|want| outs.iter().find(|(_, n)| n == want))
+            .or_else(|| outs.iter().find(|(_, n)| !n.starts_with("monitor")))
+            .map(|(id, _)| *id)
+    }
+
+    /// The microphone to carry: the default source, unless that is the virtual microphone
+    /// itself (once it is made the default).
+    pub fn microphone(&self, ours: &str) -> Option<String> {
+        self.defaults
+            .get("default.audio.source")
+            .and_then(|v| json_name(v))
+            .filter(|n| n != ours)
+    }
+
+    /// The default sink's input ports: where the user hears the quiet copy.
+    pub fn speaker_ports(&self) -> Vec<(u32, u32)> {
+        let Some(sink) = self
+            .defaults
+            .get("default.audio.sink")
+            .and_then(|v| json_name(v))
+            .and_then(|n| self.node_named(&n))
+        else {
+            return Vec::new();
+        };
+        self.ports_of(sink, false)
+            .into_iter()
+            .filter(|(_, n)| n.starts_with("playback_"))
+            .map(|(p, _)| (sink, p))
+            .collect()
+    }
+
+    /// Whether anything but onrecord reads `node`: a softphone that would send what plays
+    /// into it.
+    pub fn has_listener(&self, node: u32) -> bool {
+        self.links.values().any(|&(out, inn)| {
+            out == node
+                && self
+                    .nodes
+                    .get(&inn)
+                    .is_some_and(|n| !n.name.to_ascii_lowercase().starts_with("onrecord"))
+        })
+    }
+
+    /// Forgets a global that went away.
+    pub fn remove(&mut self, id: u32) {
+        self.nodes.remove(&id);
+        self.ports.remove(&id);
+        self.links.remove(&id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(g: &mut Graph, id: u32, name: &str) {
+        g.nodes.insert(
+            id,
+            Node {
+                name: name.into(),
+                class: String::new(),
+            },
+        );
+    }
+
+    fn port(g: &mut Graph, id: u32, node: u32, output: bool, name: &str) {
+        g.ports.insert(
+            id,
+            Port {
+                node,
+                output,
+                name: name.into(),
+            },
+        );
+    }
+
+    #[test]
+    fn metadata_values_name_nodes_both_ways() {
+        assert_eq!(json_name(r#"{ "name": "mic" }"#).as_deref(), Some("mic"));
+        assert_eq!(json_name(r#"{"name":"a\"b"}"#).as_deref(), Some("a\"b"));
+        assert_eq!(json_name(r#"{ "other": 1 }"#), None);
+        assert_eq!(json_name(r#"{ "name": "unterminated"#), None);
+        for name in ["onrecord_mic", "x\"y\\z"] {
+            assert_eq!(json_name(&json_for(name)).as_deref(), Some(name));
+        }
+    }
+
+    #[test]
+    fn the_voice_is_one_channel_of_the_default_source_never_ours() {
+        let mut g = Graph::default();
+        node(&mut g, 10, "headset");
+        port(&mut g, 11, 10, true, "monitor_FL");
+        port(&mut g, 12, 10, true, "capture_FR");
+        port(&mut g, 13, 10, true, "capture_FL");
+        assert_eq!(g.voice_port(10), Some(13));
+        node(&mut g, 20, "odd");
+        port(&mut g, 21, 20, true, "monitor_MONO");
+        port(&mut g, 22, 20, true, "out_0");
+        assert_eq!(g.voice_port(20), Some(22));
+        assert_eq!(g.voice_port(99), None);
+
+        g.defaults
+            .insert("default.audio.source".into(), json_for("onrecord_mic"));
+        assert_eq!(g.microphone("onrecord_mic"), None);
+        g.defaults
+            .insert("default.audio.source".into(), json_for("headset"));
+        assert_eq!(g.microphone("onrecord_mic").as_deref(), Some("headset"));
+    }
+
+    #[test]
+    fn a_listener_is_anything_but_onrecord() {
+        let mut g = Graph::default();
+        node(&mut g, 1, "onrecord_mic");
+        node(&mut g, 2, "onrecord");
+        node(&mut g, 3, "Linphone");
+        g.links.insert(100, (1, 2));
+        assert!(!g.has_listener(1));
+        g.links.insert(101, (1, 3));
+        assert!(g.has_listener(1));
+        g.remove(101);
+        assert!(!g.has_listener(1));
+    }
+
+    #[test]
+    fn the_quiet_copy_goes_to_every_playback_port_of_the_default_sink() {
+        let mut g = Graph::default();
+        node(&mut g, 5, "speakers");
+        port(&mut g, 6, 5, false, "playback_FL");
+        port(&mut g, 7, 5, false, "playback_FR");
+        port(&mut g, 8, 5, true, "monitor_FL");
+        assert!(g.speaker_ports().is_empty());
+        g.defaults
+            .insert("default.audio.sink".into(), json_for("speakers"));
+        assert_eq!(g.speaker_ports(), vec![(5, 6), (5, 7)]);
+    }
+}

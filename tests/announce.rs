@@ -1,0 +1,305 @@
+//! The notice on tape: announcements played into a call through onrecord's virtual
+//! microphone, over a real headless PipeWire. A fake softphone records from the virtual
+//! microphone (what the far side would hear) while the user's microphone clip plays.
+
+use onrecord_tests::TestEnv;
+use onrecord_tests::pipewire::{PipeWire, best_match, channels, floats, two_voices};
+use std::time::{Duration, Instant};
+
+const RATE: f64 = 48_000.0;
+
+/// Band-limited noise, `seconds` long, at `amp` of full scale: a clip unlike any other.
+fn noise(seed: u32, seconds: f64, amp: f64) -> Vec<i16> {
+    let mut x = seed;
+    let mut lp = 0.0f64;
+    (0..(seconds * RATE) as usize)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let v = (x as f64 / u32::MAX as f64) * 2.0 - 1.0;
+            lp += 0.3 * (v - lp);
+            (lp * amp * 32767.0 * 2.5).clamp(-32768.0, 32767.0) as i16
+        })
+        .collect()
+}
+
+/// `rec` less the clip `voice` found in it (aligned on the window `at..at+len` seconds,
+/// where nothing else plays, at the level found there); panics unless the window holds it.
+fn without_voice(rec: &[f32], voice: &[f32], at: f64, len: f64) -> Vec<f32> {
+    let (a, b) = ((at * RATE) as usize, ((at + len) * RATE) as usize);
+    assert!(
+        b <= rec.len(),
+        "the recording is {} s",
+        rec.len() as f64 / RATE
+    );
+    let (lag, corr) = best_match(voice, &rec[a..b]);
+    assert!(
+        corr >= 0.99,
+        "the microphone in the window at {at} s: {corr}"
+    );
+    let shift = lag as i64 - a as i64;
+    let aligned = |i: usize| {
+        let j = i as i64 + shift;
+        (0..voice.len() as i64)
+            .contains(&j)
+            .then(|| voice[j as usize])
+    };
+    let (mut num, mut den) = (0.0f64, 0.0f64);
+    for (i, r) in rec.iter().enumerate().take(b).skip(a) {
+        let v = aligned(i).unwrap_or(0.0) as f64;
+        num += *r as f64 * v;
+        den += v * v;
+    }
+    let gain = (num / den.max(1e-9)) as f32;
+    (0..rec.len())
+        .map(|i| rec[i] - gain * aligned(i).unwrap_or(0.0))
+        .collect()
+}
+
+/// Where `clip` is in `rec` (seconds) and the correlation there; that stretch is then
+/// silenced, so that the next search finds another.
+fn find_and_cut(rec: &mut [f32], clip: &[f32]) -> (f64, f64) {
+    let (lag, corr) = best_match(rec, clip);
+    for v in &mut rec[lag..lag + clip.len()] {
+        *v = 0.0;
+    }
+    (lag as f64 / RATE, corr)
+}
+
+fn announcements(env: &TestEnv) -> Vec<serde_json::Value> {
+    env.ctl_json(&["call", "show"])["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "announcement")
+        .cloned()
+        .collect()
+}
+
+fn configure(env: &TestEnv, extra: &str) {
+    std::fs::write(
+        &env.config,
+        format!(
+            "jurisdiction = \"US-TX\"\n\
+             [capture]\nfar_side = \"pipewire:far_side\"\n\
+             [detect]\nmodem = false\npipewire = false\ngnome_calls = false\n\
+             [announcement]\ndefault_source = true\n{extra}"
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn the_announcement_reaches_the_softphone_and_the_tape_where_the_timeline_says_and_the_default_source_comes_back()
+ {
+    let mut env = TestEnv::new();
+    let mut pw = PipeWire::start(&env);
+    let clip = env.dir.path().join("both.wav");
+    let (mic, _) = two_voices(&clip, 30.0);
+    let notice = noise(0x00c0_ffee, 1.5, 0.15);
+    let started = noise(0x0bad_f00d, 1.0, 0.15);
+    let notice_wav = onrecord_tests::mono_wav(&env.dir.path().join("notice.wav"), &notice);
+    let started_wav = onrecord_tests::mono_wav(&env.dir.path().join("started.wav"), &started);
+    configure(
+        &env,
+        &format!(
+            "path = \"{}\"\nstarted_path = \"{}\"\n",
+            notice_wav.display(),
+            started_wav.display()
+        ),
+    );
+    pw.configure_source("mic");
+    env.start_daemon();
+    pw.play(&clip);
+
+    // A call makes the virtual microphone, and (as configured) the default source.
+    env.ctl_json(&["call", "new", "--them", "US-CA", "--label", "announced"]);
+    pw.wait_node("onrecord_mic");
+    pw.wait_configured_source(Some("onrecord_mic"));
+    // The softphone takes its microphone from it.
+    let softphone = pw.app_stream(
+        "Softphone",
+        "Communication",
+        true,
+        Some("onrecord_mic"),
+        &clip,
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+
+    // The notice, by announcement: it tells the representative (California: all-party).
+    let out = env.call(&["announce"]);
+    assert!(out.contains("played your notice"), "{out}");
+    let info = env.ctl_json(&["call", "show"]);
+    assert_eq!(info["state"], "awaiting-consent", "{info}");
+    assert_eq!(info["parties"][0]["notice"], "announcement", "{info}");
+    let first = &announcements(&env)[0];
+    assert_eq!(first["audio_offset_us"], -1, "{first}");
+    assert!(
+        !first["detail"]
+            .as_str()
+            .unwrap()
+            .contains("may not have heard"),
+        "the softphone was listening: {first}"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !env.call_dir().join("audio.wav").exists(),
+        "audio before consent"
+    );
+
+    env.call(&["consent", "yes"]);
+    env.call(&["start"]);
+    // "Recording has started" plays by itself once recording runs (told by announcement).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while announcements(&env).len() < 2 {
+        assert!(Instant::now() < deadline, "no \"recording has started\"");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    // The notice again, now on tape.
+    env.call(&["announce"]);
+    std::thread::sleep(Duration::from_secs(4));
+    env.call(&["stop"]);
+    let played = announcements(&env);
+    assert_eq!(played.len(), 3, "{played:?}");
+    assert!(
+        played[1]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("your \"recording has started\""),
+        "{played:?}"
+    );
+    let offset = |e: &serde_json::Value| e["audio_offset_us"].as_i64().unwrap() as f64 / 1e6;
+    let (started_at, notice_at) = (offset(&played[1]), offset(&played[2]));
+    assert!(started_at >= 0.0 && notice_at > started_at, "{played:?}");
+
+    // The previous default source is back once the call is over, and the virtual microphone
+    // is gone.
+    pw.wait_configured_source(Some("mic"));
+    assert!(!pw.has_node("onrecord_mic"));
+
+    // The tape's left channel: the microphone, and both announcements of the recording at
+    // the offsets the timeline gives; the notice before consent is not on it.
+    let (me, _) = channels(&env.call_dir().join("audio.wav"));
+    let seconds = me.len() as f64 / RATE;
+    let mic = floats(&mic);
+    let mut rest = without_voice(&me, &mic, seconds - 2.5, 1.5);
+    let (notice_f, started_f) = (floats(&notice), floats(&started));
+    let (at, corr) = find_and_cut(&mut rest, &started_f);
+    assert!(corr >= 0.99, "\"recording has started\" on tape: {corr}");
+    assert!(
+        (at - started_at).abs() <= 0.05,
+        "on tape at {at:.3} s, the timeline says {started_at:.3} s"
+    );
+    let (at, corr) = find_and_cut(&mut rest, &notice_f);
+    assert!(corr >= 0.99, "the notice on tape: {corr}");
+    assert!(
+        (at - notice_at).abs() <= 0.05,
+        "on tape at {at:.3} s, the timeline says {notice_at:.3} s"
+    );
+    let (_, corr) = find_and_cut(&mut rest, &notice_f);
+    assert!(
+        corr < 0.3,
+        "a notice played before consent is on tape ({corr})"
+    );
+
+    // What the softphone sent: the microphone and every announcement.
+    pw.finish_stream(softphone);
+    let sent = clip.with_extension("Softphone.capture.wav");
+    let mut r = hound::WavReader::open(&sent).unwrap();
+    assert_eq!(r.spec().sample_rate, 48_000);
+    let sent: Vec<f32> = r.samples::<i16>().map(|s| s.unwrap() as f32).collect();
+    let len = sent.len() as f64 / RATE;
+    let mut rest = without_voice(&sent, &mic, len - 2.5, 1.5);
+    for (what, clip) in [
+        ("the notice", &notice_f),
+        ("the notice again", &notice_f),
+        ("recording has started", &started_f),
+    ] {
+        let (_, corr) = find_and_cut(&mut rest, clip);
+        assert!(corr >= 0.99, "{what} as the softphone sent it: {corr}");
+    }
+}
+
+#[test]
+fn a_default_source_left_by_a_crash_is_given_back_at_the_next_start() {
+    let mut env = TestEnv::new();
+    let pw = PipeWire::start(&env);
+    configure(&env, "");
+    pw.configure_source("mic");
+    env.start_daemon();
+    env.ctl_json(&["call", "new", "--them", "DE", "--label", "crash"]);
+    pw.wait_configured_source(Some("onrecord_mic"));
+
+    // Both onrecord processes die at once (the helper stopped first, so that it cannot give
+    // the default back itself): the configured default still names the virtual microphone.
+    let daemon = env.daemon_pid().unwrap();
+    let helper = children(daemon, "onrecord-mic");
+    assert_eq!(helper.len(), 1, "one helper");
+    signal("STOP", helper[0]);
+    env.kill9_daemon();
+    signal("KILL", helper[0]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(pw.configured_source().as_deref(), Some("onrecord_mic"));
+    assert!(env.data_dir.join("mic-previous-default").exists());
+
+    env.start_daemon();
+    pw.wait_configured_source(Some("mic"));
+    assert!(!env.data_dir.join("mic-previous-default").exists());
+}
+
+#[test]
+fn without_a_listener_the_announcement_says_the_far_side_may_not_have_heard_it() {
+    let mut env = TestEnv::new();
+    let mut pw = PipeWire::start(&env);
+    let clip = env.dir.path().join("both.wav");
+    two_voices(&clip, 10.0);
+    configure(&env, "language = \"auto\"\n");
+    env.start_daemon();
+    pw.play(&clip);
+    env.ctl_json(&["call", "new", "--them", "DE", "--label", "German"]);
+    pw.wait_node("onrecord_mic");
+    let out = env.call(&["announce"]);
+    assert!(out.contains("the notice (German"), "{out}");
+    let entry = &announcements(&env)[0];
+    assert!(
+        entry["detail"]
+            .as_str()
+            .unwrap()
+            .contains("may not have heard"),
+        "{entry}"
+    );
+    // "Recording has started" only while recording.
+    let (code, _, err) = env.ctl_run(&["call", "announce", "--started"]);
+    assert_eq!(code, 4, "{err}");
+    env.call(&["stop"]);
+}
+
+/// The pids of `parent`'s children named `name`.
+fn children(parent: u32, name: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            let Some((comm, rest)) = stat.split_once(") ") else {
+                return false;
+            };
+            let ppid = rest.split(' ').nth(1).and_then(|p| p.parse::<u32>().ok());
+            comm.ends_with(&format!("({name}")) && ppid == Some(parent)
+        })
+        .collect()
+}
+
+fn signal(sig: &str, pid: u32) {
+    let ok = std::process::Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{sig} {pid}");
+}
