@@ -7,13 +7,14 @@ CARGO ?= cargo
 # and systemd-analyze, which verifies the installed unit; man-db: renders the installed man
 # pages; chromium: opens the evidence report in a test; espeak-ng: the voices of the call
 # analysis's corpus; libglib2.0-bin: gdbus, a reference D-Bus peer for the round-trip bench;
-# flac: `flac -5`, the FLAC plugin's reference in the bench. BUILD_DEBS: what the live capture
+# flac: `flac -5`, the FLAC plugin's reference in the bench (and, with espeak-ng, what makes the
+# announcement clips, whose reproduction a test checks). BUILD_DEBS: what the live capture
 # plugin (cpal: ALSA and PipeWire) and the FLAC plugin (libFLAC) build against. PW_DEBS: a headless PipeWire for the live tests,
 # the demo and the benchmarks, with the reference recorders (pw-record, parecord, arecord).
 BUILD_DEBS := pkg-config libasound2-dev libpipewire-0.3-dev libclang-dev libflac-dev
 PW_DEBS    := pipewire pipewire-pulse wireplumber pipewire-alsa pulseaudio-utils alsa-utils
 DEMO_DEBS  := dbus-daemon $(BUILD_DEBS)
-TEST_DEBS  := dbus-daemon systemd man-db chromium espeak-ng $(BUILD_DEBS) $(PW_DEBS)
+TEST_DEBS  := dbus-daemon systemd man-db chromium espeak-ng flac $(BUILD_DEBS) $(PW_DEBS)
 BENCH_DEBS := dbus-daemon espeak-ng libglib2.0-bin flac $(BUILD_DEBS) $(PW_DEBS) stress-ng
 
 .PHONY: build demo test fuzz bench reliability introspection clean install uninstall
@@ -97,6 +98,7 @@ install:
 	$(OUT)/onrecordctl generate-assets $(ASSETS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PREFIX)/lib/onrecord/plugins
 	install -m 755 $(OUT)/onrecordd $(OUT)/onrecordctl $(DESTDIR)$(BINDIR)/
+	install -D -m 755 $(OUT)/onrecord-mic $(DESTDIR)$(PREFIX)/libexec/onrecord/onrecord-mic
 	for p in $(PLUGINS); do install -m 644 $(OUT)/libonrecord_$$p.so $(DESTDIR)$(PREFIX)/lib/onrecord/plugins/; done
 	install -d $(DESTDIR)$(DATADIR)/onrecord
 	rm -rf $(DESTDIR)$(DATADIR)/onrecord/laws
@@ -118,7 +120,7 @@ install:
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/onrecordd $(DESTDIR)$(BINDIR)/onrecordctl
-	rm -rf $(DESTDIR)$(PREFIX)/lib/onrecord $(DESTDIR)$(DATADIR)/onrecord $(DESTDIR)$(DATADIR)/doc/onrecord
+	rm -rf $(DESTDIR)$(PREFIX)/lib/onrecord $(DESTDIR)$(PREFIX)/libexec/onrecord $(DESTDIR)$(DATADIR)/onrecord $(DESTDIR)$(DATADIR)/doc/onrecord
 	rm -f $(DESTDIR)$(PREFIX)/lib/systemd/user/onrecordd.service $(DESTDIR)$(DATADIR)/dbus-1/services/org.onrecord.OnRecord1.service
 	rm -f $(DESTDIR)$(DATADIR)/dbus-1/interfaces/org.onrecord.*.xml $(DESTDIR)$(DATADIR)/man/man1/onrecordd.1 $(DESTDIR)$(DATADIR)/man/man1/onrecordctl*.1
 	for b in onrecordd onrecordctl; do \

@@ -468,6 +468,24 @@ mod tests {
         assert_eq!(all.naming, NamingSection::default());
         assert_eq!(all.policy, crate::calls::Policy::default());
         assert_eq!(all.retention.days, Some(90.0));
+        let a = all.announcement;
+        let d = Announcement::default();
+        assert_eq!(
+            (
+                a.microphone,
+                a.default_source,
+                &a.language,
+                a.on_start,
+                a.monitor_gain
+            ),
+            (
+                d.microphone,
+                d.default_source,
+                &d.language,
+                d.on_start,
+                d.monitor_gain
+            )
+        );
     }
 
     #[test]
@@ -486,6 +504,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for (text, says) in [
             ("[retention]\ndays = -1\n", "[retention] days"),
+            (
+                "[announcement]\nlanguage = \"it\"\n",
+                "[announcement] language",
+            ),
+            (
+                "[announcement]\nmonitor_gain = 2.0\n",
+                "[announcement] monitor_gain",
+            ),
+            (
+                "[announcement]\npath = \"/nonexistent/notice.wav\"\n",
+                "[announcement] path",
+            ),
             (
                 "[retention]\nmin_duration_s = nan\n",
                 "[retention] min_duration_s",

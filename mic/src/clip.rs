@@ -153,6 +153,36 @@ mod tests {
         assert!(load("builtin:xx-notice").is_err());
     }
 
+    /// The committed clips are what the script makes (with the tool versions it recorded).
+    #[test]
+    fn the_default_clips_are_reproduced_by_their_script() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let out = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("sh")
+            .arg(root.join("scripts/make-clips.sh"))
+            .arg(out.path())
+            .status()
+            .expect("sh");
+        assert!(
+            status.success(),
+            "make-clips.sh (espeak-ng and flac installed?)"
+        );
+        let committed = root.join("mic/clips");
+        let versions = |d: &std::path::Path| std::fs::read_to_string(d.join("VERSIONS")).unwrap();
+        assert_eq!(
+            versions(out.path()),
+            versions(&committed),
+            "other tool versions than those that made the committed clips"
+        );
+        for (name, bytes) in BUILTIN {
+            let made = std::fs::read(out.path().join(format!("{name}.flac"))).unwrap();
+            assert!(
+                made == *bytes,
+                "{name}.flac differs from what the script makes"
+            );
+        }
+    }
+
     #[test]
     fn user_files_of_any_format_become_mono_floats() {
         let dir = tempfile::tempdir().unwrap();
