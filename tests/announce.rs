@@ -160,6 +160,9 @@ fn the_announcement_reaches_the_softphone_and_the_tape_where_the_timeline_says_a
     // The notice again, now on tape.
     env.call(&["announce"]);
     std::thread::sleep(Duration::from_secs(4));
+    // The softphone hangs up first (once the virtual microphone is gone, PipeWire would move
+    // it to the real one).
+    pw.finish_stream(softphone);
     env.call(&["stop"]);
     let played = announcements(&env);
     assert_eq!(played.len(), 3, "{played:?}");
@@ -176,7 +179,12 @@ fn the_announcement_reaches_the_softphone_and_the_tape_where_the_timeline_says_a
 
     // The previous default source is back once the call is over, and the virtual microphone
     // is gone.
+    let stopped = Instant::now();
     pw.wait_configured_source(Some("mic"));
+    eprintln!(
+        "the default source was back {:?} after the stop",
+        stopped.elapsed()
+    );
     assert!(!pw.has_node("onrecord_mic"));
 
     // The tape's left channel: the microphone, and both announcements of the recording at
@@ -205,7 +213,6 @@ fn the_announcement_reaches_the_softphone_and_the_tape_where_the_timeline_says_a
     );
 
     // What the softphone sent: the microphone and every announcement.
-    pw.finish_stream(softphone);
     let sent = clip.with_extension("Softphone.capture.wav");
     let mut r = hound::WavReader::open(&sent).unwrap();
     assert_eq!(r.spec().sample_rate, 48_000);

@@ -24,7 +24,9 @@
 //! atomics: it never blocks, allocates or logs.
 
 mod devices;
+mod graph;
 mod native;
+mod node;
 
 use devices::{choose, device_id, device_name, find, hosts};
 
@@ -45,6 +47,8 @@ struct Spec {
     device: String,
     period_ms: u32,
     format: AudioFormat,
+    /// `rate`, `channels` or `format` was given: a stream of its own, converted to it.
+    explicit: bool,
 }
 
 fn parse(text: &str, want: AudioFormat) -> Result<Spec, String> {
@@ -52,6 +56,7 @@ fn parse(text: &str, want: AudioFormat) -> Result<Spec, String> {
         device: "default".into(),
         period_ms: 100,
         format: want,
+        explicit: false,
     };
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let (k, v) = line
@@ -74,9 +79,16 @@ fn parse(text: &str, want: AudioFormat) -> Result<Spec, String> {
             "device" if !v.is_empty() => spec.device = v.to_owned(),
             "device" => return Err("device is empty".into()),
             "period_ms" => spec.period_ms = number("period_ms", 1..=1000)?,
-            "rate" => spec.format.rate = number("rate", 8000..=192_000)?,
-            "channels" => spec.format.channels = number("channels", 1..=8)?,
+            "rate" => {
+                spec.format.rate = number("rate", 8000..=192_000)?;
+                spec.explicit = true;
+            }
+            "channels" => {
+                spec.format.channels = number("channels", 1..=8)?;
+                spec.explicit = true;
+            }
             "format" => {
+                spec.explicit = true;
                 spec.format.sample_format = match v {
                     "i16" => SAMPLE_I16,
                     "f32" => SAMPLE_F32,
@@ -108,6 +120,8 @@ pub(crate) enum Msg {
 
 pub struct CpalSource {
     spec: Spec,
+    /// Captured on the plugin's one PipeWire node, at this (the graph's) rate.
+    node_rate: Option<u32>,
     device_id: String,
     sample_format: cpal::SampleFormat,
     config: cpal::StreamConfig,
@@ -149,7 +163,24 @@ fn typed<T: cpal::SizedSample>(
 /// Held only to keep it running; dropping it stops it.
 enum Running {
     Native(#[allow(dead_code)] native::Stream),
+    Node(#[allow(dead_code)] node::Port),
     Cpal(#[allow(dead_code)] cpal::Stream),
+}
+
+/// Where a PipeWire side comes from, for the shared node.
+fn want_of(sel: &str, cpal_id: Option<&str>) -> Result<graph::Want, String> {
+    use graph::Want;
+    if let Some(id) = cpal_id {
+        return Ok(match id {
+            "sink_default" => Want::Default { monitor: true },
+            "input_default" => Want::Default { monitor: false },
+            name => Want::Name(name.to_owned()),
+        });
+    }
+    resolve_node(sel)?
+        .parse()
+        .map(Want::Serial)
+        .map_err(|_| format!("{sel:?}: not a PipeWire node"))
 }
 
 fn build(
@@ -291,15 +322,31 @@ fn stream_config(spec: &Spec) -> (cpal::SampleFormat, cpal::StreamConfig, AudioF
     )
 }
 
-/// Opens the stream `sel` names: an application's stream natively, a device through `find`.
+/// Opens the stream `sel` names: on the plugin's one PipeWire node at `node_rate` when given,
+/// else an application's stream natively, a device through `find`.
+#[allow(clippy::too_many_arguments)]
 fn open_stream(
     sel: &str,
+    node_rate: Option<u32>,
+    period_ms: u32,
     sample_format: cpal::SampleFormat,
     config: &cpal::StreamConfig,
     sink: Sink,
     shared: Arc<Shared>,
     lost: mpsc::Sender<Msg>,
 ) -> Result<Running, String> {
+    if let Some(rate) = node_rate {
+        let cpal_id = if native_node(sel).is_some() {
+            None
+        } else {
+            let d = find(sel)?;
+            let id = d.id().map_err(|e| format!("{sel}: {e}"))?;
+            Some(id.id().to_owned())
+        };
+        let want = want_of(sel, cpal_id.as_deref())?;
+        let latency = format!("{}/{rate}", (rate as u64 * period_ms as u64 / 1000).max(1));
+        return node::open(want, sel, rate, &latency, sink, shared, lost).map(Running::Node);
+    }
     if native_node(sel).is_some() {
         let serial = resolve_node(sel)?;
         let target = native::Target {
@@ -315,20 +362,45 @@ fn open_stream(
 impl CaptureSource for CpalSource {
     fn open(text: &str, want: AudioFormat, sink: Sink) -> Result<(Self, AudioFormat), String> {
         let spec = parse(text, want)?;
-        let (sample_format, config, format, device_id) =
+        let one_node =
+            |on_pipewire: bool| on_pipewire && !spec.explicit && spec.format.channels == 1;
+        let on_pipewire;
+        let (sample_format, config, mut format, device_id) =
             if let Some(named) = native_node(&spec.device) {
                 named?;
+                on_pipewire = true;
                 let (f, c, a) = stream_config(&spec);
                 (f, c, a, spec.device.clone())
             } else {
                 let device = find(&spec.device)?;
-                let (f, c, a) = choose(&device, &spec)?;
+                on_pipewire = device
+                    .id()
+                    .is_ok_and(|id| id.host() == cpal::HostId::PipeWire);
+                let (f, c, a) = if one_node(on_pipewire) {
+                    stream_config(&spec)
+                } else {
+                    choose(&device, &spec)?
+                };
                 let id = device_id(&device).unwrap_or_else(|| spec.device.clone());
                 (f, c, a, id)
             };
+        // A PipeWire side, unless a format of its own was asked for, is a port of the one node:
+        // f32 mono at the graph's rate, as PipeWire's DSP ports carry it.
+        let node_rate = if one_node(on_pipewire) {
+            let rate = node::graph_rate()?;
+            format = AudioFormat {
+                sample_format: SAMPLE_F32,
+                rate,
+                channels: 1,
+            };
+            Some(rate)
+        } else {
+            None
+        };
         Ok((
             CpalSource {
                 spec,
+                node_rate,
                 device_id,
                 sample_format,
                 config,
@@ -348,6 +420,7 @@ impl CaptureSource for CpalSource {
         let (tx, rx) = mpsc::channel::<Msg>();
         let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
         let sel = self.spec.device.clone();
+        let (node_rate, period_ms) = (self.node_rate, self.spec.period_ms);
         let (sample_format, config, sink, shared) = (
             self.sample_format,
             self.config,
@@ -364,6 +437,8 @@ impl CaptureSource for CpalSource {
                 let open = || {
                     open_stream(
                         &sel,
+                        node_rate,
+                        period_ms,
                         sample_format,
                         &config,
                         sink,
@@ -416,17 +491,19 @@ impl CaptureSource for CpalSource {
             self.stop();
             return Err(e);
         }
-        onrecord_plugin::log(
-            3,
-            &format!(
-                "capturing {} ({}) at {} Hz, {} channel(s), {:?}, buffer {:?}",
-                self.spec.device,
-                self.device_id,
+        let how = match self.node_rate {
+            Some(rate) => format!("on onrecord's PipeWire node at {rate} Hz, mono, f32"),
+            None => format!(
+                "at {} Hz, {} channel(s), {:?}, buffer {:?}",
                 self.config.sample_rate,
                 self.config.channels,
                 self.sample_format,
                 self.config.buffer_size
             ),
+        };
+        onrecord_plugin::log(
+            3,
+            &format!("capturing {} ({}) {how}", self.spec.device, self.device_id),
         );
         Ok(())
     }

@@ -11,6 +11,7 @@
 //! Everything of PipeWire here is used under the thread loop's lock (or on its own threads),
 //! which is what makes sharing it between the sides' supervisor threads sound.
 
+use crate::graph::{self, Graph};
 use crate::{Msg, Shared};
 use onrecord_plugin::Sink;
 use pipewire as pw;
@@ -18,17 +19,25 @@ use pw::spa;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
-struct Conn {
-    tl: pw::thread_loop::ThreadLoopRc,
+pub(crate) struct Conn {
+    pub(crate) tl: pw::thread_loop::ThreadLoopRc,
     _ctx: pw::context::ContextRc,
-    core: pw::core::CoreRc,
+    pub(crate) core: pw::core::CoreRc,
     _core_listener: pw::core::Listener,
     /// The server went away (restarted): the next stream makes a new connection.
-    dead: Arc<AtomicBool>,
+    pub(crate) dead: Arc<AtomicBool>,
+    /// The graph as the registry and the `default` metadata say, for linking sides into the
+    /// plugin's node (`node.rs`); kept by the listeners below, on the loop's thread.
+    pub(crate) graph: Arc<Mutex<Graph>>,
+    _registry: pw::registry::RegistryRc,
+    _registry_listener: pw::registry::Listener,
+    _metadata: Arc<Mutex<Option<(pw::metadata::Metadata, pw::metadata::MetadataListener)>>>,
+    /// What watches the graph for a side's node or link going away.
+    pub(crate) watchers: Arc<Mutex<Vec<crate::node::Watch>>>,
 }
 
 /// A `Conn` shared between threads.
-struct SharedConn(Conn);
+pub(crate) struct SharedConn(pub(crate) Conn);
 // SAFETY: the PipeWire objects inside are only touched with the thread loop's lock held (or
 // by PipeWire on the loop's own threads).
 unsafe impl Send for SharedConn {}
@@ -36,7 +45,7 @@ unsafe impl Sync for SharedConn {}
 
 static CONN: Mutex<Option<Arc<SharedConn>>> = Mutex::new(None);
 
-fn connection() -> Result<Arc<SharedConn>, String> {
+pub(crate) fn connection() -> Result<Arc<SharedConn>, String> {
     let mut current = CONN.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(c) = current.as_ref()
         && !c.0.dead.load(Ordering::Acquire)
@@ -65,6 +74,9 @@ fn connection() -> Result<Arc<SharedConn>, String> {
         .map_err(|e| format!("cannot reach the PipeWire server: {e}"))?;
     let dead = Arc::new(AtomicBool::new(false));
     let flag = dead.clone();
+    let graph: Arc<Mutex<Graph>> = Arc::default();
+    let done = Arc::new(std::sync::atomic::AtomicI32::new(-1));
+    let (rate_graph, sync_done, sync_tl) = (graph.clone(), done.clone(), tl.clone());
     let listener = core
         .add_listener_local()
         .error(move |id, _seq, _res, _msg| {
@@ -72,7 +84,37 @@ fn connection() -> Result<Arc<SharedConn>, String> {
                 flag.store(true, Ordering::Release);
             }
         })
+        .info(move |info| {
+            let rate = info
+                .props()
+                .and_then(|p| p.get("default.clock.rate"))
+                .and_then(|r| r.parse().ok());
+            if let Some(rate) = rate {
+                lock_graph(&rate_graph).clock_rate = Some(rate);
+            }
+        })
+        .done(move |id, seq| {
+            if id == pw::core::PW_ID_CORE {
+                sync_done.store(seq.seq(), Ordering::Release);
+                sync_tl.signal(false);
+            }
+        })
         .register();
+    let watchers: Arc<Mutex<Vec<crate::node::Watch>>> = Arc::default();
+    let metadata: Arc<Mutex<Option<_>>> = Arc::default();
+    let registry = core
+        .get_registry_rc()
+        .map_err(|e| format!("PipeWire registry: {e}"))?;
+    let registry_listener = watch_graph(&registry, &graph, &watchers, &metadata, &tl);
+    // Every global is announced before the answer to a first round trip, and the default
+    // metadata (bound on its global) has said its values before the answer to a second.
+    for _ in 0..2 {
+        let pending = core.sync(0).map_err(|e| format!("PipeWire: {e}"))?.seq();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while done.load(Ordering::Acquire) != pending && std::time::Instant::now() < deadline {
+            tl.timed_wait(std::time::Duration::from_millis(100));
+        }
+    }
     drop(lock);
     let conn = Arc::new(SharedConn(Conn {
         tl,
@@ -80,13 +122,126 @@ fn connection() -> Result<Arc<SharedConn>, String> {
         core,
         _core_listener: listener,
         dead,
+        graph,
+        _registry: registry,
+        _registry_listener: registry_listener,
+        _metadata: metadata,
+        watchers,
     }));
     *current = Some(conn.clone());
     Ok(conn)
 }
 
+pub(crate) fn lock_graph(g: &Mutex<Graph>) -> std::sync::MutexGuard<'_, Graph> {
+    g.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+type MetadataSlot = Arc<Mutex<Option<(pw::metadata::Metadata, pw::metadata::MetadataListener)>>>;
+
+/// Keeps `graph` as the registry says, binds the `default` metadata for the default devices,
+/// and tells the watchers of a side whose node or link went away. On the loop's thread; each
+/// change wakes whoever waits on the loop.
+fn watch_graph(
+    registry: &pw::registry::RegistryRc,
+    graph: &Arc<Mutex<Graph>>,
+    watchers: &Arc<Mutex<Vec<crate::node::Watch>>>,
+    metadata: &MetadataSlot,
+    tl: &pw::thread_loop::ThreadLoopRc,
+) -> pw::registry::Listener {
+    let (g_add, g_rm, w_rm, md, tl_add, tl_rm) = (
+        graph.clone(),
+        graph.clone(),
+        watchers.clone(),
+        metadata.clone(),
+        tl.clone(),
+        tl.clone(),
+    );
+    let reg = registry.downgrade();
+    let md_watchers = watchers.clone();
+    registry
+        .add_listener_local()
+        .global(move |g| {
+            let Some(props) = g.props else { return };
+            let get = |k: &str| props.get(k).unwrap_or_default().to_owned();
+            let mut graph = lock_graph(&g_add);
+            match g.type_ {
+                pw::types::ObjectType::Node => {
+                    graph.nodes.insert(
+                        g.id,
+                        graph::Node {
+                            name: get("node.name"),
+                            serial: get("object.serial").parse().unwrap_or(0),
+                            class: get("media.class"),
+                        },
+                    );
+                }
+                pw::types::ObjectType::Port => {
+                    if let Ok(node) = get("node.id").parse() {
+                        graph.ports.insert(
+                            g.id,
+                            graph::Port {
+                                node,
+                                output: get("port.direction") == "out",
+                                name: get("port.name"),
+                            },
+                        );
+                    }
+                }
+                pw::types::ObjectType::Link => {
+                    if let (Ok(out), Ok(inn)) = (
+                        get("link.output.port").parse(),
+                        get("link.input.port").parse(),
+                    ) {
+                        graph.links.insert(g.id, (out, inn));
+                    }
+                }
+                pw::types::ObjectType::Metadata if get("metadata.name") == "default" => {
+                    drop(graph);
+                    if let Some(reg) = reg.upgrade()
+                        && let Ok(m) = reg.bind::<pw::metadata::Metadata, _>(g)
+                    {
+                        let (graph, watchers, tl) =
+                            (g_add.clone(), md_watchers.clone(), tl_add.clone());
+                        let l = m
+                            .add_listener_local()
+                            .property(move |subject, key, _type, value| {
+                                if subject != 0 {
+                                    return 0;
+                                }
+                                let name = value.and_then(graph::json_name);
+                                let mut g = lock_graph(&graph);
+                                match key {
+                                    Some("default.audio.source") => g.default_source = name,
+                                    Some("default.audio.sink") => g.default_sink = name,
+                                    None => (g.default_source, g.default_sink) = (None, None),
+                                    _ => return 0,
+                                }
+                                drop(g);
+                                crate::node::defaults_changed(&graph, &watchers);
+                                tl.signal(false);
+                                0
+                            })
+                            .register();
+                        *md.lock().unwrap_or_else(|p| p.into_inner()) = Some((m, l));
+                    }
+                    tl_add.signal(false);
+                    return;
+                }
+                _ => {}
+            }
+            drop(graph);
+            tl_add.signal(false);
+        })
+        .global_remove(move |id| {
+            lock_graph(&g_rm).remove(id);
+            crate::node::removed(id, &w_rm);
+            tl_rm.signal(false);
+        })
+        .register()
+}
+
 /// A context of only what a capture stream needs. The default client configuration also
-/// loads the session-manager, metadata and client-device modules and the D-Bus support library
+/// loads the session-manager and client-device modules and the D-Bus support library
 /// (for RTKit and device reservation), none of which a stream uses: together about 0.8 MiB
 /// resident. So no configuration file is read ("null"), and the protocol, the client-node (a
 /// stream's node on the server) and the adapter (its format conversion) are loaded here.
@@ -112,6 +267,8 @@ fn minimal_context(tl: &pw::thread_loop::ThreadLoopRc) -> Result<pw::context::Co
             c"libpipewire-module-protocol-native",
             c"libpipewire-module-client-node",
             c"libpipewire-module-adapter",
+            // The `default` metadata's interface: which devices are the defaults.
+            c"libpipewire-module-metadata",
         ] {
             let loaded = pw::sys::pw_context_load_module(
                 raw,

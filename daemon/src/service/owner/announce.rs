@@ -106,6 +106,7 @@ impl Owner {
                 }
             }
         } else if !wanted && let Some(h) = self.mic.helper.take() {
+            tracing::info!("no call is active: the onrecord microphone ends");
             self.mic.quitting.push(h.generation);
             h.quit();
         }
@@ -301,22 +302,20 @@ impl Owner {
 
     fn mic_exited(&mut self, generation: u64) {
         if let Some(i) = self.mic.quitting.iter().position(|g| *g == generation) {
-            // Asked to end: it restored the default source itself.
             self.mic.quitting.remove(i);
-            if self.mic.helper.is_none() {
-                let _ = std::fs::remove_file(mic::previous_file(&self.paths.data_dir));
-            }
-            return;
-        }
-        if self.mic.helper.as_ref().map(|h| h.generation) == Some(generation) {
+        } else if self.mic.helper.as_ref().map(|h| h.generation) == Some(generation) {
             tracing::warn!("the onrecord microphone ended unexpectedly");
             self.mic.helper = None;
             self.mic.failed = Some((Instant::now(), "onrecord-mic ended".into()));
             self.fail_plays("onrecord-mic ended");
         }
-        // Killed: what it set may still be set.
-        let dir = self.paths.data_dir.clone();
-        tokio::spawn(async move { mic::restore_default(&dir).await });
+        // A helper gives the default source back as it ends; one that could not (killed, or
+        // past its time) left it on the virtual microphone. Given back here in either case (only
+        // if it still names the virtual microphone), unless a new helper holds it now.
+        if self.mic.helper.is_none() {
+            let dir = self.paths.data_dir.clone();
+            tokio::spawn(async move { mic::restore_default(&dir).await });
+        }
     }
 
     /// An announcement began: its timeline entry, the notice it gives, and the answer.

@@ -1,0 +1,210 @@
+//! What the plugin knows of PipeWire's graph, from its registry and the `default` metadata:
+//! enough to link a source's port into the plugin's own node. Pure, so the choice of port is
+//! tested without a server.
+
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Node {
+    pub name: String,
+    pub serial: u64,
+    pub class: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Port {
+    pub node: u32,
+    pub output: bool,
+    pub name: String,
+}
+
+/// What a side captures, as the graph names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Want {
+    /// The default source, or with `monitor` what the default sink plays.
+    Default { monitor: bool },
+    /// A node by `node.name` (a sink is captured as its monitor).
+    Name(String),
+    /// A node by `object.serial` (a source, or an application's stream).
+    Serial(u64),
+}
+
+#[derive(Debug, Default)]
+pub struct Graph {
+    pub nodes: HashMap<u32, Node>,
+    pub ports: HashMap<u32, Port>,
+    /// Link id to (output port, input port).
+    pub links: HashMap<u32, (u32, u32)>,
+    pub default_source: Option<String>,
+    pub default_sink: Option<String>,
+    /// The graph's rate (`default.clock.rate`), once the server said it.
+    pub clock_rate: Option<u32>,
+}
+
+impl Graph {
+    fn node_named(&self, name: &str) -> Option<u32> {
+        self.nodes
+            .iter()
+            .filter(|(_, n)| n.name == name)
+            .max_by_key(|(_, n)| n.serial)
+            .map(|(id, _)| *id)
+    }
+
+    /// The node `want` names now.
+    pub fn node(&self, want: &Want) -> Option<u32> {
+        match want {
+            Want::Default { monitor: true } => self.node_named(self.default_sink.as_deref()?),
+            Want::Default { monitor: false } => self.node_named(self.default_source.as_deref()?),
+            Want::Name(name) => self.node_named(name),
+            Want::Serial(serial) => self
+                .nodes
+                .iter()
+                .find(|(_, n)| n.serial == *serial)
+                .map(|(id, _)| *id),
+        }
+    }
+
+    /// The output port of `node` a side takes its audio from: a sink's monitor, else its
+    /// capture or output; mono, else front left (one channel: two linked into one port would
+    /// add up).
+    pub fn source_port(&self, node: u32) -> Option<u32> {
+        let sink = self
+            .nodes
+            .get(&node)
+            .is_some_and(|n| n.class.starts_with("Audio/Sink"));
+        let mut outs: Vec<(u32, &str)> = self
+            .ports
+            .iter()
+            .filter(|(_, p)| p.node == node && p.output)
+            .filter(|(_, p)| p.name.starts_with("monitor_") == sink)
+            .map(|(id, p)| (*id, p.name.as_str()))
+            .collect();
+        outs.sort_unstable();
+        ["MONO", "FL", "1", "AUX0"]
+            .iter()
+            .find_map(|ch| outs.iter().find(|(_, n)| n.ends_with(&format!("_{ch}"))))
+            .or_else(|| outs.first())
+            .map(|(id, _)| *id)
+    }
+
+    /// Our port `name` on node `node`, once the registry has it.
+    pub fn input_port(&self, node: u32, name: &str) -> Option<u32> {
+        self.ports
+            .iter()
+            .find(|(_, p)| p.node == node && !p.output && p.name == name)
+            .map(|(id, _)| *id)
+    }
+
+    /// The link from `out` to `inn`, once the registry has it.
+    pub fn link(&self, out: u32, inn: u32) -> Option<u32> {
+        self.links
+            .iter()
+            .find(|(_, l)| **l == (out, inn))
+            .map(|(id, _)| *id)
+    }
+
+    pub fn remove(&mut self, id: u32) {
+        self.nodes.remove(&id);
+        self.ports.remove(&id);
+        self.links.remove(&id);
+    }
+}
+
+/// The node name in a metadata value such as `{ "name": "alsa_input.pci" }`.
+pub fn json_name(value: &str) -> Option<String> {
+    let after = &value[value.find("\"name\"")? + "\"name\"".len()..];
+    let body = after
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start()
+        .strip_prefix('"')?;
+    let mut out = String::new();
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(out),
+            '\\' => out.push(chars.next()?),
+            c => out.push(c),
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph() -> Graph {
+        let mut g = Graph::default();
+        let node = |name: &str, serial, class: &str| Node {
+            name: name.into(),
+            serial,
+            class: class.into(),
+        };
+        g.nodes.insert(10, node("speakers", 100, "Audio/Sink"));
+        g.nodes.insert(20, node("headset", 200, "Audio/Source"));
+        g.nodes
+            .insert(30, node("Linphone", 300, "Stream/Output/Audio"));
+        for (id, node, output, name) in [
+            (11, 10, false, "playback_FL"),
+            (12, 10, true, "monitor_FR"),
+            (13, 10, true, "monitor_FL"),
+            (21, 20, true, "capture_FR"),
+            (22, 20, true, "capture_FL"),
+            (31, 30, true, "output_MONO"),
+        ] {
+            g.ports.insert(
+                id,
+                Port {
+                    node,
+                    output,
+                    name: name.into(),
+                },
+            );
+        }
+        g
+    }
+
+    #[test]
+    fn a_side_takes_one_channel_a_sink_its_monitor() {
+        let mut g = graph();
+        assert_eq!(g.source_port(10), Some(13));
+        assert_eq!(g.source_port(20), Some(22));
+        assert_eq!(g.source_port(30), Some(31));
+        assert_eq!(g.source_port(99), None);
+        assert_eq!(g.node(&Want::Default { monitor: true }), None);
+        g.default_sink = Some("speakers".into());
+        g.default_source = Some("headset".into());
+        assert_eq!(g.node(&Want::Default { monitor: true }), Some(10));
+        assert_eq!(g.node(&Want::Default { monitor: false }), Some(20));
+        assert_eq!(g.node(&Want::Serial(300)), Some(30));
+        assert_eq!(g.node(&Want::Name("headset".into())), Some(20));
+    }
+
+    #[test]
+    fn ports_and_links_are_found_once_the_registry_has_them() {
+        let mut g = graph();
+        g.nodes.insert(40, Node::default());
+        g.ports.insert(
+            41,
+            Port {
+                node: 40,
+                output: false,
+                name: "side_0".into(),
+            },
+        );
+        assert_eq!(g.input_port(40, "side_0"), Some(41));
+        assert_eq!(g.input_port(40, "side_1"), None);
+        g.links.insert(50, (22, 41));
+        assert_eq!(g.link(22, 41), Some(50));
+        g.remove(50);
+        assert_eq!(g.link(22, 41), None);
+    }
+
+    #[test]
+    fn metadata_values_name_nodes() {
+        assert_eq!(json_name(r#"{ "name": "mic" }"#).as_deref(), Some("mic"));
+        assert_eq!(json_name(r#"{"name":"a\"b"}"#).as_deref(), Some("a\"b"));
+        assert_eq!(json_name("{}"), None);
+    }
+}

@@ -1,0 +1,383 @@
+//! Every side of every call in one PipeWire node: a `pw_filter` with one DSP input port per
+//! side (f32 mono at the graph's rate), which the plugin links itself from each side's source.
+//! A graph cycle then wakes one node: one process callback carries every side with one capture
+//! time, and no format conversion runs here (the sources' adapters already give DSP f32).
+//!
+//! pipewire-rs 0.10 has no filter wrapper, so the raw `pw_filter_*` calls are here, always under
+//! the thread loop's lock. The process callback (`RT_PROCESS`, on the data thread) reads the
+//! sides through atomic pointers; a side is removed only once the callback is not running.
+//!
+//! A side's source going away (its node or its link removed), or the default device it follows
+//! changing, is reported as lost to its supervisor, which opens it again (and finds the new
+//! default, or an application's new stream).
+
+use crate::graph::{Graph, Want};
+use crate::native::{SharedConn, connection, lock_graph};
+use crate::{Msg, Shared};
+use onrecord_plugin::Sink;
+use pipewire as pw;
+use pw::spa::sys as spa_sys;
+use pw::sys;
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak, mpsc};
+use std::time::{Duration, Instant};
+
+const SLOTS: usize = 16;
+
+/// One side, as the data thread sees it.
+struct Slot {
+    port: *mut c_void,
+    sink: Sink,
+    shared: Arc<Shared>,
+    rate: u32,
+}
+
+/// What the process callback reads.
+struct FilterData {
+    slots: [AtomicPtr<Slot>; SLOTS],
+    /// Set while the process callback runs.
+    busy: AtomicBool,
+}
+
+/// The node, while any side uses it.
+struct Filter {
+    raw: *mut sys::pw_filter,
+    _hook: Box<spa_sys::spa_hook>,
+    _events: Box<sys::pw_filter_events>,
+    data: Box<FilterData>,
+    conn: Arc<SharedConn>,
+}
+
+// SAFETY: the raw filter is only touched under the thread loop's lock; `data` is atomics and
+// the slots, which the data thread only reads.
+unsafe impl Send for Filter {}
+unsafe impl Sync for Filter {}
+
+impl Drop for Filter {
+    fn drop(&mut self) {
+        let _lock = self.conn.0.tl.lock();
+        // SAFETY: our filter, destroyed once, under the lock.
+        unsafe {
+            sys::pw_filter_disconnect(self.raw);
+            sys::pw_filter_destroy(self.raw);
+        }
+    }
+}
+
+static FILTER: Mutex<Weak<Filter>> = Mutex::new(Weak::new());
+
+/// The process callback, on the data thread: every side's buffer of this cycle to its sink.
+unsafe extern "C" fn process(data: *mut c_void, position: *mut spa_sys::spa_io_position) {
+    if data.is_null() || position.is_null() {
+        return;
+    }
+    // SAFETY: `data` is the filter's `FilterData`, alive while the filter is; `position` is
+    // PipeWire's for this cycle.
+    let (d, clock) = unsafe { (&*(data as *const FilterData), &(*position).clock) };
+    let n = clock.duration as usize;
+    let denom = u64::from(clock.rate.denom.max(1));
+    // When this cycle's first frame was captured: the cycle's time less the source's delay.
+    let captured = clock
+        .nsec
+        .saturating_sub(clock.delay.max(0) as u64 * 1_000_000_000 / denom);
+    d.busy.store(true, Ordering::SeqCst);
+    for s in &d.slots {
+        let p = s.load(Ordering::SeqCst);
+        if p.is_null() {
+            continue;
+        }
+        // SAFETY: a slot stays alive until it is cleared and the callback is not busy.
+        let slot = unsafe { &*p };
+        if !slot.shared.delivering.load(Ordering::Acquire) || clock.rate.denom != slot.rate {
+            continue;
+        }
+        // SAFETY: the port is ours; NULL while it is not linked.
+        let buf = unsafe { sys::pw_filter_get_dsp_buffer(slot.port, n as u32) } as *const u8;
+        if buf.is_null() || n == 0 {
+            continue;
+        }
+        // SAFETY: a DSP buffer holds `n` f32 samples.
+        let bytes = unsafe { std::slice::from_raw_parts(buf, n * 4) };
+        slot.sink.deliver_at(bytes, n, captured);
+    }
+    d.busy.store(false, Ordering::SeqCst);
+}
+
+/// The node on `conn`, made and connected if there is none. Under the lock.
+fn filter_for(conn: &Arc<SharedConn>, latency: &str) -> Result<Arc<Filter>, String> {
+    let mut current = FILTER.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(f) = current.upgrade()
+        && Arc::ptr_eq(&f.conn, conn)
+    {
+        return Ok(f);
+    }
+    let c = &conn.0;
+    let props = pw::properties::properties! {
+        *pw::keys::MEDIA_TYPE => "Audio",
+        *pw::keys::MEDIA_CATEGORY => "Capture",
+        *pw::keys::MEDIA_CLASS => "Stream/Input/Audio",
+        *pw::keys::NODE_NAME => "onrecord",
+        *pw::keys::NODE_LATENCY => latency,
+        // The plugin links every port itself.
+        "node.autoconnect" => "false",
+    };
+    let data = Box::new(FilterData {
+        slots: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
+        busy: AtomicBool::new(false),
+    });
+    // SAFETY: zeroed C structs (all fields optional or plain), filled as pw_filter expects;
+    // they live in the `Filter` as long as the filter.
+    let (mut hook, mut events) = unsafe {
+        (
+            Box::new(std::mem::zeroed::<spa_sys::spa_hook>()),
+            Box::new(std::mem::zeroed::<sys::pw_filter_events>()),
+        )
+    };
+    events.version = sys::PW_VERSION_FILTER_EVENTS;
+    events.process = Some(process);
+    // SAFETY: a live core, under the lock; the name is NUL-terminated.
+    let raw =
+        unsafe { sys::pw_filter_new(c.core.as_raw_ptr(), c"onrecord".as_ptr(), props.into_raw()) };
+    if raw.is_null() {
+        return Err("PipeWire: cannot make the capture node".into());
+    }
+    // SAFETY: as above; `data` outlives the filter (both in `Filter`).
+    let connected = unsafe {
+        sys::pw_filter_add_listener(
+            raw,
+            &mut *hook,
+            &*events,
+            &*data as *const FilterData as *mut c_void,
+        );
+        sys::pw_filter_connect(
+            raw,
+            sys::pw_filter_flags_PW_FILTER_FLAG_RT_PROCESS,
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    let filter = Arc::new(Filter {
+        raw,
+        _hook: hook,
+        _events: events,
+        data,
+        conn: conn.clone(),
+    });
+    if connected < 0 {
+        return Err(format!(
+            "PipeWire: cannot connect the capture node ({connected})"
+        ));
+    }
+    *current = Arc::downgrade(&filter);
+    Ok(filter)
+}
+
+/// Waits (under the lock, which the wait releases) until `f` finds something in the graph.
+fn wait_for<T>(
+    conn: &SharedConn,
+    what: &str,
+    f: impl Fn(&Graph) -> Option<T>,
+) -> Result<T, String> {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        if let Some(v) = f(&lock_graph(&conn.0.graph)) {
+            return Ok(v);
+        }
+        if Instant::now() > deadline || conn.0.dead.load(Ordering::Acquire) {
+            return Err(format!("PipeWire: {what} did not appear"));
+        }
+        conn.0.tl.timed_wait(Duration::from_millis(100));
+    }
+}
+
+/// What tells a side's supervisor that its source went away.
+pub struct Watch {
+    id: u64,
+    want: Want,
+    source: u32,
+    link: u32,
+    lost: mpsc::Sender<Msg>,
+    label: String,
+}
+
+static WATCH_IDS: AtomicU64 = AtomicU64::new(1);
+
+/// A global went away: the sides whose node or link it was are lost.
+pub fn removed(id: u32, watchers: &Mutex<Vec<Watch>>) {
+    let mut w = watchers.lock().unwrap_or_else(|p| p.into_inner());
+    w.retain(|w| {
+        let gone = w.source == id || w.link == id;
+        if gone {
+            let _ = w
+                .lost
+                .send(Msg::Lost(format!("{}: the device went away", w.label)));
+        }
+        !gone
+    });
+}
+
+/// The default devices changed: a side that follows one now elsewhere is lost (and reopened
+/// on the new default).
+pub fn defaults_changed(graph: &Mutex<Graph>, watchers: &Mutex<Vec<Watch>>) {
+    let g = lock_graph(graph);
+    let mut w = watchers.lock().unwrap_or_else(|p| p.into_inner());
+    w.retain(|w| {
+        let moved = matches!(w.want, Want::Default { .. })
+            && g.node(&w.want).is_some_and(|n| n != w.source);
+        if moved {
+            let _ = w.lost.send(Msg::Lost(format!(
+                "{}: the default device changed",
+                w.label
+            )));
+        }
+        !moved
+    });
+}
+
+/// One side's port on the node, linked from its source; dropping it unlinks and removes it.
+pub struct Port {
+    filter: Arc<Filter>,
+    index: usize,
+    slot: *mut Slot,
+    link: Option<pw::link::Link>,
+    watch: u64,
+}
+
+// SAFETY: the proxy and the port are touched only under the thread loop's lock.
+unsafe impl Send for Port {}
+
+impl Drop for Port {
+    fn drop(&mut self) {
+        let conn = self.filter.conn.clone();
+        let _lock = conn.0.tl.lock();
+        conn.0
+            .watchers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|w| w.id != self.watch);
+        self.filter.data.slots[self.index].store(std::ptr::null_mut(), Ordering::SeqCst);
+        // The callback may be reading the slot: wait until it is not (microseconds).
+        let deadline = Instant::now() + Duration::from_millis(200);
+        while self.filter.data.busy.load(Ordering::SeqCst) && Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        drop(self.link.take());
+        // SAFETY: the slot was ours and no callback reads it any more; the port is ours.
+        unsafe {
+            let slot = Box::from_raw(self.slot);
+            sys::pw_filter_remove_port(slot.port);
+        }
+    }
+}
+
+/// Links the source `want` names into a new port of the node: its audio goes to `sink` as
+/// f32 mono at `rate` (the graph's), with the graph's capture times.
+pub fn open(
+    want: Want,
+    label: &str,
+    rate: u32,
+    latency: &str,
+    sink: Sink,
+    shared: Arc<Shared>,
+    lost: mpsc::Sender<Msg>,
+) -> Result<Port, String> {
+    let conn = connection()?;
+    let c = &conn.0;
+    let _lock = c.tl.lock();
+    let (source, out) = {
+        let g = lock_graph(&c.graph);
+        let node = g
+            .node(&want)
+            .ok_or_else(|| format!("{label}: no such device on PipeWire"))?;
+        let port = g
+            .source_port(node)
+            .ok_or_else(|| format!("{label}: the device has no port to capture"))?;
+        (node, port)
+    };
+    let filter = filter_for(&conn, latency)?;
+    let index = filter
+        .data
+        .slots
+        .iter()
+        .position(|s| s.load(Ordering::SeqCst).is_null())
+        .ok_or("PipeWire: too many sides open")?;
+    let name = format!("side_{index}");
+    let props = pw::properties::properties! {
+        "format.dsp" => "32 bit float mono audio",
+        "port.name" => name.as_str(),
+    };
+    // SAFETY: our filter, under the lock; the properties are handed over.
+    let port = unsafe {
+        sys::pw_filter_add_port(
+            filter.raw,
+            spa_sys::SPA_DIRECTION_INPUT,
+            sys::pw_filter_port_flags_PW_FILTER_PORT_FLAG_MAP_BUFFERS,
+            8,
+            props.into_raw(),
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    if port.is_null() {
+        return Err("PipeWire: cannot add a port to the capture node".into());
+    }
+    let slot = Box::into_raw(Box::new(Slot {
+        port,
+        sink,
+        shared,
+        rate,
+    }));
+    filter.data.slots[index].store(slot, Ordering::SeqCst);
+    // From here on, dropping `handle` undoes everything.
+    let mut handle = Port {
+        filter: filter.clone(),
+        index,
+        slot,
+        link: None,
+        watch: 0,
+    };
+    let raw = filter.raw;
+    let node = wait_for(&conn, "the capture node", |_| {
+        // SAFETY: our filter, under the lock.
+        let id = unsafe { sys::pw_filter_get_node_id(raw) };
+        (id != sys::PW_ID_ANY).then_some(id)
+    })?;
+    let ours = wait_for(&conn, "the capture port", |g| g.input_port(node, &name))?;
+    let props = pw::properties::properties! {
+        "link.output.node" => source.to_string(),
+        "link.output.port" => out.to_string(),
+        "link.input.node" => node.to_string(),
+        "link.input.port" => ours.to_string(),
+        "object.linger" => "false",
+    };
+    handle.link = Some(
+        c.core
+            .create_object::<pw::link::Link>("link-factory", &props)
+            .map_err(|e| format!("PipeWire: cannot link {label}: {e}"))?,
+    );
+    let link = wait_for(&conn, "the link", |g| g.link(out, ours))?;
+    handle.watch = WATCH_IDS.fetch_add(1, Ordering::Relaxed);
+    let mut watchers = c.watchers.lock().unwrap_or_else(|p| p.into_inner());
+    // The source may have gone while we waited.
+    if !lock_graph(&c.graph).nodes.contains_key(&source) {
+        return Err(format!("{label}: the device went away"));
+    }
+    watchers.push(Watch {
+        id: handle.watch,
+        want,
+        source,
+        link,
+        lost,
+        label: label.to_owned(),
+    });
+    drop(watchers);
+    Ok(handle)
+}
+
+/// The graph's rate, for the format a side reports before it opens.
+pub fn graph_rate() -> Result<u32, String> {
+    let conn = connection()?;
+    let rate = lock_graph(&conn.0.graph).clock_rate;
+    Ok(rate.unwrap_or(48_000))
+}
