@@ -19,6 +19,10 @@ it by hand (pw-link): what PipeWire's own recorder needs to capture and write bo
 node, the reference of the CPU targets (onrecordd at most 1.0x its CPU, and its whole cost at
 most 1.0x that node's whole cost; peak memory at most 1.0x and wakeups at most 0.5x two
 pw-records).
+onrecord's figures are the daemon's and its virtual microphone's (onrecord-mic, the announcement
+node, which a call runs) together; the daemon alone is shown for context. Also counted: onrecord's
+PipeWire nodes while it records both sides (target 1) and the daemon's threads that woke at least
+once a second (one PipeWire data thread for both sides).
 Then onrecordd records while both cores are loaded by stress-ng, without real-time priority,
 and the frames it lost are read from the call's sealed manifest.
 
@@ -117,6 +121,33 @@ class World:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def children(parent, name):
+    """The pids of `parent`'s children called `name`."""
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = open(f"/proc/{pid}/stat").read()
+        except OSError:
+            continue
+        comm, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        if comm == name and int(rest[1]) == parent:
+            out.append(int(pid))
+    return out
+
+
+def thread_switches(pid):
+    """Each thread of `pid`: (name, voluntary switches)."""
+    out = {}
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            status = open(f"/proc/{pid}/task/{t}/status").read()
+        except OSError:
+            continue
+        name = re.search(r"Name:\s+(.*)", status).group(1)
+        out[t] = (name, int(re.search(r"voluntary_ctxt_switches:\s+(\d+)", status).group(1)))
+    return out
+
+
 def sample(pids):
     """(cpu seconds, voluntary switches, peak RSS KiB) summed over processes. CPU time is each
     thread's time on a CPU from the scheduler (/proc/PID/task/TID/schedstat, nanoseconds),
@@ -141,9 +172,12 @@ SERVER = []
 def measure(pids, seconds, during=None):
     time.sleep(1)
     a, sa = sample(pids), sample(SERVER)
+    each = {pid: sample([pid]) for pid in pids}
     time.sleep(seconds)
     b, sb = sample(pids), sample(SERVER)
-    return {"cpu_s": b[0] - a[0], "wakeups": b[1] - a[1], "peak_kib": b[2], "server_cpu_s": sb[0] - sa[0]}
+    by_pid = {pid: (sample([pid])[0] - each[pid][0], sample([pid])[2]) for pid in pids}
+    return {"cpu_s": b[0] - a[0], "wakeups": b[1] - a[1], "peak_kib": b[2], "server_cpu_s": sb[0] - sa[0],
+            "by_pid": by_pid}
 
 
 def ctl(w, *args):
@@ -166,7 +200,19 @@ def onrecordd(w, seconds, stress=False, storage="storage-wav"):
     if stress:
         load = subprocess.Popen(["stress-ng", "--cpu", "2", "--timeout", f"{int(seconds) + 5}s", "--quiet"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    m = measure([d.pid], seconds)
+    # The call runs onrecord's virtual microphone (onrecord-mic, the announcement node): counted
+    # with the daemon, and the daemon alone for context.
+    helpers = children(d.pid, "onrecord-mic")
+    threads_before = thread_switches(d.pid)
+    m = measure([d.pid] + helpers, seconds)
+    threads_after = thread_switches(d.pid)
+    m["daemon_cpu_s"], m["daemon_peak_kib"] = m.pop("by_pid")[d.pid]
+    m["helpers"] = len(helpers)
+    # Threads that woke at least once a second: the ones on the audio path.
+    m["busy_threads"] = sorted(name for tid, (name, n) in threads_after.items()
+                               if n - threads_before.get(tid, (name, 0))[1] >= seconds)
+    nodes = subprocess.run(["pw-cli", "ls", "Node"], env=w.env, capture_output=True, text=True).stdout
+    m["nodes"] = nodes.count('node.name = "onrecord"')
     ctl(w, "call", "stop")
     if load:
         load.kill()
@@ -253,11 +299,16 @@ def main():
         rows = {}
         for name, rs in runs.items():
             r = {k: med([x[k] for x in rs]) for k in ("cpu_s", "wakeups", "peak_kib", "server_cpu_s")}
+            for k in ("daemon_cpu_s", "daemon_peak_kib"):
+                if k in rs[0]:
+                    r[k] = med([x[k] for x in rs])
             r["cpu_range"] = (min(x["cpu_s"] for x in rs), max(x["cpu_s"] for x in rs))
             rows[name] = r
         us_runs = runs["onrecordd (both sides, one process)"]
         rows["onrecordd (both sides, one process)"].update(
-            frames=sum(x["frames"] for x in us_runs), lost=sum(x["lost"] for x in us_runs), drift=us_runs[-1]["drift"])
+            frames=sum(x["frames"] for x in us_runs), lost=sum(x["lost"] for x in us_runs), drift=us_runs[-1]["drift"],
+            nodes=max(x["nodes"] for x in us_runs), busy_threads=us_runs[-1]["busy_threads"],
+            helpers=min(x["helpers"] for x in us_runs))
         feed.kill()
         print(f"\nLive capture, {SECONDS:.0f} s of two 48 kHz mono PipeWire sources to WAV (same run, one recorder at a time; "
               f"medians of {REPEAT} rounds)\n")
@@ -285,11 +336,25 @@ def main():
         print(f"whole cost (recorder + server) vs pw-record x2: {ratio(us['whole_cpu_s'], pw['whole_cpu_s']):.2f}x, "
               f"vs parecord x2: {ratio(us['whole_cpu_s'], pa['whole_cpu_s']):.2f}x (no target; for context)")
         print(f"onrecordd: {us['frames']} frames written, {us['lost']} lost, measured drift {us['drift']} ppm")
+        print(f"onrecord's figures count the daemon and its virtual microphone (onrecord-mic, {us['helpers']} process "
+              f"present in every round); the daemon alone: CPU {ratio(us['daemon_cpu_s'], one['cpu_s']):.2f}x the one node, "
+              f"peak memory {ratio(us['daemon_peak_kib'], pw['peak_kib']):.2f}x pw-record x2")
+        data_threads = [t for t in us["busy_threads"] if t.startswith("data-loop")]
+        print(f"onrecord's PipeWire nodes while recording both sides: {us['nodes']}; onrecordd's threads that woke "
+              f"at least once a second: {', '.join(us['busy_threads'])}")
         table = [{"what": f"live capture ({SECONDS:.0f} s, two PipeWire sources): {name}", "measured": f"{r:.2f}x",
                   "target": f"<= {target}x", "met": r <= target} for name, r, target in checks]
         print(f"one pw-record node carrying both sources vs pw-record x2: CPU {ratio(one['cpu_s'], pw['cpu_s']):.2f}x, "
               f"peak memory {ratio(one['peak_kib'], pw['peak_kib']):.2f}x; onrecordd vs it: CPU "
               f"{ratio(us['cpu_s'], one['cpu_s']):.2f}x (no target; for context)")
+        table.append({"what": "live capture: onrecord's PipeWire nodes for both sides", "measured": str(us["nodes"]),
+                      "target": "1", "met": us["nodes"] == 1})
+        table.append({"what": "live capture: onrecordd's PipeWire data threads woken for both sides",
+                      "measured": f"{len(data_threads)} (busy threads: {', '.join(us['busy_threads'])})",
+                      "target": "1", "met": len(data_threads) == 1})
+        table.append({"what": "live capture: the daemon alone (without onrecord-mic), CPU vs the one node; peak memory vs pw-record x2",
+                      "measured": f"{ratio(us['daemon_cpu_s'], one['cpu_s']):.2f}x; {ratio(us['daemon_peak_kib'], pw['peak_kib']):.2f}x",
+                      "target": "", "met": None})
         table.append({"what": "live capture CPU: one pw-record node carrying both sources vs pw-record x2",
                       "measured": f"{ratio(one['cpu_s'], pw['cpu_s']):.2f}x", "target": "", "met": None})
         table.append({"what": "live capture CPU vs parecord x2", "measured": f"{ratio(us['cpu_s'], pa['cpu_s']):.2f}x",

@@ -310,3 +310,40 @@ fn signal(sig: &str, pid: u32) {
         .success();
     assert!(ok, "kill -{sig} {pid}");
 }
+
+/// The call's notification offers to play the notice; a click plays it, and it tells them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_click_on_play_the_notice_plays_it_and_tells_them() {
+    let mut env = TestEnv::new();
+    let desktop = onrecord_tests::notifications::ActionServer::start(&env.bus.address).await;
+    let mut pw = PipeWire::start(&env);
+    let clip = env.dir.path().join("both.wav");
+    two_voices(&clip, 10.0);
+    configure(&env, "");
+    env.start_daemon();
+    pw.play(&clip);
+    env.ctl_json(&["call", "new", "--them", "FR", "--label", "clicked"]);
+    let shown = desktop
+        .wait(0, "the call", |s| {
+            s.keys() == ["notice", "announce", "stop"]
+        })
+        .await;
+    let n = desktop.shown().len();
+    desktop.click(shown.id, "announce").await;
+    desktop
+        .wait(n, "the next step", |s| {
+            s.keys() == ["consent-yes", "consent-no"]
+        })
+        .await;
+    let info = env.ctl_json(&["call", "show"]);
+    assert_eq!(info["parties"][0]["notice"], "announcement", "{info}");
+    let played = announcements(&env);
+    assert!(
+        played[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("the notice (French"),
+        "{played:?}"
+    );
+    env.call(&["stop"]);
+}

@@ -212,7 +212,9 @@ async fn a_whole_call_is_driven_by_notification_clicks() {
     mm.add_call("+14155550123", RINGING_IN).await;
 
     let proposal = desktop
-        .wait(0, "the proposal", |s| s.keys() == ["notice", "dismiss"])
+        .wait(0, "the proposal", |s| {
+            s.keys() == ["notice", "announce", "dismiss"]
+        })
         .await;
     assert_eq!(
         proposal.summary,
@@ -294,7 +296,9 @@ async fn a_proposal_dismissed_by_a_click_leaves_nothing_and_its_notification_goe
     let mut mm = FakeModemManager::start(&env.bus.address).await;
     mm.add_call("+14155550123", RINGING_IN).await;
     let proposal = desktop
-        .wait(0, "the proposal", |s| s.keys() == ["notice", "dismiss"])
+        .wait(0, "the proposal", |s| {
+            s.keys() == ["notice", "announce", "dismiss"]
+        })
         .await;
     // Anyone on the bus can send an ActionInvoked; only the server's own count. Were this one
     // taken, the call would be taken up and on disk, and could no longer be dismissed.

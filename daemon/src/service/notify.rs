@@ -42,13 +42,15 @@ enum Note {
 #[derive(Clone)]
 pub struct Notifier {
     notes: mpsc::UnboundedSender<Note>,
+    /// Whether calls' notifications offer to play the notice (announcements are on).
+    announce: bool,
 }
 
 impl Notifier {
     /// Starts the task on `conn`; clicked actions go to the owner through `commands`.
-    pub fn spawn(conn: Connection, commands: mpsc::Sender<Command>) -> Notifier {
+    pub fn spawn(conn: Connection, commands: mpsc::Sender<Command>, announce: bool) -> Notifier {
         let (notes, queue) = mpsc::unbounded_channel();
-        let notifier = Notifier { notes };
+        let notifier = Notifier { notes, announce };
         tokio::spawn(serve(conn, commands, queue, notifier.clone()));
         notifier
     }
@@ -72,7 +74,7 @@ impl Notifier {
     pub fn call(&self, call: &Call) {
         self.send(Note::Call {
             id: call.id.clone(),
-            step: step(call),
+            step: step(call, self.announce),
         });
     }
 
@@ -82,8 +84,9 @@ impl Notifier {
     }
 }
 
-/// What a call's notification says in its state, and the steps it offers.
-pub fn step(call: &Call) -> Step {
+/// What a call's notification says in its state, and the steps it offers; with `announce`,
+/// playing the notice (an announcement) wherever telling them is the next step.
+pub fn step(call: &Call, announce: bool) -> Step {
     use CallState::*;
     let label = &call.label;
     let why = call
@@ -167,10 +170,29 @@ pub fn step(call: &Call) -> Step {
             Vec::new(),
         ),
     };
+    let mut actions = actions;
+    if announce && let Some(i) = actions.iter().position(|(k, _)| *k == "notice") {
+        actions.insert(i + 1, ("announce", "Play the notice"));
+    }
     Step {
         summary,
         body,
         actions,
+    }
+}
+
+/// What a click asks of the owner.
+enum Click {
+    Event(CallInput),
+    /// Play the notice into the call.
+    Announce,
+}
+
+/// What an action stands for.
+fn click(action: &str) -> Option<Click> {
+    match action {
+        "announce" => Some(Click::Announce),
+        other => input(other).map(Click::Event),
     }
 }
 
@@ -244,7 +266,7 @@ async fn serve(
                         let Ok((id, action)) = msg.body().deserialize::<(u32, String)>() else {
                             continue;
                         };
-                        if let (Some(call), Some(input)) = (shown.by_id.get(&id), input(&action)) {
+                        if let (Some(call), Some(input)) = (shown.by_id.get(&id), click(&action)) {
                             clicked(&commands, &notifier, call.clone(), input, &shown).await;
                         }
                     }
@@ -268,17 +290,23 @@ async fn clicked(
     commands: &mpsc::Sender<Command>,
     notifier: &Notifier,
     id: String,
-    input: CallInput,
+    input: Click,
     shown: &Shown,
 ) {
     let (reply, answer) = oneshot::channel();
-    let sent = commands
-        .send(Command::CallEvent {
+    let command = match input {
+        Click::Event(input) => Command::CallEvent {
             id: id.clone(),
             input,
             reply,
-        })
-        .await;
+        },
+        Click::Announce => Command::Announce {
+            id: id.clone(),
+            clip: crate::service::owner::Clip::Notice,
+            reply,
+        },
+    };
+    let sent = commands.send(command).await;
     let notifier = notifier.clone();
     let again = shown.steps.get(&id).cloned();
     // The answer can take a while (a device opening): the next notes do not wait for it.
@@ -439,29 +467,36 @@ mod tests {
         let held = after(&recording, all_party_transfer(), 4);
         let held_told = after(&held, Event::Notice(NoticeBy::Me), 5);
         let cases = [
-            (&proposed, &["notice", "dismiss"][..]),
-            (&taken, &["notice", "stop"]),
+            (&proposed, &["notice", "announce", "dismiss"][..]),
+            (&taken, &["notice", "announce", "stop"]),
             (&told, &["consent-yes", "consent-no"]),
             (&agreed, &["start", "stop"]),
             (&recording, &["confirm", "pause", "stop"]),
             (&confirmed, &["pause", "stop"]),
             (&paused, &["resume", "stop"]),
-            (&held, &["notice", "stop"]),
+            (&held, &["notice", "announce", "stop"]),
             (&held_told, &["consent-yes", "consent-no"]),
             (&stopped, &[]),
         ];
         for (call, keys) in cases {
-            let s = step(call);
+            let s = step(call, true);
             let offered: Vec<&str> = s.actions.iter().map(|(k, _)| *k).collect();
             assert_eq!(offered, keys, "{}", call.state);
             for key in offered {
-                let Some(CallInput::Event(e)) = input(key) else {
-                    panic!("{key} is no event");
+                // Playing the notice is a notice by announcement.
+                let e = match click(key) {
+                    Some(Click::Event(CallInput::Event(e))) => e,
+                    Some(Click::Announce) => Event::Notice(NoticeBy::Announcement),
+                    _ => panic!("{key} is no event"),
                 };
                 assert!(call.apply(&e, at(9)).is_ok(), "{key} in {}", call.state);
             }
             assert!(s.summary.starts_with("onrecord: "), "{s:?}");
+            // Without announcements, the same less "announce".
+            let without: Vec<&str> = step(call, false).actions.iter().map(|(k, _)| *k).collect();
+            let want: Vec<&str> = keys.iter().copied().filter(|k| *k != "announce").collect();
+            assert_eq!(without, want, "{}", call.state);
         }
-        assert!(step(&proposed).body.contains(ASK));
+        assert!(step(&proposed, true).body.contains(ASK));
     }
 }

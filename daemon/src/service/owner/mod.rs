@@ -331,7 +331,11 @@ impl Owner {
         if self.handle.is_none() {
             self.wire_capture(handle);
             self.handle = Some(handle.clone());
-            self.notifier = Some(notify::Notifier::spawn(conn.clone(), handle.clone()));
+            self.notifier = Some(notify::Notifier::spawn(
+                conn.clone(),
+                handle.clone(),
+                self.mic.config.microphone,
+            ));
         }
     }
 
