@@ -208,9 +208,13 @@ def onrecordd(w, seconds, stress=False, storage="storage-wav"):
     threads_after = thread_switches(d.pid)
     m["daemon_cpu_s"], m["daemon_peak_kib"] = m.pop("by_pid")[d.pid]
     m["helpers"] = len(helpers)
-    # Threads that woke at least once a second: the ones on the audio path.
-    m["busy_threads"] = sorted(name for tid, (name, n) in threads_after.items()
-                               if n - threads_before.get(tid, (name, 0))[1] >= seconds)
+    # Threads that woke at least once a second (the ones on the audio path), with their rate.
+    rates = {tid: (name, (n - threads_before.get(tid, (name, 0))[1]) / seconds)
+             for tid, (name, n) in threads_after.items()}
+    m["busy_threads"] = sorted(f"{name} {r:.0f}/s" for name, r in rates.values() if r >= 1)
+    # Those woken at the graph's pace (at least 15 a second: the quantum onrecord asks for is
+    # about 43 ms, 23 cycles a second; the mixer's own pace is 10 a second).
+    m["graph_threads"] = sum(1 for _, r in rates.values() if r >= 15)
     nodes = subprocess.run(["pw-cli", "ls", "Node"], env=w.env, capture_output=True, text=True).stdout
     m["nodes"] = nodes.count('node.name = "onrecord"')
     ctl(w, "call", "stop")
@@ -308,6 +312,7 @@ def main():
         rows["onrecordd (both sides, one process)"].update(
             frames=sum(x["frames"] for x in us_runs), lost=sum(x["lost"] for x in us_runs), drift=us_runs[-1]["drift"],
             nodes=max(x["nodes"] for x in us_runs), busy_threads=us_runs[-1]["busy_threads"],
+            graph_threads=max(x["graph_threads"] for x in us_runs),
             helpers=min(x["helpers"] for x in us_runs))
         feed.kill()
         print(f"\nLive capture, {SECONDS:.0f} s of two 48 kHz mono PipeWire sources to WAV (same run, one recorder at a time; "
@@ -339,7 +344,6 @@ def main():
         print(f"onrecord's figures count the daemon and its virtual microphone (onrecord-mic, {us['helpers']} process "
               f"present in every round); the daemon alone: CPU {ratio(us['daemon_cpu_s'], one['cpu_s']):.2f}x the one node, "
               f"peak memory {ratio(us['daemon_peak_kib'], pw['peak_kib']):.2f}x pw-record x2")
-        data_threads = [t for t in us["busy_threads"] if t.startswith("data-loop")]
         print(f"onrecord's PipeWire nodes while recording both sides: {us['nodes']}; onrecordd's threads that woke "
               f"at least once a second: {', '.join(us['busy_threads'])}")
         table = [{"what": f"live capture ({SECONDS:.0f} s, two PipeWire sources): {name}", "measured": f"{r:.2f}x",
@@ -349,9 +353,9 @@ def main():
               f"{ratio(us['cpu_s'], one['cpu_s']):.2f}x (no target; for context)")
         table.append({"what": "live capture: onrecord's PipeWire nodes for both sides", "measured": str(us["nodes"]),
                       "target": "1", "met": us["nodes"] == 1})
-        table.append({"what": "live capture: onrecordd's PipeWire data threads woken for both sides",
-                      "measured": f"{len(data_threads)} (busy threads: {', '.join(us['busy_threads'])})",
-                      "target": "1", "met": len(data_threads) == 1})
+        table.append({"what": "live capture: onrecordd's threads woken every graph cycle, for both sides",
+                      "measured": f"{us['graph_threads']} (threads awake at least once a second: {', '.join(us['busy_threads'])})",
+                      "target": "1", "met": us["graph_threads"] == 1})
         table.append({"what": "live capture: the daemon alone (without onrecord-mic), CPU vs the one node; peak memory vs pw-record x2",
                       "measured": f"{ratio(us['daemon_cpu_s'], one['cpu_s']):.2f}x; {ratio(us['daemon_peak_kib'], pw['peak_kib']):.2f}x",
                       "target": "", "met": None})

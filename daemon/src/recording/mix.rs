@@ -166,10 +166,14 @@ impl Live {
         let bs = fmt.bytes_per_sample();
         for part in [a, b] {
             match (fmt.sample_format, ch) {
-                // The usual case (a mono 16-bit side) in one tight loop.
+                // The usual cases (a mono side: 16-bit, or PipeWire's f32 ports) in tight loops.
                 (SAMPLE_I16, 1) => self.buf.extend(
                     part.chunks_exact(2)
                         .map(|s| i16::from_le_bytes([s[0], s[1]]) as f32 / 32768.0),
+                ),
+                (SAMPLE_F32, 1) => self.buf.extend(
+                    part.chunks_exact(4)
+                        .map(|s| f32::from_le_bytes([s[0], s[1], s[2], s[3]])),
                 ),
                 _ => {
                     for frame in part.chunks_exact(fb) {
