@@ -268,7 +268,7 @@ fn without_a_listener_the_announcement_says_the_far_side_may_not_have_heard_it()
     env.ctl_json(&["call", "new", "--them", "DE", "--label", "German"]);
     pw.wait_node("onrecord_mic");
     let out = env.call(&["announce"]);
-    assert!(out.contains("the notice (German"), "{out}");
+    assert!(out.contains("the notice in German"), "{out}");
     let entry = &announcements(&env)[0];
     assert!(
         entry["detail"]
@@ -342,8 +342,111 @@ async fn a_click_on_play_the_notice_plays_it_and_tells_them() {
         played[0]["detail"]
             .as_str()
             .unwrap()
-            .contains("the notice (French"),
+            .contains("the notice in French"),
         "{played:?}"
     );
     env.call(&["stop"]);
+}
+
+/// A softphone onrecord noticed: once its call is taken up, its microphone stream reads the
+/// onrecord microphone (which carries the headset it read), so the notice reaches the far
+/// side; after the call it reads its headset again.
+#[test]
+fn a_noticed_softphones_microphone_is_moved_onto_the_onrecord_microphone_and_back() {
+    let mut env = TestEnv::new();
+    let mut pw = PipeWire::start(&env);
+    let (voice, phone) = two_voices(&env.dir.path().join("both.wav"), 20.0);
+    let voice_wav = onrecord_tests::mono_wav(&env.dir.path().join("voice.wav"), &voice);
+    let phone_wav = onrecord_tests::mono_wav(&env.dir.path().join("phone.wav"), &phone);
+    pw.add_microphone("headset");
+    std::fs::write(
+        &env.config,
+        "jurisdiction = \"US-TX\"\n[detect]\nmodem = false\ngnome_calls = false",
+    )
+    .unwrap();
+    env.start_daemon();
+    pw.app_stream(
+        "headset feed",
+        "Production",
+        false,
+        Some("headset_line"),
+        &voice_wav,
+    );
+    pw.app_stream(
+        "Linphone",
+        "Communication",
+        false,
+        Some("far_side"),
+        &phone_wav,
+    );
+    pw.app_stream(
+        "Linphone",
+        "Communication",
+        true,
+        Some("headset"),
+        &phone_wav,
+    );
+    let list = env.calls_when("the softphone proposed", |l| !l.is_empty());
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    env.call(&["take", &id]);
+
+    let reads = |pw: &PipeWire| {
+        pw.run("pw-link", &["-l"])
+            .lines()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    // `pw-link -l` shows each input port with what feeds it ("  |<- node:port").
+    let fed_from = |lines: &[String], port_prefix: &str| -> Vec<String> {
+        let mut out = Vec::new();
+        let mut current = false;
+        for l in lines {
+            if !l.starts_with(' ') {
+                current = l.starts_with(port_prefix);
+            } else if current && let Some(from) = l.trim().strip_prefix("|<- ") {
+                out.push(from.to_owned());
+            }
+        }
+        out
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let lines = reads(&pw);
+        let softphone = fed_from(&lines, "Linphone-capture:input");
+        let vmic = fed_from(&lines, "onrecord_mic:input");
+        if softphone.iter().all(|f| f.starts_with("onrecord_mic:"))
+            && !softphone.is_empty()
+            && vmic.iter().any(|f| f.starts_with("headset:"))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the softphone reads {softphone:?}, the onrecord microphone {vmic:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let timeline = env.ctl_json(&["call", "show", &id])["timeline"].to_string();
+    assert!(
+        timeline.contains(
+            "Linphone's microphone now reads the onrecord microphone, which carries headset"
+        ),
+        "{timeline}"
+    );
+    let out = env.call(&["announce", &id]);
+    assert!(!out.contains("may not have heard"), "{out}");
+
+    env.call(&["stop", &id]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let softphone = fed_from(&reads(&pw), "Linphone-capture:input");
+        if !softphone.is_empty() && softphone.iter().all(|f| f.starts_with("headset:")) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after the call the softphone reads {softphone:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

@@ -77,6 +77,10 @@ pub struct Announcement {
     /// default afterwards (default off): softphones that follow the default move to it.
     #[serde(default)]
     pub default_source: bool,
+    /// Move the microphone stream of a softphone onrecord noticed on PipeWire onto it for the
+    /// length of the call (default on): it then carries the microphone the softphone read.
+    #[serde(default = "on")]
+    pub move_softphone: bool,
     /// The default clips' language: `auto` (from the other party's jurisdiction, English
     /// where none of the others is spoken), `en`, `de`, `fr` or `es`.
     #[serde(default = "auto")]
@@ -108,6 +112,7 @@ impl Default for Announcement {
         Announcement {
             microphone: true,
             default_source: false,
+            move_softphone: true,
             language: auto(),
             path: None,
             started_path: None,

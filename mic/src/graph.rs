@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 pub struct Node {
     pub name: String,
     pub class: String,
+    /// `application.name`, for streams.
+    pub app: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +104,29 @@ impl Graph {
             .filter(|n| n != ours)
     }
 
+    /// `app`'s capture streams (what it reads its microphone with), each with the source it
+    /// reads now (`None` once it reads the node `ours` or nothing).
+    pub fn captures_of(&self, app: &str, ours: u32) -> Vec<(u32, Option<String>)> {
+        let mut out: Vec<(u32, Option<String>)> = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| n.app == app && n.class == "Stream/Input/Audio")
+            .map(|(id, _)| {
+                let source = self
+                    .links
+                    .values()
+                    .find(|&&(_, inn)| inn == *id)
+                    .map(|&(out, _)| out)
+                    .filter(|&out| out != ours)
+                    .and_then(|out| self.nodes.get(&out))
+                    .map(|n| n.name.clone());
+                (*id, source)
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
     /// The default sink's input ports: where the user hears the quiet copy.
     pub fn speaker_ports(&self) -> Vec<(u32, u32)> {
         let Some(sink) = self
@@ -149,6 +174,7 @@ mod tests {
             Node {
                 name: name.into(),
                 class: String::new(),
+                app: String::new(),
             },
         );
     }
@@ -209,6 +235,35 @@ mod tests {
         assert!(g.has_listener(1));
         g.remove(101);
         assert!(!g.has_listener(1));
+    }
+
+    #[test]
+    fn an_applications_capture_streams_are_found_with_what_they_read() {
+        let mut g = Graph::default();
+        node(&mut g, 1, "onrecord_mic");
+        node(&mut g, 2, "headset");
+        for (id, app, class) in [
+            (10, "Linphone", "Stream/Input/Audio"),
+            (11, "Linphone", "Stream/Output/Audio"),
+            (12, "Music", "Stream/Input/Audio"),
+            (13, "Linphone", "Stream/Input/Audio"),
+        ] {
+            g.nodes.insert(
+                id,
+                Node {
+                    name: format!("n{id}"),
+                    class: class.into(),
+                    app: app.into(),
+                },
+            );
+        }
+        g.links.insert(100, (2, 10));
+        g.links.insert(101, (1, 13));
+        assert_eq!(
+            g.captures_of("Linphone", 1),
+            vec![(10, Some("headset".into())), (13, None)]
+        );
+        assert!(g.captures_of("Nobody", 1).is_empty());
     }
 
     #[test]

@@ -9,6 +9,9 @@
 //!
 //! The daemon talks to it by lines. On stdin:
 //! - `play ID CLIP`: play `CLIP` (`builtin:<lang>-<notice|started>`, or a WAV or FLAC file);
+//! - `move APP`: move the application's capture streams (a softphone's microphone) onto the
+//!   virtual microphone, which then carries the source they read; they are moved back (their
+//!   target removed) when the helper ends;
 //! - `quit`, or the end of stdin (the daemon ended or died): restore and exit.
 //!
 //! On stdout:
@@ -18,7 +21,9 @@
 //! - `playing ID NS HEARD SECONDS`: the first sample reached the graph at CLOCK_MONOTONIC `NS`;
 //!   `HEARD` is 1 when something other than onrecord records from the virtual microphone;
 //!   the clip lasts `SECONDS`;
-//! - `played ID`, or `failed ID WHY`.
+//! - `played ID`, or `failed ID WHY`;
+//! - `moved N SOURCE APP`: `N` of the application's capture streams now read the virtual
+//!   microphone, which carries `SOURCE` (`-`: the default source).
 //!
 //! `onrecord-mic --restore-default VALUE` sets the configured default source back to `VALUE`
 //! (`-`: removes it) if it still names the virtual microphone, and exits: the daemon runs it
@@ -40,6 +45,7 @@ const DEFAULT_SOURCE: &str = "default.configured.audio.source";
 
 enum Input {
     Play(String, String),
+    Move(String),
     Quit,
 }
 
@@ -100,6 +106,10 @@ struct Session {
     monitor_gain: f32,
     playing: RefCell<Option<play::Playback>>,
     queue: RefCell<std::collections::VecDeque<(String, String)>>,
+    /// The source to carry instead of the default (what a moved application read).
+    carry: RefCell<Option<String>>,
+    /// Streams we moved onto the virtual microphone: moved back at the end.
+    moved: RefCell<Vec<u32>>,
     quit_seq: Cell<Option<i32>>,
     /// The server answered the last sync, or went away: exit.
     finished: Cell<bool>,
@@ -174,7 +184,9 @@ impl Session {
     fn carry_microphone(&self, input: (u32, u32)) {
         let want = {
             let g = self.graph.borrow();
-            g.microphone(NAME)
+            let carry = self.carry.borrow().clone();
+            carry
+                .or_else(|| g.microphone(NAME))
                 .and_then(|name| g.node_named(&name))
                 .and_then(|node| g.voice_port(node).map(|port| (node, port)))
         };
@@ -250,6 +262,30 @@ impl Session {
         }
     }
 
+    /// Moves `app`'s capture streams onto the virtual microphone, which carries what they read.
+    fn move_app(&self, app: &str) {
+        let Some(vmic) = self.vmic_id.get() else {
+            return say(&format!("moved 0 - {app}"));
+        };
+        let streams = self.graph.borrow().captures_of(app, vmic);
+        if let Some(source) = streams.iter().find_map(|(_, s)| s.clone()) {
+            *self.carry.borrow_mut() = Some(source);
+            if let Some(input) = self.vmic_input() {
+                self.carry_microphone(input);
+            }
+        }
+        let mut moved = 0;
+        if let Some((md, _)) = self.metadata.borrow().as_ref() {
+            for (stream, _) in &streams {
+                md.set_property(*stream, "target.object", Some("Spa:String"), Some(NAME));
+                self.moved.borrow_mut().push(*stream);
+                moved += 1;
+            }
+        }
+        let carried = self.carry.borrow().clone().unwrap_or_else(|| "-".into());
+        say(&format!("moved {moved} {carried} {app}"));
+    }
+
     fn busy(&self) -> bool {
         !self.ready.get() || self.playing.borrow().is_some() || !self.queue.borrow().is_empty()
     }
@@ -275,6 +311,14 @@ impl Session {
             return;
         }
         *self.playing.borrow_mut() = None;
+        // Moved streams go back where their session manager puts them.
+        if let Some((md, _)) = self.metadata.borrow().as_ref() {
+            for stream in self.moved.borrow_mut().drain(..) {
+                if self.graph.borrow().nodes.contains_key(&stream) {
+                    md.set_property(stream, "target.object", None, None);
+                }
+            }
+        }
         if let Some(previous) = self.previous.borrow_mut().take() {
             let current = self.graph.borrow().defaults.get(DEFAULT_SOURCE).cloned();
             // Only if it is still ours: the user may have chosen another since.
@@ -334,6 +378,8 @@ fn run(args: Args) -> Result<(), String> {
         monitor_gain: args.monitor_gain,
         playing: RefCell::default(),
         queue: RefCell::default(),
+        carry: RefCell::default(),
+        moved: RefCell::default(),
         quit_seq: Cell::new(None),
         finished: Cell::new(false),
         restore: args.restore,
@@ -444,6 +490,10 @@ fn run(args: Args) -> Result<(), String> {
             let input = match (words.next(), words.next(), words.next()) {
                 (Some("play"), Some(id), Some(clip)) => Input::Play(id.into(), clip.into()),
                 (Some("quit"), None, None) => Input::Quit,
+                (Some("move"), Some(app), rest) => Input::Move(match rest {
+                    Some(more) => format!("{app} {more}"),
+                    None => app.to_owned(),
+                }),
                 _ => {
                     eprintln!("onrecord-mic: unknown command {line:?}");
                     continue;
@@ -463,6 +513,7 @@ fn run(args: Args) -> Result<(), String> {
                 s.queue.borrow_mut().push_back((id, clip));
                 s.tick();
             }
+            Input::Move(app) => s.move_app(&app),
             Input::Quit => s.quit(),
         }
     });
@@ -552,6 +603,7 @@ fn on_global(s: &Rc<Session>, g: &pw::registry::GlobalObject<&pw::spa::utils::di
                 graph::Node {
                     name: get("node.name"),
                     class: get("media.class"),
+                    app: get("application.name"),
                 },
             );
         }

@@ -213,7 +213,8 @@ impl PipeWire {
 
     /// An application's audio stream, as `pw-cat` makes it: playing `clip` (to `target`, else
     /// the default sink), or capturing (from `target`, else the default source, into a file)
-    /// when `capture`, with `application.name` and `media.role` set. Returns its handle for
+    /// when `capture`, with `application.name` and `media.role` set (its node is named
+    /// `<application>-capture` or `-playback`). Returns its handle for
     /// `end_stream`.
     pub fn app_stream(
         &mut self,
@@ -224,9 +225,17 @@ impl PipeWire {
         clip: &Path,
     ) -> usize {
         let mut cmd = self.command("pw-cat");
+        // Named after the application and direction ("Linphone-capture"), for `pw-link`.
+        let node = format!(
+            "{}-{}",
+            application.replace(' ', "-"),
+            if capture { "capture" } else { "playback" }
+        );
         cmd.arg(if capture { "-r" } else { "-p" })
             .args(["--media-role", role, "-P"])
-            .arg(format!("{{ application.name = \"{application}\" }}"));
+            .arg(format!(
+                "{{ application.name = \"{application}\" node.name = \"{node}\" }}"
+            ));
         if let Some(target) = target {
             cmd.args(["--target", target]);
         }

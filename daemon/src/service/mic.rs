@@ -27,6 +27,13 @@ pub enum MicEvent {
         seconds: f64,
     },
     Played(String),
+    /// `streams` of `app`'s capture streams were moved onto the virtual microphone, which
+    /// carries `source` (`None`: the default source).
+    Moved {
+        app: String,
+        streams: u32,
+        source: Option<String>,
+    },
     Failed {
         play: String,
         why: String,
@@ -75,6 +82,16 @@ pub fn parse(line: &str) -> Option<MicEvent> {
             }
         }
         "played" => MicEvent::Played(rest.to_owned()),
+        "moved" => {
+            let mut w = rest.splitn(3, ' ');
+            let streams = w.next()?.parse().ok()?;
+            let source = Some(w.next()?).filter(|s| *s != "-").map(Into::into);
+            MicEvent::Moved {
+                app: w.next()?.to_owned(),
+                streams,
+                source,
+            }
+        }
         "failed" => {
             let (play, why) = rest.split_once(' ').unwrap_or((rest, ""));
             MicEvent::Failed {
@@ -166,6 +183,18 @@ impl Mic {
         let stdin = self.stdin.as_mut().ok_or("onrecord-mic has ended")?;
         stdin
             .write_all(format!("play {play} {clip}\n").as_bytes())
+            .await
+            .map_err(|e| format!("onrecord-mic: {e}"))
+    }
+
+    /// Asks it to move `app`'s capture streams onto the virtual microphone.
+    pub async fn move_app(&mut self, app: &str) -> Result<(), String> {
+        if app.is_empty() || app.chars().any(char::is_control) {
+            return Err(format!("{app:?} is no application name"));
+        }
+        let stdin = self.stdin.as_mut().ok_or("onrecord-mic has ended")?;
+        stdin
+            .write_all(format!("move {app}\n").as_bytes())
             .await
             .map_err(|e| format!("onrecord-mic: {e}"))
     }
@@ -316,6 +345,22 @@ mod tests {
             })
         );
         assert_eq!(parse("played c1-2"), Some(MicEvent::Played("c1-2".into())));
+        assert_eq!(
+            parse("moved 1 headset Soft Phone"),
+            Some(MicEvent::Moved {
+                app: "Soft Phone".into(),
+                streams: 1,
+                source: Some("headset".into())
+            })
+        );
+        assert_eq!(
+            parse("moved 0 - X"),
+            Some(MicEvent::Moved {
+                app: "X".into(),
+                streams: 0,
+                source: None
+            })
+        );
         assert_eq!(parse("something else"), None);
     }
 

@@ -45,6 +45,8 @@ pub(super) struct MicState {
     failed: Option<(Instant, String)>,
     /// Helpers asked to end: their exit is expected (they restored the default themselves).
     quitting: Vec<u64>,
+    /// Applications whose microphone the current helper was asked to move.
+    moved: Vec<String>,
 }
 
 /// How long an announcement may take to begin playing.
@@ -99,6 +101,7 @@ impl Owner {
                 Ok(h) => {
                     m.helper = Some(h);
                     m.carries = None;
+                    m.moved.clear();
                 }
                 Err(e) => {
                     tracing::warn!("no virtual microphone: {e}");
@@ -109,6 +112,29 @@ impl Owner {
             tracing::info!("no call is active: the onrecord microphone ends");
             self.mic.quitting.push(h.generation);
             h.quit();
+        }
+    }
+
+    /// Once the helper is up, moves the microphone of each active call's softphone (noticed on
+    /// PipeWire) onto the virtual microphone, once per application.
+    pub(super) async fn mic_moves(&mut self) {
+        if !self.mic.config.move_softphone || self.mic.carries.is_none() {
+            return;
+        }
+        let apps: Vec<String> = self
+            .calls
+            .values()
+            .filter(|e| e.call.state.is_active() && e.call.state != CallState::Proposed)
+            .filter_map(|e| e.call.detected.as_ref()?.stream_app().map(str::to_owned))
+            .filter(|app| !self.mic.moved.contains(app))
+            .collect();
+        for app in apps {
+            self.mic.moved.push(app.clone());
+            if let Some(h) = self.mic.helper.as_mut()
+                && let Err(e) = h.move_app(&app).await
+            {
+                tracing::warn!("cannot move {app}'s microphone: {e}");
+            }
         }
     }
 
@@ -167,9 +193,9 @@ impl Owner {
             None => (
                 format!("builtin:{lang}-{what}"),
                 match clip {
-                    Clip::Notice => format!("the notice ({})", language_name(lang)),
+                    Clip::Notice => format!("the notice in {}", language_name(lang)),
                     Clip::Started => {
-                        format!("\"recording has started\" ({})", language_name(lang))
+                        format!("\"recording has started\" in {}", language_name(lang))
                     }
                 },
             ),
@@ -282,6 +308,11 @@ impl Owner {
                 seconds,
             } => self.played(conn, &play, mono_ns, heard, seconds).await,
             MicEvent::Played(play) => tracing::debug!("announcement {play} ended"),
+            MicEvent::Moved {
+                app,
+                streams,
+                source,
+            } => self.moved(conn, &app, streams, source).await,
             MicEvent::Failed { play, why } => self.play_failed(&play, why),
             MicEvent::Fatal(why) => {
                 tracing::warn!("the onrecord microphone could not start: {why}");
@@ -315,6 +346,42 @@ impl Owner {
         if self.mic.helper.is_none() {
             let dir = self.paths.data_dir.clone();
             tokio::spawn(async move { mic::restore_default(&dir).await });
+        }
+    }
+
+    /// A softphone's microphone was moved onto the virtual microphone: its calls say so.
+    async fn moved(&mut self, conn: &Connection, app: &str, streams: u32, source: Option<String>) {
+        if streams == 0 {
+            tracing::info!("{app} has no microphone stream on PipeWire to move");
+            return;
+        }
+        let ids: Vec<String> = self
+            .calls
+            .iter()
+            .filter(|(_, e)| {
+                e.call.state.is_active()
+                    && e.call
+                        .detected
+                        .as_ref()
+                        .and_then(|d| d.stream_app())
+                        .is_some_and(|a| a == app)
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        let detail = format!(
+            "{app}'s microphone now reads the onrecord microphone, which carries {}: announcements reach the far side",
+            source.as_deref().unwrap_or("the default source")
+        );
+        for id in ids {
+            let at = Stamp {
+                audio_us: self.position_us(&id),
+                ..stamp()
+            };
+            let detail = detail.clone();
+            self.update_call(conn, &id, |c| {
+                c.note(at, TimelineKind::Announcement, detail)
+            })
+            .await;
         }
     }
 

@@ -321,6 +321,7 @@ impl Owner {
             }
             self.dispatch(&conn, &handle, cmd).await;
             self.mic_follow();
+            self.mic_moves().await;
         }
         self.mic_quit();
     }
