@@ -224,7 +224,9 @@ pub fn previous_file(data_dir: &Path) -> PathBuf {
 /// `previous_file`; removes the file once done. Runs the helper's one-shot mode.
 pub async fn restore_default(data_dir: &Path) {
     let file = previous_file(data_dir);
-    let Ok(value) = tokio::fs::read_to_string(&file).await else {
+    // A few bytes, read in place: the blocking pool's thread would linger and wake an idle
+    // daemon once more when it ends.
+    let Ok(value) = std::fs::read_to_string(&file) else {
         return;
     };
     let Some(path) = helper() else {
@@ -248,7 +250,7 @@ pub async fn restore_default(data_dir: &Path) {
                     "the default source was changed since a previous run set it; left as it is ({other})"
                 ),
             }
-            let _ = tokio::fs::remove_file(&file).await;
+            let _ = std::fs::remove_file(&file);
         }
         // No PipeWire now: the file stays for the next start.
         Ok(Ok(o)) => tracing::warn!(
