@@ -450,3 +450,40 @@ fn a_noticed_softphones_microphone_is_moved_onto_the_onrecord_microphone_and_bac
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// `onrecordctl announcement record`: the user's own notice, recorded from their microphone,
+/// is what plays from then on.
+#[test]
+fn a_notice_recorded_from_the_microphone_is_the_one_played() {
+    let mut env = TestEnv::new();
+    let mut pw = PipeWire::start(&env);
+    let clip = env.dir.path().join("both.wav");
+    let (mic, _) = two_voices(&clip, 20.0);
+    configure(&env, "");
+    env.start_daemon();
+    pw.configure_source("mic");
+    pw.play(&clip);
+    let (code, _, err) = env.ctl_run(&["announcement", "record", "--seconds", "500"]);
+    assert_eq!(code, 2, "{err}");
+    let out = env.ctl_run(&["announcement", "record", "--seconds", "2"]);
+    assert_eq!(out.0, 0, "{out:?}");
+    let path = env.data_dir.join("announcements/notice.wav");
+    assert!(out.1.contains(path.to_str().unwrap()), "{out:?}");
+    let mut r = hound::WavReader::open(&path).unwrap();
+    assert_eq!((r.spec().sample_rate, r.spec().channels), (48_000, 1));
+    let got: Vec<f32> = r.samples::<i16>().map(|s| s.unwrap() as f32).collect();
+    assert!(
+        (got.len() as f64 / RATE - 2.0).abs() < 0.01,
+        "{}",
+        got.len()
+    );
+    // It is the microphone, whole.
+    let (_, corr) = best_match(&floats(&mic), &got[4800..got.len() - 4800]);
+    assert!(corr >= 0.99, "the recording against the microphone: {corr}");
+
+    env.ctl_json(&["call", "new", "--them", "US-CA", "--label", "own"]);
+    pw.wait_node("onrecord_mic");
+    let out = env.call(&["announce"]);
+    assert!(out.contains("played your recorded notice (2.0 s)"), "{out}");
+    env.call(&["stop"]);
+}

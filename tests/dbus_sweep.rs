@@ -56,6 +56,14 @@ fn values(ty: &str) -> Vec<Value<'static>> {
             Value::from("+1 415 555 0100"),
         ],
         "b" => vec![Value::from(true), Value::from(false)],
+        "d" => vec![
+            Value::from(1.0f64),
+            Value::from(f64::NAN),
+            Value::from(f64::INFINITY),
+            Value::from(-1.0f64),
+            Value::from(0.0f64),
+            Value::from(1e300f64),
+        ],
         "as" => vec![
             Value::from(vec!["US-CA".to_owned()]),
             Value::from(Vec::<String>::new()),

@@ -76,6 +76,10 @@ enum Top {
         #[arg(long)]
         json: bool,
     },
+    /// Your own announcement, recorded from your microphone: played instead of the default
+    /// clip from then on (unless config.toml's [announcement] names a file).
+    #[command(subcommand)]
+    Announcement(AnnouncementCmd),
     /// The plugins the daemon found, loaded or not, and why.
     Plugins {
         /// One JSON array.
@@ -91,6 +95,38 @@ enum Top {
     /// Write the man pages and shell completions into DIR (used by `make install`).
     #[command(hide = true)]
     GenerateAssets { dir: std::path::PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+enum AnnouncementCmd {
+    /// Record it now: speak after the command starts.
+    Record {
+        /// "Recording has started" instead of the notice.
+        #[arg(long)]
+        started: bool,
+        /// How long to record.
+        #[arg(long, default_value_t = 8.0)]
+        seconds: f64,
+    },
+}
+
+async fn announcement(conn: &zbus::Connection, cmd: AnnouncementCmd) -> Result<(), Fail> {
+    let AnnouncementCmd::Record { started, seconds } = cmd;
+    let daemon = onrecord_interface::DaemonProxy::builder(conn)
+        .cache_properties(zbus::proxy::CacheProperties::No)
+        .build()
+        .await?;
+    eprintln!("Recording {seconds} s from your microphone: speak now.");
+    let what = if started { "started" } else { "notice" };
+    let (path, got) = daemon.record_announcement(what, seconds).await?;
+    let which = if started {
+        "\"recording has started\""
+    } else {
+        "notice"
+    };
+    text::emit(&format!(
+        "Recorded {got:.1} s into {path}: it is your {which} from now on.\n"
+    ))
 }
 
 fn main() -> ExitCode {
@@ -203,6 +239,7 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         }
         Top::Status { json } => laws::status(&conn, json).await,
         Top::Plugins { json } => laws::plugins(&conn, json).await,
+        Top::Announcement(cmd) => announcement(&conn, cmd).await,
         Top::Devices { json } => laws::devices(&conn, json).await,
         Top::Key { json } => evidence::key(&conn, json).await,
         Top::Verify { target, json } => evidence::verify(&conn, &target, json).await,

@@ -170,7 +170,10 @@ async fn run(args: Args) -> Result<(), String> {
 
     let (commands, rx) = mpsc::channel(8);
     let conn = zbus::connection::Builder::session()
-        .serve_at(OBJECT_PATH, DaemonIface::new(plugins.clone(), public_key))
+        .serve_at(
+            OBJECT_PATH,
+            DaemonIface::new(plugins.clone(), public_key, data_dir.clone()),
+        )
         .serve_at(OBJECT_PATH, LawsIface::new(state.clone(), commands.clone()))
         .serve_at(OBJECT_PATH, RulesIface::new(state))
         .serve_at(OBJECT_PATH, CallsIface::new(commands.clone()))

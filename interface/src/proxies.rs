@@ -27,6 +27,9 @@ pub trait Daemon {
     #[zbus(property)]
     fn plugins(&self) -> zbus::Result<Vec<crate::PluginInfo>>;
 
+    /// Records the user's own announcement (`notice` or `started`) from their microphone for
+    /// `seconds`; returns where it is kept and how long it is (API 1.7).
+    fn record_announcement(&self, what: &str, seconds: f64) -> Result<(String, f64), Error>;
     /// The Ed25519 public key (hex) that signs this installation's sealed evidence.
     #[zbus(property)]
     fn public_key(&self) -> zbus::Result<String>;

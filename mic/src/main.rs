@@ -25,6 +25,9 @@
 //! - `moved N SOURCE APP`: `N` of the application's capture streams now read the virtual
 //!   microphone, which carries `SOURCE` (`-`: the default source).
 //!
+//! `onrecord-mic --record PATH --seconds N` records the user's own announcement from the default
+//! source into a WAV at `PATH`, says `recorded SECONDS`, and exits.
+//!
 //! `onrecord-mic --restore-default VALUE` sets the configured default source back to `VALUE`
 //! (`-`: removes it) if it still names the virtual microphone, and exits: the daemon runs it
 //! at start when the last helper could not (both were killed).
@@ -32,6 +35,7 @@
 mod clip;
 mod graph;
 mod play;
+mod record;
 
 use graph::{Graph, json_for, json_name};
 use pipewire as pw;
@@ -59,6 +63,7 @@ struct Args {
     set_default: bool,
     monitor_gain: f32,
     restore: Option<String>,
+    record: Option<(String, f64)>,
 }
 
 fn args() -> Result<Args, String> {
@@ -66,7 +71,9 @@ fn args() -> Result<Args, String> {
         set_default: false,
         monitor_gain: 0.3,
         restore: None,
+        record: None,
     };
+    let mut seconds = 5.0;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -81,8 +88,19 @@ fn args() -> Result<Args, String> {
             "--restore-default" => {
                 a.restore = Some(it.next().ok_or("--restore-default takes a value")?)
             }
+            "--record" => a.record = Some((it.next().ok_or("--record takes a path")?, 0.0)),
+            "--seconds" => {
+                seconds = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|s: &f64| (0.5..=clip::MAX_SECONDS).contains(s))
+                    .ok_or("--seconds takes a number from 0.5 to 120")?
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
+    }
+    if let Some((_, s)) = a.record.as_mut() {
+        *s = seconds;
     }
     Ok(a)
 }
@@ -357,6 +375,11 @@ fn run(args: Args) -> Result<(), String> {
             pw::context::ContextRc::new(&mainloop, None).map_err(|e| format!("PipeWire: {e}"))?
         }
     };
+    if let Some((path, seconds)) = &args.record {
+        let got = record::record(&context, &mainloop, path, *seconds)?;
+        say(&format!("recorded {got:.3}"));
+        return Ok(());
+    }
     let core = context
         .connect_rc(None)
         .map_err(|e| format!("cannot reach the PipeWire server: {e}"))?;

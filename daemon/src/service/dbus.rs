@@ -15,13 +15,19 @@ use zbus::object_server::SignalEmitter;
 pub struct DaemonIface {
     plugins: Arc<crate::plugins::Registry>,
     public_key: String,
+    data_dir: std::path::PathBuf,
 }
 
 impl DaemonIface {
-    pub fn new(plugins: Arc<crate::plugins::Registry>, public_key: String) -> Self {
+    pub fn new(
+        plugins: Arc<crate::plugins::Registry>,
+        public_key: String,
+        data_dir: std::path::PathBuf,
+    ) -> Self {
         DaemonIface {
             plugins,
             public_key,
+            data_dir,
         }
     }
 }
@@ -57,6 +63,35 @@ impl DaemonIface {
             }
         }
         Ok((devices, problems))
+    }
+
+    /// Records the user's own announcement from their microphone (the default source) for
+    /// `seconds` (0.5 to 120): `what` is `notice` (or empty) or `started`. From then on it is
+    /// played instead of the default clip, unless the configuration names a file (API 1.7).
+    /// Returns where it is kept and how long it is.
+    #[zbus(out_args("path", "seconds"))]
+    async fn record_announcement(&self, what: &str, seconds: f64) -> Result<(String, f64), Error> {
+        let clip = match what {
+            "" | "notice" => super::owner::Clip::Notice,
+            "started" => super::owner::Clip::Started,
+            other => {
+                return Err(Error::InvalidArgument(format!(
+                    "unknown announcement {:?} (expected notice or started)",
+                    other.chars().take(40).collect::<String>()
+                )));
+            }
+        };
+        if !(0.5..=120.0).contains(&seconds) {
+            return Err(Error::InvalidArgument(
+                "seconds must be from 0.5 to 120".into(),
+            ));
+        }
+        let path = super::mic::recorded_clip(&self.data_dir, clip);
+        let got = super::mic::record(&path, seconds)
+            .await
+            .map_err(Error::AnnouncementFailed)?;
+        tracing::info!(path = %path.display(), seconds = got, "the user recorded an announcement");
+        Ok((path.display().to_string(), got))
     }
 
     /// The Ed25519 public key (hex) that signs this installation's sealed evidence.

@@ -215,6 +215,50 @@ impl Mic {
     }
 }
 
+/// Where the user's own recording of `clip` is kept (`RecordAnnouncement`).
+pub fn recorded_clip(data_dir: &Path, clip: super::owner::Clip) -> PathBuf {
+    data_dir.join("announcements").join(match clip {
+        super::owner::Clip::Notice => "notice.wav",
+        super::owner::Clip::Started => "started.wav",
+    })
+}
+
+/// Records `seconds` of the default source into `path` with the helper's one-shot mode;
+/// returns how long the recording is.
+pub async fn record(path: &Path, seconds: f64) -> Result<f64, String> {
+    let helper = helper().ok_or("onrecord-mic is not installed beside onrecordd")?;
+    if let Some(dir) = path.parent() {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let out = tokio::process::Command::new(&helper)
+        .arg("--record")
+        .arg(path)
+        .arg("--seconds")
+        .arg(format!("{seconds}"))
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .output();
+    let limit = std::time::Duration::from_secs_f64(seconds * 2.0 + 10.0);
+    let out = tokio::time::timeout(limit, out)
+        .await
+        .map_err(|_| "the recording took too long".to_owned())?
+        .map_err(|e| format!("{}: {e}", helper.display()))?;
+    let said = String::from_utf8_lossy(&out.stdout);
+    match said.trim().split_once(' ') {
+        Some(("recorded", s)) if out.status.success() => {
+            s.parse().map_err(|_| format!("onrecord-mic said {said:?}"))
+        }
+        Some(("fatal", why)) => Err(why.to_owned()),
+        _ => Err(format!("onrecord-mic said {:?}", said.trim())),
+    }
+}
+
 /// The file that keeps the previous default while ours is set.
 pub fn previous_file(data_dir: &Path) -> PathBuf {
     data_dir.join("mic-previous-default")

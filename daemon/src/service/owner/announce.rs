@@ -182,7 +182,15 @@ impl Owner {
             Clip::Notice => (&c.path, "notice"),
             Clip::Started => (&c.started_path, "started"),
         };
+        let recorded = mic::recorded_clip(&self.paths.data_dir, clip);
         let (source, name) = match own {
+            None if recorded.is_file() => (
+                recorded.display().to_string(),
+                match clip {
+                    Clip::Notice => "your recorded notice".to_owned(),
+                    Clip::Started => "your recorded \"recording has started\"".to_owned(),
+                },
+            ),
             Some(p) => (
                 p.display().to_string(),
                 match clip {
