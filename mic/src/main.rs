@@ -36,16 +36,17 @@ mod clip;
 mod graph;
 mod play;
 mod record;
+mod session;
 
-use graph::{Graph, json_for, json_name};
 use pipewire as pw;
+use session::{Session, on_global};
 use std::cell::{Cell, RefCell};
 use std::io::Write;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-const NAME: &str = "onrecord_mic";
-const DEFAULT_SOURCE: &str = "default.configured.audio.source";
+pub(crate) const NAME: &str = "onrecord_mic";
+pub(crate) const DEFAULT_SOURCE: &str = "default.configured.audio.source";
 
 enum Input {
     Play(String, String),
@@ -53,7 +54,7 @@ enum Input {
     Quit,
 }
 
-fn say(line: &str) {
+pub(crate) fn say(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
@@ -103,252 +104,6 @@ fn args() -> Result<Args, String> {
         *s = seconds;
     }
     Ok(a)
-}
-
-/// Everything of one connection, on the main loop's thread.
-struct Session {
-    core: pw::core::CoreRc,
-    registry: pw::registry::RegistryRc,
-    graph: RefCell<Graph>,
-    metadata: RefCell<Option<(pw::metadata::Metadata, pw::metadata::MetadataListener)>>,
-    /// The first round trip is done: every global there was is known, and the metadata's
-    /// values with it.
-    synced: Cell<bool>,
-    vmic: RefCell<Option<pw::node::Node>>,
-    vmic_id: Rc<Cell<Option<u32>>>,
-    mic_link: RefCell<Option<(u32, pw::link::Link)>>,
-    ready: Cell<bool>,
-    set_default: bool,
-    /// The previous default, once we set ours: restored at the end.
-    previous: RefCell<Option<Option<String>>>,
-    monitor_gain: f32,
-    playing: RefCell<Option<play::Playback>>,
-    queue: RefCell<std::collections::VecDeque<(String, String)>>,
-    /// The source to carry instead of the default (what a moved application read).
-    carry: RefCell<Option<String>>,
-    /// Streams we moved onto the virtual microphone: moved back at the end.
-    moved: RefCell<Vec<u32>>,
-    quit_seq: Cell<Option<i32>>,
-    /// The server answered the last sync, or went away: exit.
-    finished: Cell<bool>,
-    restore: Option<String>,
-}
-
-impl Session {
-    fn vmic_input(&self) -> Option<(u32, u32)> {
-        let id = self.vmic_id.get()?;
-        let port = self.graph.borrow().port_named(id, false, "input_MONO")?;
-        Some((id, port))
-    }
-
-    fn link(&self, out: (u32, u32), inn: (u32, u32)) -> Option<pw::link::Link> {
-        let props = pw::properties::properties! {
-            "link.output.node" => out.0.to_string(),
-            "link.output.port" => out.1.to_string(),
-            "link.input.node" => inn.0.to_string(),
-            "link.input.port" => inn.1.to_string(),
-            "object.linger" => "false",
-        };
-        self.core
-            .create_object::<pw::link::Link>("link-factory", &props)
-            .map_err(|e| eprintln!("onrecord-mic: cannot link: {e}"))
-            .ok()
-    }
-
-    fn set_configured(&self, value: Option<&str>) {
-        if let Some((md, _)) = self.metadata.borrow().as_ref() {
-            md.set_property(0, DEFAULT_SOURCE, value.map(|_| "Spa:String:JSON"), value);
-        }
-    }
-
-    /// Makes whatever progress the graph allows; called after every event.
-    fn tick(&self) {
-        if let Some(value) = &self.restore {
-            return self.restore_once(value);
-        }
-        let Some(input) = self.vmic_input() else {
-            return;
-        };
-        self.carry_microphone(input);
-        if !self.synced.get() {
-            return;
-        }
-        if !self.ready.get() {
-            let mic = self.mic_link.borrow().as_ref().map(|(n, _)| *n);
-            let name = mic
-                .and_then(|n| self.graph.borrow().nodes.get(&n).map(|n| n.name.clone()))
-                .unwrap_or_else(|| "-".into());
-            self.ready.set(true);
-            say(&format!("ready {name}"));
-            if self.set_default {
-                let before = self.graph.borrow().defaults.get(DEFAULT_SOURCE).cloned();
-                let stale = before.as_deref().and_then(json_name).as_deref() == Some(NAME);
-                say(&format!(
-                    "previous {}",
-                    match (&before, stale) {
-                        (_, true) => "stale".to_owned(),
-                        (None, _) => "-".to_owned(),
-                        (Some(v), _) => v.clone(),
-                    }
-                ));
-                *self.previous.borrow_mut() = Some(if stale { None } else { before });
-                self.set_configured(Some(&json_for(NAME)));
-            }
-        }
-        self.advance_playback(input);
-    }
-
-    /// Links the default source into the virtual microphone, following it when it changes.
-    fn carry_microphone(&self, input: (u32, u32)) {
-        let want = {
-            let g = self.graph.borrow();
-            let carry = self.carry.borrow().clone();
-            carry
-                .or_else(|| g.microphone(NAME))
-                .and_then(|name| g.node_named(&name))
-                .and_then(|node| g.voice_port(node).map(|port| (node, port)))
-        };
-        let have = self.mic_link.borrow().as_ref().map(|(n, _)| *n);
-        match want {
-            Some((node, port)) if have != Some(node) => {
-                let link = self.link((node, port), input);
-                *self.mic_link.borrow_mut() = link.map(|l| (node, l));
-            }
-            None if have.is_some_and(|n| !self.graph.borrow().nodes.contains_key(&n)) => {
-                *self.mic_link.borrow_mut() = None;
-            }
-            _ => {}
-        }
-    }
-
-    fn advance_playback(&self, input: (u32, u32)) {
-        if self.playing.borrow().is_none() {
-            let Some((id, what)) = self.queue.borrow_mut().pop_front() else {
-                return;
-            };
-            match clip::load(&what)
-                .and_then(|c| play::Playback::new(&self.core, id.clone(), c, self.monitor_gain))
-            {
-                Ok(p) => *self.playing.borrow_mut() = Some(p),
-                Err(e) => say(&format!("failed {id} {}", e.replace('\n', " "))),
-            }
-            return;
-        }
-        let mut slot = self.playing.borrow_mut();
-        let Some(p) = slot.as_mut() else { return };
-        if p.links.is_empty()
-            && let Some(node) = p.node()
-        {
-            let g = self.graph.borrow();
-            let (fl, fr) = (
-                g.port_named(node, true, "output_FL"),
-                g.port_named(node, true, "output_FR"),
-            );
-            let speakers = g.speaker_ports();
-            drop(g);
-            if let (Some(fl), Some(fr)) = (fl, fr) {
-                p.links.extend(self.link((node, fl), input));
-                for sp in speakers {
-                    p.links.extend(self.link((node, fr), sp));
-                }
-            }
-            return;
-        }
-        if !p.links.is_empty() && !p.going() {
-            // The links were asked for a tick ago: they are made by now.
-            p.go();
-        }
-        if !p.started_reported
-            && let Some(ns) = p.first_ns()
-        {
-            p.started_reported = true;
-            let heard = self.graph.borrow().has_listener(input.0);
-            say(&format!(
-                "playing {} {ns} {} {:.3}",
-                p.id,
-                u8::from(heard),
-                p.seconds
-            ));
-        }
-        if p.done() {
-            // Let the last cycle drain before the stream goes.
-            let ended = *p.ended_at.get_or_insert_with(Instant::now);
-            if ended.elapsed() > Duration::from_millis(200) {
-                say(&format!("played {}", p.id));
-                *slot = None;
-            }
-        }
-    }
-
-    /// Moves `app`'s capture streams onto the virtual microphone, which carries what they read.
-    fn move_app(&self, app: &str) {
-        let Some(vmic) = self.vmic_id.get() else {
-            return say(&format!("moved 0 - {app}"));
-        };
-        let streams = self.graph.borrow().captures_of(app, vmic);
-        if let Some(source) = streams.iter().find_map(|(_, s)| s.clone()) {
-            *self.carry.borrow_mut() = Some(source);
-            if let Some(input) = self.vmic_input() {
-                self.carry_microphone(input);
-            }
-        }
-        let mut moved = 0;
-        if let Some((md, _)) = self.metadata.borrow().as_ref() {
-            for (stream, _) in &streams {
-                md.set_property(*stream, "target.object", Some("Spa:String"), Some(NAME));
-                self.moved.borrow_mut().push(*stream);
-                moved += 1;
-            }
-        }
-        let carried = self.carry.borrow().clone().unwrap_or_else(|| "-".into());
-        say(&format!("moved {moved} {carried} {app}"));
-    }
-
-    fn busy(&self) -> bool {
-        !self.ready.get() || self.playing.borrow().is_some() || !self.queue.borrow().is_empty()
-    }
-
-    /// `--restore-default`: once the metadata's values are known.
-    fn restore_once(&self, value: &str) {
-        if !self.synced.get() || self.quit_seq.get().is_some() {
-            return;
-        }
-        let current = self.graph.borrow().defaults.get(DEFAULT_SOURCE).cloned();
-        if current.as_deref().and_then(json_name).as_deref() == Some(NAME) {
-            self.set_configured((value != "-").then_some(value));
-            say("restored");
-        } else {
-            say(&format!("kept {}", current.as_deref().unwrap_or("-")));
-        }
-        self.quit();
-    }
-
-    /// Restores the default source if we set it, then exits once the server has it.
-    fn quit(&self) {
-        if self.quit_seq.get().is_some() {
-            return;
-        }
-        *self.playing.borrow_mut() = None;
-        // Moved streams go back where their session manager puts them.
-        if let Some((md, _)) = self.metadata.borrow().as_ref() {
-            for stream in self.moved.borrow_mut().drain(..) {
-                if self.graph.borrow().nodes.contains_key(&stream) {
-                    md.set_property(stream, "target.object", None, None);
-                }
-            }
-        }
-        if let Some(previous) = self.previous.borrow_mut().take() {
-            let current = self.graph.borrow().defaults.get(DEFAULT_SOURCE).cloned();
-            // Only if it is still ours: the user may have chosen another since.
-            if current.as_deref().and_then(json_name).as_deref() == Some(NAME) {
-                self.set_configured(previous.as_deref());
-            }
-        }
-        match self.core.sync(0) {
-            Ok(seq) => self.quit_seq.set(Some(seq.seq())),
-            Err(_) => self.finished.set(true),
-        }
-    }
 }
 
 fn main() {
@@ -613,78 +368,4 @@ fn minimal_context(mainloop: &pw::main_loop::MainLoopRc) -> Result<pw::context::
         }
     }
     Ok(ctx)
-}
-
-fn on_global(s: &Rc<Session>, g: &pw::registry::GlobalObject<&pw::spa::utils::dict::DictRef>) {
-    let Some(props) = g.props else { return };
-    let get = |k: &str| props.get(k).unwrap_or_default().to_owned();
-    let mut graph = s.graph.borrow_mut();
-    match g.type_ {
-        pw::types::ObjectType::Node => {
-            graph.nodes.insert(
-                g.id,
-                graph::Node {
-                    name: get("node.name"),
-                    class: get("media.class"),
-                    app: get("application.name"),
-                },
-            );
-        }
-        pw::types::ObjectType::Port => {
-            if let Ok(node) = get("node.id").parse() {
-                graph.ports.insert(
-                    g.id,
-                    graph::Port {
-                        node,
-                        output: get("port.direction") == "out",
-                        name: get("port.name"),
-                    },
-                );
-            }
-        }
-        pw::types::ObjectType::Link => {
-            if let (Ok(out), Ok(inn)) = (
-                get("link.output.node").parse(),
-                get("link.input.node").parse(),
-            ) {
-                graph.links.insert(g.id, (out, inn));
-            }
-        }
-        pw::types::ObjectType::Metadata if get("metadata.name") == "default" => {
-            drop(graph);
-            bind_metadata(s, g);
-        }
-        _ => {}
-    }
-}
-
-fn bind_metadata(s: &Rc<Session>, g: &pw::registry::GlobalObject<&pw::spa::utils::dict::DictRef>) {
-    let Ok(md) = s.registry.bind::<pw::metadata::Metadata, _>(g) else {
-        eprintln!("onrecord-mic: cannot bind the default metadata");
-        return;
-    };
-    let weak = Rc::downgrade(s);
-    let listener = md
-        .add_listener_local()
-        .property(move |subject, key, _type, value| {
-            let Some(s) = weak.upgrade() else { return 0 };
-            if subject != 0 {
-                return 0;
-            }
-            let mut g = s.graph.borrow_mut();
-            match (key, value) {
-                (None, _) => g.defaults.clear(),
-                (Some(k), None) => {
-                    g.defaults.remove(k);
-                }
-                (Some(k), Some(v)) => {
-                    g.defaults.insert(k.to_owned(), v.to_owned());
-                }
-            }
-            drop(g);
-            s.tick();
-            0
-        })
-        .register();
-    *s.metadata.borrow_mut() = Some((md, listener));
 }

@@ -28,12 +28,12 @@ mod graph;
 mod native;
 mod node;
 
-use devices::{choose, device_id, device_name, find, hosts};
+use devices::{choose, device_id, find};
 
-use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+use cpal::traits::{DeviceTrait, StreamTrait};
 use onrecord_plugin::{
-    AudioFormat, CaptureSource, DeviceInfo, DeviceKind, SAMPLE_F32, SAMPLE_I16, SOURCE_BACK,
-    SOURCE_LOST, Sink, export,
+    AudioFormat, CaptureSource, DeviceInfo, SAMPLE_F32, SAMPLE_I16, SOURCE_BACK, SOURCE_LOST, Sink,
+    export,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -529,70 +529,7 @@ impl CaptureSource for CpalSource {
     }
 
     fn devices() -> Result<Vec<DeviceInfo>, String> {
-        let mut out = Vec::new();
-        for h in hosts() {
-            let default_in = h.default_input_device().and_then(|d| device_id(&d));
-            let Ok(devices) = h.devices() else { continue };
-            for d in devices {
-                if !d.supports_input() {
-                    continue;
-                }
-                let Some(id) = device_id(&d) else { continue };
-                let ranges: Vec<_> = d
-                    .supported_input_configs()
-                    .map(|r| r.collect::<Vec<_>>())
-                    .unwrap_or_default();
-                let mut rates: Vec<u32> = Vec::new();
-                for r in &ranges {
-                    for rate in [8000, 16_000, 22_050, 44_100, 48_000, 96_000] {
-                        if (r.min_sample_rate()..=r.max_sample_rate()).contains(&rate)
-                            && !rates.contains(&rate)
-                        {
-                            rates.push(rate);
-                        }
-                    }
-                }
-                rates.sort_unstable();
-                let mut formats: Vec<String> = Vec::new();
-                for r in &ranges {
-                    let f = match r.sample_format() {
-                        cpal::SampleFormat::I16 => "i16",
-                        cpal::SampleFormat::F32 => "f32",
-                        _ => continue,
-                    };
-                    if !formats.iter().any(|x| x == f) {
-                        formats.push(f.into());
-                    }
-                }
-                // A PipeWire sink captured is its monitor; ALSA PCMs are simply duplex.
-                let monitor = h.id() == cpal::HostId::PipeWire && d.supports_output();
-                let name = match (monitor, id.as_str()) {
-                    (_, "pipewire:sink_default") => "Monitor of the default output".to_owned(),
-                    (_, "pipewire:input_default") => "Default input".to_owned(),
-                    (true, _) => format!("Monitor of {}", device_name(&d)),
-                    (false, _) => device_name(&d),
-                };
-                out.push(DeviceInfo {
-                    is_default: default_in.as_deref() == Some(id.as_str())
-                        || id == "pipewire:sink_default",
-                    id,
-                    name,
-                    kind: if monitor {
-                        DeviceKind::Monitor
-                    } else {
-                        DeviceKind::Input
-                    },
-                    channels: ranges
-                        .iter()
-                        .map(|r| u32::from(r.channels()))
-                        .max()
-                        .unwrap_or(0),
-                    rates,
-                    formats,
-                });
-            }
-        }
-        Ok(out)
+        devices::list()
     }
 }
 
