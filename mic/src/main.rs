@@ -158,6 +158,8 @@ fn run(args: Args) -> Result<(), String> {
         queue: RefCell::default(),
         carry: RefCell::default(),
         moved: RefCell::default(),
+        to_move: RefCell::default(),
+        moving_until: Cell::new(None),
         quit_seq: Cell::new(None),
         finished: Cell::new(false),
         restore: args.restore,
@@ -291,7 +293,10 @@ fn run(args: Args) -> Result<(), String> {
                 s.queue.borrow_mut().push_back((id, clip));
                 s.tick();
             }
-            Input::Move(app) => s.move_app(&app),
+            Input::Move(app) => {
+                s.to_move.borrow_mut().push(app);
+                s.tick();
+            }
             Input::Quit => s.quit(),
         }
     });

@@ -30,8 +30,14 @@ pub struct Playback {
     shared: Arc<Shared>,
     stream: pw::stream::StreamRc,
     _listener: pw::stream::StreamListener<Arc<Shared>>,
-    /// Kept alive: dropping a link's proxy removes the link.
-    pub links: Vec<pw::link::Link>,
+    /// Kept alive: dropping a link's proxy removes the link. With each, whether it is active.
+    pub links: Vec<(
+        pw::link::Link,
+        pw::link::LinkListener,
+        std::rc::Rc<std::cell::Cell<bool>>,
+    )>,
+    /// When the links were asked for: playing waits for them to be active, a second at most.
+    pub linked_at: Option<std::time::Instant>,
     pub started_reported: bool,
     pub ended_at: Option<std::time::Instant>,
 }
@@ -157,6 +163,7 @@ impl Playback {
             stream,
             _listener: listener,
             links: Vec::new(),
+            linked_at: None,
             started_reported: false,
             ended_at: None,
         })
@@ -166,6 +173,29 @@ impl Playback {
     pub fn node(&self) -> Option<u32> {
         let id = self.stream.node_id();
         (id != pw::sys::PW_ID_ANY).then_some(id)
+    }
+
+    /// Keeps `link`, following its state.
+    pub fn keep(&mut self, link: pw::link::Link) {
+        let active = std::rc::Rc::new(std::cell::Cell::new(false));
+        let flag = active.clone();
+        let listener = link
+            .add_listener_local()
+            .info(move |info| {
+                flag.set(matches!(info.state(), pw::link::LinkState::Active));
+            })
+            .register();
+        self.links.push((link, listener, active));
+        self.linked_at.get_or_insert_with(std::time::Instant::now);
+    }
+
+    /// Whether every link is active (or a second went by): the first samples reach both ends.
+    pub fn linked(&self) -> bool {
+        !self.links.is_empty()
+            && (self.links.iter().all(|(_, _, a)| a.get())
+                || self
+                    .linked_at
+                    .is_some_and(|t| t.elapsed() > std::time::Duration::from_secs(1)))
     }
 
     /// Plays from the next cycle.

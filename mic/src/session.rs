@@ -32,6 +32,10 @@ pub struct Session {
     pub carry: RefCell<Option<String>>,
     /// Streams we moved onto the virtual microphone: moved back at the end.
     pub moved: RefCell<Vec<u32>>,
+    /// Applications to move, once the graph is known.
+    pub to_move: RefCell<Vec<String>>,
+    /// Until when playing waits for moved streams to read the virtual microphone.
+    pub moving_until: Cell<Option<Instant>>,
     pub quit_seq: Cell<Option<i32>>,
     /// The server answered the last sync, or went away: exit.
     pub finished: Cell<bool>,
@@ -99,6 +103,13 @@ impl Session {
                 self.set_configured(Some(&json_for(NAME)));
             }
         }
+        let apps: Vec<String> = self.to_move.borrow_mut().drain(..).collect();
+        for app in apps {
+            self.move_app(&app);
+        }
+        if self.waiting_for_moves(input.0) {
+            return;
+        }
         self.advance_playback(input);
     }
 
@@ -151,15 +162,18 @@ impl Session {
             let speakers = g.speaker_ports();
             drop(g);
             if let (Some(fl), Some(fr)) = (fl, fr) {
-                p.links.extend(self.link((node, fl), input));
+                if let Some(l) = self.link((node, fl), input) {
+                    p.keep(l);
+                }
                 for sp in speakers {
-                    p.links.extend(self.link((node, fr), sp));
+                    if let Some(l) = self.link((node, fr), sp) {
+                        p.keep(l);
+                    }
                 }
             }
             return;
         }
-        if !p.links.is_empty() && !p.going() {
-            // The links were asked for a tick ago: they are made by now.
+        if p.linked() && !p.going() {
             p.go();
         }
         if !p.started_reported
@@ -204,12 +218,38 @@ impl Session {
                 moved += 1;
             }
         }
+        if moved > 0 {
+            self.moving_until
+                .set(Some(Instant::now() + Duration::from_secs(1)));
+        }
         let carried = self.carry.borrow().clone().unwrap_or_else(|| "-".into());
         say(&format!("moved {moved} {carried} {app}"));
     }
 
+    /// Whether streams just moved do not read the virtual microphone yet (for at most a
+    /// second): an announcement waits for them, or the far side would not hear its start.
+    fn waiting_for_moves(&self, vmic: u32) -> bool {
+        let Some(until) = self.moving_until.get() else {
+            return false;
+        };
+        let g = self.graph.borrow();
+        let moved = self.moved.borrow();
+        let pending = moved.iter().any(|stream| {
+            g.nodes.contains_key(stream)
+                && !g.links.values().any(|&(o, i)| o == vmic && i == *stream)
+        });
+        if pending && Instant::now() < until {
+            return true;
+        }
+        self.moving_until.set(None);
+        false
+    }
+
     pub fn busy(&self) -> bool {
-        !self.ready.get() || self.playing.borrow().is_some() || !self.queue.borrow().is_empty()
+        !self.ready.get()
+            || self.playing.borrow().is_some()
+            || !self.queue.borrow().is_empty()
+            || self.moving_until.get().is_some()
     }
 
     /// `--restore-default`: once the metadata's values are known.

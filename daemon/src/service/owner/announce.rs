@@ -118,7 +118,8 @@ impl Owner {
     /// Once the helper is up, moves the microphone of each active call's softphone (noticed on
     /// PipeWire) onto the virtual microphone, once per application.
     pub(super) async fn mic_moves(&mut self) {
-        if !self.mic.config.move_softphone || self.mic.carries.is_none() {
+        // The helper moves them once it knows the graph, before it plays anything sent after.
+        if !self.mic.config.move_softphone || self.mic.helper.is_none() {
             return;
         }
         let apps: Vec<String> = self
@@ -147,7 +148,7 @@ impl Owner {
     }
 
     /// `Call1.Announce`: plays `clip` into call `id`; answered once it plays.
-    pub(super) async fn announce(&mut self, id: &str, clip: Clip, reply: Reply) {
+    pub(super) async fn announce(&mut self, conn: &Connection, id: &str, clip: Clip, reply: Reply) {
         let Some(entry) = self.calls.get(id) else {
             let _ = reply.send(Err(Error::UnknownCall(format!("no call {id:?}"))));
             return;
@@ -170,6 +171,18 @@ impl Owner {
             let _ = reply.send(Err(e));
             return;
         }
+        // Playing the notice into a proposed call takes it up: its softphone's microphone is
+        // moved onto the virtual microphone before the notice plays, so the far side hears it.
+        if call.state == CallState::Proposed
+            && let Ok((old, next, fx, dir)) =
+                self.next_state(id, CallInput::Event(Event::Take), None)
+        {
+            self.transition(conn, old, next, fx, dir, None).await;
+        }
+        let Some(call) = self.calls.get(id).map(|e| &e.call) else {
+            let _ = reply.send(Err(Error::UnknownCall(format!("no call {id:?}"))));
+            return;
+        };
         let jurisdictions: Vec<&str> = call
             .parties
             .iter()
@@ -220,6 +233,7 @@ impl Owner {
             },
         );
         self.mic_follow();
+        self.mic_moves().await;
         let sent = match self.mic.helper.as_mut() {
             Some(h) => h.play(&play, &source).await,
             None => Err(self
@@ -274,11 +288,21 @@ impl Owner {
         if !self.mic.config.on_start || !told_by_announcement {
             return;
         }
-        let (tx, rx) = oneshot::channel();
-        self.announce(id, Clip::Started, tx).await;
+        let Some(handle) = self.handle.clone() else {
+            return;
+        };
+        // Through the queue, as any other request: it plays after what is already asked.
+        let (reply, answer) = oneshot::channel();
         let id = id.to_owned();
         tokio::spawn(async move {
-            if let Ok(Err(e)) = rx.await {
+            let asked = Command::Announce {
+                id: id.clone(),
+                clip: Clip::Started,
+                reply,
+            };
+            if handle.send(asked).await.is_ok()
+                && let Ok(Err(e)) = answer.await
+            {
                 tracing::warn!(call = %id, "\"recording has started\" was not played: {e}");
             }
         });

@@ -387,7 +387,7 @@ impl Owner {
             Command::CaptureDone { id, done } => self.capture_done(conn, &id, done).await,
             Command::Detected(detection) => self.detection(conn, handle, detection).await,
             Command::Sealed { id, result } => self.sealed(&id, result),
-            Command::Announce { id, clip, reply } => self.announce(&id, clip, reply).await,
+            Command::Announce { id, clip, reply } => self.announce(conn, &id, clip, reply).await,
             Command::Mic { generation, event } => self.mic_event(conn, generation, event).await,
             Command::PlayTimeout { play } => self.play_timeout(&play),
         }
