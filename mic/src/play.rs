@@ -127,25 +127,7 @@ impl Playback {
             })
             .register()
             .map_err(|e| format!("PipeWire: {e}"))?;
-        let mut info = spa::param::audio::AudioInfoRaw::new();
-        info.set_format(spa::param::audio::AudioFormat::F32LE);
-        info.set_rate(clip.rate);
-        info.set_channels(2);
-        let mut position = [0; spa::param::audio::MAX_CHANNELS];
-        position[0] = spa::sys::SPA_AUDIO_CHANNEL_FL;
-        position[1] = spa::sys::SPA_AUDIO_CHANNEL_FR;
-        info.set_position(position);
-        let values: Vec<u8> = spa::pod::serialize::PodSerializer::serialize(
-            std::io::Cursor::new(Vec::new()),
-            &spa::pod::Value::Object(spa::pod::Object {
-                type_: spa::sys::SPA_TYPE_OBJECT_Format,
-                id: spa::sys::SPA_PARAM_EnumFormat,
-                properties: info.into(),
-            }),
-        )
-        .map_err(|e| format!("PipeWire format: {e:?}"))?
-        .0
-        .into_inner();
+        let values = f32_format(clip.rate, 2)?;
         let mut params = [spa::pod::Pod::from_bytes(&values).ok_or("PipeWire format")?];
         // No AUTOCONNECT: the session manager would play it to the default sink only.
         stream
@@ -215,6 +197,31 @@ impl Playback {
     pub fn done(&self) -> bool {
         self.shared.done.load(Ordering::Acquire)
     }
+}
+
+/// The format pod of an F32 stream of `channels` (1, or 2 as front left and right) at `rate`.
+pub fn f32_format(rate: u32, channels: u32) -> Result<Vec<u8>, String> {
+    let mut info = spa::param::audio::AudioInfoRaw::new();
+    info.set_format(spa::param::audio::AudioFormat::F32LE);
+    info.set_rate(rate);
+    info.set_channels(channels);
+    if channels == 2 {
+        let mut position = [0; spa::param::audio::MAX_CHANNELS];
+        position[0] = spa::sys::SPA_AUDIO_CHANNEL_FL;
+        position[1] = spa::sys::SPA_AUDIO_CHANNEL_FR;
+        info.set_position(position);
+    }
+    Ok(spa::pod::serialize::PodSerializer::serialize(
+        std::io::Cursor::new(Vec::new()),
+        &spa::pod::Value::Object(spa::pod::Object {
+            type_: spa::sys::SPA_TYPE_OBJECT_Format,
+            id: spa::sys::SPA_PARAM_EnumFormat,
+            properties: info.into(),
+        }),
+    )
+    .map_err(|e| format!("PipeWire format: {e:?}"))?
+    .0
+    .into_inner())
 }
 
 impl Drop for Playback {

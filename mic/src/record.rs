@@ -53,21 +53,7 @@ pub fn record(
         })
         .register()
         .map_err(|e| format!("PipeWire: {e}"))?;
-    let mut info = spa::param::audio::AudioInfoRaw::new();
-    info.set_format(spa::param::audio::AudioFormat::F32LE);
-    info.set_rate(RATE);
-    info.set_channels(1);
-    let values: Vec<u8> = spa::pod::serialize::PodSerializer::serialize(
-        std::io::Cursor::new(Vec::new()),
-        &spa::pod::Value::Object(spa::pod::Object {
-            type_: spa::sys::SPA_TYPE_OBJECT_Format,
-            id: spa::sys::SPA_PARAM_EnumFormat,
-            properties: info.into(),
-        }),
-    )
-    .map_err(|e| format!("PipeWire format: {e:?}"))?
-    .0
-    .into_inner();
+    let values = crate::play::f32_format(RATE, 1)?;
     let mut params = [spa::pod::Pod::from_bytes(&values).ok_or("PipeWire format")?];
     // Autoconnected: the session manager links the default source.
     stream
