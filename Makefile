@@ -11,11 +11,14 @@ CARGO ?= cargo
 # announcement clips, whose reproduction a test checks). BUILD_DEBS: what the live capture
 # plugin (cpal: ALSA and PipeWire) and the FLAC plugin (libFLAC) build against. PW_DEBS: a headless PipeWire for the live tests,
 # the demo and the benchmarks, with the reference recorders (pw-record, parecord, arecord).
+# SOUND_DEBS: real recorded IVR prompts and hold music (CC BY-SA 3.0) for the corpus's calls
+# shaped like real ones.
+SOUND_DEBS := asterisk-core-sounds-en-wav asterisk-moh-opsound-wav
 BUILD_DEBS := pkg-config libasound2-dev libpipewire-0.3-dev libclang-dev libflac-dev
 PW_DEBS    := pipewire pipewire-pulse wireplumber pipewire-alsa pulseaudio-utils alsa-utils
 DEMO_DEBS  := dbus-daemon $(BUILD_DEBS)
-TEST_DEBS  := dbus-daemon systemd man-db chromium espeak-ng flac $(BUILD_DEBS) $(PW_DEBS)
-BENCH_DEBS := dbus-daemon espeak-ng libglib2.0-bin flac $(BUILD_DEBS) $(PW_DEBS) stress-ng
+TEST_DEBS  := dbus-daemon systemd man-db chromium espeak-ng flac $(SOUND_DEBS) $(BUILD_DEBS) $(PW_DEBS)
+BENCH_DEBS := dbus-daemon espeak-ng libglib2.0-bin flac $(SOUND_DEBS) $(BUILD_DEBS) $(PW_DEBS) stress-ng
 
 .PHONY: build demo test fuzz bench reliability introspection clean install uninstall
 

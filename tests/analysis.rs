@@ -9,11 +9,26 @@ use onrecord_interface::{CallProxy, call_path};
 use onrecord_tests::TestEnv;
 use std::time::Duration;
 
-/// 48 kHz stereo clips: the far side plays 20 s of hold music, then an agent speaks and the
-/// caller answers. Returns (caller.wav, far.wav) paths and where the agent began (s).
-fn clips(env: &TestEnv) -> (std::path::PathBuf, std::path::PathBuf, f64) {
+/// 48 kHz stereo clips shaped like a real call's start: a ring, a recorded menu (Asterisk's
+/// prompts, a real voice) that the caller answers with a key, "one moment, please", 20 s of
+/// hold music, then an agent speaks and the caller answers. Returns (caller.wav, far.wav)
+/// paths, where the music began and where the agent began (s).
+fn clips(env: &TestEnv) -> (std::path::PathBuf, std::path::PathBuf, f64, f64) {
     let mut rng = synth::Rng::new(7);
-    let mut far = synth::music(&mut rng, 20.0, -20.0);
+    let prompt = |name: &str| synth::real::recording(synth::real::PROMPTS, name, -20.0).unwrap();
+    let mut far = vec![0.0; 24_000];
+    far.extend(synth::tone(&[440.0, 480.0], 2.0, -18.0));
+    far.extend(vec![0.0; 4 * 48_000]);
+    far.extend(prompt("basic-pbx-ivr-main"));
+    far.extend(vec![0.0; 48_000]);
+    // The caller presses 2 (the far side is silent meanwhile).
+    let mut near = vec![0.0; far.len()];
+    near.extend(synth::real::dtmf('2', 0.12, -12.0, -1.0));
+    far.resize(near.len() + 36_000, 0.0);
+    far.extend(prompt("one-moment-please"));
+    far.extend(vec![0.0; 48_000]);
+    let music_at = far.len() as f64 / 48_000.0;
+    far.extend(synth::music(&mut rng, 20.0, -20.0));
     far.extend(vec![0.0; 24_000]);
     let agent_at = far.len() as f64 / 48_000.0;
     far.extend(
@@ -26,7 +41,7 @@ fn clips(env: &TestEnv) -> (std::path::PathBuf, std::path::PathBuf, f64) {
         )
         .unwrap(),
     );
-    let mut near = vec![0.0; far.len() + 24_000];
+    near.resize(far.len() + 24_000, 0.0);
     near.extend(
         synth::speak(
             "Hi Sam, I am calling about my last bill.",
@@ -58,13 +73,18 @@ fn clips(env: &TestEnv) -> (std::path::PathBuf, std::path::PathBuf, f64) {
         w.finalize().unwrap();
         path
     };
-    (write("caller.wav", &near), write("far.wav", &far), agent_at)
+    (
+        write("caller.wav", &near),
+        write("far.wav", &far),
+        music_at,
+        agent_at,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hold_music_puts_the_call_on_hold_and_an_answered_agent_ends_it() {
     let mut env = TestEnv::new();
-    let (caller, far, agent_at) = clips(&env);
+    let (caller, far, music_at, agent_at) = clips(&env);
     std::fs::write(
         &env.config,
         format!(
@@ -96,10 +116,11 @@ async fn hold_music_puts_the_call_on_hold_and_an_answered_agent_ends_it() {
         .expect("HoldStarted")
         .unwrap();
     let s = s.args().unwrap();
+    // The ring and the menu before the music are not a hold.
+    let began = s.offset_us as f64 / 1e6;
     assert!(
-        s.offset_us < 2_000_000,
-        "the hold began with the music: {} µs",
-        s.offset_us
+        (began - music_at).abs() < 2.0,
+        "the hold began with the music at {music_at:.1} s: {began:.1} s"
     );
     let e = match tokio::time::timeout(Duration::from_secs(20), ended.next()).await {
         Ok(e) => e.unwrap(),
@@ -108,8 +129,8 @@ async fn hold_music_puts_the_call_on_hold_and_an_answered_agent_ends_it() {
     let e = e.args().unwrap();
     let held = (e.ended - e.since) as f64 / 1e6;
     assert!(
-        (held - agent_at).abs() < 2.0,
-        "held {held:.1} s, the agent came at {agent_at:.1} s"
+        (held - (agent_at - music_at)).abs() < 2.0,
+        "held {held:.1} s, the music began at {music_at:.1} s and the agent came at {agent_at:.1} s"
     );
     assert!(!call.on_hold().await.unwrap());
     let timeline = call.timeline().await.unwrap();
@@ -117,7 +138,8 @@ async fn hold_music_puts_the_call_on_hold_and_an_answered_agent_ends_it() {
         timeline
             .iter()
             .any(|t| t.kind == onrecord_interface::TimelineKind::Hold
-                && t.detail.starts_with("on hold since 0:0")),
+                && t.detail.starts_with("on hold since ")
+                && (t.audio_offset_us as f64 / 1e6 - music_at).abs() < 2.0),
         "{timeline:?}"
     );
     assert!(
@@ -136,6 +158,17 @@ async fn hold_music_puts_the_call_on_hold_and_an_answered_agent_ends_it() {
     let a: onrecord_analysis::Summary = serde_json::from_value(manifest["analysis"].clone())
         .expect("the manifest carries the analysis");
     assert_eq!(a.holds.len(), 1, "{a:?}");
+    assert!(
+        (a.menu_s - music_at).abs() < 2.0 && (a.hold_s - (agent_at - music_at)).abs() < 2.0,
+        "menu {:.1} s, hold {:.1} s; the music began at {music_at:.1} s, the agent at {agent_at:.1} s",
+        a.menu_s,
+        a.hold_s
+    );
+    assert_eq!(
+        a.keys.iter().map(|k| k.key).collect::<String>(),
+        "2",
+        "{a:?}"
+    );
     let first = a.first_live_s.expect("an agent was found");
     assert!(
         (first - agent_at).abs() < 1.0,
@@ -166,6 +199,38 @@ async fn hold_music_puts_the_call_on_hold_and_an_answered_agent_ends_it() {
         html.contains("Waiting and holds") && html.contains("in 1 hold(s)"),
         "{html}"
     );
+    // Chromium shows the picture of the wait: the bar's stretches, the key pressed, the hold,
+    // the legend and the figures, each in words.
+    let report = env.dir.path().join("report.html");
+    std::fs::write(&report, &html).unwrap();
+    let dom = onrecord_tests::chromium(
+        &["--dump-dom", &format!("file://{}", report.display())],
+        &env.dir.path().join("chromium"),
+    );
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    let picture = &dom[dom
+        .find("<svg id=\"wait\"")
+        .expect("the picture is in the page")..];
+    let picture = &picture[..picture.find("</svg>").unwrap()];
+    for expected in [
+        "role=\"img\"",
+        "aria-labelledby=\"wait-title wait-desc\"",
+        "what the far side was doing</title>",
+        "<rect class=\"ringing\"",
+        "<rect class=\"menu\"",
+        "<rect class=\"music\"",
+        "<rect class=\"live-agent\"",
+        "<title>key 2 pressed at",
+        ">hold 1</text>",
+        "Time to agent:</tspan>",
+        "Menu:</tspan>",
+        "On hold:</tspan>",
+    ] {
+        assert!(
+            picture.contains(expected),
+            "the picture lacks {expected:?}:\n{picture}"
+        );
+    }
 
     // Offline, from the call id and from the file: the same finding.
     let (code, out, err) = env.ctl_run(&["analyze", &id, "--json"]);

@@ -169,27 +169,6 @@ fn a_call_that_ended_but_was_never_sealed_is_sealed_at_the_next_start() {
     }
 }
 
-/// Headless Chromium as the probe of this workplace runs it: no sandbox as root, no network.
-fn chromium(args: &[&str], profile: &Path) -> std::process::Output {
-    std::process::Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-        ])
-        .args([
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(args)
-        .output()
-        .expect("chromium is installed by make test")
-}
-
 #[test]
 fn an_export_bundle_verifies_and_its_report_shows_the_timeline() {
     let mut env = TestEnv::new();
@@ -237,7 +216,7 @@ fn an_export_bundle_verifies_and_its_report_shows_the_timeline() {
     let report = unpacked.join(&id).join("report.html");
     let url = format!("file://{}", report.display());
     let profile = env.dir.path().join("chromium");
-    let dom = chromium(&["--dump-dom", &url], &profile);
+    let dom = onrecord_tests::chromium(&["--dump-dom", &url], &profile);
     let text = String::from_utf8_lossy(&dom.stdout);
     for expected in [
         "Call record: Acme billing",
@@ -253,7 +232,7 @@ fn an_export_bundle_verifies_and_its_report_shows_the_timeline() {
         );
     }
     let shot = env.dir.path().join("report.png");
-    let out = chromium(
+    let out = onrecord_tests::chromium(
         &[
             &format!("--screenshot={}", shot.display()),
             "--window-size=1000,1400",

@@ -9,26 +9,36 @@
 //! 2. Each frame is classified with one second of context (half a second either side):
 //!    *silence* below a threshold that follows the line's noise floor; *tone* when the frame
 //!    and most of its neighbours put nearly all their power in the same narrow peaks;
-//!    otherwise *speech* or *music* by two classic discriminators: the low-energy frame ratio
-//!    (speech keeps dipping between syllables, music does not) and spectral stability
-//!    (sustained notes stay put, formants move).
+//!    otherwise *speech* or *music* by a vote of three discriminators: the low-energy frame
+//!    ratio (speech keeps dipping between syllables), spectral stability (sustained notes
+//!    stay put, formants move) and the spread of frame energies (a voice comes and goes,
+//!    music keeps its level).
 //! 3. Smoothing: the majority class of a 300 ms neighbourhood; pauses inside speech are
 //!    speech.
-//! 4. Repeats ([`repeat`]): speech the far side plays again is a recorded *announcement*;
-//!    so is speech squarely inside a hold that nobody answers (stereo recordings only, where
-//!    the near side is heard).
-//! 5. Holds ([`Summary`]): live speech stretches (merged across pauses shorter than 8 s);
-//!    between them, and before the first, a stretch is a hold when it lasts 8 s or more or
-//!    holds 2 s of music, tones or announcements, and the near side did not do most of the
-//!    talking in it. A hold between two live stretches is a transfer. After a hold, live
-//!    speech begins with the turn the caller answers.
+//! 4. Recorded voices (`recorded.rs`, `repeat.rs`, [`dtmf`]): speech the far side plays again,
+//!    speech the caller answers with a key press, and (when the caller's side is heard)
+//!    speech nobody answers in the call's opening, leading into a hold or squarely inside
+//!    one, is a recording: an *announcement*.
+//! 5. The summary ([`Summary`]): live speech stretches (merged across pauses shorter than
+//!    8 s), each answered by the caller or longer than a recording (20 s); the *menu* from the
+//!    start up to the first music, long silence or live stretch, when it held ringing or
+//!    recorded voices; after it, and between live stretches, a stretch is a hold when it
+//!    lasts 8 s or more or holds 2 s of music, tones or announcements, and the near side did
+//!    not do most of the talking in it. A hold between two live stretches is a transfer.
+//!    After a hold, live speech begins with the turn the caller answers.
 //!
 //! No model is downloaded or trained: every threshold is a named constant below.
 
+pub mod dtmf;
 #[cfg(feature = "files")]
 pub mod file;
 pub mod frontend;
+mod recorded;
 mod repeat;
+mod summary;
+
+use summary::secs;
+pub use summary::{Hold, Key, Segment, Span, Summary, Totals, clock};
 
 use frontend::{Decimator, FPS, Frame, Framer};
 use serde::{Deserialize, Serialize};
@@ -79,11 +89,24 @@ const SILENCE_MIN_DB: f32 = -75.0;
 /// The noise floor is the quietest second of the last this many seconds.
 const FLOOR_SECONDS: usize = 20;
 /// Tone: share of power in two peaks, and share of the loud neighbours that agree.
-const TONE_PEAK: f32 = 0.8;
+const TONE_PEAK: f32 = 0.92;
 const TONE_SHARE: f32 = 0.6;
-/// Speech: low-energy frame ratio above this, or spectral stability below that.
-const LSTER_SPEECH: f32 = 0.25;
-const STAB_MUSIC: f32 = 0.75;
+/// A call-progress tone holds its level (dB spread of the agreeing frames); a note decays.
+const TONE_LEVEL_SPREAD: f32 = 3.0;
+/// Speech or music: a second of context is speech when two of these three say so: the
+/// low-energy frame ratio above `LSTER_SPEECH` (speech keeps dipping between syllables), the
+/// mean spectral stability of its loud frames below `STAB_SPEECH` (formants move, notes stay),
+/// and the spread of its frame energies above `DB_SPREAD_SPEECH` dB (a voice comes and goes
+/// by syllables and words; music, even rhythmic, keeps its level within a few dB). Chosen on
+/// the dev corpus, real hold music (Asterisk's opsound tracks) and recorded prompts: music
+/// spreads 2-7 dB, speech 14-24 dB.
+const LSTER_SPEECH: f32 = 0.35;
+const STAB_SPEECH: f32 = 0.65;
+const DB_SPREAD_SPEECH: f32 = 10.0;
+/// Whatever the vote, a second whose loud frames hold their spectrum this steadily is music
+/// (sparse notes that decay vote like speech on level; no voice's formants stay so still:
+/// recorded prompts average 0.5, synthetic voices 0.45, real hold music 0.7-0.9).
+const STAB_MUSIC_SURE: f32 = 0.8;
 /// Majority smoothing radius (frames) and the longest pause inside speech (frames).
 const SMOOTH: usize = 7;
 const SPEECH_PAUSE: usize = 20;
@@ -105,6 +128,18 @@ const HOLD_MIN: usize = 8 * 50;
 const HOLD_SOUND_MIN: usize = 2 * 50;
 /// Live, speech ends a hold once the near side answers it or it has gone on this long.
 const LIVE_CONFIRM: usize = 20 * 50;
+/// An answer: the near side talks during far speech or within this long after it (frames).
+const ANSWER_WINDOW: usize = 3 * 50;
+/// A key press answers the far speech before it when it comes within this long after that
+/// speech ends (and before the far side speaks again) (frames).
+const KEY_AFTER: usize = 8 * 50;
+/// Frames either side of a key press that are the key's, not talk (the tone's onset and
+/// decay in the analysis windows).
+const KEY_MARGIN: usize = 3;
+/// Music this long ends the menu (frames).
+const MENU_MUSIC: usize = 50;
+/// Silence this long after the menu is a hold (a ringback's pause is at most 4 s) (frames).
+const MENU_SILENCE: usize = 6 * 50;
 /// Near side: loud means this far above its own floor; talking when not drowned by the far
 /// side's echo (within this many dB of it).
 const NEAR_MARGIN: f32 = 12.0;
@@ -165,6 +200,8 @@ struct Channel {
     keep: bool,
     floor: Floor,
     buf: Vec<f32>,
+    /// The caller's key presses (the near side's channel only).
+    dtmf: Option<dtmf::Detector>,
 }
 
 impl Channel {
@@ -183,6 +220,7 @@ impl Channel {
             keep,
             floor: Floor::default(),
             buf: Vec::new(),
+            dtmf: (!keep).then(dtmf::Detector::default),
         }
     }
 
@@ -190,6 +228,9 @@ impl Channel {
         self.buf.clear();
         let buf = &mut self.buf;
         self.dec.push(samples, &mut |v| buf.push(v));
+        if let Some(d) = &mut self.dtmf {
+            d.push(&self.buf);
+        }
         let (dbs, recent, floor, keep) =
             (&mut self.dbs, &mut self.recent, &mut self.floor, self.keep);
         self.framer.push(&self.buf, &mut |f| {
@@ -227,6 +268,8 @@ pub struct Analyzer {
     /// Per far frame, classified once its context has arrived.
     raw: Vec<Class>,
     repeats: repeat::Repeats,
+    /// The frame where the call's opening (ringing, menu) was seen to end.
+    opening_end: Option<usize>,
 }
 
 impl Analyzer {
@@ -237,6 +280,7 @@ impl Analyzer {
             near: near.then(|| Channel::new(rate, Framer::energy_only(), false)),
             raw: Vec::new(),
             repeats: repeat::Repeats::default(),
+            opening_end: None,
         }
     }
 
@@ -301,11 +345,16 @@ impl Analyzer {
             &frames[t.saturating_sub(CONTEXT) - base..(t + CONTEXT + 1 - base).min(frames.len())];
         let loud: Vec<&Frame> = w.iter().filter(|g| g.db >= thr).collect();
         if f.peak > TONE_PEAK {
-            let agree = loud
+            let agree: Vec<f32> = loud
                 .iter()
                 .filter(|g| g.peak > TONE_PEAK && g.pbin.abs_diff(f.pbin) <= 1)
-                .count();
-            if agree as f32 >= TONE_SHARE * loud.len() as f32 {
+                .map(|g| g.db)
+                .collect();
+            let mean = agree.iter().sum::<f32>() / agree.len().max(1) as f32;
+            let spread = (agree.iter().map(|d| (d - mean).powi(2)).sum::<f32>()
+                / agree.len().max(1) as f32)
+                .sqrt();
+            if agree.len() as f32 >= TONE_SHARE * loud.len() as f32 && spread <= TONE_LEVEL_SPREAD {
                 return Class::Tone;
             }
         }
@@ -313,14 +362,39 @@ impl Analyzer {
         let mean = lin.iter().sum::<f32>() / lin.len() as f32;
         let lster = lin.iter().filter(|&&e| e < 0.5 * mean).count() as f32 / lin.len() as f32;
         let stab = loud.iter().map(|g| g.stab).sum::<f32>() / loud.len().max(1) as f32;
-        if lster > LSTER_SPEECH || stab < STAB_MUSIC {
+        let db_mean = w.iter().map(|g| g.db).sum::<f32>() / w.len() as f32;
+        let db_spread =
+            (w.iter().map(|g| (g.db - db_mean).powi(2)).sum::<f32>() / w.len() as f32).sqrt();
+        let votes = (lster > LSTER_SPEECH) as u8
+            + (stab < STAB_SPEECH) as u8
+            + (db_spread > DB_SPREAD_SPEECH) as u8;
+        if votes >= 2 && stab < STAB_MUSIC_SURE {
             Class::Speech
         } else {
             Class::Music
         }
     }
 
-    /// Per near frame: the near side talking (loud over its floor, and not the far side's echo).
+    /// The caller's key presses ending before frame `n`: (first frame, last frame, key).
+    fn key_frames(&self, n: usize) -> Vec<(usize, usize, char)> {
+        let Some(d) = self.near.as_ref().and_then(|c| c.dtmf.as_ref()) else {
+            return Vec::new();
+        };
+        d.presses
+            .iter()
+            .map(|p| {
+                (
+                    p.start as usize / frontend::HOP,
+                    (p.end as usize).div_ceil(frontend::HOP),
+                    p.key,
+                )
+            })
+            .filter(|k| k.0 < n)
+            .collect()
+    }
+
+    /// Per near frame: the near side talking (loud over its floor, not the far side's echo,
+    /// and not a key press).
     fn near_talk(&self, from: usize, n: usize) -> Option<Vec<bool>> {
         let near = self.near.as_ref()?;
         let m = n.min(near.len()).max(from);
@@ -334,22 +408,40 @@ impl Analyzer {
             })
             .collect();
         talk.resize(n - from, false);
+        for (a, b, _) in self.key_frames(n) {
+            let (a, b) = (a.saturating_sub(KEY_MARGIN), (b + KEY_MARGIN).min(n));
+            if b > from {
+                talk[a.max(from) - from..b - from].fill(false);
+            }
+        }
         // Pauses inside a sentence are talk.
         fill_short(&mut talk, SPEECH_PAUSE);
         Some(talk)
     }
 
-    /// The far side's classes from frame `from` on, smoothed and with announcements found
-    /// (frames whose context has not all arrived are left out unless `all`), and the near
-    /// side's talk over the same frames.
-    fn classes_from(&mut self, from: usize, all: bool) -> (Vec<Class>, Option<Vec<bool>>) {
+    /// The far side's classes from frame `from` on, smoothed and with recorded voices found
+    /// (frames whose context has not all arrived are left out unless `all`), and what the
+    /// near side did over the same frames.
+    fn classes_from(&mut self, from: usize, all: bool) -> (Vec<Class>, summary::Heard) {
         self.classify(all);
         let from = from.min(self.raw.len());
+        let n = self.raw.len();
         let mut c = smooth(&self.raw[from..]);
-        let near = self.near_talk(from, self.raw.len());
+        let heard = summary::Heard {
+            near: self.near_talk(from, n),
+            keys: self
+                .key_frames(n)
+                .into_iter()
+                .filter(|k| k.0 >= from)
+                .map(|(a, _, k)| (a - from, k))
+                .collect(),
+            // The window starts in the call's opening: at the start, or before the opening
+            // was seen to end.
+            opening: from == 0 || self.opening_end.is_none_or(|e| e > from),
+        };
         let marked = &self.repeats.marked[from..];
-        mark_announcements(&mut c, marked, near.as_deref());
-        (c, near)
+        recorded::mark(&mut c, marked, &heard);
+        (c, heard)
     }
 
     /// What the call amounts to so far. `final_`: the call is over (everything is decided);
@@ -358,11 +450,27 @@ impl Analyzer {
         self.classes_and_summary(final_).1
     }
 
-    /// The classes and the summary from one pass.
+    /// The classes (recorded voices and live speech told apart) and the summary from one pass.
     pub fn classes_and_summary(&mut self, final_: bool) -> (Vec<Class>, Summary) {
-        let (classes, near) = self.classes_from(0, final_);
-        let summary = Summary::from_classes(&classes, near.as_deref(), final_);
+        let (classes, heard) = self.classes_from(0, final_);
+        let (classes, summary) = Summary::build(classes, &heard, final_);
+        self.remember_opening(0, &summary);
         (classes, summary)
+    }
+
+    /// Once the opening (ringing and menu) is over, live checks need not look for it again.
+    fn remember_opening(&mut self, from: usize, s: &Summary) {
+        if self.opening_end.is_some() {
+            return;
+        }
+        let end = match &s.menu {
+            Some(m) if !m.open => Some(m.end_s),
+            Some(_) => None,
+            None => s.holds.first().map(|h| h.start_s).or(s.first_live_s),
+        };
+        if let Some(e) = end {
+            self.opening_end = Some(from + (e * FPS).round() as usize);
+        }
     }
 
     /// The summary of the last `seconds` only (times still from the start of the call), at a
@@ -371,8 +479,11 @@ impl Analyzer {
     pub fn summary_recent(&mut self, seconds: f64) -> Summary {
         self.classify(false);
         let from = self.raw.len().saturating_sub((seconds * FPS) as usize);
-        let (classes, near) = self.classes_from(from, false);
-        let mut s = Summary::from_classes(&classes, near.as_deref(), false);
+        let (classes, heard) = self.classes_from(from, false);
+        let (_, mut s) = Summary::build(classes, &heard, false);
+        if from == 0 {
+            self.remember_opening(0, &s);
+        }
         let shift = secs(from);
         s.duration_s += shift;
         s.first_live_s = s.first_live_s.map(|t| t + shift);
@@ -383,6 +494,19 @@ impl Analyzer {
         for g in &mut s.segments {
             g.start_s += shift;
             g.end_s += shift;
+        }
+        for sp in s.live.iter_mut().chain(s.menu.as_mut()) {
+            sp.start_s += shift;
+            sp.end_s += shift;
+        }
+        if let Some(m) = &mut s.menu
+            && heard.opening
+        {
+            // An opening longer than the window began with the call.
+            m.start_s = 0.0;
+        }
+        for k in &mut s.keys {
+            k.at_s += shift;
         }
         s
     }
@@ -423,7 +547,7 @@ fn smooth(raw: &[Class]) -> Vec<Class> {
 }
 
 /// Fills runs of `false` no longer than `max` between two `true`s.
-fn fill_short(v: &mut [bool], max: usize) {
+pub(crate) fn fill_short(v: &mut [bool], max: usize) {
     let mut last_true: Option<usize> = None;
     for t in 0..v.len() {
         if v[t] {
@@ -438,7 +562,7 @@ fn fill_short(v: &mut [bool], max: usize) {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Run {
+pub(crate) struct Run {
     class: Class,
     start: usize,
     end: usize,
@@ -450,7 +574,7 @@ impl Run {
     }
 }
 
-fn runs(c: &[Class]) -> Vec<Run> {
+pub(crate) fn runs(c: &[Class]) -> Vec<Run> {
     let mut out: Vec<Run> = Vec::new();
     for (t, &k) in c.iter().enumerate() {
         match out.last_mut() {
@@ -463,498 +587,4 @@ fn runs(c: &[Class]) -> Vec<Run> {
         }
     }
     out
-}
-
-/// Speech heard twice, or (with the near side heard) speech squarely inside a hold that
-/// nobody answers, is a recorded announcement. Speech runs apart by no more than a short
-/// silence are judged together, as one utterance; the start of the call counts as a hold
-/// before it (a menu that greets the caller).
-fn mark_announcements(c: &mut [Class], repeated: &[bool], near: Option<&[bool]>) {
-    let rs = runs(c);
-    // Utterances: [first run, last run] of speech runs joined by silences of `UTTERANCE_GAP`.
-    let mut groups: Vec<(usize, usize)> = Vec::new();
-    for (i, r) in rs.iter().enumerate() {
-        if r.class != Class::Speech {
-            continue;
-        }
-        if let Some(g) = groups.last_mut()
-            && i == g.1 + 2
-            && rs[i - 1].class == Class::Silence
-            && rs[i - 1].len() <= UTTERANCE_GAP
-        {
-            g.1 = i;
-            continue;
-        }
-        groups.push((i, i));
-    }
-    let mut announce = vec![false; rs.len()];
-    // Heard before (or again): the run itself.
-    for (i, r) in rs.iter().enumerate() {
-        if r.class == Class::Speech {
-            let heard = repeated[r.start..r.end.min(repeated.len())]
-                .iter()
-                .filter(|&&m| m)
-                .count();
-            announce[i] = heard as f32 >= REPEATED_SHARE * r.len() as f32;
-        }
-    }
-    // Inside a hold, unanswered: the whole utterance.
-    if let Some(near) = near {
-        for (gi, gj) in groups {
-            let (start, end) = (rs[gi].start, rs[gj].end);
-            if end - start > ANNOUNCEMENT_MAX {
-                continue;
-            }
-            let quiet = !near[start.saturating_sub(50)..(end + 100).min(near.len())]
-                .iter()
-                .any(|&b| b);
-            let before = &rs[..gi];
-            // The nearest sound either side (across silence) is a hold sound, close enough.
-            let hold_before = match before.iter().rev().find(|q| q.class != Class::Silence) {
-                None => true,
-                Some(q) => q.class.is_hold() && start - q.end <= ANNOUNCEMENT_NEAR,
-            };
-            let hold_after = rs[gj + 1..]
-                .iter()
-                .find(|q| q.class != Class::Silence)
-                .is_some_and(|q| q.class.is_hold() && q.start - end <= ANNOUNCEMENT_NEAR);
-            if quiet && hold_before && hold_after {
-                announce[gi..=gj].iter_mut().for_each(|a| *a = true);
-            }
-        }
-    }
-    for (i, r) in rs.iter().enumerate() {
-        if announce[i] && r.class == Class::Speech {
-            c[r.start..r.end].fill(Class::Announcement);
-        }
-    }
-}
-
-/// One hold: from the end of live speech (or the start of the call) to the next live speech
-/// (or the end), with what filled it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Hold {
-    pub start_s: f64,
-    pub end_s: f64,
-    pub music_s: f64,
-    pub announcement_s: f64,
-    pub tone_s: f64,
-    pub silence_s: f64,
-    /// Still going when the analysis ended.
-    pub open: bool,
-}
-
-impl Hold {
-    pub fn seconds(&self) -> f64 {
-        self.end_s - self.start_s
-    }
-
-    /// What filled it, in a phrase: "music 30 s, announcements 5 s, tones 0 s, silence 2 s".
-    pub fn contents(&self) -> String {
-        format!(
-            "music {:.0} s, announcements {:.0} s, tones {:.0} s, silence {:.0} s",
-            self.music_s, self.announcement_s, self.tone_s, self.silence_s
-        )
-    }
-}
-
-/// A stretch of one class, for the timeline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Segment {
-    pub start_s: f64,
-    pub end_s: f64,
-    pub class: Class,
-}
-
-/// Seconds of each class.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Totals {
-    pub speech_s: f64,
-    pub music_s: f64,
-    pub silence_s: f64,
-    pub tone_s: f64,
-    pub announcement_s: f64,
-}
-
-/// What a call amounts to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Summary {
-    pub duration_s: f64,
-    /// When live speech first came from the far side (none: nobody answered).
-    pub first_live_s: Option<f64>,
-    pub holds: Vec<Hold>,
-    pub hold_s: f64,
-    /// Holds between two live stretches.
-    pub transfers: u32,
-    /// Live speech of the far side; the near side's talk when it was heard.
-    pub talk_far_s: f64,
-    pub talk_near_s: Option<f64>,
-    pub totals: Totals,
-    /// The far side's classes, stretches shorter than a second folded into their neighbours.
-    pub segments: Vec<Segment>,
-}
-
-fn secs(frames: usize) -> f64 {
-    frames as f64 / FPS
-}
-
-impl Summary {
-    pub fn from_classes(c: &[Class], near: Option<&[bool]>, final_: bool) -> Summary {
-        let n = c.len();
-        // Live stretches: speech runs merged across short gaps that hold no hold sounds.
-        let mut live: Vec<(usize, usize, usize)> = Vec::new(); // start, end, speech frames
-        for r in runs(c).into_iter().filter(|r| r.class == Class::Speech) {
-            if let Some(last) = live.last_mut() {
-                let gap = &c[last.1..r.start];
-                let sound = gap.iter().filter(|k| k.is_hold()).count();
-                if r.start - last.1 < MERGE_GAP && sound < HOLD_SOUND_MIN {
-                    last.1 = r.end;
-                    last.2 += r.len();
-                    continue;
-                }
-            }
-            live.push((r.start, r.end, r.len()));
-        }
-        live.retain(|s| s.2 >= LIVE_MIN);
-        // After a hold, live speech begins with the turn the caller answers: speech before it,
-        // across a pause longer than a turn's, was still the hold (a recorded voice).
-        if let Some(nr) = near {
-            let rs = runs(c);
-            for i in 0..live.len() {
-                let prev_end = if i > 0 { live[i - 1].1 } else { 0 };
-                let (s, e) = (live[i].0, live[i].1);
-                if !gap_is_hold(c, near, prev_end, s) {
-                    continue;
-                }
-                let Some(q) = (s..(e + 100).min(nr.len())).find(|&t| nr[t]) else {
-                    continue;
-                };
-                // The speech runs of the stretch before the answer, last first.
-                let speech: Vec<&Run> = rs
-                    .iter()
-                    .filter(|r| r.class == Class::Speech && r.start >= s && r.start < q)
-                    .collect();
-                let Some(mut k) = speech.len().checked_sub(1) else {
-                    continue;
-                };
-                while k > 0 && speech[k].start - speech[k - 1].end <= TURN_GAP {
-                    k -= 1;
-                }
-                if speech[k].start > s {
-                    live[i].0 = speech[k].start;
-                }
-            }
-        }
-        // Live, trailing speech ends a hold only once answered or long.
-        if !final_ && let Some(&(s, e, _)) = live.last() {
-            let answered = near.is_some_and(|nr| nr[s..n.min(nr.len())].iter().any(|&b| b));
-            let before_is_hold = {
-                let prev_end = if live.len() >= 2 {
-                    live[live.len() - 2].1
-                } else {
-                    0
-                };
-                gap_is_hold(c, near, prev_end, s)
-            };
-            if before_is_hold && !answered && e - s < LIVE_CONFIRM {
-                live.pop();
-            }
-        }
-        let mut holds = Vec::new();
-        let mut transfers = 0;
-        let mut prev_end = 0usize;
-        for (i, &(s, _, _)) in live.iter().enumerate() {
-            if gap_is_hold(c, near, prev_end, s) {
-                holds.push(hold(c, prev_end, s, false));
-                if i > 0 {
-                    transfers += 1;
-                }
-            }
-            prev_end = live[i].1;
-        }
-        if gap_is_hold(c, near, prev_end, n) {
-            holds.push(hold(c, prev_end, n, true));
-        }
-        let mut totals = Totals::default();
-        for k in c {
-            let slot = match k {
-                Class::Speech => &mut totals.speech_s,
-                Class::Music => &mut totals.music_s,
-                Class::Silence => &mut totals.silence_s,
-                Class::Tone => &mut totals.tone_s,
-                Class::Announcement => &mut totals.announcement_s,
-            };
-            *slot += 1.0 / FPS;
-        }
-        Summary {
-            duration_s: secs(n),
-            first_live_s: live.first().map(|l| secs(l.0)),
-            hold_s: holds.iter().map(Hold::seconds).sum(),
-            holds,
-            transfers,
-            talk_far_s: totals.speech_s,
-            talk_near_s: near.map(|v| secs(v.iter().filter(|&&b| b).count())),
-            totals,
-            segments: segments(c),
-        }
-    }
-
-    /// The hold going on at the end, if any.
-    pub fn current_hold(&self) -> Option<&Hold> {
-        self.holds.last().filter(|h| h.open)
-    }
-
-    /// A compact text timeline and the figures.
-    pub fn to_text(&self) -> String {
-        let mut s = String::new();
-        for seg in &self.segments {
-            s += &format!(
-                "{:>9}  {:>9}  {}\n",
-                clock(seg.start_s),
-                clock(seg.end_s),
-                seg.class.name()
-            );
-        }
-        s += "\n";
-        s += &format!("duration          {}\n", clock(self.duration_s));
-        s += &format!(
-            "first live agent  {}\n",
-            self.first_live_s
-                .map(clock)
-                .unwrap_or_else(|| "never".into())
-        );
-        s += &format!(
-            "on hold           {} in {} hold(s), {} transfer(s)\n",
-            clock(self.hold_s),
-            self.holds.len(),
-            self.transfers
-        );
-        for h in &self.holds {
-            s += &format!(
-                "  hold {} - {} ({}{}): {}\n",
-                clock(h.start_s),
-                clock(h.end_s),
-                clock(h.seconds()),
-                if h.open { ", still on hold" } else { "" },
-                h.contents()
-            );
-        }
-        s += &format!("talk, far side    {}\n", clock(self.talk_far_s));
-        if let Some(t) = self.talk_near_s {
-            s += &format!("talk, near side   {}\n", clock(t));
-        }
-        s
-    }
-}
-
-/// `h:mm:ss.d` or `m:ss.d`.
-pub fn clock(s: f64) -> String {
-    let t = (s * 10.0).round() as u64;
-    let (h, m, sec, d) = (t / 36000, t / 600 % 60, t / 10 % 60, t % 10);
-    if h > 0 {
-        format!("{h}:{m:02}:{sec:02}.{d}")
-    } else {
-        format!("{m}:{sec:02}.{d}")
-    }
-}
-
-fn gap_is_hold(c: &[Class], near: Option<&[bool]>, from: usize, to: usize) -> bool {
-    if to <= from {
-        return false;
-    }
-    let sound = c[from..to].iter().filter(|k| k.is_hold()).count();
-    let near_talk = near.map_or(0, |n| {
-        n[from.min(n.len())..to.min(n.len())]
-            .iter()
-            .filter(|&&b| b)
-            .count()
-    });
-    sound >= HOLD_SOUND_MIN
-        || (to - from >= HOLD_MIN && (near_talk as f32) < 0.3 * (to - from) as f32)
-}
-
-fn hold(c: &[Class], from: usize, to: usize, open: bool) -> Hold {
-    let count = |k: Class| secs(c[from..to].iter().filter(|&&x| x == k).count());
-    Hold {
-        start_s: secs(from),
-        end_s: secs(to),
-        music_s: count(Class::Music),
-        announcement_s: count(Class::Announcement),
-        tone_s: count(Class::Tone),
-        silence_s: count(Class::Silence),
-        open,
-    }
-}
-
-/// Runs of a class, those under a second folded into the longer neighbour.
-fn segments(c: &[Class]) -> Vec<Segment> {
-    let mut rs = runs(c);
-    while let Some(i) = rs
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.len() < 50)
-        .min_by_key(|(_, r)| r.len())
-        .map(|(i, _)| i)
-    {
-        if rs.len() == 1 {
-            break;
-        }
-        let into_prev = match (i.checked_sub(1).map(|p| rs[p]), rs.get(i + 1)) {
-            (Some(p), Some(nx)) => p.len() >= nx.len(),
-            (Some(_), None) => true,
-            _ => false,
-        };
-        let r = rs.remove(i);
-        if into_prev {
-            rs[i - 1].end = r.end;
-        } else {
-            rs[i].start = r.start;
-        }
-        // Merge equal neighbours.
-        let mut merged: Vec<Run> = Vec::with_capacity(rs.len());
-        for r in rs {
-            match merged.last_mut() {
-                Some(m) if m.class == r.class => m.end = r.end,
-                _ => merged.push(r),
-            }
-        }
-        rs = merged;
-    }
-    rs.into_iter()
-        .map(|r| Segment {
-            start_s: secs(r.start),
-            end_s: secs(r.end),
-            class: r.class,
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use Class::*;
-
-    fn seq(parts: &[(Class, f64)]) -> Vec<Class> {
-        parts
-            .iter()
-            .flat_map(|&(k, s)| std::iter::repeat_n(k, (s * 50.0) as usize))
-            .collect()
-    }
-
-    #[test]
-    fn a_wait_then_an_agent() {
-        let c = seq(&[
-            (Tone, 2.0),
-            (Silence, 4.0),
-            (Tone, 2.0),
-            (Music, 30.0),
-            (Silence, 0.5),
-            (Speech, 20.0),
-        ]);
-        let s = Summary::from_classes(&c, None, true);
-        assert_eq!(s.first_live_s, Some(38.5));
-        assert_eq!(s.holds.len(), 1);
-        assert!((s.hold_s - 38.5).abs() < 1e-9);
-        assert_eq!(s.transfers, 0);
-        assert!((s.holds[0].music_s - 30.0).abs() < 1e-9);
-    }
-
-    #[test]
-    fn a_hold_between_two_agents_is_a_transfer() {
-        let c = seq(&[
-            (Speech, 10.0),
-            (Silence, 1.0),
-            (Music, 20.0),
-            (Announcement, 5.0),
-            (Music, 20.0),
-            (Speech, 10.0),
-        ]);
-        let s = Summary::from_classes(&c, None, true);
-        assert_eq!(s.first_live_s, Some(0.0));
-        assert_eq!(s.transfers, 1);
-        assert!((s.hold_s - 46.0).abs() < 1e-9, "{}", s.hold_s);
-    }
-
-    #[test]
-    fn pauses_in_a_conversation_are_not_holds() {
-        let mut parts = Vec::new();
-        for _ in 0..10 {
-            parts.push((Speech, 4.0));
-            parts.push((Silence, 6.0)); // the near side talks meanwhile
-        }
-        parts.push((Speech, 4.0));
-        let c = seq(&parts);
-        let s = Summary::from_classes(&c, None, true);
-        assert!(s.holds.is_empty(), "{s:?}");
-        assert!((s.talk_far_s - 44.0).abs() < 1e-9);
-    }
-
-    #[test]
-    fn a_long_silence_the_near_side_fills_is_not_a_hold() {
-        let c = seq(&[(Speech, 5.0), (Silence, 15.0), (Speech, 5.0)]);
-        let near: Vec<bool> = seq(&[(Silence, 5.0), (Speech, 15.0), (Silence, 5.0)])
-            .iter()
-            .map(|&k| k == Speech)
-            .collect();
-        assert!(
-            Summary::from_classes(&c, Some(&near), true)
-                .holds
-                .is_empty()
-        );
-        // Unanswered, the same silence is a hold.
-        let s = Summary::from_classes(&c, Some(&vec![false; c.len()]), true);
-        assert_eq!(s.holds.len(), 1);
-    }
-
-    #[test]
-    fn live_speech_ends_a_hold_once_answered() {
-        let c = seq(&[(Speech, 5.0), (Music, 30.0), (Speech, 3.0)]);
-        let quiet = vec![false; c.len()];
-        let s = Summary::from_classes(&c, Some(&quiet), false);
-        assert!(
-            s.current_hold().is_some(),
-            "unanswered speech after music may be an announcement"
-        );
-        let mut answered = quiet.clone();
-        answered[c.len() - 20..].fill(true);
-        let s = Summary::from_classes(&c, Some(&answered), false);
-        assert!(s.current_hold().is_none());
-        assert_eq!(s.holds.len(), 1);
-        assert!((s.holds[0].end_s - 35.0).abs() < 1e-9);
-    }
-
-    #[test]
-    fn pauses_inside_speech_are_speech_and_blips_are_smoothed() {
-        let mut raw = seq(&[(Speech, 1.0), (Silence, 0.3), (Speech, 1.0), (Music, 3.0)]);
-        raw[150..154].fill(Speech); // 80 ms of "speech" inside music
-        let s = smooth(&raw);
-        assert!(s[..100].iter().all(|&k| k == Speech));
-        assert!(s[140..250].iter().all(|&k| k == Music));
-    }
-
-    #[test]
-    fn segments_fold_short_runs() {
-        let c = seq(&[(Music, 10.0), (Speech, 0.4), (Music, 10.0), (Speech, 5.0)]);
-        let segs = segments(&c);
-        assert_eq!(segs.len(), 2, "{segs:?}");
-        assert_eq!(segs[0].class, Music);
-        assert!((segs[0].end_s - 20.4).abs() < 1e-9);
-    }
-
-    #[test]
-    fn clock_format() {
-        assert_eq!(clock(0.0), "0:00.0");
-        assert_eq!(clock(75.25), "1:15.3");
-        assert_eq!(clock(3725.0), "1:02:05.0");
-    }
-
-    #[test]
-    fn fill_short_fills_only_short_gaps() {
-        let mut v = vec![true, false, false, true, false, false, false, false, true];
-        fill_short(&mut v, 2);
-        assert_eq!(
-            v,
-            vec![true, true, true, true, false, false, false, false, true]
-        );
-    }
 }

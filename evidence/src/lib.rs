@@ -13,6 +13,7 @@ pub mod bundle;
 pub mod chain;
 pub mod key;
 pub mod manifest;
+pub mod picture;
 pub mod report;
 pub mod verify;
 

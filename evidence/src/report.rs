@@ -215,17 +215,26 @@ fn timeline(o: &mut String, m: &Manifest) {
 fn holds(o: &mut String, m: &Manifest) {
     if let Some(a) = &m.analysis {
         use onrecord_analysis::clock;
-        o.push_str("<h2>Waiting and holds</h2>\n<ul id=\"holds\">\n");
+        o.push_str("<h2>Waiting and holds</h2>\n<figure id=\"wait-picture\">\n");
+        o.push_str(&crate::picture::svg(a));
+        o.push_str("<figcaption>The call over its length: what the far side was doing (ringing, a recorded menu, music, silence, announcements, a live agent), the keys you pressed (above the bar), and the holds (under it; a dashed line where a hold passed you to another agent).</figcaption>\n</figure>\n<ul id=\"holds\">\n");
         o.push_str(&format!(
-            "<li>First live agent: {}</li>\n<li>On hold: {} in {} hold(s), {} transfer(s)</li>\n",
+            "<li>Time to agent (first live agent): {}</li>\n<li>Menu (ringing, recorded menus and prompts before the first hold or agent): {}</li>\n<li>On hold: {} in {} hold(s), {} transfer(s)</li>\n",
             a.first_live_s.map_or("never".to_owned(), |t| format!(
                 "{} into the recording",
                 clock(t)
             )),
+            clock(a.menu_s),
             clock(a.hold_s),
             a.holds.len(),
             a.transfers
         ));
+        if !a.keys.is_empty() {
+            o.push_str(&format!(
+                "<li>Keys you pressed: {}</li>\n",
+                esc(&a.keys_text())
+            ));
+        }
         for h in &a.holds {
             o.push_str(&format!(
                 "<li>Hold from {} to {} ({}{}): {}</li>\n",

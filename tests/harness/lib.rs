@@ -606,6 +606,27 @@ impl Notifications {
 }
 
 /// Writes `samples` as a mono 16-bit 48 kHz WAV at `path`; returns the path.
+/// Headless Chromium as the probe of this workplace runs it: no sandbox as root, no network.
+pub fn chromium(args: &[&str], profile: &Path) -> std::process::Output {
+    std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+        ])
+        .args([
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .output()
+        .expect("chromium is installed by make test")
+}
+
 pub fn mono_wav(path: &Path, samples: &[i16]) -> PathBuf {
     let spec = hound::WavSpec {
         channels: 1,

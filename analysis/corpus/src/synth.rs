@@ -4,6 +4,8 @@ use super::{Call, Label, MASTER, Truth};
 use onrecord_analysis::Class;
 use std::f32::consts::PI;
 
+pub mod real;
+
 /// SplitMix64: a small seeded generator, so a seed always gives the same call.
 pub struct Rng(u64);
 
@@ -416,7 +418,7 @@ const VOICES: &[&str] = &[
 
 /// Lines drawn without putting them back (a live voice never says the same thing the same
 /// way twice; a recording does).
-struct Deck(Vec<&'static str>);
+pub(crate) struct Deck(Vec<&'static str>);
 
 impl Deck {
     fn new(rng: &mut Rng, lines: &[&'static str]) -> Deck {
@@ -433,7 +435,7 @@ impl Deck {
     }
 }
 
-struct Builder {
+pub(crate) struct Builder {
     rng: Rng,
     agent_lines: Deck,
     caller_lines: Deck,
@@ -443,6 +445,8 @@ struct Builder {
     labels: Vec<Label>,
     live: Vec<(f64, f64)>,
     holds: Vec<(f64, f64)>,
+    /// Where the opening's ringing and prompts gave way to the first hold sound.
+    menu_end: Option<f64>,
 }
 
 fn s(samples: usize) -> f64 {
@@ -493,7 +497,7 @@ impl Builder {
     }
 }
 
-struct Voice {
+pub(crate) struct Voice {
     name: &'static str,
     wpm: u32,
     pitch: u32,
@@ -523,7 +527,12 @@ impl Voice {
     }
 }
 
-fn dialog(b: &mut Builder, agent: &Voice, caller: &Voice, exchanges: usize) -> Result<(), String> {
+pub(crate) fn dialog(
+    b: &mut Builder,
+    agent: &Voice,
+    caller: &Voice,
+    exchanges: usize,
+) -> Result<(), String> {
     for _ in 0..exchanges {
         let text = b.agent_lines.draw();
         let clip = agent.say(&mut b.rng, text)?;
@@ -540,7 +549,7 @@ fn dialog(b: &mut Builder, agent: &Voice, caller: &Voice, exchanges: usize) -> R
 }
 
 /// Music with the call's announcement every so often, `seconds` in all; the music loops.
-fn music_hold(b: &mut Builder, piece: &[f32], announcement: &[f32], seconds: f64) {
+pub(crate) fn music_hold(b: &mut Builder, piece: &[f32], announcement: &[f32], seconds: f64) {
     let end = b.at() + (seconds * MASTER as f64) as usize;
     let mut pos = b.rng.int(0, piece.len() - 1);
     let mut next_ann = b.at() + (b.rng.range(10.0, 30.0) * MASTER as f64) as usize;
@@ -572,7 +581,7 @@ fn music_hold(b: &mut Builder, piece: &[f32], announcement: &[f32], seconds: f64
 }
 
 /// A silent hold (the line's noise only) with a beep every 15 s.
-fn silent_hold(b: &mut Builder, seconds: f64) {
+pub(crate) fn silent_hold(b: &mut Builder, seconds: f64) {
     let end = b.at() + (seconds * MASTER as f64) as usize;
     let beep = tone(&[1400.0], 0.4, -20.0);
     while b.at() + 15 * MASTER as usize <= end {
@@ -583,7 +592,7 @@ fn silent_hold(b: &mut Builder, seconds: f64) {
     b.pause(s(rest));
 }
 
-fn ringback(b: &mut Builder, cycles: usize) {
+pub(crate) fn ringback(b: &mut Builder, cycles: usize) {
     let uk = b.rng.chance(0.4);
     for _ in 0..cycles {
         if uk {
@@ -618,6 +627,7 @@ pub fn compose(seed: u64) -> Result<Call, String> {
         labels: Vec::new(),
         live: Vec::new(),
         holds: Vec::new(),
+        menu_end: None,
     };
     let caller = Voice::random(&mut b.rng);
     let recorded = Voice::random(&mut b.rng);
@@ -650,6 +660,9 @@ pub fn compose(seed: u64) -> Result<Call, String> {
                 )?;
                 b.far(&menu, Class::Announcement);
                 b.pause(0.5);
+            }
+            if !b.labels.is_empty() {
+                b.menu_end = Some(s(b.at()));
             }
             let secs = b.rng.range(20.0, 150.0);
             music_hold(b, &piece, &announcement, secs);
@@ -707,6 +720,7 @@ pub fn compose(seed: u64) -> Result<Call, String> {
         b.labels,
         &b.live,
         &b.holds,
+        b.menu_end,
     );
     Ok(Call {
         near: b.near,
@@ -716,16 +730,27 @@ pub fn compose(seed: u64) -> Result<Call, String> {
 }
 
 /// Holds from the live speech and the hold sections: a gap between live speech (or before the
-/// first, or after the last) that holds a hold section is a hold, end to end.
-fn truth(
+/// first, or after the last) that holds a hold section is a hold, end to end; but the call's
+/// opening, up to `menu_end` (ringing and prompts before the first hold sound), is its menu.
+pub(crate) fn truth(
     name: String,
     seed: u64,
     duration: f64,
     labels: Vec<Label>,
     live: &[(f64, f64)],
     sections: &[(f64, f64)],
+    menu_end: Option<f64>,
 ) -> Truth {
-    let mut edges = vec![0.0];
+    // Without a hold sound, the menu runs to the first agent (or the end).
+    let first = live.first().map_or(duration, |l| l.0);
+    let menu_end = menu_end.map(|m| {
+        if sections.iter().any(|&(x, y)| x < first && y > m) {
+            m
+        } else {
+            first
+        }
+    });
+    let mut edges = vec![menu_end.unwrap_or(0.0)];
     for &(a, e) in live {
         edges.push(a);
         edges.push(e);
@@ -749,6 +774,7 @@ fn truth(
         labels,
         holds,
         first_live_s: live.first().map(|l| l.0),
+        menu_s: menu_end.unwrap_or(0.0),
         transfers,
     }
 }
@@ -766,6 +792,7 @@ mod tests {
             vec![],
             &[(10.0, 20.0), (50.0, 60.0)],
             &[(0.5, 9.0), (21.0, 49.0)],
+            None,
         );
         assert_eq!(t.holds, vec![(0.0, 10.0), (20.0, 50.0)]);
         assert_eq!(t.transfers, 1);

@@ -7,9 +7,9 @@ use super::*;
 fn analysis_line(a: &onrecord_analysis::Summary) -> String {
     use onrecord_analysis::clock;
     format!(
-        "far side: first live agent {}; on hold {} in {} hold(s), {} transfer(s); far side talked {}{}",
-        a.first_live_s
-            .map_or("never".to_owned(), |t| format!("at {}", clock(t))),
+        "far side: time to agent {} (first live agent); menu {}; on hold {} in {} hold(s), {} transfer(s); far side talked {}{}",
+        a.first_live_s.map_or("never".to_owned(), clock),
+        clock(a.menu_s),
         clock(a.hold_s),
         a.holds.len(),
         a.transfers,
