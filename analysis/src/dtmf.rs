@@ -12,11 +12,13 @@
 //! - and carry [`TONE_SHARE`] of the block's power between them (speech spreads its power; a
 //!   key puts it all in two tones).
 //!
-//! A key is pressed once the same key is found in [`MIN_BLOCKS`] blocks in a row (at least
-//! 40 ms, Q.24's shortest valid tone), and released at the first block without it.
+//! Blocks overlap by half ([`HOP`]). A key is pressed once the same key is found in
+//! [`MIN_BLOCKS`] blocks in a row (any tone of 51 ms and more is; Q.24 asks receivers to take
+//! tones from 40 ms), and released at the first block without it.
 
-/// Samples per block at 8 kHz.
+/// Samples per block at 8 kHz, and between the starts of two blocks.
 pub const BLOCK: usize = 205;
+pub const HOP: usize = 102;
 const ROWS: [f32; 4] = [697.0, 770.0, 852.0, 941.0];
 const COLS: [f32; 4] = [1209.0, 1336.0, 1477.0, 1633.0];
 const KEYS: [[char; 4]; 4] = [
@@ -35,7 +37,8 @@ pub const NORMAL_TWIST_DB: f32 = 8.0;
 pub const REVERSE_TWIST_DB: f32 = 4.0;
 /// The two tones' share of the block's power.
 pub const TONE_SHARE: f32 = 0.7;
-/// Blocks in a row a key must last (2 × 25.6 ms ≥ 40 ms).
+/// Blocks in a row a key must last (two blocks half a block apart: 38 ms of tone at best,
+/// 51 ms at worst).
 pub const MIN_BLOCKS: usize = 2;
 
 /// One key press: where it began and ended, in samples at 8 kHz.
@@ -103,7 +106,7 @@ impl Detector {
             let key = block_key(&self.buf[used..used + BLOCK]);
             let start = self.at + used as u64;
             self.block(key, start);
-            used += BLOCK;
+            used += HOP;
         }
         self.buf.drain(..used);
         self.at += used as u64;
@@ -175,6 +178,17 @@ mod tests {
                 p[0].start <= 800 + BLOCK as u64 && p[0].end >= 1600,
                 "{p:?}"
             );
+        }
+    }
+
+    #[test]
+    fn a_short_press_is_found_wherever_it_falls() {
+        // 52 ms, at every offset against the blocks.
+        for lead in (0..HOP).step_by(7) {
+            let mut x = vec![0.0; 400 + lead];
+            x.extend(key('9', 0.052, 0.1, 0.1));
+            x.extend(vec![0.0; 400]);
+            assert_eq!(detect(&x).len(), 1, "offset {lead}");
         }
     }
 

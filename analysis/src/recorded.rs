@@ -124,12 +124,7 @@ mod tests {
     use super::*;
     use Class::*;
 
-    fn seq(parts: &[(Class, f64)]) -> Vec<Class> {
-        parts
-            .iter()
-            .flat_map(|&(k, s)| std::iter::repeat_n(k, (s * 50.0) as usize))
-            .collect()
-    }
+    use crate::tests::seq;
 
     /// The caller talks over these seconds (and nowhere else).
     fn talk(len: usize, spans: &[(f64, f64)]) -> Vec<bool> {

@@ -480,12 +480,7 @@ mod tests {
     use super::*;
     use Class::*;
 
-    fn seq(parts: &[(Class, f64)]) -> Vec<Class> {
-        parts
-            .iter()
-            .flat_map(|&(k, s)| std::iter::repeat_n(k, (s * 50.0) as usize))
-            .collect()
-    }
+    use crate::tests::seq;
 
     #[test]
     fn a_wait_then_an_agent() {

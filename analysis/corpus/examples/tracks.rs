@@ -18,6 +18,24 @@ fn main() {
             n[*k as usize] += 1;
         }
         let tot = c.len() as f64 / 100.0;
+        if std::env::var_os("RUNS").is_some() {
+            let mut t = 0;
+            while t < c.len() {
+                let k = c[t];
+                let mut e = t;
+                while e < c.len() && c[e] == k {
+                    e += 1;
+                }
+                if matches!(
+                    k,
+                    onrecord_analysis::Class::Speech | onrecord_analysis::Class::Announcement
+                ) && e - t >= 25
+                {
+                    println!("  {:?} {:.1}-{:.1}", k, t as f64 / 50.0, e as f64 / 50.0);
+                }
+                t = e;
+            }
+        }
         println!(
             "{:<40} speech {:>5.1}% music {:>5.1}% silence {:>5.1}% tone {:>5.1}% ann {:>5.1}%",
             p.file_name().unwrap().to_string_lossy(),

@@ -454,6 +454,69 @@ fn s(samples: usize) -> f64 {
 }
 
 impl Builder {
+    /// An empty call, its lines drawn by `rng`.
+    fn new(mut rng: Rng) -> Builder {
+        let (agent_lines, caller_lines, check_ins) = (
+            Deck::new(&mut rng, AGENT),
+            Deck::new(&mut rng, CALLER),
+            Deck::new(&mut rng, CHECK_INS),
+        );
+        Builder {
+            rng,
+            agent_lines,
+            caller_lines,
+            check_ins,
+            far: Vec::new(),
+            near: Vec::new(),
+            labels: Vec::new(),
+            live: Vec::new(),
+            holds: Vec::new(),
+            menu_end: None,
+        }
+    }
+
+    /// The call: the line's noise (`noise`: far and near side, dBFS) added all through, and its
+    /// truth.
+    fn finish(mut self, name: String, seed: u64, mut rng: Rng, noise: (f32, f32)) -> Call {
+        add_noise(&mut self.far, &mut rng, noise.0);
+        add_noise(&mut self.near, &mut rng, noise.1);
+        let duration = s(self.far.len());
+        let truth = truth(
+            name,
+            seed,
+            duration,
+            self.labels,
+            &self.live,
+            &self.holds,
+            self.menu_end,
+        );
+        Call {
+            near: self.near,
+            far: self.far,
+            truth,
+        }
+    }
+
+    /// Up to a second of `piece` from `pos` on (looping), no further than `end`, labelled
+    /// music (one label across consecutive pieces).
+    fn loop_music(&mut self, piece: &[f32], pos: &mut usize, end: usize) {
+        let n = (MASTER as usize).min(end.saturating_sub(self.at())).max(1);
+        let a = self.at();
+        self.far
+            .extend((0..n).map(|i| piece[(*pos + i) % piece.len()]));
+        *pos = (*pos + n) % piece.len();
+        self.near.resize(self.far.len(), 0.0);
+        let now = s(self.at());
+        match self.labels.last_mut() {
+            Some(l) if l.class == Class::Music && (l.end_s - s(a)).abs() < 1e-9 => l.end_s = now,
+            _ => self.labels.push(Label {
+                start_s: s(a),
+                end_s: now,
+                class: Class::Music,
+            }),
+        }
+    }
+
     fn at(&self) -> usize {
         self.far.len()
     }
@@ -562,21 +625,7 @@ pub(crate) fn music_hold(b: &mut Builder, piece: &[f32], announcement: &[f32], s
             continue;
         }
         // Up to the next announcement or the end, a second at a time.
-        let n = (MASTER as usize).min(end.saturating_sub(b.at())).max(1);
-        let chunk: Vec<f32> = (0..n).map(|i| piece[(pos + i) % piece.len()]).collect();
-        pos = (pos + n) % piece.len();
-        let a = b.at();
-        b.far.extend_from_slice(&chunk);
-        b.near.resize(b.far.len(), 0.0);
-        let now = s(b.at());
-        match b.labels.last_mut() {
-            Some(l) if l.class == Class::Music && (l.end_s - s(a)).abs() < 1e-9 => l.end_s = now,
-            _ => b.labels.push(Label {
-                start_s: s(a),
-                end_s: s(b.at()),
-                class: Class::Music,
-            }),
-        }
+        b.loop_music(piece, &mut pos, end);
     }
 }
 
@@ -611,24 +660,8 @@ pub(crate) fn ringback(b: &mut Builder, cycles: usize) {
 
 /// A call from a seed.
 pub fn compose(seed: u64) -> Result<Call, String> {
-    let mut rng = Rng::new(seed);
-    let (agent_lines, caller_lines, check_ins) = (
-        Deck::new(&mut rng, AGENT),
-        Deck::new(&mut rng, CALLER),
-        Deck::new(&mut rng, CHECK_INS),
-    );
-    let mut b = Builder {
-        rng,
-        agent_lines,
-        caller_lines,
-        check_ins,
-        far: Vec::new(),
-        near: Vec::new(),
-        labels: Vec::new(),
-        live: Vec::new(),
-        holds: Vec::new(),
-        menu_end: None,
-    };
+    let rng = Rng::new(seed);
+    let mut b = Builder::new(rng);
     let caller = Voice::random(&mut b.rng);
     let recorded = Voice::random(&mut b.rng);
     let ann_text = b.rng.pick(ANNOUNCEMENTS);
@@ -709,24 +742,12 @@ pub fn compose(seed: u64) -> Result<Call, String> {
     // The line: noise on both sides all through.
     let far_noise = b.rng.range(-62.0, -52.0) as f32;
     let near_noise = b.rng.range(-66.0, -56.0) as f32;
-    let mut r = Rng::new(seed ^ 0xface);
-    add_noise(&mut b.far, &mut r, far_noise);
-    add_noise(&mut b.near, &mut r, near_noise);
-    let duration = s(b.far.len());
-    let truth = truth(
+    Ok(b.finish(
         format!("call{seed:04}"),
         seed,
-        duration,
-        b.labels,
-        &b.live,
-        &b.holds,
-        b.menu_end,
-    );
-    Ok(Call {
-        near: b.near,
-        far: b.far,
-        truth,
-    })
+        Rng::new(seed ^ 0xface),
+        (far_noise, near_noise),
+    ))
 }
 
 /// Holds from the live speech and the hold sections: a gap between live speech (or before the

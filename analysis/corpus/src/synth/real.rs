@@ -118,44 +118,13 @@ fn queue_hold(b: &mut Builder, track: &[f32], queue: &[Vec<f32>], seconds: f64) 
             b.pause_random(1.0, 3.0);
             continue;
         }
-        let n = (MASTER as usize).min(end.saturating_sub(b.at())).max(1);
-        let chunk: Vec<f32> = (0..n).map(|i| track[(pos + i) % track.len()]).collect();
-        pos = (pos + n) % track.len();
-        let a = b.at();
-        b.far.extend_from_slice(&chunk);
-        b.near.resize(b.far.len(), 0.0);
-        let now = s(b.at());
-        match b.labels.last_mut() {
-            Some(l) if l.class == Class::Music && (l.end_s - s(a)).abs() < 1e-9 => l.end_s = now,
-            _ => b.labels.push(Label {
-                start_s: s(a),
-                end_s: now,
-                class: Class::Music,
-            }),
-        }
+        b.loop_music(track, &mut pos, end);
     }
 }
 
 /// A call shaped like a real one, from a seed.
 pub fn compose(seed: u64) -> Result<Call, String> {
-    let mut rng = Rng::new(seed ^ 0x5ea1_ca11);
-    let (agent_lines, caller_lines, check_ins) = (
-        Deck::new(&mut rng, AGENT),
-        Deck::new(&mut rng, CALLER),
-        Deck::new(&mut rng, CHECK_INS),
-    );
-    let mut b = Builder {
-        rng,
-        agent_lines,
-        caller_lines,
-        check_ins,
-        far: Vec::new(),
-        near: Vec::new(),
-        labels: Vec::new(),
-        live: Vec::new(),
-        holds: Vec::new(),
-        menu_end: None,
-    };
+    let mut b = Builder::new(Rng::new(seed ^ 0x5ea1_ca11));
     let caller = Voice::random(&mut b.rng);
     let level = b.rng.range(-24.0, -16.0) as f32;
     let music_level = b.rng.range(-26.0, -16.0) as f32;
@@ -243,22 +212,10 @@ pub fn compose(seed: u64) -> Result<Call, String> {
     b.pause_random(1.0, 3.0);
     let far_noise = b.rng.range(-62.0, -50.0) as f32;
     let near_noise = b.rng.range(-66.0, -56.0) as f32;
-    let mut r = Rng::new(seed ^ 0xbeef);
-    add_noise(&mut b.far, &mut r, far_noise);
-    add_noise(&mut b.near, &mut r, near_noise);
-    let duration = s(b.far.len());
-    let truth = truth(
+    Ok(b.finish(
         format!("real{seed:04}"),
         seed,
-        duration,
-        b.labels,
-        &b.live,
-        &b.holds,
-        b.menu_end,
-    );
-    Ok(Call {
-        near: b.near,
-        far: b.far,
-        truth,
-    })
+        Rng::new(seed ^ 0xbeef),
+        (far_noise, near_noise),
+    ))
 }
