@@ -143,8 +143,12 @@ const KEY_AFTER: usize = 8 * 50;
 /// Frames either side of a key press that are the key's, not talk (the tone's onset and
 /// decay in the analysis windows).
 const KEY_MARGIN: usize = 3;
-/// Music this long ends the menu (frames).
+/// Music this long ends the menu (frames)...
 const MENU_MUSIC: usize = 50;
+/// ...from the start of a recorded voice that runs into it with no more pause than this: a
+/// prompt ends before the music starts, while music's opening bars are often taken for
+/// speech (frames).
+const INTO_MUSIC: usize = 10;
 /// Silence this long after the menu is a hold (a ringback's pause is at most 4 s) (frames).
 const MENU_SILENCE: usize = 6 * 50;
 /// Near side: loud means this far above its own floor; talking when not drowned by the far
@@ -250,6 +254,12 @@ impl Analyzer {
                 return Class::Tone;
             }
         }
+        // The level features look at the sound, not at the silence around it: where the
+        // context begins or ends in silence (music starting after a pause, a short burst of
+        // it), that silence would dip like speech.
+        let first = w.iter().position(|g| g.db >= thr).unwrap_or(0);
+        let last = w.iter().rposition(|g| g.db >= thr).unwrap_or(w.len() - 1);
+        let w = &w[first..=last.max(first)];
         let lin: Vec<f32> = w.iter().map(|g| 10f32.powf(g.db / 10.0)).collect();
         let mean = lin.iter().sum::<f32>() / lin.len() as f32;
         let lster = lin.iter().filter(|&&e| e < 0.5 * mean).count() as f32 / lin.len() as f32;

@@ -462,12 +462,24 @@ fn segments(c: &[Class]) -> Vec<Segment> {
 }
 
 /// Where the opening ends, looking no further than `first` (the first live agent): at the
-/// first music (a second of it: not a blip inside a prompt), or the first silence too long
-/// for a ringback's pause.
+/// first music (a second of it: not a blip inside a prompt; with the recorded voice that runs
+/// straight into it, its opening bars taken for speech), or the first silence too long for a
+/// ringback's pause.
 fn menu_end(c: &[Class], first: usize) -> usize {
-    for r in runs(&c[..first]) {
+    let rs = runs(&c[..first]);
+    for (i, r) in rs.iter().enumerate() {
         match r.class {
-            Class::Music if r.len() >= MENU_MUSIC => return r.start,
+            Class::Music if r.len() >= MENU_MUSIC => {
+                // A recorded voice that runs straight into the music was the music.
+                let mut j = i;
+                if j > 0 && rs[j - 1].class == Class::Silence && rs[j - 1].len() <= INTO_MUSIC {
+                    j -= 1;
+                }
+                return match j.checked_sub(1).map(|k| rs[k]) {
+                    Some(v) if v.class == Class::Announcement => v.start,
+                    _ => r.start,
+                };
+            }
             Class::Silence if r.len() >= MENU_SILENCE => return r.start,
             _ => {}
         }
