@@ -298,8 +298,8 @@ impl Analyzer {
     }
 
     /// Per near frame: the near side talking (loud over its floor, not the far side's echo,
-    /// and not a key press).
-    fn near_talk(&self, from: usize, n: usize) -> Option<Vec<bool>> {
+    /// and not one of the key presses `keys`).
+    fn near_talk(&self, from: usize, n: usize, keys: &[(usize, usize, char)]) -> Option<Vec<bool>> {
         let near = self.near.as_ref()?;
         let m = n.min(near.len()).max(from);
         let mut talk: Vec<bool> = (from..m)
@@ -312,7 +312,7 @@ impl Analyzer {
             })
             .collect();
         talk.resize(n - from, false);
-        for (a, b, _) in self.key_frames(n) {
+        for &(a, b, _) in keys {
             let (a, b) = (a.saturating_sub(KEY_MARGIN), (b + KEY_MARGIN).min(n));
             if b > from {
                 talk[a.max(from) - from..b - from].fill(false);
@@ -331,10 +331,10 @@ impl Analyzer {
         let from = from.min(self.raw.len());
         let n = self.raw.len();
         let mut c = smooth(&self.raw[from..]);
+        let keys = self.key_frames(n);
         let heard = summary::Heard {
-            near: self.near_talk(from, n),
-            keys: self
-                .key_frames(n)
+            near: self.near_talk(from, n, &keys),
+            keys: keys
                 .into_iter()
                 .filter(|k| k.0 >= from)
                 .map(|(a, _, k)| (a - from, k))
