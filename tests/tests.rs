@@ -3,6 +3,7 @@
 
 mod analysis;
 mod announce;
+mod app;
 mod architecture;
 mod bad_input;
 mod calls;

@@ -42,20 +42,7 @@ pub fn verify_dir(dir: &Path, expected_key: Option<&str>, json: bool) -> Result<
     });
     progress.done();
     if let Some(key) = expected_key {
-        let signed_by = std::fs::read(dir.join(onrecord_evidence::MANIFEST))
-            .ok()
-            .and_then(|b| serde_json::from_slice::<onrecord_evidence::Manifest>(&b).ok())
-            .map(|m| m.public_key);
-        match signed_by {
-            Some(k) if k == key => report
-                .checks
-                .push((true, "the signing key is this installation's".into())),
-            Some(_) => report.checks.push((
-                false,
-                "the manifest is signed by another key than this installation's".into(),
-            )),
-            None => {}
-        }
+        report.check_key(dir, key);
     }
     let failed = report.checks.iter().filter(|(ok, _)| !ok).count();
     let o = if json {

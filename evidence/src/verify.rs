@@ -24,6 +24,22 @@ impl Report {
     fn fail(&mut self, what: String) {
         self.checks.push((false, what));
     }
+
+    /// Adds whether the manifest in `dir` is signed by `expected` (this installation's public
+    /// key, hex): a call copied from another machine verifies, but not as this one's.
+    pub fn check_key(&mut self, dir: &Path, expected: &str) {
+        let signed_by = std::fs::read(dir.join(MANIFEST))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Manifest>(&b).ok())
+            .map(|m| m.public_key);
+        match signed_by {
+            Some(k) if k == expected => self.pass("the signing key is this installation's".into()),
+            Some(_) => {
+                self.fail("the manifest is signed by another key than this installation's".into())
+            }
+            None => {}
+        }
+    }
 }
 
 fn sha_hex(bytes: &[u8]) -> String {

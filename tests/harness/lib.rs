@@ -7,6 +7,7 @@
 
 use std::fs;
 use std::io::Read;
+pub mod display;
 pub mod gnome_calls;
 pub mod modem;
 pub mod notifications;
