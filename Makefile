@@ -12,15 +12,19 @@ CARGO ?= cargo
 # plugin (cpal: ALSA and PipeWire) and the FLAC plugin (libFLAC) build against. PW_DEBS: a headless PipeWire for the live tests,
 # the demo and the benchmarks, with the reference recorders (pw-record, parecord, arecord).
 # SOUND_DEBS: real recorded IVR prompts and hold music (CC BY-SA 3.0) for the corpus's calls
-# shaped like real ones.
+# shaped like real ones. APP_DEBS: the desktop app's tests: a headless X server, AT-SPI from
+# Python (which drives the window), ImageMagick's `import` (screenshots), GTK's GStreamer media
+# backend and its WAV and FLAC decoders (the app's player), gettext (the catalogue), and the
+# .desktop and AppStream validators. The app builds against GTK 4 and libadwaita (BUILD_DEBS).
 SOUND_DEBS := asterisk-core-sounds-en-wav asterisk-moh-opsound-wav
-BUILD_DEBS := pkg-config libasound2-dev libpipewire-0.3-dev libclang-dev libflac-dev
+BUILD_DEBS := pkg-config libasound2-dev libpipewire-0.3-dev libclang-dev libflac-dev libgtk-4-dev libadwaita-1-dev
+APP_DEBS   := xvfb python3-pyatspi gir1.2-atspi-2.0 imagemagick libgtk-4-media-gstreamer gstreamer1.0-plugins-good gettext desktop-file-utils appstream
 PW_DEBS    := pipewire pipewire-pulse wireplumber pipewire-alsa pulseaudio-utils alsa-utils
 DEMO_DEBS  := dbus-daemon $(BUILD_DEBS)
-TEST_DEBS  := dbus-daemon systemd man-db chromium espeak-ng flac $(SOUND_DEBS) $(BUILD_DEBS) $(PW_DEBS)
-BENCH_DEBS := dbus-daemon espeak-ng libglib2.0-bin flac $(SOUND_DEBS) $(BUILD_DEBS) $(PW_DEBS) stress-ng
+TEST_DEBS  := dbus-daemon systemd man-db chromium espeak-ng flac $(SOUND_DEBS) $(BUILD_DEBS) $(PW_DEBS) $(APP_DEBS)
+BENCH_DEBS := dbus-daemon espeak-ng libglib2.0-bin flac $(SOUND_DEBS) $(BUILD_DEBS) $(PW_DEBS) stress-ng xvfb
 
-.PHONY: build demo test fuzz bench reliability introspection clean install uninstall
+.PHONY: build demo test fuzz bench reliability introspection po clean install uninstall
 
 build:
 	scripts/deps.sh $(BUILD_DEBS)
@@ -69,6 +73,7 @@ bench:
 	$(CARGO) bench -p onrecord-tests --bench evidence
 	$(CARGO) bench -p onrecord-tests --bench flac
 	scripts/bench-capture.py
+	scripts/bench-app.py
 	$(CARGO) run --release -q -p onrecord-corpus -- --set test --rows target/bench/corpus.json
 	scripts/bench-table.py
 
@@ -76,6 +81,12 @@ bench:
 introspection:
 	$(CARGO) build --workspace --bins --lib
 	ONRECORD_UPDATE_INTROSPECTION=1 $(CARGO) test -p onrecord-tests --test tests introspection
+
+# After changing a translatable string of the app: regenerate its template and English
+# catalogue (a test checks they are current).
+po:
+	scripts/deps.sh gettext
+	scripts/po.sh
 
 clean:
 	$(CARGO) clean
@@ -94,13 +105,13 @@ PLUGINS := capture_cpal capture_file storage_wav storage_flac
 ASSETS  := $(OUT)/assets
 
 install:
-	scripts/deps.sh $(BUILD_DEBS)
+	scripts/deps.sh $(BUILD_DEBS) gettext
 	$(CARGO) build --profile $(PROFILE) --workspace --bins --lib
 	rm -rf $(ASSETS)
 	$(OUT)/onrecordd-assets $(ASSETS)
 	$(OUT)/onrecordctl generate-assets $(ASSETS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PREFIX)/lib/onrecord/plugins
-	install -m 755 $(OUT)/onrecordd $(OUT)/onrecordctl $(DESTDIR)$(BINDIR)/
+	install -m 755 $(OUT)/onrecordd $(OUT)/onrecordctl $(OUT)/onrecord $(DESTDIR)$(BINDIR)/
 	install -D -m 755 $(OUT)/onrecord-mic $(DESTDIR)$(PREFIX)/libexec/onrecord/onrecord-mic
 	for p in $(PLUGINS); do install -m 644 $(OUT)/libonrecord_$$p.so $(DESTDIR)$(PREFIX)/lib/onrecord/plugins/; done
 	install -d $(DESTDIR)$(DATADIR)/onrecord
@@ -112,6 +123,13 @@ install:
 	sed 's|@bindir@|$(BINDIR)|g' dist/onrecordd.service.in > $(DESTDIR)$(PREFIX)/lib/systemd/user/onrecordd.service
 	sed 's|@bindir@|$(BINDIR)|g' dist/org.onrecord.OnRecord1.service.in > $(DESTDIR)$(DATADIR)/dbus-1/services/org.onrecord.OnRecord1.service
 	chmod 644 $(DESTDIR)$(PREFIX)/lib/systemd/user/onrecordd.service $(DESTDIR)$(DATADIR)/dbus-1/services/org.onrecord.OnRecord1.service
+	install -D -m 644 dist/org.onrecord.OnRecord.desktop $(DESTDIR)$(DATADIR)/applications/org.onrecord.OnRecord.desktop
+	install -D -m 644 dist/icons/org.onrecord.OnRecord.svg $(DESTDIR)$(DATADIR)/icons/hicolor/scalable/apps/org.onrecord.OnRecord.svg
+	install -D -m 644 dist/org.onrecord.OnRecord.metainfo.xml $(DESTDIR)$(DATADIR)/metainfo/org.onrecord.OnRecord.metainfo.xml
+	for l in $$(cat app/po/LINGUAS); do \
+	  install -d $(DESTDIR)$(DATADIR)/locale/$$l/LC_MESSAGES; \
+	  msgfmt --check -o $(DESTDIR)$(DATADIR)/locale/$$l/LC_MESSAGES/onrecord.mo app/po/$$l.po; \
+	done
 	install -d $(DESTDIR)$(DATADIR)/dbus-1/interfaces $(DESTDIR)$(DATADIR)/man/man1
 	install -m 644 docs/dbus/*.xml $(DESTDIR)$(DATADIR)/dbus-1/interfaces/
 	install -m 644 $(ASSETS)/man1/*.1 $(DESTDIR)$(DATADIR)/man/man1/
@@ -122,7 +140,9 @@ install:
 	done
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/onrecordd $(DESTDIR)$(BINDIR)/onrecordctl
+	rm -f $(DESTDIR)$(BINDIR)/onrecordd $(DESTDIR)$(BINDIR)/onrecordctl $(DESTDIR)$(BINDIR)/onrecord
+	rm -f $(DESTDIR)$(DATADIR)/applications/org.onrecord.OnRecord.desktop $(DESTDIR)$(DATADIR)/icons/hicolor/scalable/apps/org.onrecord.OnRecord.svg $(DESTDIR)$(DATADIR)/metainfo/org.onrecord.OnRecord.metainfo.xml
+	for l in $$(cat app/po/LINGUAS); do rm -f $(DESTDIR)$(DATADIR)/locale/$$l/LC_MESSAGES/onrecord.mo; done
 	rm -rf $(DESTDIR)$(PREFIX)/lib/onrecord $(DESTDIR)$(PREFIX)/libexec/onrecord $(DESTDIR)$(DATADIR)/onrecord $(DESTDIR)$(DATADIR)/doc/onrecord
 	rm -f $(DESTDIR)$(PREFIX)/lib/systemd/user/onrecordd.service $(DESTDIR)$(DATADIR)/dbus-1/services/org.onrecord.OnRecord1.service
 	rm -f $(DESTDIR)$(DATADIR)/dbus-1/interfaces/org.onrecord.*.xml $(DESTDIR)$(DATADIR)/man/man1/onrecordd.1 $(DESTDIR)$(DATADIR)/man/man1/onrecordctl*.1

@@ -28,9 +28,12 @@ else
   # clip. Otherwise the audio comes from the two bundled clips, the customer (left) and the
   # representative (right), in real time.
   runtime=${XDG_RUNTIME_DIR:-/run/user/$(id -u)}
+  # Where the daemon reads it, and the window's Settings edit it.
+  conf="$work/config/onrecord/config.toml"
+  mkdir -p "$(dirname "$conf")"
   if [[ -S "$runtime/pipewire-0" ]] && command -v pw-play >/dev/null 2>&1; then
     live=1
-    cat > "$work/config.toml" <<CONF
+    cat > "$conf" <<CONF
 jurisdiction = "US-TX"
 
 # The demo's call is scripted: calls on this desktop are not proposed beside it.
@@ -45,7 +48,7 @@ storage = "storage-wav"
 CONF
   else
     live=0
-    cat > "$work/config.toml" <<CONF
+    cat > "$conf" <<CONF
 jurisdiction = "US-TX"
 
 [detect]
@@ -64,13 +67,22 @@ pace = "realtime"
 CONF
   fi
   XDG_CONFIG_HOME="$work/config" RUST_LOG=warn "$bin/onrecordd" \
-    --config "$work/config.toml" --data-dir "$work/data" 2>"$work/onrecordd.log" &
+    --config "$conf" --data-dir "$work/data" 2>"$work/onrecordd.log" &
   pids+=("$!")
   for _ in $(seq 100); do "$ctl" status >/dev/null 2>&1 && break; sleep 0.05; done
   echo "== onrecordd started (you are in Texas, US-TX)"
 fi
 echo
 "$ctl" status
+# With a display, the window follows the call as the script drives it.
+app_pid=
+if [[ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" && -x "$bin/onrecord" ]]; then
+  XDG_CONFIG_HOME="$work/config" "$bin/onrecord" 2>"$work/onrecord-app.log" &
+  app_pid=$!
+  pids+=("$app_pid")
+  echo "== the window is open (onrecord): watch the call in it"
+  sleep 1
+fi
 step() {
   echo
   echo "== $1"
@@ -124,4 +136,9 @@ if [[ -d "$work/data/calls" ]]; then
   dir=$(find "$work/data/calls" -mindepth 1 -maxdepth 1 -type d | head -n 1)
   step "Check the evidence: signature, hashes, hash chain" verify "$dir"
   step "Export it with a printable report" export "$(basename "$dir" | sed 's/.*_//')" --to "$work/evidence.zip"
+fi
+if [[ -n "$app_pid" ]]; then
+  echo
+  echo "== the window stays open: look at the call under Calls; close it to end the demo"
+  wait "$app_pid" || true
 fi

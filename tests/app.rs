@@ -155,3 +155,91 @@ fn a_whole_call_through_the_window() {
     drop(bus);
     drop(display);
 }
+
+/// The string literals of `tr("...")` and `trf("...", ...)` calls in `source`, unescaped as
+/// gettext reads them.
+fn translatable(source: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for start in ["tr(", "trf("] {
+        let mut rest = source;
+        while let Some(i) = rest.find(start) {
+            // A call, not the end of another name (`attr(`).
+            let before = rest[..i].chars().last();
+            rest = &rest[i + start.len()..];
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                continue;
+            }
+            let Some(open) = rest.trim_start().strip_prefix('"') else {
+                continue;
+            };
+            let mut text = String::new();
+            let mut chars = open.chars();
+            while let Some(c) = chars.next() {
+                match c {
+                    '"' => break,
+                    '\\' => match chars.next() {
+                        Some('n') => text.push('\n'),
+                        Some(other) => text.push(other),
+                        None => break,
+                    },
+                    c => text.push(c),
+                }
+            }
+            found.push(text);
+        }
+    }
+    found
+}
+
+/// The app's translation template and English catalogue are what `make po` makes from the
+/// sources now, and every string the app translates is in them (xgettext reads Rust with its C
+/// parser: this checks it missed none).
+#[test]
+fn the_translations_are_current() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(root.join("scripts/po.sh"))
+        .arg(dir.path())
+        .output()
+        .expect("scripts/po.sh (make test installs gettext)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for file in ["onrecord.pot", "en.po"] {
+        let committed = std::fs::read_to_string(root.join("app/po").join(file)).unwrap();
+        let fresh = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        assert!(
+            committed == fresh,
+            "app/po/{file} is out of date: run `make po` and commit it"
+        );
+    }
+    let catalogue = std::fs::read_to_string(root.join("app/po/en.po")).unwrap();
+    // msgids as the catalogue writes them: joined lines, escapes as in the source.
+    let mut msgids = std::collections::HashSet::new();
+    let mut current: Option<String> = None;
+    for line in catalogue.lines() {
+        if let Some(first) = line.strip_prefix("msgid ") {
+            current = Some(first.trim_matches('"').to_owned());
+        } else if let (Some(id), Some(more)) = (current.as_mut(), line.strip_prefix('"')) {
+            id.push_str(more.trim_end_matches('"'));
+        } else if let Some(id) = current.take() {
+            msgids.insert(id.replace("\\n", "\n").replace("\\\"", "\""));
+        }
+    }
+    let mut count = 0;
+    for entry in std::fs::read_dir(root.join("app/src")).unwrap() {
+        let path = entry.unwrap().path();
+        let source = std::fs::read_to_string(&path).unwrap();
+        for text in translatable(&source) {
+            count += 1;
+            assert!(
+                msgids.contains(&text),
+                "{}: {text:?} is not in app/po/en.po",
+                path.display()
+            );
+        }
+    }
+    assert!(count > 100, "only {count} translatable strings found");
+}

@@ -79,9 +79,68 @@ fn make_install_lays_out_everything_and_the_daemon_starts_by_dbus_activation() {
         ("share/zsh/site-functions/_onrecordctl", 0o644),
         ("share/fish/vendor_completions.d/onrecordctl.fish", 0o644),
         ("share/doc/onrecord/config.toml", 0o644),
+        ("bin/onrecord", 0o755),
+        ("share/applications/org.onrecord.OnRecord.desktop", 0o644),
+        (
+            "share/icons/hicolor/scalable/apps/org.onrecord.OnRecord.svg",
+            0o644,
+        ),
+        ("share/metainfo/org.onrecord.OnRecord.metainfo.xml", 0o644),
+        ("share/locale/en/LC_MESSAGES/onrecord.mo", 0o644),
     ] {
         assert_eq!(mode(&prefix.join(file)), want, "{file}");
     }
+
+    // The app as a desktop citizen: its .desktop file and AppStream metainfo validate as
+    // installed, its icon is where the desktop file names it, and its catalogue is complete.
+    for (tool, args, file) in [
+        (
+            "desktop-file-validate",
+            &[][..],
+            "share/applications/org.onrecord.OnRecord.desktop",
+        ),
+        (
+            "appstreamcli",
+            &["validate", "--no-net"][..],
+            "share/metainfo/org.onrecord.OnRecord.metainfo.xml",
+        ),
+    ] {
+        let out = Command::new(tool)
+            .args(args)
+            .arg(prefix.join(file))
+            .output()
+            .unwrap_or_else(|e| panic!("{tool} (make test installs it): {e}"));
+        assert!(
+            out.status.success(),
+            "{tool} {file}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let desktop =
+        std::fs::read_to_string(prefix.join("share/applications/org.onrecord.OnRecord.desktop"))
+            .unwrap();
+    assert!(
+        desktop.contains("\nIcon=org.onrecord.OnRecord\n") && desktop.contains("\nExec=onrecord\n")
+    );
+    let messages = Command::new("msgunfmt")
+        .arg(prefix.join("share/locale/en/LC_MESSAGES/onrecord.mo"))
+        .output()
+        .unwrap();
+    let catalogue = String::from_utf8_lossy(&messages.stdout);
+    assert!(
+        catalogue.contains("msgid \"They agreed\"\nmsgstr \"They agreed\""),
+        "{catalogue}"
+    );
+    let version = Command::new(prefix.join("bin/onrecord"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(
+        version.status.success()
+            && String::from_utf8_lossy(&version.stdout).starts_with("onrecord "),
+        "{version:?}"
+    );
     let unit = prefix.join("lib/systemd/user/onrecordd.service");
     let unit_text = std::fs::read_to_string(&unit).unwrap();
     assert!(

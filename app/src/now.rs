@@ -400,8 +400,8 @@ impl NowPage {
         let mut who = model::who(&info.parties);
         match (a.detected_by.as_str(), a.application.as_str()) {
             ("", _) => {}
-            (by, "") => who.push_str(&trf("\nNoticed by {}", &[by])),
-            (by, app) => who.push_str(&trf("\nNoticed by {} in {}", &[by, app])),
+            (by, "") => who.push_str(&format!("\n{}", trf("Noticed by {}", &[by]))),
+            (by, app) => who.push_str(&format!("\n{}", trf("Noticed by {} in {}", &[by, app]))),
         }
         self.who.set_text(&who);
         self.state

@@ -175,10 +175,28 @@ impl Window {
         *self.ready.borrow_mut() = Some(Box::new(f));
     }
 
+    /// The window shows the daemon's state: once that is painted, the window is usable.
     fn became_ready(&self) {
-        if let Some(f) = self.ready.borrow_mut().take() {
+        let Some(f) = self.ready.borrow_mut().take() else {
+            return;
+        };
+        let Some(clock) = self.window.frame_clock() else {
             f();
-        }
+            return;
+        };
+        let f = std::cell::Cell::new(Some(f));
+        let handler = std::rc::Rc::new(std::cell::Cell::new(None));
+        let h = std::rc::Rc::clone(&handler);
+        let id = clock.connect_after_paint(move |clock| {
+            if let Some(f) = f.take() {
+                f();
+            }
+            if let Some(id) = h.take() {
+                clock.disconnect(id);
+            }
+        });
+        handler.set(Some(id));
+        self.window.queue_draw();
     }
 
     fn shortcuts(self: &Rc<Self>, app: &adw::Application) {
