@@ -13,12 +13,12 @@ CARGO ?= cargo
 # the demo and the benchmarks, with the reference recorders (pw-record, parecord, arecord).
 # SOUND_DEBS: real recorded IVR prompts and hold music (CC BY-SA 3.0) for the corpus's calls
 # shaped like real ones. APP_DEBS: the desktop app's tests: a headless X server, AT-SPI from
-# Python (which drives the window), ImageMagick's `import` (screenshots), GTK's GStreamer media
+# Python (which drives the window), ImageMagick's `import` (screenshots), xdotool (resizes it), GTK's GStreamer media
 # backend and its WAV and FLAC decoders (the app's player), gettext (the catalogue), and the
 # .desktop and AppStream validators. The app builds against GTK 4 and libadwaita (BUILD_DEBS).
 SOUND_DEBS := asterisk-core-sounds-en-wav asterisk-moh-opsound-wav
 BUILD_DEBS := pkg-config libasound2-dev libpipewire-0.3-dev libclang-dev libflac-dev libgtk-4-dev libadwaita-1-dev
-APP_DEBS   := xvfb python3-pyatspi gir1.2-atspi-2.0 imagemagick libgtk-4-media-gstreamer gstreamer1.0-plugins-good gettext desktop-file-utils appstream
+APP_DEBS   := xvfb python3-pyatspi gir1.2-atspi-2.0 imagemagick xdotool libgtk-4-media-gstreamer gstreamer1.0-plugins-good gettext desktop-file-utils appstream
 PW_DEBS    := pipewire pipewire-pulse wireplumber pipewire-alsa pulseaudio-utils alsa-utils
 DEMO_DEBS  := dbus-daemon $(BUILD_DEBS)
 TEST_DEBS  := dbus-daemon systemd man-db chromium espeak-ng flac $(SOUND_DEBS) $(BUILD_DEBS) $(PW_DEBS) $(APP_DEBS)

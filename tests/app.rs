@@ -23,6 +23,7 @@ const SHOTS: &[&str] = &[
     "call-page",
     "check",
     "settings",
+    "narrow-dark",
 ];
 
 fn bus_config(root: &Path, services: &Path) -> std::path::PathBuf {

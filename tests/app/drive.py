@@ -213,6 +213,12 @@ def run(proc):
     assert "number" in refusal.lower(), refusal
     expect_state("awaiting-notice", "a refused Transfer")
     shot("now-refused")
+    # No PipeWire here: the notice cannot be played, and the window says why.
+    click("Play the notice")
+    wait(lambda: "PipeWire" in label("Refusal") or "announcement" in label("Refusal").lower(),
+         "the announcement's failure in the window")
+    log("Play the notice refused: " + label("Refusal"))
+    expect_state("awaiting-notice", "a failed announcement")
 
     click("Tell them")
     expect_state("awaiting-consent", "Tell them")
@@ -315,6 +321,30 @@ def run(proc):
     assert 'source = "capture-file"' in text, text
     log("Settings: config.toml has the choice, and the rest as it was")
     assert proc.poll() is None, "the app exited"
+    proc.terminate()
+    proc.wait(10)
+
+    # Dark, and as narrow as a phone: libadwaita's dark style, the switcher at the bottom.
+    env = dict(os.environ, ADW_DEBUG_COLOR_SCHEME="prefer-dark")
+    dark = subprocess.Popen([APP, "--print-ready"], stdout=subprocess.PIPE, text=True, env=env)
+    FINALLY.append(dark)
+    assert dark.stdout.readline().strip() == "ready", "the app did not become ready again"
+    wait(lambda: sum(1 for w in app() if w is not None) >= 1, "the window again")
+    find("push button", "Create call")
+    windows = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "^onrecord$"],
+                             capture_output=True, text=True, check=True).stdout.split()
+    for window in windows:
+        subprocess.run(["xdotool", "windowsize", window, "360", "720"], check=True)
+    frame = next(w for w in app() if w is not None and w.getRoleName() == "frame")
+    wait(lambda: frame.queryComponent().getExtents(pyatspi.WINDOW_COORDS).width <= 400,
+         "the window to be narrow")
+    # The narrow window's bottom switcher: its Calls tab works.
+    page("Calls")
+    find("push button", "Open Acme billing")
+    page("Now")
+    find("push button", "Create call")
+    shot("narrow-dark")
+    log("narrow and dark: the pages switch")
     log("done")
 
 
