@@ -4,7 +4,7 @@
 //! taking a screenshot of each screen (kept in `target/app-shots/`).
 
 use onrecord_tests::display::Display;
-use onrecord_tests::{Bus, bin, noise_clip, shipped_laws};
+use onrecord_tests::{Bus, activating_bus_config, bin, noise_clip, shipped_laws};
 use std::path::Path;
 use std::process::Command;
 
@@ -25,34 +25,6 @@ const SHOTS: &[&str] = &[
     "settings",
     "narrow-dark",
 ];
-
-fn bus_config(root: &Path, services: &Path) -> std::path::PathBuf {
-    let conf = root.join("bus.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:tmpdir={}</listen>
-  <auth>EXTERNAL</auth>
-  <servicedir>{}</servicedir>
-  <standard_session_servicedirs/>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"#,
-            root.display(),
-            services.display()
-        ),
-    )
-    .unwrap();
-    conf
-}
 
 #[test]
 fn a_whole_call_through_the_window() {
@@ -112,7 +84,8 @@ fn a_whole_call_through_the_window() {
         ("RUST_LOG", "info".as_ref()),
         ("DBUS_DEBUG_OUTPUT", "1".as_ref()),
     ];
-    let bus = Bus::start_configured(&bus_config(root, &root.join("services")), &env, &log);
+    let conf = activating_bus_config(root, &root.join("services"), true);
+    let bus = Bus::start_configured(&conf, &env, &log);
     let export = root.join("acme.zip");
     let out = Command::new("/usr/bin/python3")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("app/drive.py"))

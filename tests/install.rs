@@ -208,29 +208,8 @@ fn make_install_lays_out_everything_and_the_daemon_starts_by_dbus_activation() {
 
     // A private bus that knows of onrecordd only through the installed service file. Its
     // activated services inherit its environment: the test's world.
-    let conf = root.join("bus.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:tmpdir={}</listen>
-  <auth>EXTERNAL</auth>
-  <servicedir>{}</servicedir>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"#,
-            root.display(),
-            prefix.join("share/dbus-1/services").display()
-        ),
-    )
-    .unwrap();
+    let conf =
+        onrecord_tests::activating_bus_config(root, &prefix.join("share/dbus-1/services"), false);
     let config_home = root.join("config");
     std::fs::create_dir_all(config_home.join("onrecord")).unwrap();
     std::fs::write(

@@ -167,6 +167,16 @@ impl Backend {
         rx
     }
 
+    /// The daemon's object, uncached: every read asks the daemon.
+    pub async fn daemon(
+        conn: &zbus::Connection,
+    ) -> Reply<onrecord_interface::DaemonProxy<'static>> {
+        Ok(onrecord_interface::DaemonProxy::builder(conn)
+            .cache_properties(CacheProperties::No)
+            .build()
+            .await?)
+    }
+
     /// One call's proxy, uncached: every read asks the daemon.
     pub async fn call(conn: &zbus::Connection, id: &str) -> Reply<CallProxy<'static>> {
         Ok(CallProxy::builder(conn)

@@ -309,13 +309,10 @@ impl CallPage {
         };
         self.verification.set_text(&tr("Verifying…"));
         self.verify.set_sensitive(false);
-        let key = self.ctx.backend.run(|conn| async move {
-            let daemon = onrecord_interface::DaemonProxy::builder(&conn)
-                .cache_properties(zbus::proxy::CacheProperties::No)
-                .build()
-                .await?;
-            Ok(daemon.public_key().await?)
-        });
+        let key = self
+            .ctx
+            .backend
+            .run(|conn| async move { Ok(Backend::daemon(&conn).await?.public_key().await?) });
         let backend = self.ctx.backend.clone();
         let page = Rc::clone(self);
         gtk::glib::spawn_future_local(async move {

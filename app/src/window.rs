@@ -283,13 +283,10 @@ impl Window {
 
     /// A daemon of another major API, or too old, is named as such.
     fn check_api(self: &Rc<Self>) {
-        let answer = self.ctx.backend.run(|conn| async move {
-            let daemon = onrecord_interface::DaemonProxy::builder(&conn)
-                .cache_properties(zbus::proxy::CacheProperties::No)
-                .build()
-                .await?;
-            Ok(daemon.api_version().await?)
-        });
+        let answer = self
+            .ctx
+            .backend
+            .run(|conn| async move { Ok(Backend::daemon(&conn).await?.api_version().await?) });
         let w = Rc::clone(self);
         gtk::glib::spawn_future_local(async move {
             if let Ok(served) = answer.await

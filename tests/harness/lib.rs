@@ -91,6 +91,41 @@ impl Bus {
     }
 }
 
+/// A session bus configuration at `dir/bus.conf` that listens in `dir` and D-Bus-activates the
+/// services of `services` (and, with `standard`, the system's usual session services, such as
+/// the accessibility bus).
+pub fn activating_bus_config(dir: &Path, services: &Path, standard: bool) -> PathBuf {
+    let conf = dir.join("bus.conf");
+    fs::write(
+        &conf,
+        format!(
+            r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:tmpdir={}</listen>
+  <auth>EXTERNAL</auth>
+  <servicedir>{}</servicedir>{}
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#,
+            dir.display(),
+            services.display(),
+            if standard {
+                "\n  <standard_session_servicedirs/>"
+            } else {
+                ""
+            }
+        ),
+    )
+    .unwrap();
+    conf
+}
+
 impl Bus {
     /// Ends the bus now, as the end of a session does.
     pub fn kill(&mut self) {
