@@ -12,6 +12,7 @@ mod dbus_sweep;
 mod detect;
 mod evidence;
 mod gnome_calls;
+mod hooks;
 mod hot_reload;
 mod install;
 mod introspection;

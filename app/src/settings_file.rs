@@ -117,6 +117,10 @@ pub fn apply(text_of_file: &str, s: &Settings) -> Result<String, String> {
     if s.naming.contains('/') {
         return Err("naming: a directory name cannot hold '/'".into());
     }
+    if !s.naming.is_empty() && !s.naming.contains("{id}") {
+        // The daemon refuses a template without the call's id (two calls would share a folder).
+        return Err("naming: the folder name must hold {id}".into());
+    }
     set(&mut doc, None, "jurisdiction", &s.jurisdiction);
     if s.accept_company_notice || doc.get("policy").is_some() {
         put(

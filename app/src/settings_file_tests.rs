@@ -68,6 +68,11 @@ fn bad_values_and_bad_files_are_refused() {
         ..Settings::default()
     };
     assert!(apply("", &bad_name).unwrap_err().contains("naming"));
+    let no_id = Settings {
+        naming: "{date}_{label}".into(),
+        ..Settings::default()
+    };
+    assert!(apply("", &no_id).unwrap_err().contains("{id}"));
     assert!(
         read("jurisdiction = ")
             .unwrap_err()

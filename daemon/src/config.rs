@@ -26,6 +26,8 @@ pub struct Config {
     pub detect: Detect,
     #[serde(default)]
     pub announcement: Announcement,
+    #[serde(default)]
+    pub hooks: Hooks,
     /// `[[rule]]` as written; `load` checks them into `rules`.
     #[serde(default, rename = "rule")]
     raw_rules: Vec<toml::Spanned<crate::rules::RawRule>>,
@@ -134,6 +136,56 @@ pub struct Retention {
     pub days: Option<f64>,
     /// Delete recordings shorter than this many seconds when their call ends.
     pub min_duration_s: Option<f64>,
+}
+
+/// `[hooks]`: programs onrecord runs after a call, never through a shell.
+#[derive(Deserialize, Debug, Clone, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Hooks {
+    /// Run once a call's evidence is sealed: the program (an absolute path) and its
+    /// arguments, each `{dir}` and `{id}` replaced by the call's directory and id.
+    #[serde(default)]
+    pub after_seal: Vec<String>,
+    /// How long it may run before it is killed, in seconds (default 60).
+    pub timeout_s: Option<f64>,
+}
+
+impl Hooks {
+    pub const DEFAULT_TIMEOUT_S: f64 = 60.0;
+
+    fn validate(&self) -> Result<(), String> {
+        if let Some(t) = self.timeout_s
+            && !(t.is_finite() && t > 0.0 && t <= 86_400.0)
+        {
+            return Err("[hooks] timeout_s must be a number of seconds from 0 to 86400".into());
+        }
+        let Some(program) = self.after_seal.first() else {
+            return Ok(());
+        };
+        let path = std::path::Path::new(program);
+        if !path.is_absolute() {
+            return Err(format!(
+                "[hooks] after_seal: the program must be an absolute path (no shell runs it), not {program:?}"
+            ));
+        }
+        if !path.is_file() {
+            return Err(format!("[hooks] after_seal: {program} is not a file"));
+        }
+        for arg in &self.after_seal[1..] {
+            let mut rest = arg.as_str();
+            while let Some(i) = rest.find('{') {
+                let end = rest[i..].find('}').map(|e| i + e + 1).unwrap_or(rest.len());
+                let name = &rest[i..end];
+                if name != "{dir}" && name != "{id}" {
+                    return Err(format!(
+                        "[hooks] after_seal: {name:?} in {arg:?} is not a placeholder (use {{dir}} or {{id}})"
+                    ));
+                }
+                rest = &rest[end..];
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `[naming]`: how call directories are named.
@@ -353,6 +405,7 @@ impl Config {
                 return Err(format!("[retention] {what} must be a number of at least 0"));
             }
         }
+        self.hooks.validate()?;
         let a = &self.announcement;
         if a.language != "auto" && !LANGUAGES.contains(&a.language.as_str()) {
             return Err(format!(

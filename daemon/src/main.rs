@@ -159,6 +159,7 @@ async fn run(args: Args) -> Result<(), String> {
     let mut owner = owner
         .with_signing_key(signing)
         .with_retention(config.retention)
+        .with_hooks(config.hooks.clone())
         .with_announcement(config.announcement.clone());
     if let Some(j) = &config.jurisdiction
         && state.borrow().set.get(j).is_none()

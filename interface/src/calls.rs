@@ -141,6 +141,9 @@ string_enum! {
         Announcement = "announcement",
         /// Retention deleted the audio.
         Retention = "retention",
+        /// The `[hooks] after_seal` program ran after the call was sealed: how it ended (API
+        /// 1.8).
+        Hook = "hook",
     }
 }
 

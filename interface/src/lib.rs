@@ -29,7 +29,7 @@ pub const OBJECT_PATH: &str = "/org/onrecord/OnRecord1";
 
 /// The API version the daemon serves: (major, minor). A client built for (M, m) works with any
 /// daemon whose major is M and whose minor is at least m.
-pub const API_VERSION: (u32, u32) = (1, 7);
+pub const API_VERSION: (u32, u32) = (1, 8);
 
 /// Whether a daemon serving `served` offers what a client built for `wanted` needs.
 pub fn api_compatible(served: (u32, u32), wanted: (u32, u32)) -> bool {

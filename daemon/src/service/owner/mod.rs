@@ -17,6 +17,7 @@ mod calls;
 mod detected;
 mod effects;
 mod events;
+mod hooks;
 mod publish;
 mod retention;
 mod sealing;
@@ -100,6 +101,8 @@ pub enum Command {
         id: String,
         result: Result<(), crate::seal::SealError>,
     },
+    /// The `[hooks] after_seal` program of a call ended: how.
+    HookDone { id: String, detail: String },
     /// Play an announcement into a call (`Call1.Announce`); answered once it plays.
     Announce {
         id: String,
@@ -148,6 +151,7 @@ pub struct Owner {
     /// The installation's signing key for sealed evidence.
     signing: Option<ed25519_dalek::SigningKey>,
     retention: Retention,
+    hooks: crate::config::Hooks,
     /// The owner's own queue, for work done elsewhere to come back as a command.
     handle: Option<mpsc::Sender<Command>>,
     /// Desktop notifications, once the owner is attached to the bus.
@@ -238,6 +242,7 @@ impl Owner {
             Owner {
                 signing: None,
                 retention: Retention::default(),
+                hooks: Default::default(),
                 paths,
                 state: tx,
                 policy,
@@ -387,6 +392,7 @@ impl Owner {
             Command::CaptureDone { id, done } => self.capture_done(conn, &id, done).await,
             Command::Detected(detection) => self.detection(conn, handle, detection).await,
             Command::Sealed { id, result } => self.sealed(&id, result),
+            Command::HookDone { id, detail } => self.hook_done(conn, &id, detail).await,
             Command::Announce { id, clip, reply } => self.announce(conn, &id, clip, reply).await,
             Command::Mic { generation, event } => self.mic_event(conn, generation, event).await,
             Command::PlayTimeout { play } => self.play_timeout(&play),
@@ -412,6 +418,7 @@ impl Command {
             | Command::CaptureDone { .. }
             | Command::Detected(_)
             | Command::Sealed { .. }
+            | Command::HookDone { .. }
             | Command::Mic { .. }
             | Command::PlayTimeout { .. } => None,
         }

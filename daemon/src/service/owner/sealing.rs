@@ -79,7 +79,10 @@ impl Owner {
         let result =
             tokio::task::block_in_place(|| crate::seal::seal(call, dir, stopped, key, now_us()));
         match result {
-            Ok(()) => tracing::info!(call = %call.id, "evidence sealed"),
+            Ok(()) => {
+                tracing::info!(call = %call.id, "evidence sealed");
+                self.after_seal(&call.id);
+            }
             Err(e) => tracing::error!(call = %call.id, "cannot seal the evidence: {e}"),
         }
     }
@@ -87,7 +90,10 @@ impl Owner {
     /// A seal finished: the replies that waited for it are sent.
     pub(super) fn sealed(&mut self, id: &str, result: Result<(), crate::seal::SealError>) {
         match &result {
-            Ok(()) => tracing::info!(call = %id, "evidence sealed"),
+            Ok(()) => {
+                tracing::info!(call = %id, "evidence sealed");
+                self.after_seal(id);
+            }
             Err(e) => tracing::error!(call = %id, "cannot seal the evidence: {e}"),
         }
         for reply in self.sealing.remove(id).unwrap_or_default() {
