@@ -8,7 +8,8 @@ CARGO ?= cargo
 # pages; chromium: opens the evidence report in a test; espeak-ng: the voices of the call
 # analysis's corpus; libglib2.0-bin: gdbus, a reference D-Bus peer for the round-trip bench;
 # flac: `flac -5`, the FLAC plugin's reference in the bench (and, with espeak-ng, what makes the
-# announcement clips, whose reproduction a test checks). BUILD_DEBS: what the live capture
+# announcement clips, whose reproduction a test checks); age: the reference implementation the
+# encryption at rest is checked against. BUILD_DEBS: what the live capture
 # plugin (cpal: ALSA and PipeWire) and the FLAC plugin (libFLAC) build against. PW_DEBS: a headless PipeWire for the live tests,
 # the demo and the benchmarks, with the reference recorders (pw-record, parecord, arecord).
 # SOUND_DEBS: real recorded IVR prompts and hold music (CC BY-SA 3.0) for the corpus's calls
@@ -21,7 +22,7 @@ BUILD_DEBS := pkg-config libasound2-dev libpipewire-0.3-dev libclang-dev libflac
 APP_DEBS   := xvfb python3-pyatspi gir1.2-atspi-2.0 imagemagick xdotool libgtk-4-media-gstreamer gstreamer1.0-plugins-good gettext desktop-file-utils appstream
 PW_DEBS    := pipewire pipewire-pulse wireplumber pipewire-alsa pulseaudio-utils alsa-utils
 DEMO_DEBS  := dbus-daemon $(BUILD_DEBS)
-TEST_DEBS  := dbus-daemon systemd man-db chromium espeak-ng flac $(SOUND_DEBS) $(BUILD_DEBS) $(PW_DEBS) $(APP_DEBS)
+TEST_DEBS  := dbus-daemon systemd man-db chromium espeak-ng flac age $(SOUND_DEBS) $(BUILD_DEBS) $(PW_DEBS) $(APP_DEBS)
 BENCH_DEBS := dbus-daemon espeak-ng libglib2.0-bin flac $(SOUND_DEBS) $(BUILD_DEBS) $(PW_DEBS) stress-ng xvfb
 
 .PHONY: build demo test fuzz bench reliability introspection po clean install uninstall

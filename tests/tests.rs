@@ -10,6 +10,7 @@ mod calls;
 mod ctl_laws;
 mod dbus_sweep;
 mod detect;
+mod encryption;
 mod evidence;
 mod gnome_calls;
 mod hooks;

@@ -251,6 +251,21 @@ impl CallPage {
         let media = self.media.borrow().clone();
         for (i, file) in info.recording_files.iter().enumerate() {
             let path = PathBuf::from(&d.directory).join(file);
+            let encrypted = onrecord_evidence::encrypt::encrypted_name(file);
+            if !path.exists() && path.with_file_name(&encrypted).exists() {
+                // Encrypted at rest: only the user's identity opens it, and the app has none.
+                self.add(
+                    &self.player,
+                    row(
+                        file,
+                        &trf(
+                            "Encrypted ({}): make a plaintext copy with onrecordctl decrypt {} --identity FILE",
+                            &[&encrypted, &info.id],
+                        ),
+                    ),
+                );
+                continue;
+            }
             let stream = match media.get(i) {
                 Some(m) => m.clone(),
                 None => {

@@ -32,17 +32,44 @@ fn manifest_files(dir: &Path) -> Option<usize> {
     Some(m.files.len())
 }
 
-/// Verifies a call directory; `expected_key` is this installation's, when known. With `json`,
-/// one object: `directory`, `verified` and every check (`ok`, `what`).
-pub fn verify_dir(dir: &Path, expected_key: Option<&str>, json: bool) -> Result<(), Fail> {
+/// The identities of an age identity file, as a one-line failure when they cannot be read.
+fn identities(file: &Path) -> Result<onrecord_evidence::encrypt::Identities, Fail> {
+    onrecord_evidence::encrypt::read_identities(file)
+        .map_err(|e| Fail::Input(format!("cannot read the identity: {e}")))
+}
+
+/// Verifies a call directory; `expected_key` is this installation's, when known; an encrypted
+/// call is checked on a copy decrypted with `identity`. With `json`, one object: `directory`,
+/// `verified` and every check (`ok`, `what`).
+pub fn verify_dir(
+    dir: &Path,
+    expected_key: Option<&str>,
+    json: bool,
+    identity: Option<&Path>,
+) -> Result<(), Fail> {
     let progress = Progress::new(manifest_files(dir).unwrap_or(0) as u64, "verifying");
     let readers = readers();
-    let mut report = onrecord_evidence::verify::verify_dir_with(dir, &readers, |what| {
+    // Kept until the check is done: the decrypted copy lives in it.
+    let mut _plain = None;
+    let checked = match identity {
+        Some(file) if onrecord_evidence::encrypt::is_encrypted(dir) => {
+            let ids = identities(file)?;
+            let tmp = tempfile::tempdir()
+                .map_err(|e| Fail::Other(format!("cannot make a temporary directory: {e}")))?;
+            onrecord_evidence::encrypt::decrypted_copy(dir, &ids, tmp.path())
+                .map_err(Fail::Input)?;
+            let path = tmp.path().to_owned();
+            _plain = Some(tmp);
+            path
+        }
+        _ => dir.to_owned(),
+    };
+    let mut report = onrecord_evidence::verify::verify_dir_with(&checked, &readers, |what| {
         progress.step(&format!("checking {what}"))
     });
     progress.done();
     if let Some(key) = expected_key {
-        report.check_key(dir, key);
+        report.check_key(&checked, key);
     }
     let failed = report.checks.iter().filter(|(ok, _)| !ok).count();
     let o = if json {
@@ -81,15 +108,46 @@ pub fn verify_dir(dir: &Path, expected_key: Option<&str>, json: bool) -> Result<
     }
 }
 
+/// `decrypt TARGET --identity FILE [--to DIR]`: a plaintext copy of an encrypted call.
+pub fn decrypt(dir: &Path, identity: &Path, to: Option<&Path>) -> Result<(), Fail> {
+    if !onrecord_evidence::encrypt::is_encrypted(dir) {
+        return Err(Fail::Input(format!(
+            "{}: nothing is encrypted in this call",
+            dir.display()
+        )));
+    }
+    let to = to
+        .map(Path::to_owned)
+        .unwrap_or_else(|| onrecord_evidence::encrypt::default_copy_dir(dir));
+    if std::fs::read_dir(&to).is_ok_and(|mut d| d.next().is_some()) {
+        return Err(Fail::Input(format!(
+            "{}: exists and is not empty: name another with --to",
+            to.display()
+        )));
+    }
+    let ids = identities(identity)?;
+    let done = onrecord_evidence::encrypt::decrypted_copy(dir, &ids, &to).map_err(Fail::Input)?;
+    emit(&format!(
+        "decrypted {} into {}\n",
+        done.join(", "),
+        to.display()
+    ))
+}
+
 /// `verify TARGET`: a call id (asks the daemon for its directory) or a directory.
-pub async fn verify(conn: &zbus::Connection, target: &str, json: bool) -> Result<(), Fail> {
+pub async fn verify(
+    conn: &zbus::Connection,
+    target: &str,
+    json: bool,
+    identity: Option<&Path>,
+) -> Result<(), Fail> {
     let daemon = DaemonProxy::builder(conn)
         .cache_properties(CacheProperties::No)
         .build()
         .await?;
     let key = daemon.public_key().await?;
     let dir = call_directory(conn, target).await?;
-    verify_dir(Path::new(&dir), Some(&key), json)
+    verify_dir(Path::new(&dir), Some(&key), json, identity)
 }
 
 /// The directory of call `id`, from the daemon.
@@ -115,11 +173,11 @@ pub async fn call_directory(conn: &zbus::Connection, id: &str) -> Result<String,
 }
 
 /// Verifies an export bundle by unpacking it to a temporary directory.
-pub fn verify_bundle(bundle: &Path, json: bool) -> Result<(), Fail> {
+pub fn verify_bundle(bundle: &Path, json: bool, identity: Option<&Path>) -> Result<(), Fail> {
     let tmp = tempfile::tempdir()
         .map_err(|e| Fail::Other(format!("cannot make a temporary directory: {e}")))?;
     let folder = onrecord_evidence::bundle::unpack(bundle, tmp.path()).map_err(Fail::Input)?;
-    verify_dir(&folder, None, json)
+    verify_dir(&folder, None, json, identity)
 }
 
 /// `export ID [--to FILE]`: the call's bundle.
@@ -127,8 +185,24 @@ pub async fn export(
     conn: &zbus::Connection,
     id: &str,
     to: Option<std::path::PathBuf>,
+    identity: Option<&Path>,
 ) -> Result<(), Fail> {
     let dir = call_directory(conn, id).await?;
+    // An encrypted call is exported from a decrypted copy, kept until the bundle is written.
+    let mut _plain = None;
+    let dir = match identity {
+        Some(file) if onrecord_evidence::encrypt::is_encrypted(Path::new(&dir)) => {
+            let ids = identities(file)?;
+            let tmp = tempfile::tempdir()
+                .map_err(|e| Fail::Other(format!("cannot make a temporary directory: {e}")))?;
+            onrecord_evidence::encrypt::decrypted_copy(Path::new(&dir), &ids, tmp.path())
+                .map_err(Fail::Input)?;
+            let copy = tmp.path().to_string_lossy().into_owned();
+            _plain = Some(tmp);
+            copy
+        }
+        _ => dir,
+    };
     let out = to.unwrap_or_else(|| std::path::PathBuf::from(format!("onrecord-{id}.zip")));
     // The manifest, its signature, the call record, and each audio file with its journal.
     let files = manifest_files(Path::new(&dir)).unwrap_or(0);

@@ -44,6 +44,22 @@ enum Top {
         /// One JSON object: directory, verified, and every check.
         #[arg(long)]
         json: bool,
+        /// An age identity file that decrypts the call's audio (with `[encryption]`): the
+        /// check runs on a decrypted copy in a temporary directory, removed after.
+        #[arg(long, value_name = "FILE")]
+        identity: Option<std::path::PathBuf>,
+    },
+    /// Write a plaintext copy of an encrypted call (`[encryption]`): every `.age` file
+    /// decrypted with the identity, the rest copied. TARGET is a call id or a call's directory.
+    Decrypt {
+        target: String,
+        /// The age identity file (`age-keygen`'s output) whose key the call was encrypted to.
+        #[arg(long, value_name = "FILE")]
+        identity: std::path::PathBuf,
+        /// Where to write the copy (default: onrecord-<directory>-decrypted here); it must
+        /// not exist or be empty.
+        #[arg(long, value_name = "DIR")]
+        to: Option<std::path::PathBuf>,
     },
     /// What a recording's far side did (live speech, hold music, silence, tones, repeated
     /// announcements) over time, and the wait it adds up to: time to the first live agent,
@@ -68,6 +84,10 @@ enum Top {
         /// The zip to write (default: onrecord-<id>.zip here).
         #[arg(long, value_name = "FILE.zip")]
         to: Option<std::path::PathBuf>,
+        /// An age identity file that decrypts the call's audio (with `[encryption]`): the
+        /// bundle holds the plaintext, made in a temporary directory removed after.
+        #[arg(long, value_name = "FILE")]
+        identity: Option<std::path::PathBuf>,
     },
     /// The devices calls can be recorded from (`[capture] microphone` and `far_side` take the
     /// ID), with what each offers.
@@ -211,14 +231,28 @@ async fn connect() -> Result<zbus::Connection, Fail> {
 
 async fn run(cli: Cli) -> Result<(), Fail> {
     // A directory is verified on its own: evidence must be checkable without the daemon.
-    if let Top::Verify { target, json } = &cli.command {
+    if let Top::Verify {
+        target,
+        json,
+        identity,
+    } = &cli.command
+    {
         let path = std::path::Path::new(target);
         if path.is_dir() {
-            return evidence::verify_dir(path, None, *json);
+            return evidence::verify_dir(path, None, *json, identity.as_deref());
         }
         if path.is_file() {
-            return evidence::verify_bundle(path, *json);
+            return evidence::verify_bundle(path, *json, identity.as_deref());
         }
+    }
+    if let Top::Decrypt {
+        target,
+        identity,
+        to,
+    } = &cli.command
+        && std::path::Path::new(target).is_dir()
+    {
+        return evidence::decrypt(std::path::Path::new(target), identity, to.as_deref());
     }
     if let Top::Analyze { target, json } = &cli.command {
         let p = std::path::Path::new(target);
@@ -242,7 +276,21 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         Top::Announcement(cmd) => announcement(&conn, cmd).await,
         Top::Devices { json } => laws::devices(&conn, json).await,
         Top::Key { json } => evidence::key(&conn, json).await,
-        Top::Verify { target, json } => evidence::verify(&conn, &target, json).await,
-        Top::Export { id, to } => evidence::export(&conn, &id, to).await,
+        Top::Verify {
+            target,
+            json,
+            identity,
+        } => evidence::verify(&conn, &target, json, identity.as_deref()).await,
+        Top::Decrypt {
+            target,
+            identity,
+            to,
+        } => {
+            let dir = evidence::call_directory(&conn, &target).await?;
+            evidence::decrypt(std::path::Path::new(&dir), &identity, to.as_deref())
+        }
+        Top::Export { id, to, identity } => {
+            evidence::export(&conn, &id, to, identity.as_deref()).await
+        }
     }
 }

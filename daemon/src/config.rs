@@ -28,6 +28,8 @@ pub struct Config {
     pub announcement: Announcement,
     #[serde(default)]
     pub hooks: Hooks,
+    #[serde(default)]
+    pub encryption: Encryption,
     /// `[[rule]]` as written; `load` checks them into `rules`.
     #[serde(default, rename = "rule")]
     raw_rules: Vec<toml::Spanned<crate::rules::RawRule>>,
@@ -185,6 +187,26 @@ impl Hooks {
             }
         }
         Ok(())
+    }
+}
+
+/// `[encryption]`: the sealed audio and chain journals are encrypted to these age recipients.
+#[derive(Deserialize, Debug, Clone, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Encryption {
+    /// age public keys (`age1...`, from `age-keygen`); empty: no encryption.
+    #[serde(default)]
+    pub recipients: Vec<String>,
+}
+
+impl Encryption {
+    /// The recipients, read; none when encryption is off.
+    pub fn recipients(&self) -> Result<Vec<onrecord_evidence::encrypt::Recipient>, String> {
+        if self.recipients.is_empty() {
+            return Ok(Vec::new());
+        }
+        onrecord_evidence::encrypt::parse_recipients(&self.recipients)
+            .map_err(|e| format!("[encryption] {e}"))
     }
 }
 
@@ -406,6 +428,7 @@ impl Config {
             }
         }
         self.hooks.validate()?;
+        self.encryption.recipients()?;
         let a = &self.announcement;
         if a.language != "auto" && !LANGUAGES.contains(&a.language.as_str()) {
             return Err(format!(
@@ -526,6 +549,13 @@ mod tests {
         assert_eq!(all.naming, NamingSection::default());
         assert_eq!(all.policy, crate::calls::Policy::default());
         assert_eq!(all.retention.days, Some(90.0));
+        assert_eq!(all.hooks.after_seal[0], "/usr/bin/rsync");
+        assert_eq!(all.hooks.timeout_s, Some(Hooks::DEFAULT_TIMEOUT_S));
+        assert_eq!(
+            all.encryption.recipients().unwrap().len(),
+            1,
+            "the example is a key"
+        );
         let a = all.announcement;
         let d = Announcement::default();
         assert_eq!(

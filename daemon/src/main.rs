@@ -160,6 +160,7 @@ async fn run(args: Args) -> Result<(), String> {
         .with_signing_key(signing)
         .with_retention(config.retention)
         .with_hooks(config.hooks.clone())
+        .with_encryption(config.encryption.recipients()?)
         .with_announcement(config.announcement.clone());
     if let Some(j) = &config.jurisdiction
         && state.borrow().set.get(j).is_none()

@@ -19,6 +19,12 @@ pub fn export(
 ) -> Result<(), String> {
     let bytes = std::fs::read(dir.join(MANIFEST))
         .map_err(|e| format!("{MANIFEST}: {e} (the call is sealed when it ends)"))?;
+    if crate::encrypt::is_encrypted(dir) {
+        return Err(
+            "the call's audio is encrypted: export it with the identity that decrypts it (onrecordctl export ID --identity FILE)"
+                .into(),
+        );
+    }
     let manifest: Manifest =
         serde_json::from_slice(&bytes).map_err(|e| format!("{MANIFEST}: {e}"))?;
     let checked = verify::verify_dir(dir, readers);

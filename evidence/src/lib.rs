@@ -11,6 +11,7 @@
 
 pub mod bundle;
 pub mod chain;
+pub mod encrypt;
 pub mod key;
 pub mod manifest;
 pub mod picture;

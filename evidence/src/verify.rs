@@ -150,6 +150,12 @@ fn verify_file(dir: &Path, f: &crate::FileEntry, readers: &Readers, r: &mut Repo
             "{name:?}: not a file name: a manifest names files inside the call's directory"
         ));
     }
+    let encrypted = crate::encrypt::encrypted_name(name);
+    if !dir.join(name).exists() && dir.join(&encrypted).exists() {
+        return r.fail(format!(
+            "{name}: encrypted ({encrypted}): verify with the identity that decrypts it (onrecordctl verify --identity FILE)"
+        ));
+    }
     match file_sha256(&dir.join(name)) {
         Ok(sha) if sha == f.sha256 => r.pass(format!("{name}: SHA-256 matches the manifest")),
         Ok(_) => r.fail(format!(

@@ -141,6 +141,9 @@ string_enum! {
         Announcement = "announcement",
         /// Retention deleted the audio.
         Retention = "retention",
+        /// The audio and chain journals were encrypted to the `[encryption]` recipients after
+        /// the seal (or could not be) (API 1.8).
+        Encrypted = "encrypted",
         /// The `[hooks] after_seal` program ran after the call was sealed: how it ended (API
         /// 1.8).
         Hook = "hook",

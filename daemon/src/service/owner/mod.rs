@@ -100,6 +100,8 @@ pub enum Command {
     Sealed {
         id: String,
         result: Result<(), crate::seal::SealError>,
+        /// With `[encryption]`: what was encrypted, or why it could not be.
+        encrypted: Option<Result<String, String>>,
     },
     /// The `[hooks] after_seal` program of a call ended: how.
     HookDone { id: String, detail: String },
@@ -152,6 +154,8 @@ pub struct Owner {
     signing: Option<ed25519_dalek::SigningKey>,
     retention: Retention,
     hooks: crate::config::Hooks,
+    /// `[encryption]`'s recipients, read; empty: the audio stays as written.
+    encryption: Vec<onrecord_evidence::encrypt::Recipient>,
     /// The owner's own queue, for work done elsewhere to come back as a command.
     handle: Option<mpsc::Sender<Command>>,
     /// Desktop notifications, once the owner is attached to the bus.
@@ -243,6 +247,7 @@ impl Owner {
                 signing: None,
                 retention: Retention::default(),
                 hooks: Default::default(),
+                encryption: Vec::new(),
                 paths,
                 state: tx,
                 policy,
@@ -391,7 +396,11 @@ impl Owner {
             }
             Command::CaptureDone { id, done } => self.capture_done(conn, &id, done).await,
             Command::Detected(detection) => self.detection(conn, handle, detection).await,
-            Command::Sealed { id, result } => self.sealed(&id, result),
+            Command::Sealed {
+                id,
+                result,
+                encrypted,
+            } => self.sealed(conn, &id, result, encrypted).await,
             Command::HookDone { id, detail } => self.hook_done(conn, &id, detail).await,
             Command::Announce { id, clip, reply } => self.announce(conn, &id, clip, reply).await,
             Command::Mic { generation, event } => self.mic_event(conn, generation, event).await,

@@ -57,7 +57,14 @@ impl Owner {
             let dir = entry.dir.clone();
             for name in &entry.call.recording_files {
                 // The journal first: whoever sees the audio gone sees its journal gone too.
-                for f in [onrecord_evidence::journal_name(name), name.clone()] {
+                let journal = onrecord_evidence::journal_name(name);
+                let encrypted = onrecord_evidence::encrypt::encrypted_name;
+                for f in [
+                    encrypted(&journal),
+                    journal.clone(),
+                    encrypted(name),
+                    name.clone(),
+                ] {
                     if let Err(e) = std::fs::remove_file(dir.join(&f))
                         && e.kind() != std::io::ErrorKind::NotFound
                     {

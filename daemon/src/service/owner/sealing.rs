@@ -20,6 +20,15 @@ fn analysis_line(a: &onrecord_analysis::Summary) -> String {
 }
 
 impl Owner {
+    /// `[encryption]`'s recipients: sealed audio is encrypted to them.
+    pub fn with_encryption(
+        mut self,
+        recipients: Vec<onrecord_evidence::encrypt::Recipient>,
+    ) -> Self {
+        self.encryption = recipients;
+        self
+    }
+
     /// What capture said at the stop goes into the timeline, at the recording's end measured in
     /// its audio (a paced or drifting source is not the wall clock).
     pub(super) fn finish_recording(&self, call: &mut Call, stopped: &crate::capture::Stopped) {
@@ -56,11 +65,17 @@ impl Owner {
         };
         self.sealing.entry(call.id.clone()).or_default();
         let (call, dir) = (call.clone(), dir.to_owned());
+        let recipients = self.encryption.clone();
         tokio::task::spawn_blocking(move || {
             let result = crate::seal::seal(&call, &dir, &stopped, &key, now_us());
+            let encrypted = result
+                .as_ref()
+                .ok()
+                .and_then(|()| encrypt(&dir, &stopped, &recipients));
             let _ = handle.blocking_send(Command::Sealed {
                 id: call.id.clone(),
                 result,
+                encrypted,
             });
         });
     }
@@ -81,17 +96,40 @@ impl Owner {
         match result {
             Ok(()) => {
                 tracing::info!(call = %call.id, "evidence sealed");
+                if let Some(Err(e)) = encrypt(dir, stopped, &self.encryption) {
+                    tracing::error!(call = %call.id, "cannot encrypt the audio: {e}");
+                }
                 self.after_seal(&call.id);
             }
             Err(e) => tracing::error!(call = %call.id, "cannot seal the evidence: {e}"),
         }
     }
 
-    /// A seal finished: the replies that waited for it are sent.
-    pub(super) fn sealed(&mut self, id: &str, result: Result<(), crate::seal::SealError>) {
+    /// A seal (and the encryption after it) finished: its timeline entry, the after-seal
+    /// program, and the replies that waited for it.
+    pub(super) async fn sealed(
+        &mut self,
+        conn: &Connection,
+        id: &str,
+        result: Result<(), crate::seal::SealError>,
+        encrypted: Option<Result<String, String>>,
+    ) {
         match &result {
             Ok(()) => {
                 tracing::info!(call = %id, "evidence sealed");
+                if let Some(done) = encrypted {
+                    let detail = match done {
+                        Ok(what) => what,
+                        Err(e) => {
+                            tracing::error!(call = %id, "cannot encrypt the audio: {e}");
+                            format!("the audio could not be encrypted, it stays as it was: {e}")
+                        }
+                    };
+                    self.update_call(conn, id, |call| {
+                        call.note(stamp(), TimelineKind::Encrypted, detail);
+                    })
+                    .await;
+                }
                 self.after_seal(id);
             }
             Err(e) => tracing::error!(call = %id, "cannot seal the evidence: {e}"),
@@ -100,4 +138,28 @@ impl Owner {
             let _ = reply.send(Ok(()));
         }
     }
+}
+
+/// Encrypts a sealed recording's files when recipients are configured: what was done, in a
+/// line, or why not.
+fn encrypt(
+    dir: &std::path::Path,
+    stopped: &crate::capture::Stopped,
+    recipients: &[onrecord_evidence::encrypt::Recipient],
+) -> Option<Result<String, String>> {
+    if recipients.is_empty() || stopped.files.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = stopped.files.iter().map(|f| f.name.clone()).collect();
+    Some(
+        onrecord_evidence::encrypt::encrypt_call(dir, &names, recipients)
+            .map(|done| {
+                format!(
+                    "encrypted {} to {} age recipient(s); the plaintext was removed",
+                    done.join(", "),
+                    recipients.len()
+                )
+            })
+            .map_err(|e| e.to_string()),
+    )
 }
