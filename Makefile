@@ -9,7 +9,8 @@ CARGO ?= cargo
 # analysis's corpus; libglib2.0-bin: gdbus, a reference D-Bus peer for the round-trip bench;
 # flac: `flac -5`, the FLAC plugin's reference in the bench (and, with espeak-ng, what makes the
 # announcement clips, whose reproduction a test checks); age: the reference implementation the
-# encryption at rest is checked against. BUILD_DEBS: what the live capture
+# encryption at rest is checked against; python3-venv: target/pyenv, where scripts/pyenv.sh
+# installs the PyPI packages the tests check onrecord against (tests/python/requirements.txt). BUILD_DEBS: what the live capture
 # plugin (cpal: ALSA and PipeWire) and the FLAC plugin (libFLAC) build against. PW_DEBS: a headless PipeWire for the live tests,
 # the demo and the benchmarks, with the reference recorders (pw-record, parecord, arecord).
 # SOUND_DEBS: real recorded IVR prompts and hold music (CC BY-SA 3.0) for the corpus's calls
@@ -22,7 +23,7 @@ BUILD_DEBS := pkg-config libasound2-dev libpipewire-0.3-dev libclang-dev libflac
 APP_DEBS   := xvfb python3-pyatspi gir1.2-atspi-2.0 imagemagick xdotool libgtk-4-media-gstreamer gstreamer1.0-plugins-good gettext desktop-file-utils appstream
 PW_DEBS    := pipewire pipewire-pulse wireplumber pipewire-alsa pulseaudio-utils alsa-utils
 DEMO_DEBS  := dbus-daemon $(BUILD_DEBS)
-TEST_DEBS  := dbus-daemon systemd man-db chromium espeak-ng flac age $(SOUND_DEBS) $(BUILD_DEBS) $(PW_DEBS) $(APP_DEBS)
+TEST_DEBS  := dbus-daemon systemd man-db chromium espeak-ng flac age python3-venv $(SOUND_DEBS) $(BUILD_DEBS) $(PW_DEBS) $(APP_DEBS)
 BENCH_DEBS := dbus-daemon espeak-ng libglib2.0-bin flac $(SOUND_DEBS) $(BUILD_DEBS) $(PW_DEBS) stress-ng xvfb
 
 .PHONY: build demo test fuzz bench reliability introspection po clean install uninstall
@@ -42,6 +43,7 @@ test:
 	scripts/deps.sh $(TEST_DEBS)
 	$(CARGO) build --workspace --bins --lib
 	$(CARGO) build --manifest-path plugins/testing/Cargo.toml --target-dir target/testplugins
+	scripts/pyenv.sh
 	scripts/test.sh
 
 # Each cargo fuzz target for CI_FUZZ_SECONDS (nightly and cargo-fuzz, installed when missing;

@@ -23,3 +23,4 @@ mod plugins;
 mod recording;
 mod reliability;
 mod rules;
+mod vcon;

@@ -172,20 +172,40 @@ pub async fn call_directory(conn: &zbus::Connection, id: &str) -> Result<String,
     Ok(call.directory().await?)
 }
 
-/// Verifies an export bundle by unpacking it to a temporary directory.
+/// Verifies an export bundle, or an exported vCon, by unpacking it to a temporary directory.
 pub fn verify_bundle(bundle: &Path, json: bool, identity: Option<&Path>) -> Result<(), Fail> {
     let tmp = tempfile::tempdir()
         .map_err(|e| Fail::Other(format!("cannot make a temporary directory: {e}")))?;
-    let folder = onrecord_evidence::bundle::unpack(bundle, tmp.path()).map_err(Fail::Input)?;
+    // A vCon is JSON; a bundle, a zip ("PK"): the first bytes tell.
+    let mut head = [0u8; 64];
+    let n = std::fs::File::open(bundle)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .unwrap_or(0);
+    let is_json = head[..n].iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'{');
+    let folder = if is_json {
+        onrecord_evidence::vcon::unpack(bundle, tmp.path()).map_err(Fail::Input)?;
+        tmp.path().to_owned()
+    } else {
+        onrecord_evidence::bundle::unpack(bundle, tmp.path()).map_err(Fail::Input)?
+    };
     verify_dir(&folder, None, json, identity)
 }
 
-/// `export ID [--to FILE]`: the call's bundle.
+/// What `export` writes.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Zip,
+    Vcon,
+}
+
+/// `export ID [--to FILE]`: the call's bundle, or its vCon.
 pub async fn export(
     conn: &zbus::Connection,
     id: &str,
     to: Option<std::path::PathBuf>,
     identity: Option<&Path>,
+    format: Format,
+    reference: bool,
 ) -> Result<(), Fail> {
     let dir = call_directory(conn, id).await?;
     // An encrypted call is exported from a decrypted copy, kept until the bundle is written.
@@ -203,6 +223,17 @@ pub async fn export(
         }
         _ => dir,
     };
+    if format == Format::Vcon {
+        if reference && _plain.is_some() {
+            return Err(Fail::Input(
+                "--reference would point at a temporary decrypted copy: inline an encrypted call's recording".into(),
+            ));
+        }
+        let out =
+            to.unwrap_or_else(|| std::path::PathBuf::from(format!("onrecord-{id}.vcon.json")));
+        onrecord_evidence::vcon::export(Path::new(&dir), &out, !reference).map_err(Fail::Other)?;
+        return emit(&format!("exported the vCon to {}\n", out.display()));
+    }
     let out = to.unwrap_or_else(|| std::path::PathBuf::from(format!("onrecord-{id}.zip")));
     // The manifest, its signature, the call record, and each audio file with its journal.
     let files = manifest_files(Path::new(&dir)).unwrap_or(0);

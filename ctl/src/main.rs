@@ -88,6 +88,15 @@ enum Top {
         /// bundle holds the plaintext, made in a temporary directory removed after.
         #[arg(long, value_name = "FILE")]
         identity: Option<std::path::PathBuf>,
+        /// `zip` (the bundle) or `vcon` (the call as an IETF vCon, JSON: parties, the
+        /// recording, the consent timeline and analysis, onrecord's evidence attached;
+        /// default name onrecord-<id>.vcon.json).
+        #[arg(long, value_enum, default_value_t = evidence::Format::Zip)]
+        format: evidence::Format,
+        /// With `--format vcon`: reference the recording by its file URL and content hash
+        /// instead of inlining it.
+        #[arg(long)]
+        reference: bool,
     },
     /// The devices calls can be recorded from (`[capture] microphone` and `far_side` take the
     /// ID), with what each offers.
@@ -289,8 +298,12 @@ async fn run(cli: Cli) -> Result<(), Fail> {
             let dir = evidence::call_directory(&conn, &target).await?;
             evidence::decrypt(std::path::Path::new(&dir), &identity, to.as_deref())
         }
-        Top::Export { id, to, identity } => {
-            evidence::export(&conn, &id, to, identity.as_deref()).await
-        }
+        Top::Export {
+            id,
+            to,
+            identity,
+            format,
+            reference,
+        } => evidence::export(&conn, &id, to, identity.as_deref(), format, reference).await,
     }
 }

@@ -16,6 +16,7 @@ pub mod key;
 pub mod manifest;
 pub mod picture;
 pub mod report;
+pub mod vcon;
 pub mod verify;
 
 pub use chain::{Block, Chain};
