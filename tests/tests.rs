@@ -5,6 +5,7 @@ mod analysis;
 mod announce;
 mod app;
 mod architecture;
+mod archive;
 mod bad_input;
 mod calls;
 mod ctl_laws;

@@ -30,6 +30,8 @@ pub struct Config {
     pub hooks: Hooks,
     #[serde(default)]
     pub encryption: Encryption,
+    /// `[archive]`: sealed calls uploaded to S3-compatible storage.
+    pub archive: Option<crate::archive::ArchiveConfig>,
     /// `[[rule]]` as written; `load` checks them into `rules`.
     #[serde(default, rename = "rule")]
     raw_rules: Vec<toml::Spanned<crate::rules::RawRule>>,
@@ -429,6 +431,9 @@ impl Config {
         }
         self.hooks.validate()?;
         self.encryption.recipients()?;
+        if let Some(a) = &self.archive {
+            a.validate()?;
+        }
         let a = &self.announcement;
         if a.language != "auto" && !LANGUAGES.contains(&a.language.as_str()) {
             return Err(format!(

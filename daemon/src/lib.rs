@@ -5,6 +5,7 @@
 //! - [`service`]: the owner loop that holds all mutable state, the file watcher and the D-Bus
 //!   interfaces that feed it.
 
+pub mod archive;
 pub mod calls;
 pub mod capture;
 pub mod cli;

@@ -171,6 +171,19 @@ async fn run(args: Args) -> Result<(), String> {
     }
 
     let (commands, rx) = mpsc::channel(8);
+    if let Some(a) = &config.archive {
+        let target = a.target()?;
+        let pending = onrecordd::archive::pending(&data_dir.join("calls"));
+        let to_owner = commands.clone();
+        owner.set_archive(onrecordd::archive::spawn(
+            target,
+            a.prefix.clone(),
+            pending,
+            move |outcome| {
+                let _ = to_owner.blocking_send(onrecordd::service::Command::Archive(outcome));
+            },
+        ));
+    }
     let conn = zbus::connection::Builder::session()
         .serve_at(
             OBJECT_PATH,

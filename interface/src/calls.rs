@@ -144,6 +144,8 @@ string_enum! {
         /// The audio and chain journals were encrypted to the `[encryption]` recipients after
         /// the seal (or could not be) (API 1.8).
         Encrypted = "encrypted",
+        /// Every file of the sealed call is in the `[archive]` bucket, confirmed (API 1.8).
+        Archived = "archived",
         /// The `[hooks] after_seal` program ran after the call was sealed: how it ended (API
         /// 1.8).
         Hook = "hook",

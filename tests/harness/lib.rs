@@ -13,6 +13,7 @@ pub mod modem;
 pub mod notifications;
 pub mod own_stream;
 pub mod pipewire;
+pub mod s3;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -94,6 +94,47 @@ impl Owner {
         });
     }
 
+    /// With `[archive]`: sealed calls go to the archive's thread.
+    pub fn set_archive(&mut self, jobs: std::sync::mpsc::Sender<crate::archive::Job>) {
+        self.archive = Some(jobs);
+    }
+
+    /// A sealed (and encrypted) call goes to the archive when there is one, and its
+    /// after-seal program runs once it is archived; otherwise the program runs now.
+    pub(super) fn sealed_and_done(&self, id: &str) {
+        match (&self.archive, self.calls.get(id)) {
+            (Some(jobs), Some(entry)) => {
+                let _ = jobs.send(crate::archive::Job::Call {
+                    id: id.to_owned(),
+                    dir: entry.dir.clone(),
+                });
+            }
+            _ => self.after_seal(id),
+        }
+    }
+
+    /// The archive's thread archived a call (a timeline entry, then the after-seal program)
+    /// or an attempt failed (the log says why; it is retried with backoff).
+    pub(super) async fn archive_outcome(
+        &mut self,
+        conn: &Connection,
+        outcome: crate::archive::Outcome,
+    ) {
+        match outcome {
+            crate::archive::Outcome::Archived { id, detail } => {
+                tracing::info!(call = %id, "{detail}");
+                self.update_call(conn, &id, |call| {
+                    call.note(stamp(), TimelineKind::Archived, detail);
+                })
+                .await;
+                self.after_seal(&id);
+            }
+            crate::archive::Outcome::Failed { id, error } => {
+                tracing::warn!(call = %id, "not archived yet: {error}");
+            }
+        }
+    }
+
     /// The after-seal program ended: how, in the call's timeline.
     pub(super) async fn hook_done(&mut self, conn: &Connection, id: &str, detail: String) {
         self.update_call(conn, id, |call| {

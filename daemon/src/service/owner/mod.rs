@@ -105,6 +105,8 @@ pub enum Command {
     },
     /// The `[hooks] after_seal` program of a call ended: how.
     HookDone { id: String, detail: String },
+    /// The archive's thread archived a call, or an attempt failed.
+    Archive(crate::archive::Outcome),
     /// Play an announcement into a call (`Call1.Announce`); answered once it plays.
     Announce {
         id: String,
@@ -154,6 +156,8 @@ pub struct Owner {
     signing: Option<ed25519_dalek::SigningKey>,
     retention: Retention,
     hooks: crate::config::Hooks,
+    /// The archive's thread, with `[archive]`.
+    archive: Option<std::sync::mpsc::Sender<crate::archive::Job>>,
     /// `[encryption]`'s recipients, read; empty: the audio stays as written.
     encryption: Vec<onrecord_evidence::encrypt::Recipient>,
     /// The owner's own queue, for work done elsewhere to come back as a command.
@@ -248,6 +252,7 @@ impl Owner {
                 retention: Retention::default(),
                 hooks: Default::default(),
                 encryption: Vec::new(),
+                archive: None,
                 paths,
                 state: tx,
                 policy,
@@ -402,6 +407,7 @@ impl Owner {
                 encrypted,
             } => self.sealed(conn, &id, result, encrypted).await,
             Command::HookDone { id, detail } => self.hook_done(conn, &id, detail).await,
+            Command::Archive(outcome) => self.archive_outcome(conn, outcome).await,
             Command::Announce { id, clip, reply } => self.announce(conn, &id, clip, reply).await,
             Command::Mic { generation, event } => self.mic_event(conn, generation, event).await,
             Command::PlayTimeout { play } => self.play_timeout(&play),
@@ -428,6 +434,7 @@ impl Command {
             | Command::Detected(_)
             | Command::Sealed { .. }
             | Command::HookDone { .. }
+            | Command::Archive(_)
             | Command::Mic { .. }
             | Command::PlayTimeout { .. } => None,
         }

@@ -99,7 +99,7 @@ impl Owner {
                 if let Some(Err(e)) = encrypt(dir, stopped, &self.encryption) {
                     tracing::error!(call = %call.id, "cannot encrypt the audio: {e}");
                 }
-                self.after_seal(&call.id);
+                self.sealed_and_done(&call.id);
             }
             Err(e) => tracing::error!(call = %call.id, "cannot seal the evidence: {e}"),
         }
@@ -130,7 +130,7 @@ impl Owner {
                     })
                     .await;
                 }
-                self.after_seal(id);
+                self.sealed_and_done(id);
             }
             Err(e) => tracing::error!(call = %id, "cannot seal the evidence: {e}"),
         }

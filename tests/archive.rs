@@ -1,0 +1,289 @@
+//! The archive: its S3 client against a real local S3 server with Object Lock (moto), and the
+//! daemon archiving sealed calls into it, checked with boto3 as the independent client.
+
+use onrecord_archive::s3::{Error, Lock, LockMode, Target};
+use onrecord_tests::s3::{Moto, free_port};
+use onrecord_tests::{TestEnv, noise_clip};
+use std::time::{Duration, Instant, SystemTime};
+
+#[test]
+fn uploads_carry_checksums_and_retention_and_a_locked_object_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let moto = Moto::start(free_port(), &dir.path().join("moto.log"));
+    moto.boto("calls", &["mkbucket"]);
+    let lock = Lock {
+        mode: LockMode::Compliance,
+        days: 30.0,
+    };
+    let target = Target::new(
+        &moto.endpoint,
+        "calls",
+        "us-east-1",
+        true,
+        ("test", "test"),
+        Some(lock),
+    )
+    .unwrap();
+    let audio = dir.path().join("audio.wav");
+    let bytes: Vec<u8> = (0..3_000_000u32).map(|i| (i * 31 % 253) as u8).collect();
+    std::fs::write(&audio, &bytes).unwrap();
+    let key = "onrecord/2026-11-30_acme_abc/audio.wav";
+    let now = SystemTime::now();
+    let sha = target.put_file(key, &audio, now).unwrap();
+
+    // The storage holds it, with the retention asked for (boto3 and the client agree).
+    let head = target.head(key).unwrap().expect("the object");
+    assert_eq!(head.length, bytes.len() as u64);
+    assert_eq!(head.lock_mode.as_deref(), Some("COMPLIANCE"));
+    // The body the storage holds has the upload's MD5 (its entity tag); a storage that keeps
+    // the SHA-256 the upload carried says the same one (moto keeps none).
+    let (sha_of_file, md5, _) = onrecord_archive::s3::digests(&audio).unwrap();
+    assert_eq!(sha, sha_of_file);
+    assert_eq!(head.etag, onrecord_archive::s3::etag_of(&md5));
+    assert!(head.sha256.is_none_or(|s| s == sha));
+    let seen: serde_json::Value =
+        serde_json::from_str(&moto.boto("calls", &["head", key])).unwrap();
+    assert_eq!(seen["length"], bytes.len());
+    assert_eq!(seen["mode"], "COMPLIANCE");
+    let until = humantime::parse_rfc3339_weak(&seen["until"].as_str().unwrap()[..19]).unwrap();
+    let days = until.duration_since(now).unwrap_or_default().as_secs_f64() / 86_400.0;
+    assert!((29.9..30.1).contains(&days), "retained {days} days");
+
+    // Nobody deletes a locked version, the test's own credentials included.
+    let said = moto.boto("calls", &["delete", key]);
+    assert!(said.starts_with("refused:"), "{said}");
+
+    // What comes back is what went up.
+    let back = dir.path().join("back.wav");
+    target.get_to(key, &back).unwrap();
+    assert_eq!(std::fs::read(&back).unwrap(), bytes);
+    assert_eq!(target.head("onrecord/nothing").unwrap(), None);
+}
+
+#[test]
+fn a_server_that_is_down_is_unreachable_not_a_failure_of_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let target = Target::new(
+        &format!("http://127.0.0.1:{port}"),
+        "calls",
+        "us-east-1",
+        true,
+        ("test", "test"),
+        None,
+    )
+    .unwrap();
+    let file = dir.path().join("f");
+    std::fs::write(&file, b"x").unwrap();
+    match target.put_file("k", &file, SystemTime::now()) {
+        Err(Error::Unreachable(m)) => assert!(m.contains("PUT s3://calls/k"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    match target.put_file("k", &dir.path().join("missing"), SystemTime::now()) {
+        Err(Error::Failed(m)) => assert!(m.contains("missing"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(Target::new("not a url", "b", "r", true, ("a", "b"), None).is_err());
+}
+
+/// config.toml's `[archive]` for the moto at `endpoint`, with a 0600 credentials file.
+fn archive_config(env: &TestEnv, endpoint: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let credentials = env.dir.path().join("s3-credentials");
+    std::fs::write(
+        &credentials,
+        "access_key_id = \"test\"\nsecret_access_key = \"test\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&credentials, std::fs::Permissions::from_mode(0o600)).unwrap();
+    format!(
+        "[archive]\nendpoint = \"{endpoint}\"\nbucket = \"calls\"\ncredentials_file = \"{}\"\nobject_lock = \"compliance\"\nretention_days = 1\n",
+        credentials.display()
+    )
+}
+
+/// The `archived` entry of call `id`'s timeline, once there.
+fn archived_entry(env: &TestEnv, id: &str, within: Duration) -> String {
+    let deadline = Instant::now() + within;
+    loop {
+        let call = env.ctl_json(&["call", "show", id]);
+        if let Some(e) = call["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == "archived")
+        {
+            return e["detail"].as_str().unwrap().to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not archived: {call}\n{}",
+            env.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_sealed_call_is_archived_locked_and_the_hook_runs_after() {
+    let mut env = TestEnv::new();
+    let moto = Moto::start(free_port(), &env.dir.path().join("moto.log"));
+    moto.boto("calls", &["mkbucket"]);
+    let (clip, _) = noise_clip(env.dir.path(), 4.0);
+    let hook_saw = env.dir.path().join("hook-saw");
+    let hook = env.dir.path().join("hook");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\ncat \"$1/archive.json\" > {}\n",
+            hook_saw.display()
+        ),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    env.configure_capture(
+        &clip,
+        "fast",
+        1000,
+        "storage-wav",
+        &format!(
+            "{}\n[hooks]\nafter_seal = [\"{}\", \"{{dir}}\"]\n",
+            archive_config(&env, &moto.endpoint),
+            hook.display()
+        ),
+    );
+    env.start_daemon();
+    let id = env.record_call("archived", 300);
+    let detail = archived_entry(&env, &id, Duration::from_secs(20));
+    let dir = env.call_dir();
+    let folder = dir.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        detail.contains(&format!("s3://calls/onrecord/{folder}/")),
+        "{detail}"
+    );
+    // Every file of the sealed call, confirmed, and each locked in the bucket.
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("archive.json")).unwrap()).unwrap();
+    let names: Vec<&str> = state["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    for want in [
+        "audio.wav",
+        "audio.wav.chain",
+        "manifest.json",
+        "manifest.sig",
+        "call.json",
+    ] {
+        assert!(names.contains(&want), "{want} not archived: {names:?}");
+    }
+    assert!(state["archived_us"].as_u64().unwrap() > 0);
+    let audio_key = format!("onrecord/{folder}/audio.wav");
+    let head: serde_json::Value =
+        serde_json::from_str(&moto.boto("calls", &["head", &audio_key])).unwrap();
+    assert_eq!(head["mode"], "COMPLIANCE");
+    assert_eq!(
+        head["length"].as_u64().unwrap(),
+        std::fs::metadata(dir.join("audio.wav")).unwrap().len()
+    );
+    let said = moto.boto("calls", &["delete", &audio_key]);
+    assert!(said.starts_with("refused:"), "{said}");
+    // The after-seal program ran once the call was archived.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !hook_saw.exists() {
+        assert!(Instant::now() < deadline, "the hook did not run");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let saw = std::fs::read_to_string(&hook_saw).unwrap();
+    assert!(!saw.contains("\"archived_us\": 0"), "{saw}");
+    // Credentials never reach the log.
+    assert!(!env.log().contains("secret_access_key"));
+}
+
+#[test]
+fn a_call_sealed_while_the_storage_is_down_is_archived_after_a_restart() {
+    let mut env = TestEnv::new();
+    let port = free_port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let (clip, _) = noise_clip(env.dir.path(), 4.0);
+    env.configure_capture(
+        &clip,
+        "fast",
+        1000,
+        "storage-wav",
+        &archive_config(&env, &endpoint),
+    );
+    env.start_daemon();
+    let id = env.record_call("offline", 300);
+    let dir = env.call_dir();
+    // The attempt failed and was recorded, nothing is lost locally.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let state: Option<serde_json::Value> = std::fs::read(dir.join("archive.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        if let Some(s) = state
+            && s["attempts"].as_u64().unwrap_or(0) >= 1
+        {
+            assert!(
+                s["last_error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("cannot be reached"),
+                "{s}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no failed attempt: {}",
+            env.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(env.log().contains("not archived yet"));
+    assert!(dir.join("audio.wav").exists());
+    env.stop_daemon();
+
+    // The storage is back, the daemon starts again: it picks the call up from archive.json.
+    let moto = Moto::start(port, &env.dir.path().join("moto.log"));
+    moto.boto("calls", &["mkbucket"]);
+    env.start_daemon();
+    archived_entry(&env, &id, Duration::from_secs(20));
+    let folder = dir.file_name().unwrap().to_string_lossy().into_owned();
+    let head: serde_json::Value = serde_json::from_str(&moto.boto(
+        "calls",
+        &["head", &format!("onrecord/{folder}/manifest.json")],
+    ))
+    .unwrap();
+    assert_eq!(head["mode"], "COMPLIANCE");
+}
+
+#[test]
+fn credentials_readable_by_others_are_refused_at_start() {
+    let env = TestEnv::new();
+    let config = archive_config(&env, "http://127.0.0.1:9");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            env.dir.path().join("s3-credentials"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+    }
+    std::fs::write(&env.config, format!("jurisdiction = \"US-TX\"\n{config}")).unwrap();
+    let out = env.daemon_command().output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("readable by others") && err.contains("chmod 600"),
+        "{err}"
+    );
+    assert!(!err.contains("\"test\""), "{err}");
+}
