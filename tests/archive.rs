@@ -204,6 +204,39 @@ fn a_sealed_call_is_archived_locked_and_the_hook_runs_after() {
     assert!(!saw.contains("\"archived_us\": 0"), "{saw}");
     // Credentials never reach the log.
     assert!(!env.log().contains("secret_access_key"));
+
+    // The record, as onrecordctl shows it, and the archive checked from the bucket.
+    let status = env.ctl_json(&["archive", "status"]);
+    let entry = &status.as_array().unwrap()[0];
+    assert_eq!(entry["state"], "archived", "{status}");
+    assert_eq!(entry["confirmed"], entry["objects"], "{status}");
+    let (code, stdout, err) = env.ctl_run(&["archive", "verify", &id]);
+    assert_eq!(code, 0, "{stdout}{err}");
+    assert!(
+        stdout.contains("audio.wav: the archived copy is the local file")
+            && stdout.contains("archived copy: manifest.json: signed by"),
+        "{stdout}"
+    );
+    // A new version written over an archived object (Object Lock keeps the old one, but the
+    // bucket now serves this): verify says so.
+    let changed = env.dir.path().join("changed.wav");
+    let mut bytes = std::fs::read(dir.join("audio.wav")).unwrap();
+    let n = bytes.len();
+    bytes[n / 2] ^= 0xff;
+    std::fs::write(&changed, bytes).unwrap();
+    moto.boto("calls", &["put", &audio_key, changed.to_str().unwrap()]);
+    let (code, stdout, _) = env.ctl_run(&["archive", "verify", &id]);
+    assert_ne!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains("audio.wav: the archived copy differs from the local file")
+            && stdout.contains("archived copy: audio.wav: SHA-256 differs"),
+        "{stdout}"
+    );
+    let (code, _, err) = env.ctl_run(&["archive", "retry", "nope"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("UnknownCall"), "{err}");
+    let (code, _, err) = env.ctl_run(&["archive", "retry"]);
+    assert_eq!(code, 0, "{err}");
 }
 
 #[test]

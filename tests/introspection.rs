@@ -7,8 +7,9 @@ use onrecord_tests::TestEnv;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-const INTERFACES: [&str; 5] = [
+const INTERFACES: [&str; 6] = [
     "org.onrecord.Daemon1",
+    "org.onrecord.Archive1",
     "org.onrecord.Laws1",
     "org.onrecord.Rules1",
     "org.onrecord.Calls1",

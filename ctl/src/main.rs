@@ -1,6 +1,7 @@
 //! `onrecordctl`: the command-line client of onrecordd, over its D-Bus interface.
 
 mod analyze;
+mod archive;
 mod calls;
 mod evidence;
 mod fail;
@@ -109,6 +110,9 @@ enum Top {
     /// clip from then on (unless config.toml's [announcement] names a file).
     #[command(subcommand)]
     Announcement(AnnouncementCmd),
+    /// The archive of sealed calls in an S3-compatible bucket (config.toml's `[archive]`).
+    #[command(subcommand)]
+    Archive(archive::ArchiveCmd),
     /// The plugins the daemon found, loaded or not, and why.
     Plugins {
         /// One JSON array.
@@ -283,6 +287,7 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         Top::Status { json } => laws::status(&conn, json).await,
         Top::Plugins { json } => laws::plugins(&conn, json).await,
         Top::Announcement(cmd) => announcement(&conn, cmd).await,
+        Top::Archive(cmd) => archive::run(&conn, cmd).await,
         Top::Devices { json } => laws::devices(&conn, json).await,
         Top::Key { json } => evidence::key(&conn, json).await,
         Top::Verify {

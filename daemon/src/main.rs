@@ -171,18 +171,16 @@ async fn run(args: Args) -> Result<(), String> {
     }
 
     let (commands, rx) = mpsc::channel(8);
+    let mut archive_jobs = None;
     if let Some(a) = &config.archive {
         let target = a.target()?;
         let pending = onrecordd::archive::pending(&data_dir.join("calls"));
         let to_owner = commands.clone();
-        owner.set_archive(onrecordd::archive::spawn(
-            target,
-            a.prefix.clone(),
-            pending,
-            move |outcome| {
-                let _ = to_owner.blocking_send(onrecordd::service::Command::Archive(outcome));
-            },
-        ));
+        let jobs = onrecordd::archive::spawn(target, a.prefix.clone(), pending, move |outcome| {
+            let _ = to_owner.blocking_send(onrecordd::service::Command::Archive(outcome));
+        });
+        owner.set_archive(jobs.clone());
+        archive_jobs = Some(jobs);
     }
     let conn = zbus::connection::Builder::session()
         .serve_at(
@@ -191,6 +189,14 @@ async fn run(args: Args) -> Result<(), String> {
         )
         .serve_at(OBJECT_PATH, LawsIface::new(state.clone(), commands.clone()))
         .serve_at(OBJECT_PATH, RulesIface::new(state))
+        .serve_at(
+            OBJECT_PATH,
+            onrecordd::service::ArchiveIface::new(
+                data_dir.join("calls"),
+                config.archive.clone(),
+                archive_jobs,
+            ),
+        )
         .serve_at(OBJECT_PATH, CallsIface::new(commands.clone()))
         // A generic client gets every call, with all its properties, in one round trip, and
         // InterfacesAdded/Removed as calls come and go.

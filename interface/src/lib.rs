@@ -8,6 +8,7 @@
 
 #[macro_use]
 mod macros;
+mod archive;
 mod calls;
 mod errors;
 mod laws;
@@ -15,6 +16,7 @@ mod plugins;
 mod proxies;
 mod rules;
 
+pub use archive::*;
 pub use calls::*;
 pub use errors::Error;
 pub use laws::*;

@@ -1,8 +1,8 @@
 //! Client proxies of the daemon's interfaces.
 
 use crate::{
-    CallInfo, CallParty, CallRule, CallRuleMatch, CallSummary, Decision, Error, JurisdictionInfo,
-    JurisdictionSummary, NumberInfo, TimelineEntry,
+    ArchiveEntry, CallInfo, CallParty, CallRule, CallRuleMatch, CallSummary, Decision, Error,
+    JurisdictionInfo, JurisdictionSummary, NumberInfo, TimelineEntry,
 };
 use std::collections::HashMap;
 use zbus::OwnedObjectPath;
@@ -219,6 +219,27 @@ pub trait Call {
     /// in Rust because the `State` property's change stream is `receive_state_changed`.)
     #[zbus(signal, name = "StateChanged")]
     fn call_state_changed(&self, old: String, new: String, reason: String) -> zbus::Result<()>;
+}
+
+/// `org.onrecord.Archive1`: sealed calls in the `[archive]` bucket (API 1.8).
+#[proxy(
+    interface = "org.onrecord.Archive1",
+    default_service = "org.onrecord.OnRecord1",
+    default_path = "/org/onrecord/OnRecord1"
+)]
+pub trait Archive {
+    /// Every call with an archive record: pending or archived, how far, the last error.
+    fn status(&self) -> Result<Vec<ArchiveEntry>, Error>;
+    /// Tries the pending calls now rather than at their next backoff (`id` names one; empty:
+    /// all).
+    fn retry(&self, id: &str) -> Result<(), Error>;
+    /// Downloads call `id`'s archived objects and checks them: each against the local file,
+    /// and the downloaded copy as evidence (signature, hashes, chain). Whether all held, and
+    /// every check.
+    fn verify(&self, id: &str) -> Result<(bool, Vec<(bool, String)>), Error>;
+    /// `s3://bucket/prefix`, or empty when no `[archive]` is configured.
+    #[zbus(property)]
+    fn destination(&self) -> zbus::Result<String>;
 }
 
 /// The object path of a call.

@@ -4,6 +4,7 @@ Usage: s3.py ENDPOINT BUCKET COMMAND [KEY]
   mkbucket   make BUCKET with Object Lock enabled
   head KEY   print the object's length, lock mode and retain-until date (one JSON object)
   delete KEY try to delete the object's version; print "deleted" or "refused: <error code>"
+  put KEY FILE  write FILE as a new version of KEY (what tampering with an archive can do)
 """
 import json
 import sys
@@ -28,5 +29,8 @@ elif command == "delete":
         print("deleted")
     except ClientError as e:
         print("refused: " + e.response["Error"]["Code"])
+elif command == "put":
+    with open(sys.argv[5], "rb") as f:
+        s3.put_object(Bucket=bucket, Key=sys.argv[4], Body=f.read())
 else:
     sys.exit(f"unknown command {command}")

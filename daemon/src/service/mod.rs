@@ -2,6 +2,7 @@
 //! file watcher and signal handlers only send it [`Command`]s, and read the immutable snapshot
 //! it publishes.
 
+mod archive_dbus;
 mod calls_dbus;
 mod dbus;
 mod decide;
@@ -12,6 +13,7 @@ mod owner;
 mod rules_dbus;
 mod watch;
 
+pub use archive_dbus::ArchiveIface;
 pub use calls_dbus::{CallIface, CallInput, CallsIface};
 pub use dbus::{DaemonIface, LawsIface};
 pub use owner::{Command, Owner, Published};
