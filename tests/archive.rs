@@ -132,18 +132,10 @@ fn a_sealed_call_is_archived_locked_and_the_hook_runs_after() {
     let (clip, _) = noise_clip(env.dir.path(), 4.0);
     let hook_saw = env.dir.path().join("hook-saw");
     let hook = env.dir.path().join("hook");
-    std::fs::write(
+    onrecord_tests::executable(
         &hook,
-        format!(
-            "#!/bin/sh\ncat \"$1/archive.json\" > {}\n",
-            hook_saw.display()
-        ),
-    )
-    .unwrap();
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+        &format!("cat \"$1/archive.json\" > {}", hook_saw.display()),
+    );
     env.configure_capture(
         &clip,
         "fast",

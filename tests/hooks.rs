@@ -7,10 +7,8 @@ use std::time::{Duration, Instant};
 
 /// A program of the test's: writes its arguments and what is in the call's directory.
 fn script(env: &TestEnv, body: &str) -> std::path::PathBuf {
-    use std::os::unix::fs::PermissionsExt;
     let path = env.dir.path().join("after-seal");
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    onrecord_tests::executable(&path, body);
     path
 }
 

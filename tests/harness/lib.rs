@@ -92,6 +92,13 @@ impl Bus {
     }
 }
 
+/// Writes an executable shell script at `path` (a program for the daemon to run).
+pub fn executable(path: &Path, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
 /// A session bus configuration at `dir/bus.conf` that listens in `dir` and D-Bus-activates the
 /// services of `services` (and, with `standard`, the system's usual session services, such as
 /// the accessibility bus).
