@@ -10,7 +10,8 @@ CARGO ?= cargo
 # flac: `flac -5`, the FLAC plugin's reference in the bench (and, with espeak-ng, what makes the
 # announcement clips, whose reproduction a test checks); age: the reference implementation the
 # encryption at rest is checked against; python3-venv: target/pyenv, where scripts/pyenv.sh
-# installs the PyPI packages the tests check onrecord against (tests/python/requirements.txt). BUILD_DEBS: what the live capture
+# installs the PyPI packages the tests check onrecord against (tests/python/requirements.txt); scripts/tools.sh
+# builds s3s-fs (crates.io) into target/tools, the S3 server that checks signatures. BUILD_DEBS: what the live capture
 # plugin (cpal: ALSA and PipeWire) and the FLAC plugin (libFLAC) build against. PW_DEBS: a headless PipeWire for the live tests,
 # the demo and the benchmarks, with the reference recorders (pw-record, parecord, arecord).
 # SOUND_DEBS: real recorded IVR prompts and hold music (CC BY-SA 3.0) for the corpus's calls
@@ -44,6 +45,7 @@ test:
 	$(CARGO) build --workspace --bins --lib
 	$(CARGO) build --manifest-path plugins/testing/Cargo.toml --target-dir target/testplugins
 	scripts/pyenv.sh
+	scripts/tools.sh
 	scripts/test.sh
 
 # Each cargo fuzz target for CI_FUZZ_SECONDS (nightly and cargo-fuzz, installed when missing;

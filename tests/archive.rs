@@ -1,8 +1,10 @@
 //! The archive: its S3 client against a real local S3 server with Object Lock (moto), and the
-//! daemon archiving sealed calls into it, checked with boto3 as the independent client.
+//! daemon archiving sealed calls into it, checked with boto3 as the independent client; wrong
+//! credentials against s3s-fs, a second server, which checks signatures (moto does not check
+//! presigned ones); a server that goes down mid-upload through a relay that cuts it.
 
 use onrecord_archive::s3::{Error, Lock, LockMode, Target};
-use onrecord_tests::s3::{Moto, free_port};
+use onrecord_tests::s3::{Moto, Outage, S3s, free_port};
 use onrecord_tests::{TestEnv, noise_clip};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -29,7 +31,7 @@ fn uploads_carry_checksums_and_retention_and_a_locked_object_stays() {
     std::fs::write(&audio, &bytes).unwrap();
     let key = "onrecord/2026-11-30_acme_abc/audio.wav";
     let now = SystemTime::now();
-    let sha = target.put_file(key, &audio, now).unwrap();
+    let (sha, _, _) = target.put_file(key, &audio, now).unwrap();
 
     // The storage holds it, with the retention asked for (boto3 and the client agree).
     let head = target.head(key).unwrap().expect("the object");
@@ -86,20 +88,56 @@ fn a_server_that_is_down_is_unreachable_not_a_failure_of_the_file() {
     assert!(Target::new("not a url", "b", "r", true, ("a", "b"), None).is_err());
 }
 
-/// config.toml's `[archive]` for the moto at `endpoint`, with a 0600 credentials file.
-fn archive_config(env: &TestEnv, endpoint: &str) -> String {
+/// Writes the 0600 credentials file the configs name.
+fn write_credentials(env: &TestEnv, (id, secret): (&str, &str)) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let credentials = env.dir.path().join("s3-credentials");
     std::fs::write(
         &credentials,
-        "access_key_id = \"test\"\nsecret_access_key = \"test\"\n",
+        format!("access_key_id = \"{id}\"\nsecret_access_key = \"{secret}\"\n"),
     )
     .unwrap();
     std::fs::set_permissions(&credentials, std::fs::Permissions::from_mode(0o600)).unwrap();
+    credentials
+}
+
+/// config.toml's `[archive]` for the moto at `endpoint`, with a 0600 credentials file.
+fn archive_config(env: &TestEnv, endpoint: &str) -> String {
+    let credentials = write_credentials(env, ("test", "test"));
     format!(
         "[archive]\nendpoint = \"{endpoint}\"\nbucket = \"calls\"\ncredentials_file = \"{}\"\nobject_lock = \"compliance\"\nretention_days = 1\n",
         credentials.display()
     )
+}
+
+/// archive.json of the call in `dir` once an attempt failed (within 20 s).
+fn failed_attempt(env: &TestEnv, dir: &std::path::Path) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let state: Option<serde_json::Value> = std::fs::read(dir.join("archive.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        if let Some(s) = state
+            && s["attempts"].as_u64().unwrap_or(0) >= 1
+        {
+            return s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no failed attempt: {}",
+            env.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn confirmed(state: &serde_json::Value) -> usize {
+    state["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["confirmed"] == true)
+        .count()
 }
 
 /// The `archived` entry of call `id`'s timeline, once there.
@@ -248,30 +286,14 @@ fn a_call_sealed_while_the_storage_is_down_is_archived_after_a_restart() {
     let id = env.record_call("offline", 300);
     let dir = env.call_dir();
     // The attempt failed and was recorded, nothing is lost locally.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let state: Option<serde_json::Value> = std::fs::read(dir.join("archive.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok());
-        if let Some(s) = state
-            && s["attempts"].as_u64().unwrap_or(0) >= 1
-        {
-            assert!(
-                s["last_error"]
-                    .as_str()
-                    .unwrap()
-                    .contains("cannot be reached"),
-                "{s}"
-            );
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no failed attempt: {}",
-            env.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let s = failed_attempt(&env, &dir);
+    assert!(
+        s["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be reached"),
+        "{s}"
+    );
     assert!(env.log().contains("not archived yet"));
     assert!(dir.join("audio.wav").exists());
     env.stop_daemon();
@@ -311,4 +333,130 @@ fn credentials_readable_by_others_are_refused_at_start() {
         "{err}"
     );
     assert!(!err.contains("\"test\""), "{err}");
+}
+
+#[test]
+fn a_server_down_mid_upload_gets_the_whole_call_when_it_is_back() {
+    let mut env = TestEnv::new();
+    let moto = Moto::start(free_port(), &env.dir.path().join("moto.log"));
+    moto.boto("calls", &["mkbucket"]);
+    let upstream: u16 = moto.endpoint.rsplit(':').next().unwrap().parse().unwrap();
+    // audio.wav goes first (the objects go in name order); the server dies 600 kB into it.
+    let outage = Outage::start(upstream, 600_000);
+    let (clip, _) = noise_clip(env.dir.path(), 8.0);
+    env.configure_capture(
+        &clip,
+        "fast",
+        1000,
+        "storage-wav",
+        &archive_config(&env, &outage.endpoint),
+    );
+    env.start_daemon();
+    let id = env.record_call("cut", 300);
+    let dir = env.call_dir();
+    let audio_len = std::fs::metadata(dir.join("audio.wav")).unwrap().len();
+    assert!(
+        audio_len > 1_200_000,
+        "the cut must fall inside audio.wav: {audio_len}"
+    );
+    let s = failed_attempt(&env, &dir);
+    assert!(outage.is_down());
+    assert!(
+        s["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be reached"),
+        "{s}"
+    );
+    assert_eq!(confirmed(&s), 0, "{s}");
+    assert_eq!(s["archived_us"], 0, "{s}");
+    let folder = dir.file_name().unwrap().to_string_lossy().into_owned();
+    let audio_key = format!("onrecord/{folder}/audio.wav");
+    assert_eq!(moto.boto("calls", &["exists", &audio_key]), "no");
+    assert!(dir.join("audio.wav").exists());
+
+    // The server is back: a retry uploads the whole call, audio.wav from its first byte.
+    outage.up();
+    let (code, _, err) = env.ctl_run(&["archive", "retry", &id]);
+    assert_eq!(code, 0, "{err}");
+    archived_entry(&env, &id, Duration::from_secs(30));
+    let head: serde_json::Value =
+        serde_json::from_str(&moto.boto("calls", &["head", &audio_key])).unwrap();
+    assert_eq!(head["length"].as_u64().unwrap(), audio_len);
+    let (code, stdout, err) = env.ctl_run(&["archive", "verify", &id]);
+    assert_eq!(code, 0, "{stdout}{err}");
+    assert!(
+        stdout.contains("audio.wav: the archived copy is the local file"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn wrong_credentials_are_a_clear_error_nothing_is_lost_and_corrected_ones_are_used_next() {
+    let mut env = TestEnv::new();
+    let server = S3s::start(
+        &env.dir.path().join("s3s"),
+        "calls",
+        ("AKONRECORDTEST", "the-secret-7c3a"),
+        &env.dir.path().join("s3s.log"),
+    );
+    // The right key id with a secret that is not its own.
+    let credentials = write_credentials(&env, ("AKONRECORDTEST", "not-the-secret-1f2e"));
+    let (clip, _) = noise_clip(env.dir.path(), 4.0);
+    env.configure_capture(
+        &clip,
+        "fast",
+        1000,
+        "storage-wav",
+        &format!(
+            "[archive]\nendpoint = \"{}\"\nbucket = \"calls\"\ncredentials_file = \"{}\"\n",
+            server.endpoint,
+            credentials.display()
+        ),
+    );
+    env.start_daemon();
+    let id = env.record_call("wrong keys", 300);
+    let dir = env.call_dir();
+    let s = failed_attempt(&env, &dir);
+    let error = s["last_error"].as_str().unwrap();
+    assert!(
+        error.contains("refused it (credentials or policy)")
+            && error.contains("SignatureDoesNotMatch"),
+        "{error}"
+    );
+    assert_eq!(confirmed(&s), 0, "{s}");
+    // Where the user looks: the status says pending and why.
+    let status = env.ctl_json(&["archive", "status"]);
+    let entry = &status.as_array().unwrap()[0];
+    assert_eq!(entry["state"], "pending", "{status}");
+    assert!(
+        entry["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("SignatureDoesNotMatch"),
+        "{status}"
+    );
+    // The secret is nowhere: log, queue, call record.
+    for text in [
+        env.log(),
+        std::fs::read_to_string(dir.join("archive.json")).unwrap(),
+        std::fs::read_to_string(dir.join("call.json")).unwrap(),
+    ] {
+        assert!(!text.contains("not-the-secret-1f2e"));
+    }
+    // Nothing is lost locally: the evidence is whole.
+    let (code, stdout, err) = env.ctl_run(&["verify", &id]);
+    assert_eq!(code, 0, "{stdout}{err}");
+
+    // The file is corrected; the next retry uses it, without a restart.
+    write_credentials(&env, ("AKONRECORDTEST", "the-secret-7c3a"));
+    let (code, _, err) = env.ctl_run(&["archive", "retry"]);
+    assert_eq!(code, 0, "{err}");
+    archived_entry(&env, &id, Duration::from_secs(20));
+    let (code, stdout, err) = env.ctl_run(&["archive", "verify", &id]);
+    assert_eq!(code, 0, "{stdout}{err}");
+    assert!(
+        stdout.contains("audio.wav: the archived copy is the local file"),
+        "{stdout}"
+    );
 }

@@ -166,9 +166,14 @@ impl Target {
     }
 
     /// Uploads `path` as `key`, carrying its SHA-256 (the storage checks it and refuses a
-    /// different body) and its MD5, and under Object Lock its retention from `now`. Returns the
-    /// SHA-256 sent (base64).
-    pub fn put_file(&self, key: &str, path: &Path, now: SystemTime) -> Result<String, Error> {
+    /// different body) and its MD5, and under Object Lock its retention from `now`. Returns
+    /// what was sent: the SHA-256 and MD5 (base64) and the length.
+    pub fn put_file(
+        &self,
+        key: &str,
+        path: &Path,
+        now: SystemTime,
+    ) -> Result<(String, String, u64), Error> {
         let (sha256, md5, length) =
             digests(path).map_err(|e| Error::Failed(format!("{}: {e}", path.display())))?;
         let mut action = self.bucket.put_object(Some(&self.credentials), key);
@@ -186,9 +191,12 @@ impl Target {
             }
         }
         let url = action.sign(SIGNED_FOR);
+        // With `Expect: 100-continue` a storage that refuses the request (wrong credentials, a
+        // policy) says so before the body is sent: its answer, not a broken pipe.
         let mut request = self
             .agent
             .put(url.as_str())
+            .header("expect", "100-continue")
             .header("content-length", length.to_string())
             .header("content-md5", &md5)
             .header("x-amz-checksum-sha256", &sha256);
@@ -205,7 +213,7 @@ impl Target {
         let status = response.status().as_u16();
         let body = response.into_body().read_to_string().unwrap_or_default();
         Target::check(&format!("PUT {}", self.describe(key)), status, body)?;
-        Ok(sha256)
+        Ok((sha256, md5, length))
     }
 
     /// What the storage holds as `key`, or `None` when it holds nothing.

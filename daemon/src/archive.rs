@@ -221,9 +221,10 @@ pub fn backoff(attempts: u32) -> Duration {
 }
 
 /// Starts the archive's thread; `pending` are the calls whose archive.json says unfinished.
+/// The bucket and its credentials are read from `config` again before each round of attempts,
+/// so credentials corrected in their file are used by the next retry, without a restart.
 pub fn spawn(
-    target: Target,
-    prefix: String,
+    config: ArchiveConfig,
     pending: Vec<(String, PathBuf)>,
     outcomes: impl Fn(Outcome) + Send + 'static,
 ) -> mpsc::Sender<Job> {
@@ -233,6 +234,7 @@ pub fn spawn(
         .spawn(move || {
             let mut queue: Vec<(String, PathBuf)> = pending;
             let mut wait = Duration::ZERO;
+            let mut failures = 0;
             loop {
                 let job = if queue.is_empty() {
                     rx.recv().ok()
@@ -252,24 +254,43 @@ pub fn spawn(
                     }
                     Some(Job::RetryNow) => {}
                 }
+                let target = match config.target() {
+                    Ok(t) => t,
+                    Err(error) => {
+                        // The credentials file went missing or open to others since the
+                        // start: every call waits, and says why.
+                        failures += 1;
+                        for (id, _) in &queue {
+                            outcomes(Outcome::Failed {
+                                id: id.clone(),
+                                error: error.clone(),
+                            });
+                        }
+                        wait = backoff(failures - 1);
+                        continue;
+                    }
+                };
+                failures = 0;
                 let mut longest = 0;
-                queue.retain(|(id, dir)| match archive_call(&target, &prefix, id, dir) {
-                    Ok(detail) => {
-                        outcomes(Outcome::Archived {
-                            id: id.clone(),
-                            detail,
-                        });
-                        false
-                    }
-                    Err((attempts, error)) => {
-                        longest = longest.max(attempts);
-                        outcomes(Outcome::Failed {
-                            id: id.clone(),
-                            error,
-                        });
-                        true
-                    }
-                });
+                queue.retain(
+                    |(id, dir)| match archive_call(&target, &config.prefix, id, dir) {
+                        Ok(detail) => {
+                            outcomes(Outcome::Archived {
+                                id: id.clone(),
+                                detail,
+                            });
+                            false
+                        }
+                        Err((attempts, error)) => {
+                            longest = longest.max(attempts);
+                            outcomes(Outcome::Failed {
+                                id: id.clone(),
+                                error,
+                            });
+                            true
+                        }
+                    },
+                );
                 wait = backoff(longest.saturating_sub(1));
             }
         })
@@ -333,13 +354,10 @@ fn archive_call(
         }
         let o = state.objects[i].clone();
         let path = dir.join(&o.name);
-        let (_, md5, length) = match s3::digests(&path) {
-            Ok(d) => d,
-            Err(e) => return fail(&mut state, format!("{}: {e}", o.name)),
+        let (_, md5, length) = match target.put_file(&o.key, &path, SystemTime::now()) {
+            Ok(sent) => sent,
+            Err(e) => return fail(&mut state, e.to_string()),
         };
-        if let Err(e) = target.put_file(&o.key, &path, SystemTime::now()) {
-            return fail(&mut state, e.to_string());
-        }
         match target.head(&o.key) {
             Ok(Some(h)) if h.length == length && h.etag == s3::etag_of(&md5) => {}
             Ok(Some(h)) => {

@@ -173,10 +173,10 @@ async fn run(args: Args) -> Result<(), String> {
     let (commands, rx) = mpsc::channel(8);
     let mut archive_jobs = None;
     if let Some(a) = &config.archive {
-        let target = a.target()?;
+        a.validate()?;
         let pending = onrecordd::archive::pending(&data_dir.join("calls"));
         let to_owner = commands.clone();
-        let jobs = onrecordd::archive::spawn(target, a.prefix.clone(), pending, move |outcome| {
+        let jobs = onrecordd::archive::spawn(a.clone(), pending, move |outcome| {
             let _ = to_owner.blocking_send(onrecordd::service::Command::Archive(outcome));
         });
         owner.set_archive(jobs.clone());

@@ -70,3 +70,191 @@ impl Drop for Moto {
         let _ = self.child.wait();
     }
 }
+
+/// s3s-fs (crates.io, built by scripts/tools.sh into target/tools), a second S3 server: unlike
+/// moto it checks every request's signature, presigned ones included, against its one key
+/// pair. No Object Lock. Ended on drop.
+pub struct S3s {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl S3s {
+    /// With bucket `bucket`, its files under `dir`, its output in `log`, and the keys `keys`.
+    pub fn start(dir: &Path, bucket: &str, keys: (&str, &str), log: &Path) -> S3s {
+        std::fs::create_dir_all(dir.join(bucket)).unwrap();
+        let port = free_port();
+        let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tools/bin/s3s-fs");
+        let child = Command::new(bin)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", keys.0, "--secret-key", keys.1])
+            .arg(dir)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(log).unwrap())
+            .stderr(std::fs::File::create(log.with_extension("err")).unwrap())
+            .spawn()
+            .expect("s3s-fs in target/tools (make test runs scripts/tools.sh)");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "s3s-fs did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        S3s {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for S3s {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A TCP relay in front of a server that can fail like it: after a given number of bytes
+/// towards the server it drops every connection and stops listening (connections are refused:
+/// the server is down, mid-upload), until `up`.
+pub struct Outage {
+    pub endpoint: String,
+    shared: std::sync::Arc<Relay>,
+}
+
+struct Relay {
+    port: u16,
+    upstream: u16,
+    /// Bytes still let through towards the server; at 0 or below the server is down.
+    budget: std::sync::atomic::AtomicI64,
+    /// Every socket open, to cut them all at once.
+    open: std::sync::Mutex<Vec<std::net::TcpStream>>,
+    stop: std::sync::atomic::AtomicBool,
+}
+
+impl Outage {
+    /// Relays a free loopback port to `upstream` (a port on loopback); the server goes down
+    /// after `budget` bytes towards it.
+    pub fn start(upstream: u16, budget: i64) -> Outage {
+        let port = free_port();
+        let shared = std::sync::Arc::new(Relay {
+            port,
+            upstream,
+            budget: budget.into(),
+            open: Default::default(),
+            stop: false.into(),
+        });
+        let relay = shared.clone();
+        std::thread::spawn(move || relay.serve());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the relay did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Outage {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            shared,
+        }
+    }
+
+    /// Whether the server went down.
+    pub fn is_down(&self) -> bool {
+        self.shared.budget.load(std::sync::atomic::Ordering::SeqCst) <= 0
+    }
+
+    /// The server is back, for good.
+    pub fn up(&self) {
+        self.shared
+            .budget
+            .store(i64::MAX, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for Outage {
+    fn drop(&mut self) {
+        self.shared
+            .stop
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.shared.cut();
+    }
+}
+
+impl Relay {
+    fn down(&self) -> bool {
+        self.budget.load(std::sync::atomic::Ordering::SeqCst) <= 0
+    }
+
+    fn cut(&self) {
+        for s in self.open.lock().unwrap().drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    /// Listens while up; while down, nothing listens on the port.
+    fn serve(self: std::sync::Arc<Self>) {
+        use std::sync::atomic::Ordering;
+        while !self.stop.load(Ordering::SeqCst) {
+            if self.down() {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+            let listener = std::net::TcpListener::bind(("127.0.0.1", self.port)).unwrap();
+            listener.set_nonblocking(true).unwrap();
+            while !self.down() && !self.stop.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((client, _)) => {
+                        client.set_nonblocking(false).unwrap();
+                        let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", self.upstream))
+                        else {
+                            continue;
+                        };
+                        let mut open = self.open.lock().unwrap();
+                        open.push(client.try_clone().unwrap());
+                        open.push(server.try_clone().unwrap());
+                        drop(open);
+                        let (me, c, s) = (
+                            self.clone(),
+                            client.try_clone().unwrap(),
+                            server.try_clone().unwrap(),
+                        );
+                        std::thread::spawn(move || me.pump(c, s, true));
+                        let me = self.clone();
+                        std::thread::spawn(move || me.pump(server, client, false));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        }
+    }
+
+    /// Copies `from` to `to`; towards the server, within the budget, and when it runs out the
+    /// server is down: every connection is cut.
+    fn pump(
+        &self,
+        mut from: std::net::TcpStream,
+        mut to: std::net::TcpStream,
+        towards_server: bool,
+    ) {
+        use std::io::{Read, Write};
+        use std::sync::atomic::Ordering;
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match from.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            if towards_server {
+                let left = self.budget.fetch_sub(n as i64, Ordering::SeqCst);
+                if left < n as i64 {
+                    // Part of this read reaches the server, then it is gone.
+                    let _ = to.write_all(&buf[..left.max(0) as usize]);
+                    self.cut();
+                    return;
+                }
+            }
+            if to.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown(std::net::Shutdown::Write);
+    }
+}

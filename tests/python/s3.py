@@ -4,6 +4,7 @@ Usage: s3.py ENDPOINT BUCKET COMMAND [KEY]
   mkbucket   make BUCKET with Object Lock enabled
   head KEY   print the object's length, lock mode and retain-until date (one JSON object)
   delete KEY try to delete the object's version; print "deleted" or "refused: <error code>"
+  exists KEY print "yes" when the bucket holds KEY, "no" when not
   put KEY FILE  write FILE as a new version of KEY (what tampering with an archive can do)
 """
 import json
@@ -21,6 +22,14 @@ elif command == "head":
     h = s3.head_object(Bucket=bucket, Key=sys.argv[4])
     print(json.dumps({"length": h["ContentLength"], "mode": h.get("ObjectLockMode"),
                       "until": str(h.get("ObjectLockRetainUntilDate"))}))
+elif command == "exists":
+    try:
+        s3.head_object(Bucket=bucket, Key=sys.argv[4])
+        print("yes")
+    except ClientError as e:
+        if e.response["Error"]["Code"] not in ("404", "NoSuchKey"):
+            raise
+        print("no")
 elif command == "delete":
     key = sys.argv[4]
     version = s3.head_object(Bucket=bucket, Key=key).get("VersionId")
