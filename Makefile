@@ -25,7 +25,7 @@ APP_DEBS   := xvfb python3-pyatspi gir1.2-atspi-2.0 imagemagick xdotool libgtk-4
 PW_DEBS    := pipewire pipewire-pulse wireplumber pipewire-alsa pulseaudio-utils alsa-utils
 DEMO_DEBS  := dbus-daemon $(BUILD_DEBS)
 TEST_DEBS  := dbus-daemon systemd man-db chromium espeak-ng flac age python3-venv $(SOUND_DEBS) $(BUILD_DEBS) $(PW_DEBS) $(APP_DEBS)
-BENCH_DEBS := dbus-daemon espeak-ng libglib2.0-bin flac $(SOUND_DEBS) $(BUILD_DEBS) $(PW_DEBS) stress-ng xvfb
+BENCH_DEBS := dbus-daemon espeak-ng libglib2.0-bin flac python3-venv $(SOUND_DEBS) $(BUILD_DEBS) $(PW_DEBS) stress-ng xvfb
 
 .PHONY: build demo test fuzz bench reliability introspection po clean install uninstall
 
@@ -72,11 +72,13 @@ bench:
 	scripts/deps.sh $(BENCH_DEBS)
 	rm -rf target/bench
 	$(CARGO) build --release --workspace --bins --lib
+	scripts/pyenv.sh
 	$(CARGO) bench -p onrecordd --bench laws
 	$(CARGO) bench -p onrecord-tests --bench reload
 	$(CARGO) bench -p onrecord-tests --bench desktop
 	$(CARGO) bench -p onrecord-tests --bench evidence
 	$(CARGO) bench -p onrecord-tests --bench flac
+	$(CARGO) bench -p onrecord-tests --bench archive
 	scripts/bench-capture.py
 	scripts/bench-app.py
 	$(CARGO) run --release -q -p onrecord-corpus -- --set test --rows target/bench/corpus.json

@@ -16,7 +16,7 @@ for path in sorted(glob.glob(os.path.join(crit, "*", "*", "new", "estimates.json
     target, met = ("< 20 ms", ns < 20e6) if group == "load" else ("", None)
     rows.append({"what": f"law engine, {group}: {bench}", "measured": measured,
                  "target": target, "met": met})
-for name in ["reload", "desktop", "evidence", "flac", "capture", "app", "corpus"]:
+for name in ["reload", "desktop", "evidence", "flac", "archive", "capture", "app", "corpus"]:
     path = os.path.join(root, "bench", f"{name}.json")
     if os.path.exists(path):
         rows.extend(json.load(open(path)))

@@ -33,20 +33,6 @@ fn corpus_clip(path: &Path, seconds: f64) {
     write_wav(path, &near[..n], &far[..n], RATE).expect("the clip");
 }
 
-/// CPU seconds (user and system, all threads) `pid` has used.
-fn cpu_s(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .collect();
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    (fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap()) / hz
-}
-
 /// Records `clip` into `storage`: the daemon's CPU seconds from the start of recording until
 /// the file stops growing, and the recording's size.
 fn record(env: &mut TestEnv, clip: &Path, storage: &str, extension: &str) -> (f64, u64) {
@@ -64,7 +50,7 @@ fn record(env: &mut TestEnv, clip: &Path, storage: &str, extension: &str) -> (f6
     let pid = env.daemon_pid().unwrap();
     env.ctl_json(&["call", "new", "--them", "US-TX", "--label", storage]);
     env.call(&["notice"]);
-    let before = cpu_s(pid);
+    let before = onrecord_tests::cpu_seconds(pid);
     env.call(&["start"]);
     let file = env.call_dir().join(format!("audio.{extension}"));
     let (mut last, mut still) = (0, Instant::now());
@@ -79,7 +65,7 @@ fn record(env: &mut TestEnv, clip: &Path, storage: &str, extension: &str) -> (f6
         assert!(Instant::now() < deadline, "still recording: {have} bytes");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let used = cpu_s(pid) - before;
+    let used = onrecord_tests::cpu_seconds(pid) - before;
     env.call(&["stop"]);
     let size = std::fs::metadata(&file).unwrap().len();
     env.stop_daemon();
@@ -158,19 +144,9 @@ fn main() {
             None,
         ),
     ];
-    println!("\nstorage-flac against flac -5 (release; capture-file at 50x real time)\n");
-    for r in &rows {
-        println!(
-            "{:<72} {}  {} ({})",
-            r["what"].as_str().unwrap(),
-            r["measured"].as_str().unwrap(),
-            r["target"].as_str().unwrap(),
-            match r["met"].as_bool() {
-                Some(true) => "met",
-                Some(false) => "NOT MET",
-                None => "context",
-            }
-        );
-    }
+    onrecord_tests::print_bench_rows(
+        "storage-flac against flac -5 (release; capture-file at 50x real time)",
+        &rows,
+    );
     onrecord_tests::write_bench_rows("flac", &rows);
 }

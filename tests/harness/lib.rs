@@ -706,6 +706,47 @@ pub fn bench_row(
     serde_json::json!({ "what": what, "measured": measured, "target": target, "met": met })
 }
 
+/// Prints a bench's rows under `title`, one a line, with whether each target was met.
+pub fn print_bench_rows(title: &str, rows: &[serde_json::Value]) {
+    println!("\n{title}\n");
+    for r in rows {
+        println!(
+            "{:<72} {}  {} ({})",
+            r["what"].as_str().unwrap_or(""),
+            r["measured"].as_str().unwrap_or(""),
+            r["target"].as_str().unwrap_or(""),
+            match r["met"].as_bool() {
+                Some(true) => "met",
+                Some(false) => "NOT MET",
+                None => "context",
+            }
+        );
+    }
+}
+
+/// CPU seconds (user and system, all threads) process `pid` has used.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap()) / hz
+}
+
+/// A `/proc/PID/status` figure in KiB (`VmRSS:`, `VmHWM:`), if the process is there.
+pub fn status_kib(pid: u32, key: &str) -> Option<u64> {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+}
+
 /// Writes a bench's rows to `target/bench/<name>.json`, where `scripts/bench-table.py` reads
 /// them.
 pub fn write_bench_rows(name: &str, rows: &[serde_json::Value]) {

@@ -6,6 +6,7 @@ Usage: s3.py ENDPOINT BUCKET COMMAND [KEY]
   delete KEY try to delete the object's version; print "deleted" or "refused: <error code>"
   exists KEY print "yes" when the bucket holds KEY, "no" when not
   put KEY FILE  write FILE as a new version of KEY (what tampering with an archive can do)
+  put-sha256 KEY FILE  stream FILE as KEY in one PUT carrying its SHA-256 (the bench's reference)
 """
 import json
 import sys
@@ -41,5 +42,8 @@ elif command == "delete":
 elif command == "put":
     with open(sys.argv[5], "rb") as f:
         s3.put_object(Bucket=bucket, Key=sys.argv[4], Body=f.read())
+elif command == "put-sha256":
+    with open(sys.argv[5], "rb") as f:
+        s3.put_object(Bucket=bucket, Key=sys.argv[4], Body=f, ChecksumAlgorithm="SHA256")
 else:
     sys.exit(f"unknown command {command}")
