@@ -1,11 +1,15 @@
 //! Turning what a source delivers into what a storage accepts, on the writer thread (never in
 //! the capture callback): i16 <-> f32 sample conversion, and sample-rate conversion with
-//! rubato's FFT resampler when the rates differ. The same format passes through untouched.
+//! rubato's sinc resampler when the rates differ (not its FFT resampler: that would link
+//! rustfft's AVX code into the daemon, a megabyte resident all session for a rare path). The same format passes through untouched.
 
 use crate::capture::CaptureError;
 use audioadapter_buffers::direct::InterleavedSlice;
 use onrecord_plugin::abi::{AudioFormat, SAMPLE_F32, SAMPLE_I16};
-use rubato::{Fft, FixedSync, Indexing, Resampler};
+use rubato::{
+    Async, FixedAsync, Indexing, Resampler, SincInterpolationParameters, SincInterpolationType,
+    WindowFunction,
+};
 
 /// Where converted audio goes: whole frames in the storage's format, and their count.
 pub type Emit<'a> = dyn FnMut(&[u8], usize) -> Result<(), CaptureError> + 'a;
@@ -22,7 +26,7 @@ pub struct Convert {
 }
 
 struct Resample {
-    rs: Fft<f32>,
+    rs: Async<f32>,
     /// Interleaved input short of a whole chunk.
     pending: Vec<f32>,
     out: Vec<f32>,
@@ -50,12 +54,21 @@ impl Convert {
         let resample = if from.rate == to.rate {
             None
         } else {
-            let rs = Fft::<f32>::new(
-                from.rate as usize,
-                to.rate as usize,
+            // rubato's recommended high quality (its cutoff chosen for the window and length).
+            let parameters = SincInterpolationParameters {
+                sinc_len: 256,
+                f_cutoff: None,
+                oversampling_factor: 256,
+                interpolation: SincInterpolationType::Cubic,
+                window: WindowFunction::BlackmanHarris2,
+            };
+            let rs = Async::<f32>::new_sinc(
+                f64::from(to.rate) / f64::from(from.rate),
+                1.0,
+                &parameters,
                 CHUNK,
                 from.channels as usize,
-                FixedSync::Input,
+                FixedAsync::Input,
             )
             .map_err(bad)?;
             let out = vec![0.0; rs.output_frames_max() * from.channels as usize];
