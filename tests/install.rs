@@ -56,6 +56,7 @@ fn make_install_lays_out_everything_and_the_daemon_starts_by_dbus_activation() {
         ("bin/onrecordd", 0o755),
         ("bin/onrecordctl", 0o755),
         ("libexec/onrecord/onrecord-mic", 0o755),
+        ("libexec/onrecord/libonrecord_mic.so", 0o644),
         ("lib/onrecord/plugins/libonrecord_capture_cpal.so", 0o644),
         ("lib/onrecord/plugins/libonrecord_capture_file.so", 0o644),
         ("lib/onrecord/plugins/libonrecord_storage_wav.so", 0o644),
@@ -306,15 +307,21 @@ fn make_install_lays_out_everything_and_the_daemon_starts_by_dbus_activation() {
     let created = ctl(&["call", "new", "--them", "US-TX", "--json"]);
     let listed = ctl(&["call", "list", "--json"]);
     assert_eq!(listed.as_array().unwrap().len(), 1, "{listed} {created}");
-    // The call runs the installed virtual microphone's helper (here with no PipeWire to reach).
+    // The call runs the installed virtual microphone's library (here with no PipeWire to reach).
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         if text.contains("the onrecord microphone could not start") {
-            assert!(!text.contains("onrecord-mic is not installed"), "{text}");
+            assert!(
+                !text.contains("is not installed beside onrecordd"),
+                "{text}"
+            );
             break;
         }
-        assert!(Instant::now() < deadline, "the helper did not run:\n{text}");
+        assert!(
+            Instant::now() < deadline,
+            "the microphone did not run:\n{text}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let pid = Command::new("busctl")

@@ -1,11 +1,15 @@
-//! The virtual microphone's helper, `onrecord-mic` (crate `mic/`): a process of its own, so
-//! the daemon does not link libpipewire. The owner runs one while a call is active; it
-//! speaks lines (see `mic/src/main.rs`), which a task turns into `Command::Mic` for the owner.
+//! The virtual microphone (crate `mic/`): the owner runs one while a call is active, on a
+//! thread of the daemon's, from the shared library `libonrecord_mic.so`, loaded the first time
+//! a call needs it (so the daemon does not link libpipewire, and an idle daemon maps none of
+//! it; the capture plugin loads the same libpipewire). It speaks lines over a socket (see
+//! `mic/src/lib.rs`), which a task turns into `Command::Mic` for the owner. Its one-shot
+//! modes, recording the user's clip and restoring a default source, run the program
+//! `onrecord-mic` as a process.
 //!
 //! The configured default source before a call (when `[announcement] default_source` is on)
-//! is kept in `<data>/mic-previous-default` until the helper that set ours has ended: the
-//! helper restores it itself when it ends (quit, or its stdin closed because the daemon
-//! died); if both were killed, the daemon's next start restores it from that file.
+//! is kept in `<data>/mic-previous-default` until the microphone that set ours has ended: it
+//! restores it itself when it ends (quit, or its socket closed); if the daemon was killed
+//! with it, the daemon's next start restores it from that file.
 
 use super::owner::Command;
 use std::path::{Path, PathBuf};
@@ -117,39 +121,90 @@ pub fn helper() -> Option<PathBuf> {
     .find(|p| p.is_file())
 }
 
-/// A running helper.
+/// Where the library is: beside this program (a build tree), else in the installation's
+/// libexec directory, beside the program.
+pub fn library() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    [
+        dir.join(LIBRARY),
+        dir.join("../libexec/onrecord").join(LIBRARY),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+}
+
+const LIBRARY: &str = "libonrecord_mic.so";
+
+/// `onrecord_mic_serve(set_default, monitor_gain, input_fd, output_fd)`: see `mic/src/lib.rs`.
+type Serve = unsafe extern "C" fn(bool, f32, std::os::raw::c_int, std::os::raw::c_int) -> i32;
+
+/// The library's entry point, loaded once and kept for the daemon's life (a Rust library is
+/// never unloaded: its threads and thread-locals would outlive it).
+fn serve_fn() -> Result<Serve, String> {
+    static LOADED: std::sync::OnceLock<Result<Serve, String>> = std::sync::OnceLock::new();
+    LOADED
+        .get_or_init(|| {
+            let path = library().ok_or(format!("{LIBRARY} is not installed beside onrecordd"))?;
+            onrecord_plugin::host::check_file(&path)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            // SAFETY: onrecord's own library, checked like a plugin (ours or root's, not
+            // writable by others); its initialisers only register Rust statics.
+            let lib = unsafe { libloading::Library::new(&path) }
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            // SAFETY: the symbol has the type `Serve` (mic/src/lib.rs).
+            let serve = unsafe { lib.get::<Serve>(b"onrecord_mic_serve\0") }
+                .map(|f| *f)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            std::mem::forget(lib);
+            Ok(serve)
+        })
+        .clone()
+}
+
+/// A running virtual microphone.
 pub struct Mic {
     pub generation: u64,
-    stdin: Option<tokio::process::ChildStdin>,
-    child: tokio::process::Child,
+    commands: Option<tokio::net::UnixStream>,
+    ended: Option<tokio::sync::oneshot::Receiver<()>>,
 }
 
 impl Mic {
-    /// Starts the helper; what it says comes to the owner as `Command::Mic` with this
-    /// `generation`.
+    /// Starts the virtual microphone on a thread of its own; what it says comes to the owner
+    /// as `Command::Mic` with this `generation`.
     pub fn spawn(
         set_default: bool,
         monitor_gain: f64,
         generation: u64,
         owner: mpsc::Sender<Command>,
     ) -> Result<Mic, String> {
-        let path = helper().ok_or("onrecord-mic is not installed beside onrecordd")?;
-        let mut cmd = tokio::process::Command::new(&path);
-        cmd.arg("--monitor-gain")
-            .arg(format!("{monitor_gain}"))
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::inherit())
-            .kill_on_drop(false);
-        if set_default {
-            cmd.arg("--set-default");
-        }
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        let stdout = child.stdout.take().ok_or("no pipe from onrecord-mic")?;
+        use std::os::fd::IntoRawFd;
+        let serve = serve_fn()?;
+        // Two sockets, one a way: the end of its output is the end of the microphone, whatever
+        // its thread reading commands still waits for.
+        let socket = |e: std::io::Error| format!("a socket for the microphone: {e}");
+        let (commands, theirs_in) = std::os::unix::net::UnixStream::pair().map_err(socket)?;
+        let (said, theirs_out) = std::os::unix::net::UnixStream::pair().map_err(socket)?;
+        commands.set_nonblocking(true).map_err(socket)?;
+        said.set_nonblocking(true).map_err(socket)?;
+        let commands = tokio::net::UnixStream::from_std(commands).map_err(socket)?;
+        let said = tokio::net::UnixStream::from_std(said).map_err(socket)?;
+        let (done, ended) = tokio::sync::oneshot::channel();
+        let gain = monitor_gain as f32;
+        let (input, output) = (theirs_in.into_raw_fd(), theirs_out.into_raw_fd());
+        std::thread::Builder::new()
+            .name("onrecord-mic".into())
+            .spawn(move || {
+                // SAFETY: `serve` is the library's entry point; both descriptors are given up.
+                let code = unsafe { serve(set_default, gain, input, output) };
+                if code != 0 {
+                    tracing::debug!("the virtual microphone ended with {code}");
+                }
+                let _ = done.send(());
+            })
+            .map_err(|e| format!("cannot start the microphone's thread: {e}"))?;
         tokio::spawn(async move {
-            let mut lines = tokio::io::BufReader::new(stdout).lines();
+            let mut lines = tokio::io::BufReader::new(said).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 match parse(&line) {
                     Some(event) => {
@@ -173,18 +228,21 @@ impl Mic {
         });
         Ok(Mic {
             generation,
-            stdin: child.stdin.take(),
-            child,
+            commands: Some(commands),
+            ended: Some(ended),
         })
     }
 
     /// Asks it to play `clip` (`builtin:<name>` or a file) as `play`.
     pub async fn play(&mut self, play: &str, clip: &str) -> Result<(), String> {
-        let stdin = self.stdin.as_mut().ok_or("onrecord-mic has ended")?;
-        stdin
+        let commands = self
+            .commands
+            .as_mut()
+            .ok_or("the virtual microphone has ended")?;
+        commands
             .write_all(format!("play {play} {clip}\n").as_bytes())
             .await
-            .map_err(|e| format!("onrecord-mic: {e}"))
+            .map_err(|e| format!("the virtual microphone: {e}"))
     }
 
     /// Asks it to move `app`'s capture streams onto the virtual microphone.
@@ -192,24 +250,29 @@ impl Mic {
         if app.is_empty() || app.chars().any(char::is_control) {
             return Err(format!("{app:?} is no application name"));
         }
-        let stdin = self.stdin.as_mut().ok_or("onrecord-mic has ended")?;
-        stdin
+        let commands = self
+            .commands
+            .as_mut()
+            .ok_or("the virtual microphone has ended")?;
+        commands
             .write_all(format!("move {app}\n").as_bytes())
             .await
-            .map_err(|e| format!("onrecord-mic: {e}"))
+            .map_err(|e| format!("the virtual microphone: {e}"))
     }
 
-    /// Ends it: it restores the default source and leaves; one that does not within 3 s is
-    /// killed. Returns at once.
+    /// Ends it: it restores the default source and leaves (its loop gives a server that does
+    /// not answer 2 s). Returns at once.
     pub fn quit(mut self) {
         tokio::spawn(async move {
-            if let Some(mut stdin) = self.stdin.take() {
-                let _ = stdin.write_all(b"quit\n").await;
+            if let Some(mut commands) = self.commands.take() {
+                let _ = commands.write_all(b"quit\n").await;
             }
-            let waited =
-                tokio::time::timeout(std::time::Duration::from_secs(3), self.child.wait()).await;
-            if waited.is_err() {
-                let _ = self.child.kill().await;
+            if let Some(ended) = self.ended.take()
+                && tokio::time::timeout(std::time::Duration::from_secs(5), ended)
+                    .await
+                    .is_err()
+            {
+                tracing::warn!("the virtual microphone did not end within 5 s of quit");
             }
         });
     }

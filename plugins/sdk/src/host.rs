@@ -40,7 +40,12 @@ pub fn plugin_dirs(given: &[PathBuf]) -> Vec<PathBuf> {
     dirs
 }
 
-/// The `*.so` files of `dir`, in name order (none when it cannot be read).
+/// The daemon's virtual-microphone library: in a build tree it sits beside the plugins, but it
+/// is none.
+pub const NOT_A_PLUGIN: &str = "libonrecord_mic.so";
+
+/// The `*.so` files of `dir`, in name order (none when it cannot be read), but
+/// [`NOT_A_PLUGIN`].
 pub fn plugin_files(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
@@ -49,6 +54,7 @@ pub fn plugin_files(dir: &Path) -> Vec<PathBuf> {
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "so"))
+        .filter(|p| p.file_name().is_none_or(|n| n != NOT_A_PLUGIN))
         .collect();
     files.sort();
     files
