@@ -4,7 +4,7 @@
 //! presigned ones); a server that goes down mid-upload through a relay that cuts it.
 
 use onrecord_archive::s3::{Error, Lock, LockMode, Target};
-use onrecord_tests::s3::{Moto, Outage, S3s, free_port};
+use onrecord_tests::s3::{Moto, Outage, S3s, free_port, private_ca};
 use onrecord_tests::{TestEnv, noise_clip};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -459,4 +459,46 @@ fn wrong_credentials_are_a_clear_error_nothing_is_lost_and_corrected_ones_are_us
         stdout.contains("audio.wav: the archived copy is the local file"),
         "{stdout}"
     );
+}
+
+#[test]
+fn an_https_storage_of_a_private_ca_is_trusted_once_the_system_trusts_the_ca() {
+    let mut env = TestEnv::new();
+    let tls = env.dir.path().join("tls");
+    std::fs::create_dir(&tls).unwrap();
+    let (ca, cert, key) = private_ca(&tls);
+    let moto = Moto::start_tls(
+        free_port(),
+        &env.dir.path().join("moto.log"),
+        &ca,
+        &cert,
+        &key,
+    );
+    moto.boto("calls", &["mkbucket"]);
+    let (clip, _) = noise_clip(env.dir.path(), 4.0);
+    env.configure_capture(
+        &clip,
+        "fast",
+        1000,
+        "storage-wav",
+        &archive_config(&env, &moto.endpoint),
+    );
+    // The system's trust store does not hold the CA: the certificate is refused.
+    env.start_daemon();
+    let id = env.record_call("tls", 300);
+    let dir = env.call_dir();
+    let s = failed_attempt(&env, &dir);
+    let error = s["last_error"].as_str().unwrap();
+    assert!(error.contains("certificate verify failed"), "{error}");
+    assert_eq!(confirmed(&s), 0, "{s}");
+    env.stop_daemon();
+
+    // The CA in the trust store the system's OpenSSL reads (here by SSL_CERT_FILE): the call
+    // left pending is archived after the restart.
+    env.daemon_env
+        .push(("SSL_CERT_FILE".into(), ca.to_string_lossy().into_owned()));
+    env.start_daemon();
+    archived_entry(&env, &id, Duration::from_secs(20));
+    let (code, stdout, err) = env.ctl_run(&["archive", "verify", &id]);
+    assert_eq!(code, 0, "{stdout}{err}");
 }

@@ -136,7 +136,12 @@ impl Target {
         };
         let bucket = Bucket::new(url, style, bucket.to_owned(), region.to_owned())
             .map_err(|e| format!("bucket {bucket:?} at {endpoint}: {e}"))?;
+        let tls = ureq::tls::TlsConfig::builder()
+            .provider(ureq::tls::TlsProvider::NativeTls)
+            .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+            .build();
         let agent = ureq::Agent::config_builder()
+            .tls_config(tls)
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(10)))
             .timeout_recv_response(Some(Duration::from_secs(60)))

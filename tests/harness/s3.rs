@@ -23,13 +23,28 @@ pub fn free_port() -> u16 {
 pub struct Moto {
     child: Child,
     pub endpoint: String,
+    /// The CA boto3 is to trust (HTTPS).
+    ca: Option<PathBuf>,
 }
 
 impl Moto {
     /// On `port`, its output in `log`; waits until it accepts connections.
     pub fn start(port: u16, log: &Path) -> Moto {
-        let child = Command::new(pyenv().join("moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        Moto::serve(port, log, None)
+    }
+
+    /// Over HTTPS, with `cert` (a chain for 127.0.0.1) and `key`, signed by `ca`.
+    pub fn start_tls(port: u16, log: &Path, ca: &Path, cert: &Path, key: &Path) -> Moto {
+        Moto::serve(port, log, Some((ca, cert, key)))
+    }
+
+    fn serve(port: u16, log: &Path, tls: Option<(&Path, &Path, &Path)>) -> Moto {
+        let mut cmd = Command::new(pyenv().join("moto_server"));
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        if let Some((_, cert, key)) = tls {
+            cmd.arg("-c").arg(cert).arg("-k").arg(key);
+        }
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(log).unwrap())
             .stderr(std::fs::File::create(log.with_extension("err")).unwrap())
@@ -40,9 +55,11 @@ impl Moto {
             assert!(Instant::now() < deadline, "moto_server did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
+        let scheme = if tls.is_some() { "https" } else { "http" };
         Moto {
             child,
-            endpoint: format!("http://127.0.0.1:{port}"),
+            endpoint: format!("{scheme}://127.0.0.1:{port}"),
+            ca: tls.map(|(ca, _, _)| ca.to_owned()),
         }
     }
 
@@ -53,6 +70,7 @@ impl Moto {
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("python/s3.py"))
             .args([self.endpoint.as_str(), bucket])
             .args(args)
+            .envs(self.ca.iter().map(|ca| ("AWS_CA_BUNDLE", ca)))
             .output()
             .unwrap();
         assert!(
@@ -69,6 +87,73 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A private CA and a certificate it signs for 127.0.0.1, made by the openssl program in
+/// `dir`: (ca.pem, cert.pem, key.pem).
+pub fn private_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=onrecord test CA",
+        "-keyout",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "cert.csr",
+    ]);
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "cert.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca-key.pem",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "cert.pem",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    )
 }
 
 /// s3s-fs (crates.io, built by scripts/tools.sh into target/tools), a second S3 server: unlike
