@@ -137,7 +137,7 @@ impl Target {
         let bucket = Bucket::new(url, style, bucket.to_owned(), region.to_owned())
             .map_err(|e| format!("bucket {bucket:?} at {endpoint}: {e}"))?;
         let tls = ureq::tls::TlsConfig::builder()
-            .provider(ureq::tls::TlsProvider::NativeTls)
+            .provider(ureq::tls::TlsProvider::Rustls)
             .root_certs(ureq::tls::RootCerts::PlatformVerifier)
             .build();
         let agent = ureq::Agent::config_builder()
