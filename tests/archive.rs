@@ -131,6 +131,16 @@ fn failed_attempt(env: &TestEnv, dir: &std::path::Path) -> serde_json::Value {
     }
 }
 
+/// `onrecordctl archive verify ID` passes: the bucket holds the call's audio as recorded.
+fn verifies_from_the_bucket(env: &TestEnv, id: &str) {
+    let (code, stdout, err) = env.ctl_run(&["archive", "verify", id]);
+    assert_eq!(code, 0, "{stdout}{err}");
+    assert!(
+        stdout.contains("audio.wav: the archived copy is the local file"),
+        "{stdout}"
+    );
+}
+
 fn confirmed(state: &serde_json::Value) -> usize {
     state["objects"]
         .as_array()
@@ -383,12 +393,7 @@ fn a_server_down_mid_upload_gets_the_whole_call_when_it_is_back() {
     let head: serde_json::Value =
         serde_json::from_str(&moto.boto("calls", &["head", &audio_key])).unwrap();
     assert_eq!(head["length"].as_u64().unwrap(), audio_len);
-    let (code, stdout, err) = env.ctl_run(&["archive", "verify", &id]);
-    assert_eq!(code, 0, "{stdout}{err}");
-    assert!(
-        stdout.contains("audio.wav: the archived copy is the local file"),
-        "{stdout}"
-    );
+    verifies_from_the_bucket(&env, &id);
 }
 
 #[test]
@@ -453,12 +458,7 @@ fn wrong_credentials_are_a_clear_error_nothing_is_lost_and_corrected_ones_are_us
     let (code, _, err) = env.ctl_run(&["archive", "retry"]);
     assert_eq!(code, 0, "{err}");
     archived_entry(&env, &id, Duration::from_secs(20));
-    let (code, stdout, err) = env.ctl_run(&["archive", "verify", &id]);
-    assert_eq!(code, 0, "{stdout}{err}");
-    assert!(
-        stdout.contains("audio.wav: the archived copy is the local file"),
-        "{stdout}"
-    );
+    verifies_from_the_bucket(&env, &id);
 }
 
 #[test]
@@ -499,6 +499,5 @@ fn an_https_storage_of_a_private_ca_is_trusted_once_the_system_trusts_the_ca() {
         .push(("SSL_CERT_FILE".into(), ca.to_string_lossy().into_owned()));
     env.start_daemon();
     archived_entry(&env, &id, Duration::from_secs(20));
-    let (code, stdout, err) = env.ctl_run(&["archive", "verify", &id]);
-    assert_eq!(code, 0, "{stdout}{err}");
+    verifies_from_the_bucket(&env, &id);
 }
