@@ -110,6 +110,13 @@ fn archive_config(env: &TestEnv, endpoint: &str) -> String {
     )
 }
 
+/// The daemon records `seconds` of noise from a file, as fast as it can, into WAV, with
+/// `extra` (the `[archive]` section, hooks) in its config.
+fn records_into(env: &TestEnv, seconds: f64, extra: &str) {
+    let (clip, _) = noise_clip(env.dir.path(), seconds);
+    env.configure_capture(&clip, "fast", 1000, "storage-wav", extra);
+}
+
 /// archive.json of the call in `dir` once an attempt failed (within 20 s).
 fn failed_attempt(env: &TestEnv, dir: &std::path::Path) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -177,18 +184,15 @@ fn a_sealed_call_is_archived_locked_and_the_hook_runs_after() {
     let mut env = TestEnv::new();
     let moto = Moto::start(free_port(), &env.dir.path().join("moto.log"));
     moto.boto("calls", &["mkbucket"]);
-    let (clip, _) = noise_clip(env.dir.path(), 4.0);
     let hook_saw = env.dir.path().join("hook-saw");
     let hook = env.dir.path().join("hook");
     onrecord_tests::executable(
         &hook,
         &format!("cat \"$1/archive.json\" > {}", hook_saw.display()),
     );
-    env.configure_capture(
-        &clip,
-        "fast",
-        1000,
-        "storage-wav",
+    records_into(
+        &env,
+        4.0,
         &format!(
             "{}\n[hooks]\nafter_seal = [\"{}\", \"{{dir}}\"]\n",
             archive_config(&env, &moto.endpoint),
@@ -284,14 +288,7 @@ fn a_call_sealed_while_the_storage_is_down_is_archived_after_a_restart() {
     let mut env = TestEnv::new();
     let port = free_port();
     let endpoint = format!("http://127.0.0.1:{port}");
-    let (clip, _) = noise_clip(env.dir.path(), 4.0);
-    env.configure_capture(
-        &clip,
-        "fast",
-        1000,
-        "storage-wav",
-        &archive_config(&env, &endpoint),
-    );
+    records_into(&env, 4.0, &archive_config(&env, &endpoint));
     env.start_daemon();
     let id = env.record_call("offline", 300);
     let dir = env.call_dir();
@@ -353,14 +350,7 @@ fn a_server_down_mid_upload_gets_the_whole_call_when_it_is_back() {
     let upstream: u16 = moto.endpoint.rsplit(':').next().unwrap().parse().unwrap();
     // audio.wav goes first (the objects go in name order); the server dies 600 kB into it.
     let outage = Outage::start(upstream, 600_000);
-    let (clip, _) = noise_clip(env.dir.path(), 8.0);
-    env.configure_capture(
-        &clip,
-        "fast",
-        1000,
-        "storage-wav",
-        &archive_config(&env, &outage.endpoint),
-    );
+    records_into(&env, 8.0, &archive_config(&env, &outage.endpoint));
     env.start_daemon();
     let id = env.record_call("cut", 300);
     let dir = env.call_dir();
@@ -407,12 +397,9 @@ fn wrong_credentials_are_a_clear_error_nothing_is_lost_and_corrected_ones_are_us
     );
     // The right key id with a secret that is not its own.
     let credentials = write_credentials(&env, ("AKONRECORDTEST", "not-the-secret-1f2e"));
-    let (clip, _) = noise_clip(env.dir.path(), 4.0);
-    env.configure_capture(
-        &clip,
-        "fast",
-        1000,
-        "storage-wav",
+    records_into(
+        &env,
+        4.0,
         &format!(
             "[archive]\nendpoint = \"{}\"\nbucket = \"calls\"\ncredentials_file = \"{}\"\n",
             server.endpoint,
@@ -475,14 +462,7 @@ fn an_https_storage_of_a_private_ca_is_trusted_once_the_system_trusts_the_ca() {
         &key,
     );
     moto.boto("calls", &["mkbucket"]);
-    let (clip, _) = noise_clip(env.dir.path(), 4.0);
-    env.configure_capture(
-        &clip,
-        "fast",
-        1000,
-        "storage-wav",
-        &archive_config(&env, &moto.endpoint),
-    );
+    records_into(&env, 4.0, &archive_config(&env, &moto.endpoint));
     // The system's trust store does not hold the CA: the certificate is refused.
     env.start_daemon();
     let id = env.record_call("tls", 300);

@@ -164,27 +164,31 @@ pub fn build(dir: &Path, inline: bool) -> Result<Value, String> {
             "encoding": "base64url",
         }));
     }
-    let mut analysis = Vec::new();
-    if !dialog.is_empty() {
-        analysis.push(json!({
-            "type": "consent-timeline",
+    // onrecord's analyses of the recording (dialog 0), each a JSON body of its own schema.
+    let ours = |kind: &str, schema: &str, body: serde_json::Value| {
+        json!({
+            "type": kind,
             "dialog": 0,
             "vendor": "onrecord",
             "product": format!("onrecord {}", env!("CARGO_PKG_VERSION")),
-            "schema": "onrecord-timeline-1",
-            "body": { "decision": call.decision, "timeline": call.timeline },
+            "schema": schema,
+            "body": body,
             "encoding": "json",
-        }));
+        })
+    };
+    let mut analysis = Vec::new();
+    if !dialog.is_empty() {
+        analysis.push(ours(
+            "consent-timeline",
+            "onrecord-timeline-1",
+            json!({ "decision": call.decision, "timeline": call.timeline }),
+        ));
         if let Some(a) = &m.analysis {
-            analysis.push(json!({
-                "type": "hold-analysis",
-                "dialog": 0,
-                "vendor": "onrecord",
-                "product": format!("onrecord {}", env!("CARGO_PKG_VERSION")),
-                "schema": "onrecord-analysis-summary-2",
-                "body": a,
-                "encoding": "json",
-            }));
+            analysis.push(ours(
+                "hold-analysis",
+                "onrecord-analysis-summary-2",
+                json!(a),
+            ));
         }
     }
     Ok(json!({

@@ -20,12 +20,7 @@ use std::time::{Duration, Instant};
 
 /// A stereo 48 kHz 16-bit WAV of `seconds` of noise, written a block at a time.
 fn clip(path: &Path, seconds: u64) {
-    let spec = hound::WavSpec {
-        channels: 2,
-        sample_rate: 48_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
+    let spec = onrecord_tests::STEREO_48K;
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     let mut x: u32 = 0x2545_f491;
     let mut block = w.get_i16_writer((seconds * 48_000 * 2) as u32);

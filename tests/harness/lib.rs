@@ -170,16 +170,19 @@ pub struct TestEnv {
     daemon: Option<Child>,
 }
 
+/// The test clips' format: 48 kHz stereo, 16-bit.
+pub const STEREO_48K: hound::WavSpec = hound::WavSpec {
+    channels: 2,
+    sample_rate: 48_000,
+    bits_per_sample: 16,
+    sample_format: hound::SampleFormat::Int,
+};
+
 /// A stereo 48 kHz 16-bit WAV of `seconds` of deterministic noise (every sample differs), at
 /// `dir/clip.wav`; returns its path and samples.
 pub fn noise_clip(dir: &Path, seconds: f64) -> (PathBuf, Vec<i16>) {
     let path = dir.join("clip.wav");
-    let spec = hound::WavSpec {
-        channels: 2,
-        sample_rate: 48_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
+    let spec = STEREO_48K;
     let mut w = hound::WavWriter::create(&path, spec).expect("create the clip");
     let mut x: u32 = 0x1234_5678;
     let n = (seconds * 48_000.0) as usize * 2;

@@ -392,12 +392,7 @@ pub fn two_voices(path: &Path, seconds: f64) -> (Vec<i16>, Vec<i16>) {
             .collect::<Vec<i16>>()
     };
     let (l, r) = (noise(0x1357_9bdf), noise(0x2468_ace0));
-    let spec = hound::WavSpec {
-        channels: 2,
-        sample_rate: 48_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
+    let spec = crate::STEREO_48K;
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     for i in 0..n {
         w.write_sample(l[i]).unwrap();

@@ -108,30 +108,20 @@ pub fn parse(line: &str) -> Option<MicEvent> {
     })
 }
 
-/// Where the helper is: beside this program (a build tree), else in the installation's
-/// libexec directory (`<prefix>/bin/onrecordd`, `<prefix>/libexec/onrecord/onrecord-mic`).
-pub fn helper() -> Option<PathBuf> {
+/// Where the installed file `name` of the microphone is: beside this program (a build tree),
+/// else in the installation's libexec directory (`<prefix>/bin/onrecordd`,
+/// `<prefix>/libexec/onrecord/<name>`).
+fn installed(name: &str) -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let dir = exe.parent()?;
-    [
-        dir.join("onrecord-mic"),
-        dir.join("../libexec/onrecord/onrecord-mic"),
-    ]
-    .into_iter()
-    .find(|p| p.is_file())
+    [dir.join(name), dir.join("../libexec/onrecord").join(name)]
+        .into_iter()
+        .find(|p| p.is_file())
 }
 
-/// Where the library is: beside this program (a build tree), else in the installation's
-/// libexec directory, beside the program.
-pub fn library() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let dir = exe.parent()?;
-    [
-        dir.join(LIBRARY),
-        dir.join("../libexec/onrecord").join(LIBRARY),
-    ]
-    .into_iter()
-    .find(|p| p.is_file())
+/// The program, for the one-shot modes.
+pub fn helper() -> Option<PathBuf> {
+    installed("onrecord-mic")
 }
 
 const LIBRARY: &str = "libonrecord_mic.so";
@@ -145,7 +135,8 @@ fn serve_fn() -> Result<Serve, String> {
     static LOADED: std::sync::OnceLock<Result<Serve, String>> = std::sync::OnceLock::new();
     LOADED
         .get_or_init(|| {
-            let path = library().ok_or(format!("{LIBRARY} is not installed beside onrecordd"))?;
+            let path =
+                installed(LIBRARY).ok_or(format!("{LIBRARY} is not installed beside onrecordd"))?;
             onrecord_plugin::host::check_file(&path)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
             // SAFETY: onrecord's own library, checked like a plugin (ours or root's, not
