@@ -30,6 +30,9 @@ struct Args {
     /// Print the outcomes as JSON instead of the report.
     #[arg(long)]
     json: bool,
+    /// Calls analysed at once (1, the default, measures the analysis speed on an idle core).
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
     /// Also write the headline figures as rows of `make bench`'s closing table (JSON).
     #[arg(long)]
     rows: Option<PathBuf>,
@@ -50,6 +53,7 @@ fn main() {
             !a.mono,
             a.out.as_deref(),
             a.show.as_deref(),
+            a.jobs,
         )
     });
     if let (Ok(o), Some(path)) = (&result, &a.rows) {

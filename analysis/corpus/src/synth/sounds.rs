@@ -90,11 +90,16 @@ pub fn resample(x: &[f32], from: u32, to: u32) -> Vec<f32> {
     for j in 0..n as u64 {
         let c = (j * down / up) as i64;
         let taps = &table[((j * down) % up) as usize];
+        // Tap `i` reads input `first + i`: only those inside the input, in the same order
+        // (the same sum to the bit as testing each one), without a test in the loop.
+        let first = c - half + 1;
+        let lo = (-first).clamp(0, taps.len() as i64) as usize;
+        let hi = (x.len() as i64 - first).clamp(lo as i64, taps.len() as i64) as usize;
         let mut acc = 0.0f32;
-        for (i, h) in taps.iter().enumerate() {
-            let k = c - half + 1 + i as i64;
-            if k >= 0 && (k as usize) < x.len() {
-                acc += x[k as usize] * h;
+        if lo < hi {
+            let from = (first + lo as i64) as usize;
+            for (v, h) in x[from..from + (hi - lo)].iter().zip(&taps[lo..hi]) {
+                acc += v * h;
             }
         }
         out.push(acc);
