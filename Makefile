@@ -43,10 +43,7 @@ demo:
 # committed regression inputs run here (on stable); the fuzzers themselves in `make fuzz`.
 test:
 	scripts/deps.sh $(TEST_DEBS)
-	$(CARGO) build --workspace --bins --lib
-	$(CARGO) build --manifest-path plugins/testing/Cargo.toml --target-dir target/testplugins
-	scripts/pyenv.sh
-	scripts/tools.sh
+	CARGO=$(CARGO) scripts/test-build.sh
 	scripts/test.sh
 
 # Each cargo fuzz target for CI_FUZZ_SECONDS (nightly and cargo-fuzz, installed when missing;
