@@ -8,19 +8,19 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 cargo=${CARGO:-cargo}
 mkdir -p target
-pids=() logs=() names=()
-for s in pyenv tools; do
-  log=target/test-build-$s.log
-  scripts/$s.sh >"$log" 2>&1 &
-  pids+=($!) logs+=("$log") names+=("scripts/$s.sh")
+beside=(pyenv tools)
+pids=()
+for s in "${beside[@]}"; do
+  scripts/$s.sh >"target/test-build-$s.log" 2>&1 &
+  pids+=($!)
 done
 status=0
 "$cargo" build --workspace --bins --lib || status=1
 "$cargo" build --manifest-path plugins/testing/Cargo.toml --target-dir target/testplugins || status=1
-for i in "${!pids[@]}"; do
+for i in "${!beside[@]}"; do
   if ! wait "${pids[$i]}"; then
-    echo "${names[$i]} failed:" >&2
-    cat "${logs[$i]}" >&2
+    echo "scripts/${beside[$i]}.sh failed:" >&2
+    cat "target/test-build-${beside[$i]}.log" >&2
     status=1
   fi
 done

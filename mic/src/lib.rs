@@ -64,16 +64,17 @@ thread_local! {
 }
 
 pub fn say(line: &str) {
-    OUT.with_borrow_mut(|out| match out {
-        Some(out) => {
-            let _ = writeln!(out, "{line}");
-            let _ = out.flush();
-        }
-        None => {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{line}");
-            let _ = out.flush();
-        }
+    OUT.with_borrow_mut(|out| {
+        let mut stdout;
+        let out: &mut dyn Write = match out {
+            Some(out) => out.as_mut(),
+            None => {
+                stdout = std::io::stdout().lock();
+                &mut stdout
+            }
+        };
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
     });
 }
 

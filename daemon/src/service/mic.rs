@@ -226,14 +226,7 @@ impl Mic {
 
     /// Asks it to play `clip` (`builtin:<name>` or a file) as `play`.
     pub async fn play(&mut self, play: &str, clip: &str) -> Result<(), String> {
-        let commands = self
-            .commands
-            .as_mut()
-            .ok_or("the virtual microphone has ended")?;
-        commands
-            .write_all(format!("play {play} {clip}\n").as_bytes())
-            .await
-            .map_err(|e| format!("the virtual microphone: {e}"))
+        self.send(&format!("play {play} {clip}")).await
     }
 
     /// Asks it to move `app`'s capture streams onto the virtual microphone.
@@ -241,12 +234,17 @@ impl Mic {
         if app.is_empty() || app.chars().any(char::is_control) {
             return Err(format!("{app:?} is no application name"));
         }
+        self.send(&format!("move {app}")).await
+    }
+
+    /// One command line.
+    async fn send(&mut self, line: &str) -> Result<(), String> {
         let commands = self
             .commands
             .as_mut()
             .ok_or("the virtual microphone has ended")?;
         commands
-            .write_all(format!("move {app}\n").as_bytes())
+            .write_all(format!("{line}\n").as_bytes())
             .await
             .map_err(|e| format!("the virtual microphone: {e}"))
     }
@@ -255,9 +253,8 @@ impl Mic {
     /// not answer 2 s). Returns at once.
     pub fn quit(mut self) {
         tokio::spawn(async move {
-            if let Some(mut commands) = self.commands.take() {
-                let _ = commands.write_all(b"quit\n").await;
-            }
+            let _ = self.send("quit").await;
+            self.commands = None;
             if let Some(ended) = self.ended.take()
                 && tokio::time::timeout(std::time::Duration::from_secs(5), ended)
                     .await
