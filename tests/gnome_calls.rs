@@ -235,11 +235,15 @@ async fn a_call_a_rule_ignores_is_not_proposed_from_its_streams_either() {
         .add_call("sip:+15125550177@sip.example.net", "sip", true, ACTIVE)
         .await;
     let stream = OwnStream::play(&pw.socket(), "Calls", "phone", "far_side", voice);
+    // Both have been seen, in either order: the stream after the call in GNOME Calls is ignored
+    // at once; the stream before it is proposed (it carries no number) and forgotten once the
+    // call it belongs to matches the rule.
+    let seen = |log: &str| {
+        log.contains("a call in Calls ignored: it is a call a rule ignores")
+            || (log.contains("proposed: a call in Calls") && log.contains("proposal forgotten"))
+    };
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !env
-        .log()
-        .contains("a call in Calls ignored: it is a call a rule ignores")
-    {
+    while !seen(&env.log()) {
         assert!(Instant::now() < deadline, "{}", env.log());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
