@@ -209,6 +209,21 @@ impl Segment {
     }
 }
 
+/// A delivery off its segment's line, waiting for the next in its own time to say whether
+/// frames were lost before it.
+#[derive(Clone, Copy, Debug)]
+struct Suspect {
+    /// Frames delivered before it.
+    before: u64,
+    /// Its frame.
+    k: u64,
+    /// How far off the line it is (seconds): the least of the marks taken since, while the
+    /// source caught up.
+    resid: f64,
+    /// The latest mark taken (frame, time).
+    last: (u64, f64),
+}
+
 /// A source's frames on the monotonic clock.
 #[derive(Clone, Debug)]
 pub struct SourceClock {
@@ -216,9 +231,8 @@ pub struct SourceClock {
     segments: Vec<Segment>,
     /// Frames delivered before the latest mark.
     frames: u64,
-    /// A mark off the line, waiting for the next to confirm it: (frames before it, its frame,
-    /// time, residual).
-    suspect: Option<(u64, u64, f64, f64)>,
+    /// A mark off the line, waiting for the next to confirm it.
+    suspect: Option<Suspect>,
     /// A decaying peak of the accepted marks' distance from the line (seconds).
     jitter: f64,
     /// Frames missing at discontinuities (the time gap, at the nominal rate).
@@ -264,29 +278,59 @@ impl SourceClock {
             }
             return;
         }
-        match self.suspect.take() {
-            Some((s_before, s_frames, s_t, s_resid))
-                if resid.signum() == s_resid.signum()
-                    && (resid - s_resid).abs() <= step.max(0.1 * s_resid.abs()) =>
-            {
-                // Confirmed: a new segment from the suspect delivery on.
-                let (b, fitted) = (seg.b, seg.fitted);
-                if s_resid > 0.0 {
-                    self.lost_frames += (s_resid * self.nominal).round() as u64;
-                }
-                self.discontinuities += 1;
-                let mut next = Segment::new(s_before, s_frames, s_t, b);
-                // The source's rate is known from before: only its offset is new.
-                next.fitted = fitted;
-                next.add(k, t);
-                next.refit(nominal_b);
-                self.segments.push(next);
-                // Old segments are kept only while output may still need them.
-                if self.segments.len() > 8 {
-                    self.segments.remove(0);
-                }
+        let Some(mut s) = self
+            .suspect
+            .take()
+            .filter(|s| resid.signum() == s.resid.signum())
+        else {
+            self.suspect = Some(Suspect {
+                before,
+                k,
+                resid,
+                last: (k, t),
+            });
+            return;
+        };
+        // A source held up (its thread not scheduled) delivers what it missed one delivery
+        // right after another: each of those marks is late by less than the one before, and
+        // none says where the line is. The least late of them bounds the suspect's lateness
+        // (frames are only ever delivered late), and the first delivery in its own time
+        // confirms or clears it.
+        let catching_up = t - s.last.1 < 0.5 * k.saturating_sub(s.last.0) as f64 * seg.b;
+        let floor = s.resid.min(resid);
+        if catching_up {
+            s.resid = floor;
+            s.last = (k, t);
+            self.suspect = Some(s);
+            return;
+        }
+        let off = resid - s.resid;
+        if off >= -step && off <= step.max(0.1 * s.resid.abs()) {
+            // Confirmed: a new segment from the suspect delivery on, on the line of the
+            // least late of its marks.
+            let (b, fitted) = (seg.b, seg.fitted);
+            let s_t = seg.time_of(s.k as f64) + floor;
+            if floor > 0.0 {
+                self.lost_frames += (floor * self.nominal).round() as u64;
             }
-            _ => self.suspect = Some((before, k, t, resid)),
+            self.discontinuities += 1;
+            let mut next = Segment::new(s.before, s.k, s_t, b);
+            // The source's rate is known from before: only its offset is new.
+            next.fitted = fitted;
+            next.add(k, t);
+            next.refit(nominal_b);
+            self.segments.push(next);
+            // Old segments are kept only while output may still need them.
+            if self.segments.len() > 8 {
+                self.segments.remove(0);
+            }
+        } else {
+            self.suspect = Some(Suspect {
+                before,
+                k,
+                resid,
+                last: (k, t),
+            });
         }
     }
 
@@ -334,7 +378,7 @@ impl SourceClock {
     /// Frames whose time is settled (a delivery off the line waits for the next to say where
     /// it belongs).
     pub fn confirmed_frames(&self) -> u64 {
-        self.suspect.map_or(self.frames, |s| s.0)
+        self.suspect.map_or(self.frames, |s| s.before)
     }
 
     /// Whether `t` is before the source's first frame.
@@ -645,6 +689,64 @@ mod tests {
         let k = c.frame_at(100.0 + 8.0).unwrap();
         assert!((k - (8.0 - 0.5) * 48_000.0).abs() < 2.0, "{k}");
         assert!(c.before_start(99.0) && !c.before_start(100.5));
+    }
+
+    /// A source whose thread was held up (the scheduler, a loaded machine) delivers what it
+    /// missed in a burst, each delivery right after the other, then keeps time again: its frames
+    /// were late, none were lost, and none are moved. Held up for up to a second, with
+    /// deliveries of 10 ms and of 20 ms.
+    #[test]
+    fn a_burst_after_a_stall_is_late_frames_not_a_gap() {
+        for period in [480u64, 960] {
+            for stall in [0.03, 0.05, 0.15, 0.4, 1.0] {
+                let mut c = SourceClock::new(48_000);
+                let m = marks(48_000, 0.0, period, 10.0, 0.002);
+                let held = 300..;
+                let (t_held, until) = (m[300].1 - 0.001, m[300].1 + stall);
+                for (i, &(k, t)) in m.iter().enumerate() {
+                    let t = if held.contains(&i) && t < until {
+                        // Caught up one delivery after another, 50 µs apart.
+                        until.max(t_held) + (i - 300) as f64 * 50e-6
+                    } else {
+                        t
+                    };
+                    c.mark(k, t, k);
+                }
+                assert_eq!(c.discontinuities, 0, "{period} frames, held {stall} s");
+                assert_eq!(c.lost_frames, 0, "{period} frames, held {stall} s");
+                let k = c.frame_at(100.0 + 9.0).unwrap();
+                assert!(
+                    (k - 9.0 * 48_000.0).abs() < 100.0,
+                    "{period} frames, held {stall} s: {k}"
+                );
+            }
+        }
+        // Held up long enough to lose frames (its buffer ran over): the first 0.3 s of the
+        // 0.5 s held up never come; what was kept comes in a burst. One gap of 0.3 s, and the
+        // frames after it keep their true time.
+        let mut c = SourceClock::new(48_000);
+        let m = marks(48_000, 0.0, 960, 10.0, 0.002);
+        let (t_held, until, lost) = (m[300].1 - 0.001, m[300].1 + 0.5, 14_400);
+        for (i, &(k, t)) in m.iter().enumerate() {
+            if i >= 300 && t < t_held + 0.3 {
+                continue;
+            }
+            let k = if i >= 300 { k - lost } else { k };
+            let t = if i >= 300 && t < until {
+                until + (i - 300) as f64 * 50e-6
+            } else {
+                t
+            };
+            c.mark(k, t, k);
+        }
+        assert_eq!(c.discontinuities, 1);
+        assert!(
+            (c.lost_frames as i64 - lost as i64).abs() <= 200,
+            "{}",
+            c.lost_frames
+        );
+        let k = c.frame_at(100.0 + 9.0).unwrap();
+        assert!((k - (9.0 * 48_000.0 - lost as f64)).abs() < 100.0, "{k}");
     }
 
     #[test]
