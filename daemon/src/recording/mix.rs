@@ -32,6 +32,13 @@ const NOTE_GAP_S: f64 = 0.02;
 /// (a file) cannot fill memory.
 const MAX_AHEAD_S: usize = 30;
 
+/// How far (seconds) a side's placement may lag or lead its fitted line before it is moved
+/// back onto it. The line's offset is refitted as marks come and wanders by a few
+/// hundredths of a millisecond; followed chunk by chunk, each wander would skip or repeat a
+/// sample (at the nominal rate) and the copy would no longer be exact. Capture times are known
+/// to about 0.3 ms: a tenth of a millisecond more is within what the placement can claim.
+const FOLLOW_S: f64 = 0.000_1;
+
 /// Seconds of output after which the start's memory is given back (the clock fits and the
 /// devices' buffers are settled by then).
 const TRIM_AFTER_S: u64 = 5;
@@ -143,6 +150,9 @@ struct Live {
     silent: u64,
     gaps: u32,
     dropped_ahead: u64,
+    /// Where the last render ended: the output time after it, and the source frame it placed
+    /// there (the next render goes on from it while the line is near).
+    next: Option<(f64, f64)>,
 }
 
 impl Live {
@@ -234,13 +244,24 @@ impl Live {
                 interpolate(buf, k - base)
             }
         };
+        let t_after = t_last + 1.0 / rate;
+        let follow = FOLLOW_S * self.side.format.rate as f64;
+        let next = self.next.take();
         match span {
-            Some((k0, k1)) => {
+            Some((mut k0, mut k1)) => {
                 let step = if len > 1 {
                     (k1 - k0) / (len - 1) as f64
                 } else {
                     0.0
                 };
+                // Going on from the last render, while the line has not moved further than
+                // `FOLLOW_S` from it.
+                if let Some((t_next, k_next)) = next
+                    && (t0 - t_next).abs() < 0.5 / rate
+                    && (k0 - k_next).abs() <= follow
+                {
+                    (k0, k1) = (k_next, k1 + (k_next - k0));
+                }
                 // At exactly the output's rate (within 1e-7: under a thousandth of a sample
                 // over a chunk) nothing is resampled: each output frame is the source's
                 // nearest sample, so the audio is copied exactly. The placement errs by at
@@ -256,8 +277,10 @@ impl Live {
                     // `first` is at least 1: adding a half and truncating rounds it.
                     let i = (first + 0.5) as usize;
                     out.extend(buf[i..i + len as usize].iter().map(|&v| Some(v)));
+                    self.next = Some((t_after, base + (i + len as usize) as f64));
                 } else {
                     out.extend((0..len).map(|j| at(k0 + j as f64 * step)));
+                    self.next = Some((t_after, k0 + len as f64 * step));
                 }
             }
             None => out.extend((0..len).map(|j| clock.frame_at(t0 + j as f64 / rate).and_then(at))),
@@ -267,7 +290,9 @@ impl Live {
     /// Forgets source frames before `t` (output has passed them).
     fn trim(&mut self, t: f64) {
         if let Some(k) = self.clock.frame_at(t) {
-            let keep = (k.floor() as i64 - 4).max(0) as u64;
+            // The next render may go on from up to `FOLLOW_S` before the line.
+            let follow = (FOLLOW_S * self.side.format.rate as f64).ceil() as i64;
+            let keep = (k.floor() as i64 - 4 - follow).max(0) as u64;
             if keep > self.buf_k0 {
                 let n = ((keep - self.buf_k0) as usize).min(self.buf.len());
                 self.buf.drop_front(n);
@@ -365,6 +390,7 @@ impl Mixer {
                 silent: 0,
                 gaps: 0,
                 dropped_ahead: 0,
+                next: None,
             })
             .collect();
         let channels = live.len();
