@@ -6,9 +6,9 @@ cd "$(dirname "$0")/.."
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # Tests whose figures are timing (sides placed on their measured clocks, in real time) run
-# after the rest, one at a time, with nothing else of the suite loading the machine: beside it,
-# a side's first fitted second missed its correlation now and then (0.988 against 0.99), and
-# the announcement test's microphone, played by pw-cat, slipped within its 0.3 s window (0.983).
+# after the rest, one at a time, with nothing else of the suite loading the machine: the
+# announcement test's microphone, played by pw-cat, slipped within its 0.3 s window (0.983)
+# beside it.
 # Under load by design, `make bench` measures recording with both cores busy.
 alone=(live::timed_sources_are_aligned live::one_side_alone_is_recorded_mono
        announce::the_announcement_reaches_the_softphone)

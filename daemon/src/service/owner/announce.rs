@@ -444,13 +444,6 @@ impl Owner {
                 .iter()
                 .any(|p| p.present && p.notice == Told::No)
         });
-        if p.clip == Clip::Notice && untold {
-            let notice = CallInput::Event(Event::Notice(NoticeBy::Announcement));
-            match self.next_state(&id, notice, Some(at)) {
-                Ok((old, next, fx, dir)) => self.transition(conn, old, next, fx, dir, None).await,
-                Err(e) => tracing::warn!(call = %id, "the announcement is not a notice here: {e}"),
-            }
-        }
         let mut detail = format!(
             "played {} ({s:.1} s) into the call through the onrecord microphone",
             p.name
@@ -461,10 +454,20 @@ impl Owner {
                  may not have heard it (it played on your output)",
             );
         }
+        // The entry is published before the notice it gives moves the call on: whoever sees the
+        // next step (the desktop's notification, the state) finds the announcement in the
+        // timeline.
         self.update_call(conn, &id, |c| {
             c.note(at, TimelineKind::Announcement, detail)
         })
         .await;
+        if p.clip == Clip::Notice && untold {
+            let notice = CallInput::Event(Event::Notice(NoticeBy::Announcement));
+            match self.next_state(&id, notice, Some(at)) {
+                Ok((old, next, fx, dir)) => self.transition(conn, old, next, fx, dir, None).await,
+                Err(e) => tracing::warn!(call = %id, "the announcement is not a notice here: {e}"),
+            }
+        }
         if let Some(reply) = p.reply {
             let _ = reply.send(Ok(()));
         }
