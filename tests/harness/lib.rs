@@ -241,6 +241,7 @@ impl Default for TestEnv {
 impl TestEnv {
     /// A world whose user is in Texas, reading the repository's shipped tables.
     pub fn new() -> TestEnv {
+        remember_panics();
         let dir = tempfile::Builder::new()
             .prefix("onrecord-test-")
             .tempdir()
@@ -610,8 +611,40 @@ impl Drop for TestEnv {
                 let _ = f.read_to_string(&mut log);
             }
             eprintln!("--- onrecordd log ---\n{log}--- end of log ---");
+            // Said again after the log, which can be long: a report that keeps only the head
+            // and the tail of the output still says why the test failed.
+            if let Some(why) = PANIC.with(|p| p.borrow_mut().take()) {
+                eprintln!("--- the test failed: {why}");
+            }
         }
     }
+}
+
+thread_local! {
+    /// The latest panic of this thread: where, and its message.
+    static PANIC: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Keeps each thread's latest panic for [`TestEnv`]'s drop to repeat after the daemon's log;
+/// the usual report is printed too.
+fn remember_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let at = info
+                .location()
+                .map_or(String::new(), |l| format!("{}:{}: ", l.file(), l.line()));
+            let msg = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            PANIC.with(|p| *p.borrow_mut() = Some(format!("{at}{msg}")));
+            previous(info);
+        }));
+    });
 }
 
 fn copy_dir(from: &Path, to: &Path) {
