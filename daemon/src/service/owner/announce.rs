@@ -454,18 +454,29 @@ impl Owner {
                  may not have heard it (it played on your output)",
             );
         }
-        // The entry is published before the notice it gives moves the call on: whoever sees the
-        // next step (the desktop's notification, the state) finds the announcement in the
-        // timeline.
-        self.update_call(conn, &id, |c| {
-            c.note(at, TimelineKind::Announcement, detail)
-        })
-        .await;
-        if p.clip == Clip::Notice && untold {
-            let notice = CallInput::Event(Event::Notice(NoticeBy::Announcement));
-            match self.next_state(&id, notice, Some(at)) {
-                Ok((old, next, fx, dir)) => self.transition(conn, old, next, fx, dir, None).await,
-                Err(e) => tracing::warn!(call = %id, "the announcement is not a notice here: {e}"),
+        // A notice moves the call on with its announcement's entry in the same change: whoever
+        // sees the next step (the desktop's notification, the state) finds the announcement in
+        // the timeline, after the notice it gave.
+        let notice = (p.clip == Clip::Notice && untold).then(|| {
+            self.next_state(
+                &id,
+                CallInput::Event(Event::Notice(NoticeBy::Announcement)),
+                Some(at),
+            )
+        });
+        match notice {
+            Some(Ok((old, mut next, fx, dir))) => {
+                next.note(at, TimelineKind::Announcement, detail);
+                self.transition(conn, old, next, fx, dir, None).await;
+            }
+            other => {
+                if let Some(Err(e)) = other {
+                    tracing::warn!(call = %id, "the announcement is not a notice here: {e}");
+                }
+                self.update_call(conn, &id, |c| {
+                    c.note(at, TimelineKind::Announcement, detail)
+                })
+                .await;
             }
         }
         if let Some(reply) = p.reply {
