@@ -16,7 +16,9 @@ skip=()
 for t in "${alone[@]}"; do skip+=(--skip "$t"); done
 cargo test --workspace --lib --bins --tests -- "${skip[@]}" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
-cargo test -p onrecord-tests --test tests -- --test-threads=1 "${alone[@]}" 2>&1 | tee -a "$log"
+# The same selection of packages as above, so that cargo reuses its test binary (one
+# package alone unifies features differently and rebuilds it).
+cargo test --workspace --lib --bins --tests -- --test-threads=1 "${alone[@]}" 2>&1 | tee -a "$log"
 [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
 passed=$(grep -o '^test result: [A-Za-z]*\. [0-9]* passed' "$log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -o '[0-9]* failed;' "$log" | awk '{s+=$1} END {print s+0}')

@@ -23,6 +23,8 @@ pub struct PipeWire {
     servers: Vec<Child>,
     feeds: Vec<Child>,
     env: Vec<(String, String)>,
+    /// Where the servers' logs are (`pipewire.log`…).
+    logs: std::path::PathBuf,
 }
 
 impl PipeWire {
@@ -93,6 +95,7 @@ impl PipeWire {
             _turn: realtime_turn(),
             servers: Vec::new(),
             feeds: Vec::new(),
+            logs: root.to_owned(),
             env: vec![
                 ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
                 ("HOME".into(), root.join("home").display().to_string()),
@@ -362,6 +365,22 @@ impl PipeWire {
 
 impl Drop for PipeWire {
     fn drop(&mut self) {
+        // A failing test says which server had exited and how, and ends each server's log.
+        if std::thread::panicking() {
+            for (server, c) in ["pipewire", "wireplumber", "pipewire-pulse"]
+                .iter()
+                .zip(self.servers.iter_mut())
+            {
+                if let Ok(Some(status)) = c.try_wait() {
+                    eprintln!("--- {server} had exited: {status}");
+                }
+                let log = std::fs::read_to_string(self.logs.join(format!("{server}.log")))
+                    .unwrap_or_default();
+                let lines: Vec<&str> = log.lines().collect();
+                let tail = lines[lines.len().saturating_sub(15)..].join("\n");
+                eprintln!("--- the end of {server}'s log ---\n{tail}");
+            }
+        }
         for c in self.feeds.iter_mut().chain(self.servers.iter_mut().rev()) {
             let _ = c.kill();
             let _ = c.wait();
