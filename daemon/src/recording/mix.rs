@@ -558,3 +558,7 @@ impl Mixer {
             .unwrap_or_else(|p| p.into_inner()) = stats;
     }
 }
+
+#[cfg(test)]
+#[path = "mix_tests.rs"]
+mod tests;

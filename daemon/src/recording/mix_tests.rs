@@ -1,0 +1,110 @@
+//! The writer's placement of a side (pure: marks and samples handed in, no threads).
+
+use super::*;
+
+const RATE: f64 = 48_000.0;
+
+/// A side whose sample at frame `k` is `k` itself (exact in f32 for these lengths), delivered
+/// 960 frames at a time.
+fn side() -> Live {
+    let (_, consumer) = rtrb::RingBuffer::<u8>::new(4);
+    let (_, marks) = rtrb::RingBuffer::<Mark>::new(4);
+    Live {
+        side: Side {
+            label: "test".into(),
+            ring: Arc::new(Ring::default()),
+            sink: SinkRef(std::ptr::null()),
+            consumer,
+            marks,
+            format: AudioFormat {
+                sample_format: SAMPLE_F32,
+                rate: RATE as u32,
+                channels: 1,
+            },
+        },
+        clock: SourceClock::new(RATE as u32),
+        buf: Samples::default(),
+        buf_k0: 0,
+        received: 0,
+        last_mark_s: None,
+        gap_from: None,
+        silent: 0,
+        gaps: 0,
+        dropped_ahead: 0,
+        next: None,
+    }
+}
+
+/// Delivers up to time `until`: each delivery of 960 frames late by `late(t)` seconds.
+fn deliver(l: &mut Live, until: f64, late: &impl Fn(f64) -> f64) {
+    while (l.received as f64 + 960.0) / RATE <= until {
+        let k = l.received + 960;
+        l.buf.extend((l.received..k).map(|i| i as f32));
+        l.received = k;
+        let t = 100.0 + k as f64 / RATE;
+        l.clock.mark(k, t + late(t - 100.0), k);
+    }
+}
+
+/// Renders 0.1 s chunks from 3 s to 9 s of the side, delivering half a second ahead of each:
+/// for every chunk, the source frame its first sample came from, and where the fitted line
+/// put that time.
+fn placements(late: impl Fn(f64) -> f64) -> Vec<(f64, f64)> {
+    let mut l = side();
+    let mut out = Vec::new();
+    let mut placed = Vec::new();
+    let len = 4800u64;
+    for c in 0..60u64 {
+        let t0 = 103.0 + (c * len) as f64 / RATE;
+        deliver(&mut l, t0 - 100.0 + 0.6, &late);
+        let line = l.clock.frame_at(t0).unwrap();
+        l.render(t0, len, RATE, &mut out);
+        let got: Vec<f32> = out.iter().map(|v| v.expect("audio")).collect();
+        // Within a chunk, the copy is exact: consecutive source samples.
+        assert!(
+            got.windows(2).all(|w| w[1] == w[0] + 1.0),
+            "chunk {c} is not a plain copy"
+        );
+        placed.push((got[0] as f64, line));
+    }
+    placed
+}
+
+/// Samples skipped or repeated between chunks.
+fn slips(placed: &[(f64, f64)]) -> usize {
+    placed
+        .windows(2)
+        .filter(|w| w[1].0 != w[0].0 + 4800.0)
+        .count()
+}
+
+/// The line's offset wanders (here: the deliveries' least lateness creeps by 8 µs a second,
+/// 48 µs over the chunks rendered): the side stays one exact copy from the first chunk to the
+/// last, and never further than 0.1 ms (4.8 frames) from the line.
+#[test]
+fn a_side_at_the_output_rate_is_copied_without_slips_while_its_line_wanders() {
+    let placed = placements(|t| 0.000_2 + 8e-6 * t);
+    assert_eq!(slips(&placed), 0, "{placed:?}");
+    for (got, line) in &placed {
+        assert!(
+            (got - line).abs() <= 4.8 + 0.5,
+            "{got} placed, the line at {line}"
+        );
+    }
+}
+
+/// A line that moves further (40 µs a second, 0.24 ms over the chunks): the side is moved
+/// back onto it each time it strays beyond 0.1 ms, a few frames at a time, not every time
+/// the line crosses half a sample.
+#[test]
+fn a_side_whose_line_moves_further_is_moved_back_onto_it() {
+    let placed = placements(|t| 0.000_2 + 40e-6 * t);
+    let n = slips(&placed);
+    assert!((1..=4).contains(&n), "{n} slips: {placed:?}");
+    for (got, line) in &placed {
+        assert!(
+            (got - line).abs() <= 4.8 + 0.5,
+            "{got} placed, the line at {line}"
+        );
+    }
+}
