@@ -33,10 +33,12 @@ const NOTE_GAP_S: f64 = 0.02;
 const MAX_AHEAD_S: usize = 30;
 
 /// How far (seconds) a side's placement may lag or lead its fitted line before it is moved
-/// back onto it. The line's offset is refitted as marks come and wanders by a few
+/// back toward it. The line's offset is refitted as marks come and wanders by a few
 /// hundredths of a millisecond; followed chunk by chunk, each wander would skip or repeat a
 /// sample (at the nominal rate) and the copy would no longer be exact. Capture times are known
 /// to about 0.3 ms: a tenth of a millisecond more is within what the placement can claim.
+/// Beyond it, the side is moved a frame a chunk (never several samples at once, which a
+/// listener or a correlation would notice more), unless the line moved four times as far.
 const FOLLOW_S: f64 = 0.000_1;
 
 /// Seconds of output after which the start's memory is given back (the clock fits and the
@@ -254,13 +256,24 @@ impl Live {
                 } else {
                     0.0
                 };
-                // Going on from the last render, while the line has not moved further than
-                // `FOLLOW_S` from it.
+                // Going on from the last render while the line is within `FOLLOW_S` of it;
+                // beyond, one frame toward the line a chunk (a sample skipped or repeated, the
+                // least a copy can move); four times beyond (the source's time really moved),
+                // onto the line at once.
                 if let Some((t_next, k_next)) = next
                     && (t0 - t_next).abs() < 0.5 / rate
-                    && (k0 - k_next).abs() <= follow
                 {
-                    (k0, k1) = (k_next, k1 + (k_next - k0));
+                    let off = k0 - k_next;
+                    let start = if off.abs() <= follow {
+                        Some(k_next)
+                    } else if off.abs() <= 4.0 * follow {
+                        Some(k_next + off.signum())
+                    } else {
+                        None
+                    };
+                    if let Some(start) = start {
+                        (k0, k1) = (start, k1 + (start - k0));
+                    }
                 }
                 // At exactly the output's rate (within 1e-7: under a thousandth of a sample
                 // over a chunk) nothing is resampled: each output frame is the source's
