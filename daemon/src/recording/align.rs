@@ -278,17 +278,19 @@ impl SourceClock {
             }
             return;
         }
+        // This mark, should it be the one to wait on.
+        let this = Suspect {
+            before,
+            k,
+            resid,
+            last: (k, t),
+        };
         let Some(mut s) = self
             .suspect
             .take()
             .filter(|s| resid.signum() == s.resid.signum())
         else {
-            self.suspect = Some(Suspect {
-                before,
-                k,
-                resid,
-                last: (k, t),
-            });
+            self.suspect = Some(this);
             return;
         };
         // A source held up (its thread not scheduled) delivers what it missed one delivery
@@ -325,12 +327,7 @@ impl SourceClock {
                 self.segments.remove(0);
             }
         } else {
-            self.suspect = Some(Suspect {
-                before,
-                k,
-                resid,
-                last: (k, t),
-            });
+            self.suspect = Some(this);
         }
     }
 

@@ -158,6 +158,22 @@ struct Live {
 }
 
 impl Live {
+    fn new(side: Side) -> Live {
+        Live {
+            clock: SourceClock::new(side.format.rate),
+            side,
+            buf: Samples::default(),
+            buf_k0: 0,
+            received: 0,
+            last_mark_s: None,
+            gap_from: None,
+            silent: 0,
+            gaps: 0,
+            dropped_ahead: 0,
+            next: None,
+        }
+    }
+
     /// Takes what the source delivered since the last pass.
     fn pull(&mut self) {
         while let Ok(m) = self.side.marks.pop() {
@@ -390,22 +406,7 @@ struct Mixer {
 
 impl Mixer {
     fn new(sides: Vec<Side>, shared: Arc<MixShared>, out: Output, rate: u32, notes: Notes) -> Self {
-        let live: Vec<Live> = sides
-            .into_iter()
-            .map(|side| Live {
-                clock: SourceClock::new(side.format.rate),
-                side,
-                buf: Samples::default(),
-                buf_k0: 0,
-                received: 0,
-                last_mark_s: None,
-                gap_from: None,
-                silent: 0,
-                gaps: 0,
-                dropped_ahead: 0,
-                next: None,
-            })
-            .collect();
+        let live: Vec<Live> = sides.into_iter().map(Live::new).collect();
         let channels = live.len();
         Mixer {
             live,

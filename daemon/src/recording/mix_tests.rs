@@ -9,30 +9,18 @@ const RATE: f64 = 48_000.0;
 fn side() -> Live {
     let (_, consumer) = rtrb::RingBuffer::<u8>::new(4);
     let (_, marks) = rtrb::RingBuffer::<Mark>::new(4);
-    Live {
-        side: Side {
-            label: "test".into(),
-            ring: Arc::new(Ring::default()),
-            sink: SinkRef(std::ptr::null()),
-            consumer,
-            marks,
-            format: AudioFormat {
-                sample_format: SAMPLE_F32,
-                rate: RATE as u32,
-                channels: 1,
-            },
+    Live::new(Side {
+        label: "test".into(),
+        ring: Arc::new(Ring::default()),
+        sink: SinkRef(std::ptr::null()),
+        consumer,
+        marks,
+        format: AudioFormat {
+            sample_format: SAMPLE_F32,
+            rate: RATE as u32,
+            channels: 1,
         },
-        clock: SourceClock::new(RATE as u32),
-        buf: Samples::default(),
-        buf_k0: 0,
-        received: 0,
-        last_mark_s: None,
-        gap_from: None,
-        silent: 0,
-        gaps: 0,
-        dropped_ahead: 0,
-        next: None,
-    }
+    })
 }
 
 /// Delivers up to time `until`: each delivery of 960 frames late by `late(t)` seconds.
