@@ -10,8 +10,11 @@ trap 'rm -f "$log"' EXIT
 # announcement test's microphone, played by pw-cat, slipped within its 0.3 s window (0.983)
 # beside it.
 # Under load by design, `make bench` measures recording with both cores busy.
+# The install test runs `make install`, whose `cargo build` relinks the workspace's binaries
+# (a build and a test build unify features differently): beside other tests, a test found
+# onrecordd missing while it was relinked, and the suite's process died of a SIGSEGV.
 alone=(live::timed_sources_are_aligned live::one_side_alone_is_recorded_mono
-       announce::the_announcement_reaches_the_softphone)
+       announce::the_announcement_reaches_the_softphone install::make_install)
 skip=()
 for t in "${alone[@]}"; do skip+=(--skip "$t"); done
 cargo test --workspace --lib --bins --tests -- "${skip[@]}" 2>&1 | tee "$log"
