@@ -15,12 +15,15 @@
 //! - `move APP`: move the application's capture streams (a softphone's microphone) onto the
 //!   virtual microphone, which then carries the source they read; they are moved back (their
 //!   target removed) when the helper ends;
+//! - `kept`: the previous default (said as `previous`) is kept where it survives a crash: with
+//!   `--set-default`, the virtual microphone becomes the default source only then, so that a
+//!   crash at any moment leaves a default that can be given back;
 //! - `quit`, or the end of its input (the daemon ended): restore and end.
 //!
 //! Out (stdout, or the socket; it closes when the microphone has ended):
 //! - `ready MIC`: the virtual microphone is up, carrying `MIC` (`-`: no microphone);
 //! - `previous VALUE`: with `--set-default`, the configured default source before (a JSON value,
-//!   `-` for none, `stale` when it already named the virtual microphone);
+//!   `-` for none, `stale` when it already named the virtual microphone); ours is set on `kept`;
 //! - `playing ID NS HEARD SECONDS`: the first sample reached the graph at CLOCK_MONOTONIC `NS`;
 //!   `HEARD` is 1 when something other than onrecord records from the virtual microphone;
 //!   the clip lasts `SECONDS`;
@@ -54,6 +57,7 @@ pub(crate) const DEFAULT_SOURCE: &str = "default.configured.audio.source";
 enum Input {
     Play(String, String),
     Move(String),
+    Kept,
     Quit,
 }
 
@@ -323,6 +327,7 @@ pub fn run(args: Args, input: impl std::io::BufRead + Send + 'static) -> Result<
             let input = match (words.next(), words.next(), words.next()) {
                 (Some("play"), Some(id), Some(clip)) => Input::Play(id.into(), clip.into()),
                 (Some("quit"), None, None) => Input::Quit,
+                (Some("kept"), None, None) => Input::Kept,
                 (Some("move"), Some(app), rest) => Input::Move(match rest {
                     Some(more) => format!("{app} {more}"),
                     None => app.to_owned(),
@@ -350,6 +355,7 @@ pub fn run(args: Args, input: impl std::io::BufRead + Send + 'static) -> Result<
                 s.to_move.borrow_mut().push(app);
                 s.tick();
             }
+            Input::Kept => s.set_ours(),
             Input::Quit => s.quit(),
         }
     });

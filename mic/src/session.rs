@@ -23,7 +23,7 @@ pub struct Session {
     pub mic_link: RefCell<Option<(u32, pw::link::Link)>>,
     pub ready: Cell<bool>,
     pub set_default: bool,
-    /// The previous default, once we set ours: restored at the end.
+    /// The previous default, once said (ours is set on `kept`): restored at the end.
     pub previous: RefCell<Option<Option<String>>>,
     pub monitor_gain: f32,
     pub playing: RefCell<Option<play::Playback>>,
@@ -69,6 +69,14 @@ impl Session {
         }
     }
 
+    /// The previous default is kept: the virtual microphone becomes the default source (not
+    /// before, nor after the end has begun).
+    pub fn set_ours(&self) {
+        if self.previous.borrow().is_some() && self.quit_seq.get().is_none() {
+            self.set_configured(Some(&json_for(NAME)));
+        }
+    }
+
     /// Makes whatever progress the graph allows; called after every event.
     pub fn tick(&self) {
         if let Some(value) = &self.restore {
@@ -100,7 +108,6 @@ impl Session {
                     }
                 ));
                 *self.previous.borrow_mut() = Some(if stale { None } else { before });
-                self.set_configured(Some(&json_for(NAME)));
             }
         }
         let apps: Vec<String> = self.to_move.borrow_mut().drain(..).collect();

@@ -7,7 +7,8 @@
 //! `onrecord-mic` as a process.
 //!
 //! The configured default source before a call (when `[announcement] default_source` is on)
-//! is kept in `<data>/mic-previous-default` until the microphone that set ours has ended: it
+//! is kept in `<data>/mic-previous-default` (written before ours is set: the helper says the
+//! previous one and sets ours only when told it is `kept`) until the microphone that set ours has ended: it
 //! restores it itself when it ends (quit, or its socket closed); if the daemon was killed
 //! with it, the daemon's next start restores it from that file.
 
@@ -235,6 +236,11 @@ impl Mic {
             return Err(format!("{app:?} is no application name"));
         }
         self.send(&format!("move {app}")).await
+    }
+
+    /// Says the previous default source is kept: it makes the microphone the default.
+    pub async fn kept(&mut self) -> Result<(), String> {
+        self.send("kept").await
     }
 
     /// One command line.

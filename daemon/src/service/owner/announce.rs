@@ -327,10 +327,20 @@ impl Owner {
                 self.mic.carries = Some(carries);
             }
             MicEvent::Previous(previous) => {
+                // Kept first, then ours set: a crash in between leaves nothing to give back.
                 let dir = self.paths.data_dir.clone();
-                if let Err(e) = tokio::task::block_in_place(|| mic::save_previous(&dir, &previous))
-                {
-                    tracing::error!("cannot keep the previous default source: {e}");
+                match tokio::task::block_in_place(|| mic::save_previous(&dir, &previous)) {
+                    Ok(()) => {
+                        if let Some(helper) = self.mic.helper.as_mut()
+                            && let Err(e) = helper.kept().await
+                        {
+                            tracing::warn!("{e}");
+                        }
+                    }
+                    Err(e) => tracing::error!(
+                        "cannot keep the previous default source, so the onrecord microphone \
+                         is not made the default: {e}"
+                    ),
                 }
             }
             MicEvent::Playing {
