@@ -9,6 +9,10 @@
 //! the audio of that time is not delivered, and the host is told `SOURCE_LOST`, then
 //! `SOURCE_BACK`).
 //!
+//! Paced in real time, each delivery carries its first frame's capture time on the file's
+//! clock (the start, plus the frames before it at the paced rate), as a sound server's
+//! devices do: the host places the frames by that clock, not by when this thread woke.
+//!
 //! A `path` file is read as it plays, a quarter of a second ahead (an hour of audio is
 //! hundreds of MB); `left` and `right` are read whole at open and interleaved.
 
@@ -17,6 +21,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+/// Now on CLOCK_MONOTONIC (ns), the clock of capture times.
+fn mono_ns() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
 
 /// Where the samples come from.
 #[derive(Clone)]
@@ -292,10 +302,12 @@ impl CaptureSource for FileSource {
         // The pace of a clock `clock_ppm` fast.
         let rate = self.format.rate as f64 * (1.0 + self.clock_ppm * 1e-6) * self.speed;
         let mut pieces = Pieces::open(&audio, chunk * frame)?;
+        // The device starts now, when asked: not when its thread first runs (a new thread may
+        // wait a scheduler tick, 4 ms, on a busy machine).
+        let (start, start_ns) = (Instant::now(), mono_ns());
         let thread = std::thread::Builder::new()
             .name("capture-file".into())
             .spawn(move || {
-                let start = Instant::now();
                 let mut sent = 0usize;
                 let mut lost = false;
                 while let Some(piece) = pieces.next(chunk * frame) {
@@ -313,7 +325,12 @@ impl CaptureSource for FileSource {
                         sink.event(onrecord_plugin::SOURCE_BACK, "the file's device is back");
                     }
                     lost = in_gap;
-                    if !in_gap {
+                    if !in_gap && realtime {
+                        // As a device stamps its periods: the first frame's capture time on
+                        // this clock (when its schedule made it), not when the thread woke.
+                        let captured = start_ns + (sent as f64 / rate * 1e9) as u64;
+                        sink.deliver_at(piece, frames, captured);
+                    } else if !in_gap {
                         sink.deliver(piece, frames);
                     }
                     sent += frames;
