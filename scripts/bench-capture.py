@@ -30,7 +30,8 @@ and the frames it lost are read from the call's sealed manifest.
 Every recorder (and the idle server) is measured in BENCH_REPEAT rounds, in turn, and each
 figure is the median of its rounds, the CPU's range shown beside it.
 
-Environment: BENCH_SECONDS (default 60), BENCH_REPEAT (default 3), BENCH_STRESS_SECONDS
+Environment: BENCH_SMAPS (a directory: the daemon's /proc/PID/smaps of each round is kept
+there), BENCH_SECONDS (default 60), BENCH_REPEAT (default 3), BENCH_STRESS_SECONDS
 (default 600; 0 skips it).
 """
 import json, os, re, shutil, signal, struct, subprocess, sys, tempfile, time
@@ -207,6 +208,10 @@ def onrecordd(w, seconds, stress=False, storage="storage-wav"):
     threads_before = thread_switches(d.pid)
     m = measure([d.pid] + helpers, seconds)
     threads_after = thread_switches(d.pid)
+    if os.environ.get("BENCH_SMAPS"):
+        # Where the daemon's memory is, mapping by mapping, for a look by hand.
+        with open(f"/proc/{d.pid}/smaps") as src, open(os.path.join(os.environ["BENCH_SMAPS"], f"onrecordd-{storage}-{d.pid}.smaps"), "w") as dst:
+            dst.write(src.read())
     m["daemon_cpu_s"], m["daemon_peak_kib"] = m.pop("by_pid")[d.pid]
     m["helpers"] = len(helpers)
     # Threads that woke at least once a second (the ones on the audio path), with their rate.
