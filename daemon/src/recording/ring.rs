@@ -2,6 +2,7 @@
 
 use crate::capture::CaptureError;
 use onrecord_plugin::abi::*;
+pub use onrecord_plugin::mono_ns;
 use std::ffi::c_void;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -103,11 +104,6 @@ pub struct SinkCtx {
 // SAFETY: `rt` is touched by the source's delivering thread only (one at a time, per the ABI),
 // and by `configure` before the source starts; `events` is behind a mutex.
 unsafe impl Sync for SinkCtx {}
-
-pub fn mono_ns() -> u64 {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
-    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
-}
 
 impl SinkCtx {
     pub fn new(ring: Arc<Ring>) -> SinkCtx {

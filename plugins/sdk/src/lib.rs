@@ -212,6 +212,13 @@ pub trait StorageReader: Send + Sized + 'static {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, String>;
 }
 
+/// Now on CLOCK_MONOTONIC, in nanoseconds: the clock of the capture times `Sink::deliver_at`
+/// takes (and the host's own). A vDSO read: no system call, no lock.
+pub fn mono_ns() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
 /// Creates a recording file as onrecord keeps them: new (never overwriting), readable and
 /// writable by the user only (0600).
 pub fn create_private_file(path: &Path) -> Result<std::fs::File, String> {

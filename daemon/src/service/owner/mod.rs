@@ -192,10 +192,9 @@ pub fn now_us() -> u64 {
 
 /// Now, on the UTC and the monotonic (CLOCK_MONOTONIC) clocks.
 pub fn stamp() -> Stamp {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
     Stamp {
         utc_us: now_us(),
-        mono_us: t.tv_sec as u64 * 1_000_000 + t.tv_nsec as u64 / 1_000,
+        mono_us: crate::recording::mono_ns() / 1_000,
         audio_us: None,
     }
 }
