@@ -118,7 +118,9 @@ impl Decimator {
         let half = self.taps.len() / 2;
         loop {
             let pos = self.next - self.base as f64;
-            let i = pos.floor() as usize;
+            // `pos` is never negative (`base` never passes `next`): truncation is the floor,
+            // without a libm call.
+            let i = pos as usize;
             let need = if self.exact { i + half } else { i + 1 + half };
             if need >= self.buf.len() {
                 break;
@@ -133,7 +135,7 @@ impl Decimator {
             self.next += self.step;
         }
         // Keep what the next outputs need.
-        let keep_from = ((self.next - self.base as f64).floor() as usize).saturating_sub(half);
+        let keep_from = ((self.next - self.base as f64) as usize).saturating_sub(half);
         if keep_from > 0 {
             self.buf.drain(..keep_from);
             self.base += keep_from as u64;

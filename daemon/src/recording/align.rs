@@ -476,9 +476,10 @@ impl Timebase {
     }
 }
 
-/// The signal at fractional frame `k` of `buf` (one channel), by a four-point cubic (Catmull-
-/// Rom) interpolation; `None` when its neighbours are not all in `buf`.
-pub fn interpolate(buf: &[f32], k: f64) -> Option<f32> {
+/// The signal at fractional frame `k` of `buf` (one channel of 16-bit samples), in [-1, 1], by
+/// a four-point cubic (Catmull-Rom) interpolation; `None` when its neighbours are not all in
+/// `buf`.
+pub fn interpolate(buf: &[i16], k: f64) -> Option<f32> {
     if k < 1.0 {
         return None;
     }
@@ -487,6 +488,7 @@ pub fn interpolate(buf: &[f32], k: f64) -> Option<f32> {
     let &[p0, p1, p2, p3] = buf.get(i - 1..i + 3)? else {
         return None;
     };
+    let [p0, p1, p2, p3] = [p0, p1, p2, p3].map(|p| p as f32 / 32768.0);
     let f = (k - i as f64) as f32;
     let c1 = 0.5 * (p2 - p0);
     let c2 = p0 - 2.5 * p1 + 2.0 * p2 - 0.5 * p3;

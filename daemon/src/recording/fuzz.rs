@@ -27,7 +27,7 @@ pub fn fuzz_sink(data: &[u8]) {
     let fb = format.bytes_per_frame();
     let ring = Arc::new(Ring::default());
     let mut ctx = Box::new(SinkCtx::new(ring.clone()));
-    let (mut audio, marks) = ctx.configure(fb, format.rate, true);
+    let (mut audio, marks) = ctx.configure(format, true);
     let Some(mut marks) = marks else {
         return;
     };
@@ -61,6 +61,8 @@ pub fn fuzz_sink(data: &[u8]) {
                 unsafe { source_event(sink.ctx, kind, msg.as_ptr(), msg.len()) }
             }
             _ => {
+                // The ring holds whole 16-bit mono samples, whatever the format delivered.
+                assert_eq!(audio.slots() % 2, 0, "half a sample in the ring");
                 if let Ok(chunk) = audio.read_chunk(audio.slots()) {
                     chunk.commit_all();
                 }

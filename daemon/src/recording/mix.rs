@@ -100,11 +100,13 @@ pub fn offset(frames: u64, rate: u32) -> String {
     format!("{}:{:02}.{:03}", ms / 60_000, ms / 1000 % 60, ms % 1000)
 }
 
-/// A side's samples, oldest first: a vector read from `head` on, compacted once the read part
-/// is the larger (so that reading it as one slice never copies).
+/// A side's samples, oldest first, as 16-bit (what the recording stores: a copy at the output's
+/// rate is exact, and the seconds held at the start take half the memory of floats): a vector
+/// read from `head` on, compacted once the read part is the larger (so that reading it as one
+/// slice never copies).
 #[derive(Default)]
 struct Samples {
-    v: Vec<f32>,
+    v: Vec<i16>,
     head: usize,
 }
 
@@ -113,16 +115,12 @@ impl Samples {
         self.v.len() - self.head
     }
 
-    fn as_slice(&self) -> &[f32] {
+    fn as_slice(&self) -> &[i16] {
         &self.v[self.head..]
     }
 
-    fn extend(&mut self, it: impl IntoIterator<Item = f32>) {
+    fn extend(&mut self, it: impl IntoIterator<Item = i16>) {
         self.v.extend(it);
-    }
-
-    fn push_back(&mut self, x: f32) {
-        self.v.push(x);
     }
 
     /// Forgets the `n` oldest samples. Memory the start (seconds held while the first clock
@@ -143,7 +141,7 @@ impl Samples {
 struct Live {
     side: Side,
     clock: SourceClock,
-    /// Mono samples from frame `buf_k0` on.
+    /// Mono 16-bit samples from frame `buf_k0` on.
     buf: Samples,
     buf_k0: u64,
     received: u64,
@@ -159,10 +157,18 @@ struct Live {
 
 impl Live {
     fn new(side: Side) -> Live {
+        let rate = side.format.rate as f64;
         Live {
             clock: SourceClock::new(side.format.rate),
             side,
-            buf: Samples::default(),
+            // Room for what the start holds (output waits for the first clock fit, at most
+            // `MAX_WAIT_S`, then runs `LOOKAHEAD_S` and a pass behind): taken once rather than
+            // grown by doubling, whose copies would hold the old and the new at once. Pages
+            // are resident only once written.
+            buf: Samples {
+                v: Vec::with_capacity(((MAX_WAIT_S + LOOKAHEAD_S + 1.0) * rate) as usize),
+                head: 0,
+            },
             buf_k0: 0,
             received: 0,
             last_mark_s: None,
@@ -180,9 +186,11 @@ impl Live {
             self.clock.mark(m.frame, m.mono_ns as f64 * 1e-9, m.total);
             self.last_mark_s = Some(m.mono_ns as f64 * 1e-9);
         }
-        let fmt = self.side.format;
-        let fb = fmt.bytes_per_frame();
-        let n = self.side.consumer.slots() / fb * fb;
+        // The ring holds 16-bit mono frames: the callback mixed the source down.
+        debug_assert!(
+            self.side.format.sample_format == SAMPLE_I16 && self.side.format.channels == 1
+        );
+        let n = self.side.consumer.slots() / 2 * 2;
         if n == 0 {
             return;
         }
@@ -190,37 +198,15 @@ impl Live {
             return;
         };
         let (a, b) = chunk.as_slices();
-        let ch = fmt.channels as usize;
-        let bs = fmt.bytes_per_sample();
         for part in [a, b] {
-            match (fmt.sample_format, ch) {
-                // The usual cases (a mono side: 16-bit, or PipeWire's f32 ports) in tight loops.
-                (SAMPLE_I16, 1) => self.buf.extend(
-                    part.chunks_exact(2)
-                        .map(|s| i16::from_le_bytes([s[0], s[1]]) as f32 / 32768.0),
-                ),
-                (SAMPLE_F32, 1) => self.buf.extend(
-                    part.chunks_exact(4)
-                        .map(|s| f32::from_le_bytes([s[0], s[1], s[2], s[3]])),
-                ),
-                _ => {
-                    for frame in part.chunks_exact(fb) {
-                        let mut sum = 0.0f32;
-                        for s in frame.chunks_exact(bs) {
-                            sum += if fmt.sample_format == SAMPLE_F32 {
-                                f32::from_le_bytes([s[0], s[1], s[2], s[3]])
-                            } else {
-                                i16::from_le_bytes([s[0], s[1]]) as f32 / 32768.0
-                            };
-                        }
-                        self.buf.push_back(sum / ch as f32);
-                    }
-                }
-            }
+            self.buf.extend(
+                part.chunks_exact(2)
+                    .map(|s| i16::from_le_bytes([s[0], s[1]])),
+            );
         }
         chunk.commit_all();
-        self.received += (n / fb) as u64;
-        let cap = MAX_AHEAD_S * fmt.rate as usize;
+        self.received += (n / 2) as u64;
+        let cap = MAX_AHEAD_S * self.side.format.rate as usize;
         if self.buf.len() > cap {
             let extra = self.buf.len() - cap;
             self.buf.drop_front(extra);
@@ -245,16 +231,25 @@ impl Live {
         (quiet && t < now - QUIET_S / 2.0) || now - t > MAX_WAIT_S
     }
 
-    /// The source's signal for `len` output frames from time `t0` into `out`: `None` where it
-    /// has none. One segment covering the stretch maps linearly (the usual case).
-    fn render(&mut self, t0: f64, len: u64, rate: f64, out: &mut Vec<Option<f32>>) {
+    /// The source's signal for `len` output frames from time `t0` into `out`; where it has
+    /// none, silence, and `missing` says which (left empty when every frame has audio). One
+    /// segment covering the stretch maps linearly (the usual case).
+    fn render(
+        &mut self,
+        t0: f64,
+        len: u64,
+        rate: f64,
+        out: &mut Vec<i16>,
+        missing: &mut Vec<bool>,
+    ) {
         out.clear();
+        missing.clear();
         let confirmed = self.clock.confirmed_frames() as f64;
         let base = self.buf_k0 as f64;
         let t_last = t0 + (len.max(1) - 1) as f64 / rate;
         let span = self.clock.frames_over(t0, t_last);
         let clock = &self.clock;
-        let buf: &[f32] = self.buf.as_slice();
+        let buf: &[i16] = self.buf.as_slice();
         let at = |k: f64| {
             if k + 3.0 > confirmed || k < base {
                 None
@@ -305,14 +300,18 @@ impl Live {
                 if whole {
                     // `first` is at least 1: adding a half and truncating rounds it.
                     let i = (first + 0.5) as usize;
-                    out.extend(buf[i..i + len as usize].iter().map(|&v| Some(v)));
+                    out.extend_from_slice(&buf[i..i + len as usize]);
                     self.next = Some((t_after, base + (i + len as usize) as f64));
                 } else {
-                    out.extend((0..len).map(|j| at(k0 + j as f64 * step)));
+                    fill(out, missing, (0..len).map(|j| at(k0 + j as f64 * step)));
                     self.next = Some((t_after, k0 + len as f64 * step));
                 }
             }
-            None => out.extend((0..len).map(|j| clock.frame_at(t0 + j as f64 / rate).and_then(at))),
+            None => fill(
+                out,
+                missing,
+                (0..len).map(|j| clock.frame_at(t0 + j as f64 / rate).and_then(at)),
+            ),
         }
     }
 
@@ -328,6 +327,20 @@ impl Live {
                 self.buf_k0 += n as u64;
             }
         }
+    }
+}
+
+/// Renders interpolated values into `out` as 16-bit (silence where there is none), and which are
+/// missing into `missing`, left empty when none is.
+fn fill(out: &mut Vec<i16>, missing: &mut Vec<bool>, values: impl Iterator<Item = Option<f32>>) {
+    let mut any = false;
+    for v in values {
+        out.push(v.map_or(0, to_i16));
+        missing.push(v.is_none());
+        any |= v.is_none();
+    }
+    if !any {
+        missing.clear();
     }
 }
 
@@ -399,9 +412,11 @@ struct Mixer {
     rate: u32,
     next: u64,
     trimmed: bool,
-    /// One chunk of interleaved i16 output, and one side's rendering of it.
+    /// One chunk of interleaved i16 output, one side's rendering of it, and which of its frames
+    /// had no audio.
     frame: Vec<u8>,
-    scratch: Vec<Option<f32>>,
+    scratch: Vec<i16>,
+    missing: Vec<bool>,
 }
 
 impl Mixer {
@@ -421,6 +436,7 @@ impl Mixer {
             trimmed: false,
             frame: Vec::with_capacity(CHUNK as usize * channels * 2),
             scratch: Vec::with_capacity(CHUNK as usize),
+            missing: Vec::new(),
         }
     }
 
@@ -512,35 +528,28 @@ impl Mixer {
     /// has no audio, with the gap noted when it ends.
     fn render_channel(&mut self, c: usize, t0: f64, len: u64) {
         let channels = self.live.len();
-        let (l, scratch, frame) = (&mut self.live[c], &mut self.scratch, &mut self.frame);
-        l.render(t0, len, self.rate as f64, scratch);
-        if l.gap_from.is_none() && scratch.iter().all(Option::is_some) {
-            // No gap here: convert straight into the channel's slots.
-            for (j, v) in scratch.iter().enumerate() {
-                let s = to_i16(v.unwrap_or(0.0));
-                let i = (j * channels + c) * 2;
-                frame[i..i + 2].copy_from_slice(&s.to_le_bytes());
-            }
+        let (l, scratch, missing) = (&mut self.live[c], &mut self.scratch, &mut self.missing);
+        l.render(t0, len, self.rate as f64, scratch, missing);
+        // Into the channel's slots of the interleaved chunk.
+        for (slot, s) in self
+            .frame
+            .chunks_exact_mut(channels * 2)
+            .zip(scratch.iter())
+        {
+            slot[c * 2..c * 2 + 2].copy_from_slice(&s.to_le_bytes());
+        }
+        if l.gap_from.is_none() && missing.is_empty() {
             return;
         }
-        for (j, v) in scratch.iter().enumerate() {
+        // Where a gap begins or ends.
+        for j in 0..scratch.len() {
             let at = self.next + j as u64;
-            let v = match v {
-                Some(v) => {
-                    if let Some(from) = l.gap_from.take() {
-                        self.tell.gap(l, from, Some(at), at);
-                    }
-                    *v
-                }
-                None => {
-                    l.silent += 1;
-                    l.gap_from.get_or_insert(at);
-                    0.0
-                }
-            };
-            let s = to_i16(v);
-            let i = (j * channels + c) * 2;
-            frame[i..i + 2].copy_from_slice(&s.to_le_bytes());
+            if missing.get(j).copied().unwrap_or(false) {
+                l.silent += 1;
+                l.gap_from.get_or_insert(at);
+            } else if let Some(from) = l.gap_from.take() {
+                self.tell.gap(l, from, Some(at), at);
+            }
         }
     }
 

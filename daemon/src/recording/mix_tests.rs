@@ -4,8 +4,8 @@ use super::*;
 
 const RATE: f64 = 48_000.0;
 
-/// A side whose sample at frame `k` is `k` itself (exact in f32 for these lengths), delivered
-/// 960 frames at a time.
+/// A side whose sample at frame `k` is `k` itself (modulo 2^16: the samples are 16-bit),
+/// delivered 960 frames at a time.
 fn side() -> Live {
     let (_, consumer) = rtrb::RingBuffer::<u8>::new(4);
     let (_, marks) = rtrb::RingBuffer::<Mark>::new(4);
@@ -16,7 +16,7 @@ fn side() -> Live {
         consumer,
         marks,
         format: AudioFormat {
-            sample_format: SAMPLE_F32,
+            sample_format: SAMPLE_I16,
             rate: RATE as u32,
             channels: 1,
         },
@@ -27,7 +27,7 @@ fn side() -> Live {
 fn deliver(l: &mut Live, until: f64, late: &impl Fn(f64) -> f64) {
     while (l.received as f64 + 960.0) / RATE <= until {
         let k = l.received + 960;
-        l.buf.extend((l.received..k).map(|i| i as f32));
+        l.buf.extend((l.received..k).map(|i| i as u16 as i16));
         l.received = k;
         let t = 100.0 + k as f64 / RATE;
         l.clock.mark(k, t + late(t - 100.0), k);
@@ -39,21 +39,25 @@ fn deliver(l: &mut Live, until: f64, late: &impl Fn(f64) -> f64) {
 /// put that time.
 fn placements(late: impl Fn(f64) -> f64) -> Vec<(f64, f64)> {
     let mut l = side();
-    let mut out = Vec::new();
+    let (mut out, mut missing) = (Vec::new(), Vec::new());
     let mut placed = Vec::new();
     let len = 4800u64;
     for c in 0..60u64 {
         let t0 = 103.0 + (c * len) as f64 / RATE;
         deliver(&mut l, t0 - 100.0 + 0.6, &late);
         let line = l.clock.frame_at(t0).unwrap();
-        l.render(t0, len, RATE, &mut out);
-        let got: Vec<f32> = out.iter().map(|v| v.expect("audio")).collect();
+        l.render(t0, len, RATE, &mut out, &mut missing);
+        assert!(missing.is_empty(), "chunk {c} lacks audio");
         // Within a chunk, the copy is exact: consecutive source samples.
         assert!(
-            got.windows(2).all(|w| w[1] == w[0] + 1.0),
+            out.windows(2).all(|w| w[1] == w[0].wrapping_add(1)),
             "chunk {c} is not a plain copy"
         );
-        placed.push((got[0] as f64, line));
+        // The source frame of the first sample: the one nearest the line with its low 16 bits.
+        let low = out[0] as u16 as i64;
+        let near = line.round() as i64;
+        let first = near + ((low - near).rem_euclid(65536) + 32768) % 65536 - 32768;
+        placed.push((first as f64, line));
     }
     placed
 }

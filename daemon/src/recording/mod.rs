@@ -325,8 +325,7 @@ impl PluginCapture {
         let out_ring = src.ring.clone();
         let opened = self.create_output(call, got, dir, out_ring.clone())?;
         // SAFETY: `sink` is ours until the source starts.
-        let (consumer, _) =
-            unsafe { (*src.sink).configure(got.bytes_per_frame(), got.rate, false) };
+        let (consumer, _) = unsafe { (*src.sink).configure(got, false) };
         src.ring.set_writing(true);
         // onrecord's layout: the caller left, the far side right; one channel is the far side.
         let analysis = Arc::default();
@@ -414,9 +413,7 @@ impl PluginCapture {
         let mut sides = Vec::new();
         for (src, label) in sources.iter_mut().zip(&labels) {
             // SAFETY: each `sink` is ours until its source starts.
-            let (consumer, marks) = unsafe {
-                (*src.sink).configure(src.format.bytes_per_frame(), src.format.rate, true)
-            };
+            let (consumer, marks) = unsafe { (*src.sink).configure(src.format, true) };
             src.ring.set_writing(true);
             sides.push(mix::Side {
                 label: label.clone(),
@@ -424,7 +421,7 @@ impl PluginCapture {
                 sink: mix::SinkRef(src.sink),
                 consumer,
                 marks: marks.expect("timed sinks have marks"),
-                format: src.format,
+                format: ring::mono(src.format),
             });
         }
         let call_id = call.id.clone();

@@ -1,5 +1,6 @@
 //! The ring between a capture callback and the writer thread.
 
+use super::align::to_i16;
 use crate::capture::CaptureError;
 use onrecord_plugin::abi::*;
 pub use onrecord_plugin::mono_ns;
@@ -12,7 +13,9 @@ use std::time::{Duration, Instant};
 const RING_BYTES: usize = 10 * 48_000 * 4;
 /// A timed source's ring holds this many seconds at its own rate: the mixer drains it every
 /// pass (at most half a second apart) into a buffer of its own, whatever the clock fit, so the
-/// ring only covers a pass and a scheduling delay, with room to spare on a loaded machine.
+/// ring only covers a pass and a scheduling delay (and the storage's sync, which the mixer
+/// makes), with room to spare on a loaded machine. The callback writes it as 16-bit mono
+/// (what the mixer takes), two bytes a frame whatever the source delivers.
 const TIMED_RING_S: usize = 3;
 
 /// State shared by the callback, the writer and the owner.
@@ -75,14 +78,19 @@ pub struct Mark {
     pub total: u64,
 }
 
-/// Marks kept between two writer passes: at 100 deliveries a second, 40 s worth.
-const MARKS: usize = 4096;
+/// Marks kept between two writer passes: at 100 deliveries a second, 10 s worth (twenty
+/// passes). A mark lost to a full ring costs a point of the clock fit, never audio.
+const MARKS: usize = 1024;
 
 /// What the callback touches: the producer halves, and nothing that allocates or locks.
 struct RtState {
     producer: Option<rtrb::Producer<u8>>,
     marks: Option<rtrb::Producer<Mark>>,
+    /// Of the delivered frames.
     frame_bytes: usize,
+    /// A timed source's delivered format, which the callback mixes down into the ring as
+    /// 16-bit mono.
+    mono: Option<AudioFormat>,
 }
 
 /// A device event a source reported (`SOURCE_LOST`, `SOURCE_BACK`), with when.
@@ -113,22 +121,24 @@ impl SinkCtx {
                 producer: None,
                 marks: None,
                 frame_bytes: 0,
+                mono: None,
             }),
             events: std::sync::Mutex::new(Vec::new()),
         }
     }
 
     /// Sizes the ring to whole frames (so that its wrap point falls between frames) once the
-    /// format is known, before the source starts; returns the writer's half, and with `timed`
-    /// the consumer of the delivery marks.
+    /// source's format is known, before the source starts; returns the writer's half, and with
+    /// `timed` the consumer of the delivery marks. A timed source's ring holds 16-bit mono
+    /// frames at its rate ([`mono`]), whatever its format.
     pub fn configure(
         &mut self,
-        frame_bytes: usize,
-        rate: u32,
+        format: AudioFormat,
         timed: bool,
     ) -> (rtrb::Consumer<u8>, Option<rtrb::Consumer<Mark>>) {
+        let frame_bytes = format.bytes_per_frame();
         let cap = if timed {
-            TIMED_RING_S * rate as usize * frame_bytes
+            TIMED_RING_S * format.rate as usize * 2
         } else {
             RING_BYTES / frame_bytes * frame_bytes
         };
@@ -136,6 +146,7 @@ impl SinkCtx {
         let rt = self.rt.get_mut();
         rt.producer = Some(p);
         rt.frame_bytes = frame_bytes;
+        rt.mono = timed.then_some(format);
         let marks = timed.then(|| {
             let (mp, mc) = rtrb::RingBuffer::new(MARKS);
             rt.marks = Some(mp);
@@ -196,7 +207,11 @@ unsafe fn push(ctx: *mut c_void, data: *const u8, frames: usize, captured_ns: Op
         return;
     };
     let bytes = unsafe { std::slice::from_raw_parts(data, len) };
-    if producer.push_entire_slice(bytes).is_err() {
+    let pushed = match rt.mono {
+        Some(format) => push_mono(producer, bytes, frames, format),
+        None => producer.push_entire_slice(bytes).is_ok(),
+    };
+    if !pushed {
         sink.ring
             .overruns
             .fetch_add(frames as u64, Ordering::Relaxed);
@@ -213,6 +228,65 @@ unsafe fn push(ctx: *mut c_void, data: *const u8, frames: usize, captured_ns: Op
                 frame,
                 total,
             });
+        }
+    }
+}
+
+/// The ring format of a timed source of `format`: 16-bit mono at its rate.
+pub fn mono(format: AudioFormat) -> AudioFormat {
+    AudioFormat {
+        sample_format: SAMPLE_I16,
+        rate: format.rate,
+        channels: 1,
+    }
+}
+
+/// Writes `frames` frames of `format` into the ring as 16-bit mono (the mean of the channels),
+/// all or nothing: false when they do not fit. No allocation, no lock.
+fn push_mono(p: &mut rtrb::Producer<u8>, data: &[u8], frames: usize, format: AudioFormat) -> bool {
+    let Ok(mut chunk) = p.write_chunk_uninit(frames * 2) else {
+        return false;
+    };
+    let fb = format.bytes_per_frame();
+    let (a, b) = chunk.as_mut_slices();
+    // The ring's length and every write are whole samples: both parts hold whole ones.
+    let (first, second) = data.split_at(a.len() / 2 * fb);
+    mix_down(first, a, format);
+    mix_down(second, b, format);
+    // SAFETY: `mix_down` wrote every byte of both parts.
+    unsafe { chunk.commit_all() };
+    true
+}
+
+/// Frames of `format` in `src` as 16-bit mono samples into `dst` (one per frame): a plain loop
+/// for each of the usual formats (mono 16-bit, PipeWire's mono floats).
+fn mix_down(src: &[u8], dst: &mut [std::mem::MaybeUninit<u8>], format: AudioFormat) {
+    let put = |d: &mut [std::mem::MaybeUninit<u8>], v: i16| {
+        let [lo, hi] = v.to_le_bytes();
+        d[0].write(lo);
+        d[1].write(hi);
+    };
+    let out = dst.chunks_exact_mut(2);
+    match (format.sample_format, format.channels) {
+        (SAMPLE_I16, 1) => {
+            for (s, d) in src.chunks_exact(2).zip(out) {
+                put(d, i16::from_le_bytes([s[0], s[1]]));
+            }
+        }
+        (SAMPLE_F32, 1) => {
+            for (s, d) in src.chunks_exact(4).zip(out) {
+                put(d, to_i16(f32::from_le_bytes([s[0], s[1], s[2], s[3]])));
+            }
+        }
+        (sf, ch) => {
+            let sample = |s: &[u8]| match sf {
+                SAMPLE_F32 => f32::from_le_bytes([s[0], s[1], s[2], s[3]]),
+                _ => i16::from_le_bytes([s[0], s[1]]) as f32 / 32768.0,
+            };
+            for (f, d) in src.chunks_exact(format.bytes_per_frame()).zip(out) {
+                let sum: f32 = f.chunks_exact(format.bytes_per_sample()).map(sample).sum();
+                put(d, to_i16(sum / ch.max(1) as f32));
+            }
         }
     }
 }
@@ -457,6 +531,64 @@ pub fn spawn_writer(
 #[cfg(test)]
 mod plugin_status_tests {
     use super::*;
+
+    /// A timed source's callback mixes what it delivers down to 16-bit mono in the ring: the
+    /// mean of float channels, rounded; 16-bit mono as it came; a delivery that does not fit
+    /// whole is an overrun, and nothing of it is written.
+    #[test]
+    fn a_timed_ring_holds_16_bit_mono_whatever_the_source_delivers() {
+        let ring = Arc::new(Ring::default());
+        ring.set_writing(true);
+        let read = |c: &mut rtrb::Consumer<u8>| -> Vec<i16> {
+            let n = c.slots();
+            let chunk = c.read_chunk(n).unwrap();
+            let (a, b) = chunk.as_slices();
+            let v = [a, b]
+                .concat()
+                .chunks_exact(2)
+                .map(|s| i16::from_le_bytes([s[0], s[1]]))
+                .collect();
+            chunk.commit_all();
+            v
+        };
+        let stereo = AudioFormat {
+            sample_format: SAMPLE_F32,
+            rate: 100,
+            channels: 2,
+        };
+        let mut sink = SinkCtx::new(ring.clone());
+        let (mut c, _marks) = sink.configure(stereo, true);
+        let frames: [[f32; 2]; 3] = [[0.5, 0.25], [-1.0, -1.0], [1.0, 0.0]];
+        let bytes: Vec<u8> = frames
+            .iter()
+            .flatten()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let ctx = &mut sink as *mut SinkCtx as *mut c_void;
+        // SAFETY: `ctx` is a configured SinkCtx; `bytes` holds 3 frames of its format.
+        unsafe { push(ctx, bytes.as_ptr(), 3, None) };
+        assert_eq!(read(&mut c), vec![12288, -32768, 16384]);
+        // Three seconds at 100 Hz: 300 frames fit, 301 do not.
+        let big = vec![0u8; 301 * 8];
+        // SAFETY: as above, 301 frames.
+        unsafe { push(ctx, big.as_ptr(), 301, None) };
+        assert_eq!(c.slots(), 0);
+        assert_eq!(ring.counts().1, 301);
+
+        let mono16 = AudioFormat {
+            sample_format: SAMPLE_I16,
+            rate: 100,
+            channels: 1,
+        };
+        let mut sink = SinkCtx::new(ring.clone());
+        let (mut c, _marks) = sink.configure(mono16, true);
+        let samples = [i16::MIN, -1, 0, 1, i16::MAX];
+        let bytes: Vec<u8> = samples.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let ctx = &mut sink as *mut SinkCtx as *mut c_void;
+        // SAFETY: as above, 5 frames.
+        unsafe { push(ctx, bytes.as_ptr(), 5, None) };
+        assert_eq!(read(&mut c), samples);
+    }
 
     /// The storage plugin's status decides the kind of failure: a full disk (an error) is told
     /// apart from a refused format and from a panic.
