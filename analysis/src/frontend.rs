@@ -187,7 +187,7 @@ fn dot_n<const N: usize>(xs: [&[f32]; N], h: &[f32]) -> [f32; N] {
         let whole = n / 8 * 8;
         let mut acc = [[0f32; 8]; N];
         // SAFETY: SSE is baseline on x86_64; every load reads 4 floats at an index below
-        // `whole`, which is at most the length of every slice.
+        // `whole`, which is at most the length of every slice (all of one length, asserted).
         unsafe {
             let mut lo = [_mm_setzero_ps(); N];
             let mut hi = [_mm_setzero_ps(); N];

@@ -62,7 +62,9 @@ pub struct Side {
     pub sink: SinkRef,
     pub consumer: rtrb::Consumer<u8>,
     pub marks: rtrb::Consumer<Mark>,
-    pub format: AudioFormat,
+    /// The source's rate: its ring holds 16-bit mono frames at it (the callback mixes the
+    /// source down).
+    pub rate: u32,
 }
 
 /// What the owner and the writer share.
@@ -104,7 +106,6 @@ pub fn offset(frames: u64, rate: u32) -> String {
 /// rate is exact, and the seconds held at the start take half the memory of floats): a vector
 /// read from `head` on, compacted once the read part is the larger (so that reading it as one
 /// slice never copies).
-#[derive(Default)]
 struct Samples {
     v: Vec<i16>,
     head: usize,
@@ -157,9 +158,9 @@ struct Live {
 
 impl Live {
     fn new(side: Side) -> Live {
-        let rate = side.format.rate as f64;
+        let rate = side.rate as f64;
         Live {
-            clock: SourceClock::new(side.format.rate),
+            clock: SourceClock::new(side.rate),
             side,
             // Room for what the start holds (output waits for the first clock fit, at most
             // `MAX_WAIT_S`, then runs `LOOKAHEAD_S` and a pass behind): taken once rather than
@@ -187,9 +188,6 @@ impl Live {
             self.last_mark_s = Some(m.mono_ns as f64 * 1e-9);
         }
         // The ring holds 16-bit mono frames: the callback mixed the source down.
-        debug_assert!(
-            self.side.format.sample_format == SAMPLE_I16 && self.side.format.channels == 1
-        );
         let n = self.side.consumer.slots() / 2 * 2;
         if n == 0 {
             return;
@@ -206,7 +204,7 @@ impl Live {
         }
         chunk.commit_all();
         self.received += (n / 2) as u64;
-        let cap = MAX_AHEAD_S * self.side.format.rate as usize;
+        let cap = MAX_AHEAD_S * self.side.rate as usize;
         if self.buf.len() > cap {
             let extra = self.buf.len() - cap;
             self.buf.drop_front(extra);
@@ -258,7 +256,7 @@ impl Live {
             }
         };
         let t_after = t_last + 1.0 / rate;
-        let follow = FOLLOW_S * self.side.format.rate as f64;
+        let follow = FOLLOW_S * self.side.rate as f64;
         let next = self.next.take();
         match span {
             Some((mut k0, mut k1)) => {
@@ -319,7 +317,7 @@ impl Live {
     fn trim(&mut self, t: f64) {
         if let Some(k) = self.clock.frame_at(t) {
             // The next render may go on from up to `FOLLOW_S` before the line.
-            let follow = (FOLLOW_S * self.side.format.rate as f64).ceil() as i64;
+            let follow = (FOLLOW_S * self.side.rate as f64).ceil() as i64;
             let keep = (k.floor() as i64 - 4 - follow).max(0) as u64;
             if keep > self.buf_k0 {
                 let n = ((keep - self.buf_k0) as usize).min(self.buf.len());
@@ -564,7 +562,7 @@ impl Mixer {
             stats.push(onrecord_evidence::SourceStats {
                 source: l.side.label.clone(),
                 frames_received: l.received,
-                rate: l.side.format.rate,
+                rate: l.side.rate,
                 drift_ppm: l.clock.drift_ppm().map(|p| (p * 10.0).round() / 10.0),
                 discontinuities: l.clock.discontinuities,
                 frames_lost: l.clock.lost_frames + l.dropped_ahead,

@@ -15,11 +15,7 @@ fn side() -> Live {
         sink: SinkRef(std::ptr::null()),
         consumer,
         marks,
-        format: AudioFormat {
-            sample_format: SAMPLE_I16,
-            rate: RATE as u32,
-            channels: 1,
-        },
+        rate: RATE as u32,
     })
 }
 

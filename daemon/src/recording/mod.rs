@@ -421,7 +421,7 @@ impl PluginCapture {
                 sink: mix::SinkRef(src.sink),
                 consumer,
                 marks: marks.expect("timed sinks have marks"),
-                format: ring::mono(src.format),
+                rate: src.format.rate,
             });
         }
         let call_id = call.id.clone();

@@ -130,7 +130,7 @@ impl SinkCtx {
     /// Sizes the ring to whole frames (so that its wrap point falls between frames) once the
     /// source's format is known, before the source starts; returns the writer's half, and with
     /// `timed` the consumer of the delivery marks. A timed source's ring holds 16-bit mono
-    /// frames at its rate ([`mono`]), whatever its format.
+    /// frames at its rate, whatever its format.
     pub fn configure(
         &mut self,
         format: AudioFormat,
@@ -229,15 +229,6 @@ unsafe fn push(ctx: *mut c_void, data: *const u8, frames: usize, captured_ns: Op
                 total,
             });
         }
-    }
-}
-
-/// The ring format of a timed source of `format`: 16-bit mono at its rate.
-pub fn mono(format: AudioFormat) -> AudioFormat {
-    AudioFormat {
-        sample_format: SAMPLE_I16,
-        rate: format.rate,
-        channels: 1,
     }
 }
 
