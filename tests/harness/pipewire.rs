@@ -114,6 +114,13 @@ impl PipeWire {
                 ("DBUS_SESSION_BUS_ADDRESS".into(), env.bus.address.clone()),
             ],
         };
+        // pipewire-pulse makes `$XDG_RUNTIME_DIR/pulse` when it finds none (stat, then mkdir),
+        // and gives up if it appeared in between: a client (`pactl`, which the harness runs
+        // while the server starts) makes it too. Made first, there is nothing to race for.
+        let pulse = root.join("run/pulse");
+        std::fs::create_dir_all(&pulse).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&pulse, std::fs::Permissions::from_mode(0o700)).unwrap();
         for server in ["pipewire", "wireplumber", "pipewire-pulse"] {
             let log = std::fs::File::create(root.join(format!("{server}.log"))).unwrap();
             let child = pw
