@@ -5,6 +5,7 @@
 //! `cargo run --release -p onrecord-analysis --example live_cost [minutes]`
 
 use onrecord_analysis::Analyzer;
+use onrecord_analysis::frontend::to_i16;
 use std::time::Instant;
 
 fn main() {
@@ -37,8 +38,11 @@ fn main() {
             })
             .collect()
     };
+    // As the daemon pushes them: 16-bit, a recording's own samples.
+    let ints = |x: Vec<f32>| -> Vec<i16> { x.into_iter().map(to_i16).collect() };
     let (music, quiet) = (minute(true, &mut noise), minute(false, &mut noise));
-    let near_minute: Vec<f32> = quiet.iter().map(|v| v * 0.5).collect();
+    let near_minute = ints(quiet.iter().map(|v| v * 0.5).collect());
+    let (music, quiet) = (ints(music), ints(quiet));
     let began = Instant::now();
     let mut window = Instant::now();
     for p in 0..minutes * 600 {
@@ -46,7 +50,7 @@ fn main() {
         let src = if (p / 600) % 2 == 0 { &music } else { &quiet };
         let at = (p % 600) * piece;
         let (far, near) = (&src[at..at + piece], &near_minute[at..at + piece]);
-        a.push(far, Some(near));
+        a.push_i16(far, Some(near));
         if p % 20 == 19 {
             let _ = a.summary_recent(120.0);
         }

@@ -87,6 +87,18 @@ impl Channel {
         self.buf.clear();
         let buf = &mut self.buf;
         self.dec.push(samples, &mut |v| buf.push(v));
+        self.frames();
+    }
+
+    pub(crate) fn push_i16(&mut self, samples: &[i16]) {
+        self.buf.clear();
+        let buf = &mut self.buf;
+        self.dec.push_i16(samples, &mut |v| buf.push(v));
+        self.frames();
+    }
+
+    /// The 8 kHz samples just made (in `buf`) into frames.
+    fn frames(&mut self) {
         if let Some(d) = &mut self.dtmf {
             d.push(&self.buf);
         }

@@ -5,7 +5,7 @@
 //! Stereo recordings are onrecord's layout: left the caller's microphone, right the far side.
 //! A mono recording is analysed as the far side alone.
 
-use super::{Analyzer, Summary};
+use super::{Analyzer, Summary, frontend::to_i16};
 use std::io::Read;
 use std::path::Path;
 
@@ -54,7 +54,7 @@ pub fn analyze_pcm(mut pcm: impl Read, f: Pcm, shown: &str) -> Result<FileAnalys
     let width = if f.float { 4 } else { 2 };
     let mut a = Analyzer::new(f.rate, channels >= 2);
     let mut bytes = vec![0u8; PIECE * channels * width];
-    let mut samples: Vec<f32> = Vec::with_capacity(PIECE * channels);
+    let mut samples: Vec<i16> = Vec::with_capacity(PIECE * channels);
     loop {
         let mut n = 0;
         while n < bytes.len() {
@@ -71,13 +71,13 @@ pub fn analyze_pcm(mut pcm: impl Read, f: Pcm, shown: &str) -> Result<FileAnalys
             samples.extend(
                 bytes[..whole]
                     .chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+                    .map(|b| to_i16(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
             );
         } else {
             samples.extend(
                 bytes[..whole]
                     .chunks_exact(2)
-                    .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32_768.0),
+                    .map(|b| i16::from_le_bytes([b[0], b[1]])),
             );
         }
         feed(&mut a, &samples, channels);
@@ -92,9 +92,9 @@ pub fn analyze_pcm(mut pcm: impl Read, f: Pcm, shown: &str) -> Result<FileAnalys
     })
 }
 
-fn feed(a: &mut Analyzer, data: &[f32], channels: usize) {
+fn feed(a: &mut Analyzer, data: &[i16], channels: usize) {
     if channels == 1 {
-        a.push(data, None);
+        a.push_i16(data, None);
     } else {
         a.push_interleaved(data, channels, 1, Some(0));
     }
@@ -107,9 +107,9 @@ fn run(
     samples: impl Iterator<Item = Result<f32, String>>,
 ) -> Result<Summary, String> {
     let mut a = Analyzer::new(rate, channels >= 2);
-    let mut buf: Vec<f32> = Vec::with_capacity(PIECE * channels);
+    let mut buf: Vec<i16> = Vec::with_capacity(PIECE * channels);
     for s in samples {
-        buf.push(s?);
+        buf.push(to_i16(s?));
         if buf.len() == PIECE * channels {
             feed(&mut a, &buf, channels);
             buf.clear();

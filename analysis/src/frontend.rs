@@ -39,35 +39,37 @@ pub struct Frame {
     pub fp: u16,
 }
 
-/// Low-pass filters to the telephone band and takes 8 kHz samples at any input rate.
+/// Low-pass filters to the telephone band and takes 8 kHz samples at any input rate, in fixed
+/// point: 16-bit samples times 16-bit taps, summed in 32 bits. A recording's samples are 16-bit
+/// already, integer products of any order sum to the same value (no rounding between them), and
+/// the products vectorize to the SIMD multiply-add of pairs every x86_64 has: a quarter of the
+/// float filter's cost, which was most of the live analysis's.
 pub struct Decimator {
     /// Input samples per output sample.
     step: f64,
-    taps: Vec<f32>,
+    /// The filter's taps times `2^shift`.
+    taps: Vec<i16>,
+    /// From a sum of products back to [-1, 1]: `1 / (32768 * 2^shift)`.
+    scale: f32,
     /// Input not yet consumed; `buf[0]` is input sample number `base`.
-    buf: Vec<f32>,
+    buf: Vec<i16>,
     base: u64,
     /// The next output's position in input samples.
     next: f64,
     exact: bool,
+    /// Float input as 16-bit (kept: no allocation per push).
+    ints: Vec<i16>,
 }
 
 impl Decimator {
     /// A cheap one for energy alone (the caller's side: talking or not): each output the mean
     /// of the input around it, no band limit to speak of.
     pub fn coarse(rate: u32) -> Decimator {
-        let mut d = Decimator::new(RATE);
         let n = ((rate as f64 / RATE as f64).round() as usize).max(1) | 1;
-        d.step = rate as f64 / RATE as f64;
-        d.exact = d.step.fract() == 0.0;
-        d.taps = vec![1.0 / n as f32; n];
-        d.buf = vec![0.0; n / 2];
-        d.next = (n / 2) as f64;
-        d
+        Decimator::with_taps(rate, vec![1.0 / n as f64; n])
     }
 
     pub fn new(rate: u32) -> Decimator {
-        let step = rate as f64 / RATE as f64;
         // Passband to 3400 Hz; whatever folds back from 4000..4600 Hz lands above 3400, out of
         // the band the features look at. Windowed sinc (Blackman), odd length.
         let taps = if rate == RATE {
@@ -76,7 +78,7 @@ impl Decimator {
             let cutoff = 4000.0 / rate as f64;
             let n = ((4.0 * rate as f64 / 1200.0).ceil() as usize) | 1;
             let m = (n - 1) as f64 / 2.0;
-            let mut t: Vec<f64> = (0..n)
+            let t: Vec<f64> = (0..n)
                 .map(|i| {
                     let x = i as f64 - m;
                     let sinc = if x == 0.0 {
@@ -91,29 +93,57 @@ impl Decimator {
                 })
                 .collect();
             let sum: f64 = t.iter().sum();
-            t.iter_mut().for_each(|v| *v /= sum);
-            t.into_iter().map(|v| v as f32).collect()
+            t.into_iter().map(|v| v / sum).collect()
         };
-        let half = taps.len() / 2;
+        Decimator::with_taps(rate, taps)
+    }
+
+    /// `taps` (odd in number, summing to 1) in fixed point, as fine as a 32-bit sum allows: a
+    /// sum of products is at most 32768 times the sum of the taps' magnitudes, so that sum
+    /// stays below 2^16 (and no tap reaches -32768, the one pair the SIMD multiply-add of
+    /// pairs could overflow with).
+    fn with_taps(rate: u32, taps: Vec<f64>) -> Decimator {
+        let quantize = |shift: i32| -> Vec<i16> {
+            taps.iter()
+                .map(|t| (t * 2f64.powi(shift)).round().clamp(-32767.0, 32767.0) as i16)
+                .collect()
+        };
+        let fits = |q: &[i16]| q.iter().map(|&t| i64::from(t).abs()).sum::<i64>() < 1 << 16;
+        let shift = (0..=15).rev().find(|&s| fits(&quantize(s))).unwrap_or(0);
+        let q = quantize(shift);
+        let step = rate as f64 / RATE as f64;
+        let half = q.len() / 2;
         Decimator {
             step,
             exact: step.fract() == 0.0,
+            scale: 1.0 / (32768.0 * 2f64.powi(shift)) as f32,
             // Zeros before the first sample, so the first output is centred on it.
-            buf: vec![0.0; half],
+            buf: vec![0; half],
             base: 0,
             next: half as f64,
-            taps,
+            taps: q,
+            ints: Vec::new(),
         }
     }
 
     fn filtered(&self, i: usize) -> f32 {
         // Centred at buf[i]: needs buf[i - half ..= i + half].
         let half = self.taps.len() / 2;
-        dot(&self.buf[i - half..=i + half], &self.taps)
+        dot(&self.buf[i - half..=i + half], &self.taps) as f32 * self.scale
     }
 
-    /// Appends input and calls `out` with each 8 kHz sample it completes.
+    /// Appends float input (as 16-bit samples, rounded and clamped) and calls `out` with each
+    /// 8 kHz sample it completes.
     pub fn push(&mut self, input: &[f32], out: &mut impl FnMut(f32)) {
+        let mut ints = std::mem::take(&mut self.ints);
+        ints.clear();
+        ints.extend(input.iter().map(|&v| to_i16(v)));
+        self.push_i16(&ints, out);
+        self.ints = ints;
+    }
+
+    /// Appends 16-bit input and calls `out` with each 8 kHz sample it completes.
+    pub fn push_i16(&mut self, input: &[i16], out: &mut impl FnMut(f32)) {
         self.buf.extend_from_slice(input);
         let half = self.taps.len() / 2;
         loop {
@@ -124,24 +154,6 @@ impl Decimator {
             let need = if self.exact { i + half } else { i + 1 + half };
             if need >= self.buf.len() {
                 break;
-            }
-            if self.exact {
-                // The next output too when its input is here: two products side by side.
-                let i2 = (self.next + self.step - self.base as f64) as usize;
-                if i2 + half < self.buf.len() {
-                    let [a, b] = dot_n(
-                        [
-                            &self.buf[i - half..=i + half],
-                            &self.buf[i2 - half..=i2 + half],
-                        ],
-                        &self.taps,
-                    );
-                    out(a);
-                    out(b);
-                    self.next += self.step;
-                    self.next += self.step;
-                    continue;
-                }
             }
             let y = if self.exact {
                 self.filtered(i)
@@ -161,80 +173,56 @@ impl Decimator {
     }
 }
 
-/// A dot product in eight lanes: lane `k` sums the products of the elements at `k` modulo 8,
-/// then the lanes are added in order, then the tail. A float sum is not reordered by the
-/// compiler, and it did not vectorize the lanes written as an array: on x86_64 they are two
-/// SSE registers (part of every x86_64), the same operations in the same order, so the result
-/// is the same to the bit as the plain loop's ([`dot_lanes`]).
-fn dot(x: &[f32], h: &[f32]) -> f32 {
-    dot_n([x], h)[0]
+/// A sample in [-1, 1] as 16-bit, rounded to nearest (half away from zero) and clamped (not a
+/// number: 0), without a libm call.
+pub fn to_i16(v: f32) -> i16 {
+    let x = v * 32768.0;
+    let r = if x >= 0.0 { x + 0.5 } else { x - 0.5 };
+    // `as` saturates: out of range becomes the nearest end.
+    r as i16
 }
 
-/// [`dot`] of each of `xs` (all of one length) with `h`, side by side: each result has its own
-/// lanes, so it is the same to the bit as alone, but the additions of one no longer wait on
-/// the other's (a single product is bound by the latency of its lanes' additions, not by the
-/// loads).
-fn dot_n<const N: usize>(xs: [&[f32]; N], h: &[f32]) -> [f32; N] {
-    assert!(
-        xs.iter().all(|x| x.len() == xs[0].len()),
-        "slices of one length"
-    );
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::*;
-        let mut out = [0f32; N];
-        let n = xs[0].len().min(h.len());
-        let whole = n / 8 * 8;
-        let mut acc = [[0f32; 8]; N];
-        // SAFETY: SSE is baseline on x86_64; every load reads 4 floats at an index below
-        // `whole`, which is at most the length of every slice (all of one length, asserted).
-        unsafe {
-            let mut lo = [_mm_setzero_ps(); N];
-            let mut hi = [_mm_setzero_ps(); N];
-            let hp = h.as_ptr();
-            let mut i = 0;
-            while i < whole {
-                let (b0, b1) = (_mm_loadu_ps(hp.add(i)), _mm_loadu_ps(hp.add(i + 4)));
-                for j in 0..N {
-                    let xp = xs[j].as_ptr();
-                    let (a0, a1) = (_mm_loadu_ps(xp.add(i)), _mm_loadu_ps(xp.add(i + 4)));
-                    lo[j] = _mm_add_ps(lo[j], _mm_mul_ps(a0, b0));
-                    hi[j] = _mm_add_ps(hi[j], _mm_mul_ps(a1, b1));
-                }
-                i += 8;
-            }
-            for j in 0..N {
-                _mm_storeu_ps(acc[j].as_mut_ptr(), lo[j]);
-                _mm_storeu_ps(acc[j].as_mut_ptr().add(4), hi[j]);
-            }
-        }
-        for j in 0..N {
-            let tail: f32 = xs[j][whole..n]
-                .iter()
-                .zip(&h[whole..n])
-                .map(|(a, b)| a * b)
-                .sum();
-            out[j] = acc[j].iter().sum::<f32>() + tail;
-        }
-        out
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    xs.map(|x| dot_lanes(x, h))
+/// The sum of the products, in 32 bits: the caller keeps it from overflowing (see
+/// [`Decimator::with_taps`]). Integer sums of any order are the same, so the products may be
+/// taken in any grouping: on x86_64 eight at a time, by SSE2's multiply-add of pairs (part of
+/// every x86_64; the compiler's own vectorizing of the plain loop took four).
+fn dot(x: &[i16], h: &[i16]) -> i32 {
+    let n = x.len().min(h.len());
+    let (whole, sum) = dot_blocks(&x[..n], &h[..n]);
+    x[whole..n]
+        .iter()
+        .zip(&h[whole..n])
+        .map(|(&a, &b)| i32::from(a) * i32::from(b))
+        .fold(sum, |acc, p| acc.wrapping_add(p))
 }
 
-/// [`dot`] as a plain loop.
-#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-fn dot_lanes(x: &[f32], h: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (xc, hc) = (x.chunks_exact(8), h.chunks_exact(8));
-    let (xr, hr) = (xc.remainder(), hc.remainder());
-    for (a, b) in xc.zip(hc) {
-        for k in 0..8 {
-            acc[k] += a[k] * b[k];
+/// The sum over the first whole blocks of eight of two slices of one length; how many
+/// products that was.
+#[cfg(not(target_arch = "x86_64"))]
+fn dot_blocks(_: &[i16], _: &[i16]) -> (usize, i32) {
+    (0, 0)
+}
+
+#[cfg(target_arch = "x86_64")]
+fn dot_blocks(x: &[i16], h: &[i16]) -> (usize, i32) {
+    use std::arch::x86_64::*;
+    assert_eq!(x.len(), h.len());
+    let whole = x.len() / 8 * 8;
+    // SAFETY: SSE2 is baseline on x86_64; every load reads 8 samples at an index below
+    // `whole`, at most the length of both slices.
+    unsafe {
+        let mut acc = _mm_setzero_si128();
+        let mut i = 0;
+        while i < whole {
+            let a = _mm_loadu_si128(x.as_ptr().add(i) as *const __m128i);
+            let b = _mm_loadu_si128(h.as_ptr().add(i) as *const __m128i);
+            acc = _mm_add_epi32(acc, _mm_madd_epi16(a, b));
+            i += 8;
         }
+        let mut lanes = [0i32; 4];
+        _mm_storeu_si128(lanes.as_mut_ptr() as *mut __m128i, acc);
+        (whole, lanes.iter().fold(0i32, |s, &v| s.wrapping_add(v)))
     }
-    let tail: f32 = xr.iter().zip(hr).map(|(a, b)| a * b).sum();
-    acc.iter().sum::<f32>() + tail
 }
 
 /// Turns 8 kHz samples into frames.
@@ -446,33 +434,67 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_vector_dot_product_is_the_plain_loops_to_the_bit() {
-        // Lengths around the lanes' multiples, the decimator's (161), and values of mixed
-        // magnitude and sign, where a change of summation order would show.
+    fn the_fixed_point_taps_keep_every_sum_in_32_bits_and_the_gain_at_one() {
+        for rate in [8000, 11025, 16000, 22050, 44100, 48000, 96000, 192000] {
+            for d in [Decimator::new(rate), Decimator::coarse(rate)] {
+                let magnitude: i64 = d.taps.iter().map(|&t| i64::from(t).abs()).sum();
+                // The worst input (every sample at -32768 under the sign of its tap).
+                assert!(magnitude * 32768 < 1 << 31, "{rate}: {magnitude}");
+                assert!(d.taps.iter().all(|&t| t > -32768), "{rate}");
+                let gain: i64 = d.taps.iter().map(|&t| i64::from(t)).sum();
+                let gain = gain as f32 * d.scale * 32768.0;
+                assert!((gain - 1.0).abs() < 1e-3, "{rate}: gain {gain}");
+            }
+        }
+        // The worst case itself, through the filter: full scale of the right signs.
+        let d = Decimator::new(48000);
+        let x: Vec<i16> = d
+            .taps
+            .iter()
+            .map(|&t| if t < 0 { 32767 } else { -32768 })
+            .collect();
+        let want: i64 = x
+            .iter()
+            .zip(&d.taps)
+            .map(|(&a, &b)| i64::from(a) * i64::from(b))
+            .sum();
+        assert_eq!(i64::from(dot(&x, &d.taps)), want);
+    }
+
+    #[test]
+    fn the_vector_dot_product_is_the_plain_sum() {
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let mut next = || {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
-            ((seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 10f32.powi((seed % 7) as i32 - 3)
+            (seed >> 48) as i16 / 3
         };
         for n in [0, 1, 7, 8, 9, 15, 16, 17, 63, 160, 161, 162, 1001] {
-            let x: Vec<f32> = (0..n).map(|_| next()).collect();
-            let h: Vec<f32> = (0..n).map(|_| next()).collect();
-            assert_eq!(
-                dot(&x, &h).to_bits(),
-                dot_lanes(&x, &h).to_bits(),
-                "length {n}"
-            );
-            // Side by side, each the same as alone.
-            let y: Vec<f32> = x.iter().rev().copied().collect();
-            let [a, b] = dot_n([&x, &y], &h);
-            assert_eq!(
-                [a.to_bits(), b.to_bits()],
-                [dot_lanes(&x, &h).to_bits(), dot_lanes(&y, &h).to_bits()],
-                "length {n}, two at once"
-            );
+            let x: Vec<i16> = (0..n).map(|_| next()).collect();
+            let h: Vec<i16> = (0..n).map(|_| next() / 8).collect();
+            let want: i64 = x
+                .iter()
+                .zip(&h)
+                .map(|(&a, &b)| i64::from(a) * i64::from(b))
+                .sum();
+            assert_eq!(i64::from(dot(&x, &h)), want, "length {n}");
         }
+    }
+
+    #[test]
+    fn float_input_is_its_16_bit_samples() {
+        let x = sine(48000, 1234.5, 0.5, 0.7);
+        let ints: Vec<i16> = x.iter().map(|&v| to_i16(v)).collect();
+        let (mut a, mut b) = (Decimator::new(48000), Decimator::new(48000));
+        let (mut from_f32, mut from_i16) = (Vec::new(), Vec::new());
+        a.push(&x, &mut |v| from_f32.push(v.to_bits()));
+        b.push_i16(&ints, &mut |v| from_i16.push(v.to_bits()));
+        assert_eq!(from_f32, from_i16);
+        assert_eq!(
+            [to_i16(1.5), to_i16(-1.5), to_i16(f32::NAN), to_i16(0.5)],
+            [32767, -32768, 0, 16384]
+        );
     }
 
     fn sine(rate: u32, hz: f32, secs: f32, amp: f32) -> Vec<f32> {
@@ -491,10 +513,9 @@ mod tests {
         out
     }
 
-    /// Fed a sample at a time, the decimator makes each output alone; fed in pieces, mostly two
-    /// at once: the same values to the bit.
+    /// Fed a sample at a time or in pieces: the same values to the bit.
     #[test]
-    fn outputs_made_two_at_once_are_those_made_alone() {
+    fn pieces_of_any_size_give_the_same_outputs() {
         for rate in [8000, 16000, 44100, 48000] {
             let x: Vec<f32> = sine(rate, 1234.5, 0.5, 0.7)
                 .iter()

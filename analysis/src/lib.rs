@@ -189,10 +189,20 @@ impl Analyzer {
         self.classify(false);
     }
 
-    /// Interleaved frames: `far` and `near` are channel indexes.
+    /// [`Analyzer::push`] of 16-bit samples (a recording's own): the float ones are turned
+    /// into these first ([`frontend::to_i16`]).
+    pub fn push_i16(&mut self, far: &[i16], near: Option<&[i16]>) {
+        self.far.push_i16(far);
+        if let (Some(ch), Some(s)) = (self.near.as_mut(), near) {
+            ch.push_i16(s);
+        }
+        self.classify(false);
+    }
+
+    /// Interleaved 16-bit frames: `far` and `near` are channel indexes.
     pub fn push_interleaved(
         &mut self,
-        data: &[f32],
+        data: &[i16],
         channels: usize,
         far: usize,
         near: Option<usize>,
@@ -202,11 +212,11 @@ impl Analyzer {
                 .skip(c)
                 .step_by(channels)
                 .copied()
-                .collect::<Vec<f32>>()
+                .collect::<Vec<i16>>()
         };
         let f = take(far);
         let n = near.map(take);
-        self.push(&f, n.as_deref());
+        self.push_i16(&f, n.as_deref());
     }
 
     /// Seconds of audio analysed so far.

@@ -27,8 +27,8 @@ pub struct HoldWatch {
     report: HoldReport,
     /// The final summary, for the manifest, once the recording is closed.
     done: Arc<Mutex<Option<Summary>>>,
-    far_buf: Vec<f32>,
-    near_buf: Vec<f32>,
+    far_buf: Vec<i16>,
+    near_buf: Vec<i16>,
 }
 
 /// How often the holds are looked at, in seconds of audio.
@@ -73,7 +73,7 @@ impl HoldWatch {
         }
         let n = self.far_buf.len() as u64;
         self.analyzer
-            .push(&self.far_buf, self.near.map(|_| self.near_buf.as_slice()));
+            .push_i16(&self.far_buf, self.near.map(|_| self.near_buf.as_slice()));
         self.frames += n;
         if self.frames >= self.next_check {
             self.next_check += CHECK_S * self.format.rate as u64;
@@ -115,20 +115,24 @@ impl HoldWatch {
     }
 }
 
-/// Channel `c` of whole frames of `stride` bytes, as floats, appended to `out`: one loop per
-/// sample format, so that each is a plain loop over the frames.
-fn channel(data: &[u8], stride: usize, c: usize, f32s: bool, out: &mut Vec<f32>) {
+/// Channel `c` of whole frames of `stride` bytes, as 16-bit samples (the analysis's own),
+/// appended to `out`: one loop per sample format, so that each is a plain loop over the frames.
+fn channel(data: &[u8], stride: usize, c: usize, f32s: bool, out: &mut Vec<i16>) {
     if f32s {
         let at = c * 4;
-        out.extend(
-            data.chunks_exact(stride)
-                .map(|f| f32::from_le_bytes([f[at], f[at + 1], f[at + 2], f[at + 3]])),
-        );
+        out.extend(data.chunks_exact(stride).map(|f| {
+            onrecord_analysis::frontend::to_i16(f32::from_le_bytes([
+                f[at],
+                f[at + 1],
+                f[at + 2],
+                f[at + 3],
+            ]))
+        }));
     } else {
         let at = c * 2;
         out.extend(
             data.chunks_exact(stride)
-                .map(|f| i16::from_le_bytes([f[at], f[at + 1]]) as f32 / 32768.0),
+                .map(|f| i16::from_le_bytes([f[at], f[at + 1]])),
         );
     }
 }
