@@ -496,15 +496,6 @@ pub fn interpolate(buf: &[i16], k: f64) -> Option<f32> {
     Some(((c3 * f + c2) * f + c1) * f + p1)
 }
 
-/// A sample in [-1, 1] as 16-bit, rounded to nearest (half away from zero) and clamped,
-/// without a libm call.
-pub fn to_i16(v: f32) -> i16 {
-    let x = v * 32768.0;
-    let r = if x >= 0.0 { x + 0.5 } else { x - 0.5 };
-    // `as` saturates: out of range becomes the nearest end.
-    r as i16
-}
-
 #[cfg(test)]
 #[path = "align_tests.rs"]
 mod tests;

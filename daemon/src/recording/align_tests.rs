@@ -1,6 +1,7 @@
 //! The clock fit and the timebase (pure).
 
 use super::*;
+use crate::recording::pcm::to_i16;
 
 /// Marks of a source running `ppm` fast, delivering `period` frames at a time with up to
 /// `jitter` seconds of lateness (a fixed pseudo-random sequence).
@@ -270,19 +271,6 @@ fn interpolation_reproduces_a_smooth_signal() {
     // On a sample, the sample itself: a copy through the interpolation is exact.
     assert_eq!(to_i16(interpolate(&buf, 57.0).unwrap()), buf[57]);
     assert_eq!(interpolate(&buf, 0.5), None);
-    for (v, want) in [
-        (0.0, 0),
-        (0.5, 16384),
-        (-1.0, -32768),
-        (1.0, 32767),
-        (2.0, 32767),
-        (-3.0, -32768),
-        (1.0 / 65536.0, 1),
-        (-1.0 / 65536.0, -1),
-        (0.25 / 32768.0, 0),
-    ] {
-        assert_eq!(to_i16(v), want, "{v}");
-    }
     assert!(interpolate(&buf, 197.5).is_some());
     assert_eq!(interpolate(&buf, 198.5), None);
 }

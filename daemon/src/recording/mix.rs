@@ -5,8 +5,9 @@
 //! counted and noted in the call's timeline with where it lies in the recording; the other
 //! channel goes on. The writer wakes twice a second (and at once when the recording stops).
 
-use super::align::{SourceClock, Timebase, interpolate, to_i16};
+use super::align::{SourceClock, Timebase, interpolate};
 use super::journal::Sealed;
+use super::pcm::to_i16;
 use super::ring::{Mark, Output, Ring, SinkCtx, mono_ns};
 use onrecord_plugin::abi::*;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -22,6 +22,7 @@ mod fuzz;
 pub mod hold;
 mod journal;
 mod mix;
+mod pcm;
 mod repair;
 mod sides;
 mod source;

@@ -1,6 +1,6 @@
 //! The ring between a capture callback and the writer thread.
 
-use super::align::to_i16;
+use super::pcm::{f32s_to_i16s, to_i16};
 use crate::capture::CaptureError;
 use onrecord_plugin::abi::*;
 pub use onrecord_plugin::mono_ns;
@@ -257,23 +257,20 @@ fn mix_down(src: &[u8], dst: &mut [std::mem::MaybeUninit<u8>], format: AudioForm
         d[0].write(lo);
         d[1].write(hi);
     };
-    let out = dst.chunks_exact_mut(2);
     match (format.sample_format, format.channels) {
+        // As it came: a copy (the compiler's memcpy).
         (SAMPLE_I16, 1) => {
-            for (s, d) in src.chunks_exact(2).zip(out) {
-                put(d, i16::from_le_bytes([s[0], s[1]]));
+            for (d, s) in dst.iter_mut().zip(src) {
+                d.write(*s);
             }
         }
-        (SAMPLE_F32, 1) => {
-            for (s, d) in src.chunks_exact(4).zip(out) {
-                put(d, to_i16(f32::from_le_bytes([s[0], s[1], s[2], s[3]])));
-            }
-        }
+        (SAMPLE_F32, 1) => f32s_to_i16s(src, dst),
         (sf, ch) => {
             let sample = |s: &[u8]| match sf {
                 SAMPLE_F32 => f32::from_le_bytes([s[0], s[1], s[2], s[3]]),
                 _ => i16::from_le_bytes([s[0], s[1]]) as f32 / 32768.0,
             };
+            let out = dst.chunks_exact_mut(2);
             for (f, d) in src.chunks_exact(format.bytes_per_frame()).zip(out) {
                 let sum: f32 = f.chunks_exact(format.bytes_per_sample()).map(sample).sum();
                 put(d, to_i16(sum / ch.max(1) as f32));
