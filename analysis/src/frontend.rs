@@ -47,8 +47,11 @@ pub struct Frame {
 pub struct Decimator {
     /// Input samples per output sample.
     step: f64,
-    /// The filter's taps times `2^shift`.
+    /// The filter's taps times `2^shift`, then zeros to a whole number of blocks of eight
+    /// (the SIMD dot product's; a zero tap adds nothing to a sum).
     taps: Vec<i16>,
+    /// Half the number of real taps (odd in number): the filter's centre.
+    half: usize,
     /// From a sum of products back to [-1, 1]: `1 / (32768 * 2^shift)`.
     scale: f32,
     /// Input not yet consumed; `buf[0]` is input sample number `base`.
@@ -110,9 +113,10 @@ impl Decimator {
         };
         let fits = |q: &[i16]| q.iter().map(|&t| i64::from(t).abs()).sum::<i64>() < 1 << 16;
         let shift = (0..=15).rev().find(|&s| fits(&quantize(s))).unwrap_or(0);
-        let q = quantize(shift);
+        let mut q = quantize(shift);
         let step = rate as f64 / RATE as f64;
         let half = q.len() / 2;
+        q.resize(q.len().div_ceil(8) * 8, 0);
         Decimator {
             step,
             exact: step.fract() == 0.0,
@@ -121,15 +125,23 @@ impl Decimator {
             buf: vec![0; half],
             base: 0,
             next: half as f64,
+            half,
             taps: q,
             ints: Vec::new(),
         }
     }
 
     fn filtered(&self, i: usize) -> f32 {
-        // Centred at buf[i]: needs buf[i - half ..= i + half].
-        let half = self.taps.len() / 2;
-        dot(&self.buf[i - half..=i + half], &self.taps) as f32 * self.scale
+        // Centred at buf[i]: needs buf[i - half ..= i + half]; reads the padding's worth beyond
+        // where there is one (the zeros ignore it).
+        let from = i - self.half;
+        // Near the end of what has come in, the real taps alone.
+        let n = if from + self.taps.len() <= self.buf.len() {
+            self.taps.len()
+        } else {
+            2 * self.half + 1
+        };
+        dot(&self.buf[from..from + n], &self.taps[..n]) as f32 * self.scale
     }
 
     /// Appends float input (as 16-bit samples, rounded and clamped) and calls `out` with each
@@ -145,24 +157,31 @@ impl Decimator {
     /// Appends 16-bit input and calls `out` with each 8 kHz sample it completes.
     pub fn push_i16(&mut self, input: &[i16], out: &mut impl FnMut(f32)) {
         self.buf.extend_from_slice(input);
-        let half = self.taps.len() / 2;
-        loop {
-            let pos = self.next - self.base as f64;
-            // `pos` is never negative (`base` never passes `next`): truncation is the floor,
-            // without a libm call.
-            let i = pos as usize;
-            let need = if self.exact { i + half } else { i + 1 + half };
-            if need >= self.buf.len() {
-                break;
+        let half = self.half;
+        // What a filtered sample needs past its centre, the centre included.
+        let reach = half + 1;
+        if self.exact {
+            // A whole number of input samples per output: integer steps.
+            let step = self.step as usize;
+            let mut i = (self.next - self.base as f64) as usize;
+            while i + reach <= self.buf.len() {
+                out(self.filtered(i));
+                i += step;
+                self.next += self.step;
             }
-            let y = if self.exact {
-                self.filtered(i)
-            } else {
+        } else {
+            loop {
+                let pos = self.next - self.base as f64;
+                // `pos` is never negative (`base` never passes `next`): truncation is the
+                // floor, without a libm call.
+                let i = pos as usize;
+                if i + 1 + reach > self.buf.len() {
+                    break;
+                }
                 let f = (pos - i as f64) as f32;
-                self.filtered(i) * (1.0 - f) + self.filtered(i + 1) * f
-            };
-            out(y);
-            self.next += self.step;
+                out(self.filtered(i) * (1.0 - f) + self.filtered(i + 1) * f);
+                self.next += self.step;
+            }
         }
         // Keep what the next outputs need.
         let keep_from = ((self.next - self.base as f64) as usize).saturating_sub(half);
@@ -208,17 +227,27 @@ fn dot_blocks(x: &[i16], h: &[i16]) -> (usize, i32) {
     use std::arch::x86_64::*;
     assert_eq!(x.len(), h.len());
     let whole = x.len() / 8 * 8;
+    let pairs = x.len() / 16 * 16;
     // SAFETY: SSE2 is baseline on x86_64; every load reads 8 samples at an index below
-    // `whole`, at most the length of both slices.
+    // `whole` (the paired loop's second at `i + 8`, below `pairs`), at most the length of
+    // both slices.
     unsafe {
-        let mut acc = _mm_setzero_si128();
+        let load = |p: *const i16, i: usize| _mm_loadu_si128(p.add(i) as *const __m128i);
+        // Two sums, so that each multiply-add need not wait for the last one's.
+        let (mut a0, mut a1) = (_mm_setzero_si128(), _mm_setzero_si128());
         let mut i = 0;
-        while i < whole {
-            let a = _mm_loadu_si128(x.as_ptr().add(i) as *const __m128i);
-            let b = _mm_loadu_si128(h.as_ptr().add(i) as *const __m128i);
-            acc = _mm_add_epi32(acc, _mm_madd_epi16(a, b));
-            i += 8;
+        while i < pairs {
+            a0 = _mm_add_epi32(a0, _mm_madd_epi16(load(x.as_ptr(), i), load(h.as_ptr(), i)));
+            a1 = _mm_add_epi32(
+                a1,
+                _mm_madd_epi16(load(x.as_ptr(), i + 8), load(h.as_ptr(), i + 8)),
+            );
+            i += 16;
         }
+        if i < whole {
+            a0 = _mm_add_epi32(a0, _mm_madd_epi16(load(x.as_ptr(), i), load(h.as_ptr(), i)));
+        }
+        let acc = _mm_add_epi32(a0, a1);
         let mut lanes = [0i32; 4];
         _mm_storeu_si128(lanes.as_mut_ptr() as *mut __m128i, acc);
         (whole, lanes.iter().fold(0i32, |s, &v| s.wrapping_add(v)))
