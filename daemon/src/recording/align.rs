@@ -70,6 +70,8 @@ struct Segment {
     fitted: bool,
     /// Fits in a row that found the same significant drift from the prior (negative: faster).
     agree: i32,
+    /// What a fit computes in (kept: no allocation per fit).
+    scratch: Vec<f64>,
 }
 
 impl Segment {
@@ -87,6 +89,7 @@ impl Segment {
             last_x: 0.0,
             fitted: false,
             agree: 0,
+            scratch: Vec::new(),
         };
         s.add(ka, ta);
         s
@@ -132,27 +135,25 @@ impl Segment {
     /// window apart, and the offset the median over the last ten seconds' bins, so that a
     /// burst (a server catching up) or a stall does not tilt the line.
     fn refit(&mut self, nominal_b: f64) {
-        let all: Vec<(f64, f64)> = self
-            .pts
-            .iter()
-            .chain(self.open.as_ref().map(|o| &o.1))
-            .copied()
-            .collect();
         // The slope from closed bins only: the open one's earliest mark is the least of fewer
         // marks, so it lies later than a closed bin's would, and every slope to it leans the
         // same way (it read as a slower clock, a hundred ppm and more in the first seconds).
-        let closed = &all[..self.pts.len()];
+        // A refit comes four times a second per source, over up to `WINDOW` bins: the order
+        // statistics are selected, not sorted, in a buffer kept between fits.
+        let closed = self.pts.make_contiguous();
+        let scratch = &mut self.scratch;
         if self.last_x * nominal_b >= FIT_SPAN_S && closed.len() >= 4 {
-            let all = closed;
+            let all = &*closed;
             let h = all.len() / 2;
-            let mut slopes: Vec<f64> = (0..all.len() - h)
-                .map(|i| (all[i + h].1 - all[i].1) / (all[i + h].0 - all[i].0))
-                .filter(|b| b.is_finite())
-                .collect();
-            if !slopes.is_empty() {
-                slopes.sort_by(f64::total_cmp);
-                let n = slopes.len();
-                let b = slopes[n / 2];
+            scratch.clear();
+            scratch.extend(
+                (0..all.len() - h)
+                    .map(|i| (all[i + h].1 - all[i].1) / (all[i + h].0 - all[i].0))
+                    .filter(|b| b.is_finite()),
+            );
+            if !scratch.is_empty() {
+                let n = scratch.len();
+                let b = nth(scratch, n / 2);
                 // A drift the marks cannot tell from none is not corrected: the median's
                 // standard error against the distance to the prior rate (the nominal one, or
                 // the one measured before a gap). A short recording from a jittery callback
@@ -162,14 +163,15 @@ impl Segment {
                 // segment after a gap) can understate by far, and from the scatter of every bin
                 // about the fitted line (its median absolute deviation), which is what a slope
                 // over the pairs' span inherits.
-                let iqr = slopes[(3 * n) / 4] - slopes[n / 4];
+                let iqr = nth(scratch, (3 * n) / 4) - nth(scratch, n / 4);
                 let from_slopes = 1.2533 * (iqr / 1.349) / (n as f64).sqrt();
-                let mut resid: Vec<f64> = all.iter().map(|(x, y)| y - b * x).collect();
-                resid.sort_by(f64::total_cmp);
-                let mid = resid[resid.len() / 2];
-                let mut dev: Vec<f64> = resid.iter().map(|r| (r - mid).abs()).collect();
-                dev.sort_by(f64::total_cmp);
-                let sigma = 1.4826 * dev[dev.len() / 2];
+                scratch.clear();
+                scratch.extend(all.iter().map(|(x, y)| y - b * x));
+                let mid = median(scratch);
+                for r in scratch.iter_mut() {
+                    *r = (*r - mid).abs();
+                }
+                let sigma = 1.4826 * median(scratch);
                 let pair_span = all[h].0 - all[0].0;
                 let from_scatter = if pair_span > 0.0 {
                     1.2533 * sigma * std::f64::consts::SQRT_2 / pair_span / (n as f64).sqrt()
@@ -200,13 +202,32 @@ impl Segment {
                 }
             }
         }
-        let recent = &all[all.len().saturating_sub(40)..];
-        let mut offsets: Vec<f64> = recent.iter().map(|(x, y)| y - self.b * x).collect();
-        if !offsets.is_empty() {
-            offsets.sort_by(f64::total_cmp);
-            self.a = offsets[offsets.len() / 2];
+        // The offset over the last forty bins, the open one among them.
+        let open = self.open.as_ref().map(|o| o.1);
+        let recent = &closed[closed
+            .len()
+            .saturating_sub(40 - usize::from(open.is_some()))..];
+        scratch.clear();
+        scratch.extend(
+            recent
+                .iter()
+                .chain(open.as_ref())
+                .map(|(x, y)| y - self.b * x),
+        );
+        if !scratch.is_empty() {
+            self.a = median(scratch);
         }
     }
+}
+
+/// The upper median of `v` (`v` is reordered).
+fn median(v: &mut [f64]) -> f64 {
+    nth(v, v.len() / 2)
+}
+
+/// The `i`th smallest of `v` (as if sorted by `total_cmp`; `v` is reordered).
+fn nth(v: &mut [f64], i: usize) -> f64 {
+    *v.select_nth_unstable_by(i, f64::total_cmp).1
 }
 
 /// A delivery off its segment's line, waiting for the next in its own time to say whether

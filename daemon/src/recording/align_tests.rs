@@ -274,3 +274,20 @@ fn interpolation_reproduces_a_smooth_signal() {
     assert!(interpolate(&buf, 197.5).is_some());
     assert_eq!(interpolate(&buf, 198.5), None);
 }
+
+use proptest::strategy::Strategy as _;
+
+proptest::proptest! {
+    /// The fit's order statistics are the sorted values' (ties and signed zeros included).
+    #[test]
+    fn nth_is_the_sorted_element(
+        mut v in proptest::collection::vec(
+            proptest::prop_oneof![-3i8..3i8, proptest::num::i8::ANY].prop_map(|x| f64::from(x) / 4.0), 1..200),
+        at in 0.0f64..1.0,
+    ) {
+        let i = ((v.len() as f64 * at) as usize).min(v.len() - 1);
+        let mut sorted = v.clone();
+        sorted.sort_by(f64::total_cmp);
+        proptest::prop_assert_eq!(nth(&mut v, i).to_bits(), sorted[i].to_bits());
+    }
+}

@@ -121,8 +121,9 @@ impl Samples {
         &self.v[self.head..]
     }
 
-    fn extend(&mut self, it: impl IntoIterator<Item = i16>) {
-        self.v.extend(it);
+    /// Appends little-endian 16-bit samples (a ring's bytes).
+    fn extend_le(&mut self, bytes: &[u8]) {
+        super::pcm::extend_le_i16s(&mut self.v, bytes);
     }
 
     /// Forgets the `n` oldest samples. Memory the start (seconds held while the first clock
@@ -198,10 +199,7 @@ impl Live {
         };
         let (a, b) = chunk.as_slices();
         for part in [a, b] {
-            self.buf.extend(
-                part.chunks_exact(2)
-                    .map(|s| i16::from_le_bytes([s[0], s[1]])),
-            );
+            self.buf.extend_le(part);
         }
         chunk.commit_all();
         self.received += (n / 2) as u64;

@@ -23,7 +23,10 @@ fn side() -> Live {
 fn deliver(l: &mut Live, until: f64, late: &impl Fn(f64) -> f64) {
     while (l.received as f64 + 960.0) / RATE <= until {
         let k = l.received + 960;
-        l.buf.extend((l.received..k).map(|i| i as u16 as i16));
+        let bytes: Vec<u8> = (l.received..k)
+            .flat_map(|i| (i as u16 as i16).to_le_bytes())
+            .collect();
+        l.buf.extend_le(&bytes);
         l.received = k;
         let t = 100.0 + k as f64 / RATE;
         l.clock.mark(k, t + late(t - 100.0), k);

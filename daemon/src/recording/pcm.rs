@@ -25,6 +25,25 @@ pub fn f32s_to_i16s(src: &[u8], dst: &mut [MaybeUninit<u8>]) {
     }
 }
 
+/// Appends the little-endian 16-bit samples of `src` (whole ones; an odd last byte is left) to
+/// `dst`: one copy of the bytes (on a little-endian machine they are the samples already), where
+/// a loop sample by sample was a tenth of the writer's time.
+pub fn extend_le_i16s(dst: &mut Vec<i16>, src: &[u8]) {
+    let n = src.len() / 2;
+    let at = dst.len();
+    dst.resize(at + n, 0);
+    let new = &mut dst[at..];
+    // SAFETY: the bytes of `new` (2n, initialized by the resize; any bytes are a valid i16),
+    // viewed as bytes (alignment 1) while nothing else borrows `dst`.
+    let bytes = unsafe { std::slice::from_raw_parts_mut(new.as_mut_ptr().cast::<u8>(), 2 * n) };
+    bytes.copy_from_slice(&src[..2 * n]);
+    if cfg!(target_endian = "big") {
+        for s in new {
+            *s = i16::from_le(*s);
+        }
+    }
+}
+
 /// The first whole blocks of eight of the `n` samples, converted; how many samples that was.
 #[cfg(not(target_arch = "x86_64"))]
 fn blocks_to_i16s(_: &[u8], _: &mut [MaybeUninit<u8>], _: usize) -> usize {
@@ -83,6 +102,22 @@ mod tests {
             // SAFETY: initialised above.
             .map(|d| unsafe { i16::from_le_bytes([d[0].assume_init(), d[1].assume_init()]) })
             .collect()
+    }
+
+    #[test]
+    fn little_endian_samples_are_appended_as_read_one_by_one() {
+        let bytes: Vec<u8> = (0..=255u8).cycle().skip(3).take(1001).collect();
+        let mut v = vec![7i16];
+        extend_le_i16s(&mut v, &bytes);
+        let one_by_one: Vec<i16> = std::iter::once(7)
+            .chain(
+                bytes
+                    .chunks_exact(2)
+                    .map(|b| i16::from_le_bytes([b[0], b[1]])),
+            )
+            .collect();
+        assert_eq!(v, one_by_one);
+        assert_eq!(v.len(), 501);
     }
 
     #[test]

@@ -348,12 +348,15 @@ fn plugin_call(f: &dyn Fn(*mut ErrorBuf) -> i32) -> Result<(), CaptureError> {
         len: 0,
     };
     let status = f(&mut eb);
+    if status == STATUS_OK {
+        // Every write of a recording comes here: no message to make.
+        return Ok(());
+    }
     let mut text = String::from_utf8_lossy(&err[..eb.len.min(512)]).into_owned();
     if text.is_empty() {
         text = format!("the storage plugin gave no reason (status {status})");
     }
     match status {
-        STATUS_OK => Ok(()),
         STATUS_UNSUPPORTED => Err(CaptureError::FormatRefused(text)),
         STATUS_PANIC => Err(CaptureError::Panicked(text)),
         _ => Err(CaptureError::Write(text)),
