@@ -1,9 +1,6 @@
 //! From samples to frames: any rate down to the telephone band at 8 kHz, 32 ms windows every
 //! 20 ms, and each window's features.
 
-use realfft::{RealFftPlanner, RealToComplex};
-use std::sync::Arc;
-
 /// The analysis rate: everything a phone line carries.
 pub const RATE: u32 = 8000;
 /// Samples per analysis window (32 ms).
@@ -257,11 +254,9 @@ fn dot_blocks(x: &[i16], h: &[i16]) -> (usize, i32) {
 /// Turns 8 kHz samples into frames.
 pub struct Framer {
     samples: Vec<f32>,
-    fft: Arc<dyn RealToComplex<f32>>,
     window: Vec<f32>,
-    scratch: Vec<realfft::num_complex::Complex<f32>>,
-    spec: Vec<realfft::num_complex::Complex<f32>>,
-    input: Vec<f32>,
+    /// The windowed frame, transformed in place.
+    input: [f32; WIN],
     power: Vec<f32>,
     /// Log spectra of the last three frames (for `stab`).
     logs: [Vec<f32>; 3],
@@ -281,7 +276,6 @@ impl Default for Framer {
 
 impl Framer {
     pub fn new() -> Framer {
-        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(WIN);
         let window = (0..WIN)
             .map(|i| 0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / WIN as f32).cos())
             .collect();
@@ -300,10 +294,7 @@ impl Framer {
             }
         }
         Framer {
-            scratch: fft.make_scratch_vec(),
-            spec: fft.make_output_vec(),
-            input: fft.make_input_vec(),
-            fft,
+            input: [0.0; WIN],
             window,
             samples: Vec::with_capacity(WIN * 4),
             power: vec![0.0; WIN / 2 + 1],
@@ -349,10 +340,10 @@ impl Framer {
         for ((d, s), w) in self.input.iter_mut().zip(x).zip(&self.window) {
             *d = s * w;
         }
-        self.fft
-            .process_with_scratch(&mut self.input, &mut self.spec, &mut self.scratch)
-            .expect("sizes fixed at construction");
-        for (p, c) in self.power.iter_mut().zip(&self.spec) {
+        let spec = microfft::real::rfft_256(&mut self.input);
+        // Bin 0 carries the Nyquist bin's real part as its imaginary one; neither is in the band.
+        spec[0].im = 0.0;
+        for (p, c) in self.power.iter_mut().zip(spec.iter()) {
             *p = c.norm_sqr();
         }
         let band = &self.power[LO_BIN..=HI_BIN];

@@ -249,18 +249,21 @@ impl Analyzer {
         let (base, frames) = (self.far.base, &self.far.recent);
         let w =
             &frames[t.saturating_sub(CONTEXT) - base..(t + CONTEXT + 1 - base).min(frames.len())];
-        let loud: Vec<&Frame> = w.iter().filter(|g| g.db >= thr).collect();
+        // Every frame is classified once, live: the passes below go over the context in place
+        // (the sums in the same order as over a collected copy).
+        let loud = || w.iter().filter(|g| g.db >= thr);
+        let n_loud = loud().count();
         if f.peak > TONE_PEAK {
-            let agree: Vec<f32> = loud
-                .iter()
-                .filter(|g| g.peak > TONE_PEAK && g.pbin.abs_diff(f.pbin) <= 1)
-                .map(|g| g.db)
-                .collect();
-            let mean = agree.iter().sum::<f32>() / agree.len().max(1) as f32;
-            let spread = (agree.iter().map(|d| (d - mean).powi(2)).sum::<f32>()
-                / agree.len().max(1) as f32)
-                .sqrt();
-            if agree.len() as f32 >= TONE_SHARE * loud.len() as f32 && spread <= TONE_LEVEL_SPREAD {
+            let agree = || {
+                loud()
+                    .filter(|g| g.peak > TONE_PEAK && g.pbin.abs_diff(f.pbin) <= 1)
+                    .map(|g| g.db)
+            };
+            let n_agree = agree().count();
+            let mean = agree().sum::<f32>() / n_agree.max(1) as f32;
+            let spread =
+                (agree().map(|d| (d - mean).powi(2)).sum::<f32>() / n_agree.max(1) as f32).sqrt();
+            if n_agree as f32 >= TONE_SHARE * n_loud as f32 && spread <= TONE_LEVEL_SPREAD {
                 return Class::Tone;
             }
         }
@@ -270,10 +273,14 @@ impl Analyzer {
         let first = w.iter().position(|g| g.db >= thr).unwrap_or(0);
         let last = w.iter().rposition(|g| g.db >= thr).unwrap_or(w.len() - 1);
         let w = &w[first..=last.max(first)];
-        let lin: Vec<f32> = w.iter().map(|g| 10f32.powf(g.db / 10.0)).collect();
+        let mut lin = [0f32; 2 * CONTEXT + 1];
+        let lin = &mut lin[..w.len()];
+        for (e, g) in lin.iter_mut().zip(w) {
+            *e = 10f32.powf(g.db / 10.0);
+        }
         let mean = lin.iter().sum::<f32>() / lin.len() as f32;
         let lster = lin.iter().filter(|&&e| e < 0.5 * mean).count() as f32 / lin.len() as f32;
-        let stab = loud.iter().map(|g| g.stab).sum::<f32>() / loud.len().max(1) as f32;
+        let stab = loud().map(|g| g.stab).sum::<f32>() / n_loud.max(1) as f32;
         let db_mean = w.iter().map(|g| g.db).sum::<f32>() / w.len() as f32;
         let db_spread =
             (w.iter().map(|g| (g.db - db_mean).powi(2)).sum::<f32>() / w.len() as f32).sqrt();
