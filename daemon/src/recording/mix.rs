@@ -231,6 +231,7 @@ impl Live {
     /// The source's signal for `len` output frames from time `t0` into `out`; where it has
     /// none, silence, and `missing` says which (left empty when every frame has audio). One
     /// segment covering the stretch maps linearly (the usual case).
+    #[cfg(test)]
     fn render(
         &mut self,
         t0: f64,
@@ -239,6 +240,22 @@ impl Live {
         out: &mut Vec<i16>,
         missing: &mut Vec<bool>,
     ) {
+        if let Some(r) = self.render_or_copy(t0, len, rate, out, missing) {
+            out.extend_from_slice(&self.buf.as_slice()[r]);
+        }
+    }
+
+    /// [`Live::render`], but where the stretch is a plain copy of the source's samples (the
+    /// usual case), their range in `self.buf`, `out` left empty: the writer interleaves them
+    /// from there, with no copy between.
+    fn render_or_copy(
+        &mut self,
+        t0: f64,
+        len: u64,
+        rate: f64,
+        out: &mut Vec<i16>,
+        missing: &mut Vec<bool>,
+    ) -> Option<std::ops::Range<usize>> {
         out.clear();
         missing.clear();
         let confirmed = self.clock.confirmed_frames() as f64;
@@ -297,12 +314,11 @@ impl Live {
                 if whole {
                     // `first` is at least 1: adding a half and truncating rounds it.
                     let i = (first + 0.5) as usize;
-                    out.extend_from_slice(&buf[i..i + len as usize]);
                     self.next = Some((t_after, base + (i + len as usize) as f64));
-                } else {
-                    fill(out, missing, (0..len).map(|j| at(k0 + j as f64 * step)));
-                    self.next = Some((t_after, k0 + len as f64 * step));
+                    return Some(i..i + len as usize);
                 }
+                fill(out, missing, (0..len).map(|j| at(k0 + j as f64 * step)));
+                self.next = Some((t_after, k0 + len as f64 * step));
             }
             None => fill(
                 out,
@@ -310,6 +326,7 @@ impl Live {
                 (0..len).map(|j| clock.frame_at(t0 + j as f64 / rate).and_then(at)),
             ),
         }
+        None
     }
 
     /// Forgets source frames before `t` (output has passed them).
@@ -526,20 +543,20 @@ impl Mixer {
     fn render_channel(&mut self, c: usize, t0: f64, len: u64) {
         let channels = self.live.len();
         let (l, scratch, missing) = (&mut self.live[c], &mut self.scratch, &mut self.missing);
-        l.render(t0, len, self.rate as f64, scratch, missing);
+        let copy = l.render_or_copy(t0, len, self.rate as f64, scratch, missing);
+        let samples = match &copy {
+            Some(r) => &l.buf.as_slice()[r.clone()],
+            None => scratch.as_slice(),
+        };
         // Into the channel's slots of the interleaved chunk.
-        for (slot, s) in self
-            .frame
-            .chunks_exact_mut(channels * 2)
-            .zip(scratch.iter())
-        {
+        for (slot, s) in self.frame.chunks_exact_mut(channels * 2).zip(samples) {
             slot[c * 2..c * 2 + 2].copy_from_slice(&s.to_le_bytes());
         }
         if l.gap_from.is_none() && missing.is_empty() {
             return;
         }
         // Where a gap begins or ends.
-        for j in 0..scratch.len() {
+        for j in 0..len as usize {
             let at = self.next + j as u64;
             if missing.get(j).copied().unwrap_or(false) {
                 l.silent += 1;
