@@ -230,24 +230,9 @@ impl Live {
 
     /// The source's signal for `len` output frames from time `t0` into `out`; where it has
     /// none, silence, and `missing` says which (left empty when every frame has audio). One
-    /// segment covering the stretch maps linearly (the usual case).
-    #[cfg(test)]
-    fn render(
-        &mut self,
-        t0: f64,
-        len: u64,
-        rate: f64,
-        out: &mut Vec<i16>,
-        missing: &mut Vec<bool>,
-    ) {
-        if let Some(r) = self.render_or_copy(t0, len, rate, out, missing) {
-            out.extend_from_slice(&self.buf.as_slice()[r]);
-        }
-    }
-
-    /// [`Live::render`], but where the stretch is a plain copy of the source's samples (the
-    /// usual case), their range in `self.buf`, `out` left empty: the writer interleaves them
-    /// from there, with no copy between.
+    /// segment covering the stretch maps linearly (the usual case). Where the stretch is a
+    /// plain copy of the source's samples (the usual case at the output's rate), their range
+    /// in `self.buf` instead, `out` left empty: the writer interleaves them from there.
     fn render_or_copy(
         &mut self,
         t0: f64,

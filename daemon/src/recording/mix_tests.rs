@@ -33,6 +33,13 @@ fn deliver(l: &mut Live, until: f64, late: &impl Fn(f64) -> f64) {
     }
 }
 
+/// The side's signal for `len` frames from `t0` into `out`, a plain copy's too.
+fn render(l: &mut Live, t0: f64, len: u64, out: &mut Vec<i16>, missing: &mut Vec<bool>) {
+    if let Some(r) = l.render_or_copy(t0, len, RATE, out, missing) {
+        out.extend_from_slice(&l.buf.as_slice()[r]);
+    }
+}
+
 /// Renders 0.1 s chunks from 3 s to 9 s of the side, delivering half a second ahead of each:
 /// for every chunk, the source frame its first sample came from, and where the fitted line
 /// put that time.
@@ -45,7 +52,7 @@ fn placements(late: impl Fn(f64) -> f64) -> Vec<(f64, f64)> {
         let t0 = 103.0 + (c * len) as f64 / RATE;
         deliver(&mut l, t0 - 100.0 + 0.6, &late);
         let line = l.clock.frame_at(t0).unwrap();
-        l.render(t0, len, RATE, &mut out, &mut missing);
+        render(&mut l, t0, len, &mut out, &mut missing);
         assert!(missing.is_empty(), "chunk {c} lacks audio");
         // Within a chunk, the copy is exact: consecutive source samples.
         assert!(
