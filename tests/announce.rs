@@ -204,6 +204,16 @@ fn the_announcement_reaches_the_softphone_and_the_tape_where_the_timeline_says_a
     );
     assert!(!pw.has_node("onrecord_mic"));
 
+    // Nothing of either side was lost: an announcement's stream leaving the graph while the
+    // call recorded once made the recording's node miss a cycle.
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(env.call_dir().join("manifest.json")).expect("the sealed manifest"),
+    )
+    .unwrap();
+    for s in manifest["capture"]["sources"].as_array().unwrap() {
+        assert_eq!(s["frames_lost"], 0, "{s}; the timeline: {played:?}");
+    }
+
     // The tape's left channel: the microphone, and both announcements of the recording at
     // the offsets the timeline gives; the notice before consent is not on it.
     let (me, _) = channels(&env.call_dir().join("audio.wav"));

@@ -213,6 +213,7 @@ pub fn run(args: Args, input: impl std::io::BufRead + Send + 'static) -> Result<
         previous: RefCell::default(),
         monitor_gain: args.monitor_gain,
         playing: RefCell::default(),
+        played: RefCell::default(),
         queue: RefCell::default(),
         carry: RefCell::default(),
         moved: RefCell::default(),

@@ -27,6 +27,11 @@ pub struct Session {
     pub previous: RefCell<Option<Option<String>>>,
     pub monitor_gain: f32,
     pub playing: RefCell<Option<play::Playback>>,
+    /// Announcements that have played, still linked and playing silence until the session
+    /// ends (the most recent `KEEP_PLAYED`): taking a stream out of the graph while the call
+    /// records made the recording's node miss a cycle, a quantum of both sides lost (seen on
+    /// a loaded machine, 0.2 s after each announcement, as its stream went).
+    pub played: RefCell<std::collections::VecDeque<play::Playback>>,
     pub queue: RefCell<std::collections::VecDeque<(String, String)>>,
     /// The source to carry instead of the default (what a moved application read).
     pub carry: RefCell<Option<String>>,
@@ -41,6 +46,9 @@ pub struct Session {
     pub finished: Cell<bool>,
     pub restore: Option<String>,
 }
+
+/// Played announcements kept in the graph, at most (each holds its clip's samples).
+const KEEP_PLAYED: usize = 4;
 
 impl Session {
     fn vmic_input(&self) -> Option<(u32, u32)> {
@@ -200,7 +208,13 @@ impl Session {
             let ended = *p.ended_at.get_or_insert_with(Instant::now);
             if ended.elapsed() > Duration::from_millis(200) {
                 say(&format!("played {}", p.id));
-                *slot = None;
+                let mut played = self.played.borrow_mut();
+                if let Some(p) = slot.take() {
+                    played.push_back(p);
+                }
+                if played.len() > KEEP_PLAYED {
+                    played.pop_front();
+                }
             }
         }
     }
@@ -280,6 +294,7 @@ impl Session {
             return;
         }
         *self.playing.borrow_mut() = None;
+        self.played.borrow_mut().clear();
         // Moved streams go back where their session manager puts them.
         if let Some((md, _)) = self.metadata.borrow().as_ref() {
             for stream in self.moved.borrow_mut().drain(..) {
