@@ -278,7 +278,7 @@ fn interpolation_reproduces_a_smooth_signal() {
 use proptest::strategy::Strategy as _;
 
 proptest::proptest! {
-    /// The fit's order statistics are the sorted values' (ties and signed zeros included).
+    /// The fit's order statistics are the sorted values' (ties included).
     #[test]
     fn nth_is_the_sorted_element(
         mut v in proptest::collection::vec(
