@@ -177,6 +177,9 @@ fn the_announcement_reaches_the_softphone_and_the_tape_where_the_timeline_says_a
     // The notice again, now on tape.
     env.call(&["announce"]);
     std::thread::sleep(Duration::from_secs(5));
+    // Every announcement of the call (its clips of one rate) played through one stream,
+    // which stays in the graph until the call's microphone ends.
+    assert_eq!(pw.count_nodes("onrecord-announcement"), 1);
     // The softphone hangs up first (once the virtual microphone is gone, PipeWire would move
     // it to the real one).
     pw.finish_stream(softphone);

@@ -26,12 +26,11 @@ pub struct Session {
     /// The previous default, once said (ours is set on `kept`): restored at the end.
     pub previous: RefCell<Option<Option<String>>>,
     pub monitor_gain: f32,
-    pub playing: RefCell<Option<play::Playback>>,
-    /// Announcements that have played, still linked and playing silence until the session
-    /// ends (the most recent `KEEP_PLAYED`): taking a stream out of the graph while the call
-    /// records made the recording's node miss a cycle, a quantum of both sides lost (seen on
-    /// a loaded machine, 0.2 s after each announcement, as its stream went).
-    pub played: RefCell<std::collections::VecDeque<play::Playback>>,
+    /// The announcement streams, one a clip rate (see `play`): in the graph from the first
+    /// announcement at that rate until the session ends.
+    pub players: RefCell<Vec<play::Player>>,
+    /// The announcement under way.
+    pub playing: RefCell<Option<Playing>>,
     pub queue: RefCell<std::collections::VecDeque<(String, String)>>,
     /// The source to carry instead of the default (what a moved application read).
     pub carry: RefCell<Option<String>>,
@@ -47,8 +46,14 @@ pub struct Session {
     pub restore: Option<String>,
 }
 
-/// Played announcements kept in the graph, at most (each holds its clip's samples).
-const KEEP_PLAYED: usize = 4;
+/// An announcement under way, on `players[player]`.
+pub struct Playing {
+    id: String,
+    seconds: f64,
+    player: usize,
+    started_reported: bool,
+    ended_at: Option<Instant>,
+}
 
 impl Session {
     fn vmic_input(&self) -> Option<(u32, u32)> {
@@ -156,43 +161,34 @@ impl Session {
             let Some((id, what)) = self.queue.borrow_mut().pop_front() else {
                 return;
             };
-            match clip::load(&what)
-                .and_then(|c| play::Playback::new(&self.core, id.clone(), c, self.monitor_gain))
-            {
-                Ok(p) => *self.playing.borrow_mut() = Some(p),
+            match clip::load(&what).and_then(|c| self.player_for(c)) {
+                Ok((player, seconds)) => {
+                    *self.playing.borrow_mut() = Some(Playing {
+                        id,
+                        seconds,
+                        player,
+                        started_reported: false,
+                        ended_at: None,
+                    })
+                }
                 Err(e) => say(&format!("failed {id} {}", e.replace('\n', " "))),
             }
-            return;
         }
         let mut slot = self.playing.borrow_mut();
         let Some(p) = slot.as_mut() else { return };
-        if p.links.is_empty()
-            && let Some(node) = p.node()
-        {
-            let g = self.graph.borrow();
-            let (fl, fr) = (
-                g.port_named(node, true, "output_FL"),
-                g.port_named(node, true, "output_FR"),
-            );
-            let speakers = g.speaker_ports();
-            drop(g);
-            if let (Some(fl), Some(fr)) = (fl, fr) {
-                if let Some(l) = self.link((node, fl), input) {
-                    p.keep(l);
-                }
-                for sp in speakers {
-                    if let Some(l) = self.link((node, fr), sp) {
-                        p.keep(l);
-                    }
-                }
+        let mut players = self.players.borrow_mut();
+        let player = &mut players[p.player];
+        if player.links.is_empty() {
+            if let Some(node) = player.node() {
+                self.link_player(player, node, input);
             }
             return;
         }
-        if p.linked() && !p.going() {
-            p.go();
+        if player.linked() && !player.going() {
+            player.go();
         }
         if !p.started_reported
-            && let Some(ns) = p.first_ns()
+            && let Some(ns) = player.first_ns()
         {
             p.started_reported = true;
             let heard = self.graph.borrow().has_listener(input.0);
@@ -203,17 +199,49 @@ impl Session {
                 p.seconds
             ));
         }
-        if p.done() {
-            // Let the last cycle drain before the stream goes.
+        if player.done() {
+            // Let the last cycle drain before the next clip takes the stream.
             let ended = *p.ended_at.get_or_insert_with(Instant::now);
             if ended.elapsed() > Duration::from_millis(200) {
                 say(&format!("played {}", p.id));
-                let mut played = self.played.borrow_mut();
-                if let Some(p) = slot.take() {
-                    played.push_back(p);
-                }
-                if played.len() > KEEP_PLAYED {
-                    played.pop_front();
+                *slot = None;
+            }
+        }
+    }
+
+    /// Hands `clip` to the stream of its rate, made if there is none: the stream's index in
+    /// `players`, and the clip's length in seconds.
+    fn player_for(&self, clip: clip::Clip) -> Result<(usize, f64), String> {
+        let seconds = clip.seconds();
+        let mut players = self.players.borrow_mut();
+        let index = match players.iter().position(|p| p.rate == clip.rate) {
+            Some(i) => i,
+            None => {
+                players.push(play::Player::new(&self.core, clip.rate, self.monitor_gain)?);
+                players.len() - 1
+            }
+        };
+        players[index].load(clip);
+        Ok((index, seconds))
+    }
+
+    /// Links a new announcement stream: its left channel into the virtual microphone, its
+    /// right into the speakers.
+    fn link_player(&self, player: &mut play::Player, node: u32, input: (u32, u32)) {
+        let g = self.graph.borrow();
+        let (fl, fr) = (
+            g.port_named(node, true, "output_FL"),
+            g.port_named(node, true, "output_FR"),
+        );
+        let speakers = g.speaker_ports();
+        drop(g);
+        if let (Some(fl), Some(fr)) = (fl, fr) {
+            if let Some(l) = self.link((node, fl), input) {
+                player.keep(l);
+            }
+            for sp in speakers {
+                if let Some(l) = self.link((node, fr), sp) {
+                    player.keep(l);
                 }
             }
         }
@@ -294,7 +322,7 @@ impl Session {
             return;
         }
         *self.playing.borrow_mut() = None;
-        self.played.borrow_mut().clear();
+        self.players.borrow_mut().clear();
         // Moved streams go back where their session manager puts them.
         if let Some((md, _)) = self.metadata.borrow().as_ref() {
             for stream in self.moved.borrow_mut().drain(..) {

@@ -324,8 +324,13 @@ impl PipeWire {
 
     /// Whether PipeWire has a node named `name` now.
     pub fn has_node(&self, name: &str) -> bool {
+        self.count_nodes(name) > 0
+    }
+
+    /// How many nodes called `name` the graph holds.
+    pub fn count_nodes(&self, name: &str) -> usize {
         let out = self.run("pw-cli", &["ls", "Node"]);
-        out.contains(&format!("node.name = \"{name}\""))
+        out.matches(&format!("node.name = \"{name}\"")).count()
     }
 
     /// Ends a stream `app_stream` made.
