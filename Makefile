@@ -118,6 +118,7 @@ install:
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PREFIX)/lib/onrecord/plugins
 	install -m 755 $(OUT)/onrecordd $(OUT)/onrecordctl $(OUT)/onrecord $(DESTDIR)$(BINDIR)/
 	install -D -m 755 $(OUT)/onrecord-mic $(DESTDIR)$(PREFIX)/libexec/onrecord/onrecord-mic
+	install -m 755 $(OUT)/onrecord-archive $(DESTDIR)$(PREFIX)/libexec/onrecord/
 	install -m 644 $(OUT)/libonrecord_mic.so $(DESTDIR)$(PREFIX)/libexec/onrecord/
 	for p in $(PLUGINS); do install -m 644 $(OUT)/libonrecord_$$p.so $(DESTDIR)$(PREFIX)/lib/onrecord/plugins/; done
 	install -d $(DESTDIR)$(DATADIR)/onrecord

@@ -319,6 +319,22 @@ fn a_call_sealed_while_the_storage_is_down_is_archived_after_a_restart() {
     assert_eq!(head["mode"], "COMPLIANCE");
 }
 
+/// The helper the daemon runs for each attempt, started by hand with no request: a one-line
+/// error and a non-zero exit, not a panic.
+#[test]
+fn the_archive_helper_refuses_what_is_not_a_request() {
+    let helper = onrecord_tests::bin("onrecord-archive");
+    let out = std::process::Command::new(&helper)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("the helper runs");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("not a request"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
 #[test]
 fn credentials_readable_by_others_are_refused_at_start() {
     let env = TestEnv::new();

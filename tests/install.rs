@@ -56,6 +56,7 @@ fn make_install_lays_out_everything_and_the_daemon_starts_by_dbus_activation() {
         ("bin/onrecordd", 0o755),
         ("bin/onrecordctl", 0o755),
         ("libexec/onrecord/onrecord-mic", 0o755),
+        ("libexec/onrecord/onrecord-archive", 0o755),
         ("libexec/onrecord/libonrecord_mic.so", 0o644),
         ("lib/onrecord/plugins/libonrecord_capture_cpal.so", 0o644),
         ("lib/onrecord/plugins/libonrecord_capture_file.so", 0o644),

@@ -5,6 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use md5::Md5;
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::Path;
@@ -15,7 +16,7 @@ const SIGNED_FOR: Duration = Duration::from_secs(15 * 60);
 
 /// Object Lock's two modes: under `Compliance` nobody, the account's root included, can
 /// delete or shorten before the date; under `Governance` those with a special permission can.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LockMode {
     Governance,
     Compliance,
@@ -31,7 +32,7 @@ impl LockMode {
 }
 
 /// A retention for every object written: its mode and how long from the upload.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Lock {
     pub mode: LockMode,
     pub days: f64,
@@ -77,6 +78,70 @@ pub struct Target {
     credentials: Credentials,
     agent: ureq::Agent,
     lock: Option<Lock>,
+}
+
+/// The bucket `name` at `endpoint`, addressed by path or by virtual host (see `Target::new`).
+pub fn bucket_at(
+    endpoint: &str,
+    name: &str,
+    region: &str,
+    path_style: bool,
+) -> Result<Bucket, String> {
+    let url = url::Url::parse(endpoint).map_err(|e| format!("endpoint {endpoint:?}: {e}"))?;
+    let style = if path_style {
+        UrlStyle::Path
+    } else {
+        UrlStyle::VirtualHost
+    };
+    Bucket::new(url, style, name.to_owned(), region.to_owned())
+        .map_err(|e| format!("bucket {name:?} at {endpoint}: {e}"))
+}
+
+/// A target as data: what the daemon hands the archive's helper (`onrecord-archive`), which
+/// alone makes requests.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Spec {
+    pub endpoint: String,
+    pub bucket: String,
+    pub region: String,
+    pub path_style: bool,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub lock: Option<Lock>,
+}
+
+impl std::fmt::Debug for Spec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Spec {{ {} {} (region {}), key {:?}, secret (hidden), lock {:?} }}",
+            self.endpoint, self.bucket, self.region, self.access_key_id, self.lock
+        )
+    }
+}
+
+impl Spec {
+    /// Whether the endpoint and the bucket's name make a bucket (no request made).
+    pub fn check(&self) -> Result<(), String> {
+        bucket_at(&self.endpoint, &self.bucket, &self.region, self.path_style).map(|_| ())
+    }
+
+    /// The client for it.
+    pub fn target(&self) -> Result<Target, String> {
+        Target::new(
+            &self.endpoint,
+            &self.bucket,
+            &self.region,
+            self.path_style,
+            (&self.access_key_id, &self.secret_access_key),
+            self.lock,
+        )
+    }
+
+    /// Where `key` is, for people: `s3://bucket/key`.
+    pub fn describe(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.bucket)
+    }
 }
 
 /// An MD5 in base64 (Content-MD5) as the hex of an entity tag, quoted as S3 sends it.
@@ -128,14 +193,7 @@ impl Target {
         credentials: (&str, &str),
         lock: Option<Lock>,
     ) -> Result<Target, String> {
-        let url = url::Url::parse(endpoint).map_err(|e| format!("endpoint {endpoint:?}: {e}"))?;
-        let style = if path_style {
-            UrlStyle::Path
-        } else {
-            UrlStyle::VirtualHost
-        };
-        let bucket = Bucket::new(url, style, bucket.to_owned(), region.to_owned())
-            .map_err(|e| format!("bucket {bucket:?} at {endpoint}: {e}"))?;
+        let bucket = bucket_at(endpoint, bucket, region, path_style)?;
         let tls = ureq::tls::TlsConfig::builder()
             .provider(ureq::tls::TlsProvider::Rustls)
             .root_certs(ureq::tls::RootCerts::PlatformVerifier)

@@ -1,17 +1,19 @@
 //! The archive step: once a call is sealed (and encrypted, when configured), its files are
 //! uploaded to the `[archive]` bucket by a worker thread of its own, never on the owner nor the
-//! recording path. What is still to upload is kept in the call's directory (`archive.json`),
-//! so a restart resumes where it stopped; a failed attempt is retried with backoff; a call is
+//! recording path. Each attempt runs in the helper program `onrecord-archive` (installed
+//! beside the microphone's), which alone makes requests: the HTTP and TLS code stays out of
+//! the daemon. What is still to upload is kept in the call's directory (`archive.json`), so a
+//! restart resumes where it stopped; a failed attempt is retried with backoff; a call is
 //! archived only when the storage confirms every object (its length and MD5).
 
-use onrecord_archive::s3::{self, Lock, LockMode, Target};
-use serde::{Deserialize, Serialize};
+pub use onrecord_archive::call::{Object, Reply, Request, STATE_FILE, State, call_files};
+use onrecord_archive::s3::{Lock, LockMode, Spec};
+use serde::Deserialize;
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, SystemTime};
-
-/// The queue's record in a call's directory.
-pub const STATE_FILE: &str = "archive.json";
+use std::time::Duration;
 
 /// `[archive]` in config.toml.
 #[derive(Deserialize, Debug, Clone, PartialEq)]
@@ -132,71 +134,55 @@ impl ArchiveConfig {
 
     /// Everything checked: what the daemon refuses to start with.
     pub fn validate(&self) -> Result<(), String> {
-        self.lock()?;
-        self.keys()?;
-        self.target().map(|_| ())
+        self.spec()?.check().map_err(|e| format!("[archive] {e}"))
     }
 
-    pub fn target(&self) -> Result<Target, String> {
+    /// The bucket, its credentials and retention, for the helper.
+    pub fn spec(&self) -> Result<Spec, String> {
         let keys = self.keys()?;
-        Target::new(
-            &self.endpoint,
-            &self.bucket,
-            &self.region,
-            self.path_style,
-            (&keys.id, &keys.secret),
-            self.lock()?,
-        )
-        .map_err(|e| format!("[archive] {e}"))
-    }
-}
-
-/// One object of a call, and whether the storage confirmed it.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-pub struct Object {
-    pub name: String,
-    pub key: String,
-    pub confirmed: bool,
-}
-
-/// What is left to archive of a call (`archive.json`).
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
-pub struct State {
-    pub id: String,
-    pub objects: Vec<Object>,
-    /// When every object was confirmed, µs since the epoch; 0 until then.
-    pub archived_us: u64,
-    pub attempts: u32,
-    pub last_error: String,
-}
-
-impl State {
-    fn load(dir: &Path) -> Option<State> {
-        serde_json::from_slice(&std::fs::read(dir.join(STATE_FILE)).ok()?).ok()
-    }
-
-    fn save(&self, dir: &Path) -> std::io::Result<()> {
-        let tmp = dir.join(format!(".{STATE_FILE}.partial"));
-        let text = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        std::fs::write(&tmp, text)?;
-        std::fs::File::open(&tmp)?.sync_all()?;
-        std::fs::rename(&tmp, dir.join(STATE_FILE))
-    }
-}
-
-/// The files of a sealed call to archive, as they are now in `dir` (encrypted or not).
-pub fn call_files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| !n.starts_with('.') && n != STATE_FILE)
-                .collect()
+        Ok(Spec {
+            endpoint: self.endpoint.clone(),
+            bucket: self.bucket.clone(),
+            region: self.region.clone(),
+            path_style: self.path_style,
+            access_key_id: keys.id,
+            secret_access_key: keys.secret,
+            lock: self.lock()?,
         })
-        .unwrap_or_default();
-    names.sort();
-    names
+    }
+}
+
+/// Runs the helper on `request`: its reply, or why there is none.
+pub fn ask_helper(request: &Request) -> Result<Reply, String> {
+    const HELPER: &str = "onrecord-archive";
+    let program = crate::service::mic::installed(HELPER)
+        .ok_or_else(|| format!("{HELPER} is not installed beside onrecordd"))?;
+    let mut child = Command::new(&program)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{}: {e}", program.display()))?;
+    let text = serde_json::to_vec(request).map_err(|e| format!("{HELPER}: {e}"))?;
+    let sent = child
+        .stdin
+        .take()
+        .map(|mut stdin| stdin.write_all(&text))
+        .unwrap_or(Ok(()));
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("{HELPER}: {e}"))?;
+    match serde_json::from_slice(&out.stdout) {
+        Ok(reply) if out.status.success() => Ok(reply),
+        _ => {
+            let said = String::from_utf8_lossy(&out.stderr);
+            let said = said.lines().last().unwrap_or_default();
+            Err(match sent {
+                Err(e) => format!("{HELPER}: the request: {e}"),
+                Ok(()) => format!("{HELPER} failed ({}): {said}", out.status),
+            })
+        }
+    }
 }
 
 /// What the worker tells the owner: a call is archived (a line for its timeline), or an
@@ -235,6 +221,7 @@ pub fn spawn(
             let mut queue: Vec<(String, PathBuf)> = pending;
             let mut wait = Duration::ZERO;
             let mut failures = 0;
+            let mut helper_failures = 0;
             loop {
                 let job = if queue.is_empty() {
                     rx.recv().ok()
@@ -254,7 +241,7 @@ pub fn spawn(
                     }
                     Some(Job::RetryNow) => {}
                 }
-                let target = match config.target() {
+                let target = match config.spec() {
                     Ok(t) => t,
                     Err(error) => {
                         // The credentials file went missing or open to others since the
@@ -272,25 +259,41 @@ pub fn spawn(
                 };
                 failures = 0;
                 let mut longest = 0;
-                queue.retain(
-                    |(id, dir)| match archive_call(&target, &config.prefix, id, dir) {
-                        Ok(detail) => {
+                queue.retain(|(id, dir)| {
+                    let request = Request::Upload {
+                        target: target.clone(),
+                        prefix: config.prefix.clone(),
+                        id: id.clone(),
+                        dir: dir.clone(),
+                    };
+                    let (attempts, error) = match ask_helper(&request) {
+                        Ok(Reply::Archived(detail)) => {
+                            helper_failures = 0;
                             outcomes(Outcome::Archived {
                                 id: id.clone(),
                                 detail,
                             });
-                            false
+                            return false;
                         }
-                        Err((attempts, error)) => {
-                            longest = longest.max(attempts);
-                            outcomes(Outcome::Failed {
-                                id: id.clone(),
-                                error,
-                            });
-                            true
+                        Ok(Reply::Failed { attempts, error }) => {
+                            helper_failures = 0;
+                            (attempts, error)
                         }
-                    },
-                );
+                        Ok(other) => (1, format!("onrecord-archive answered {other:?}")),
+                        // The helper could not run (it could not count the attempt in
+                        // archive.json): counted here, so the wait grows as for a failure.
+                        Err(error) => {
+                            helper_failures += 1;
+                            (helper_failures, error)
+                        }
+                    };
+                    longest = longest.max(attempts);
+                    outcomes(Outcome::Failed {
+                        id: id.clone(),
+                        error,
+                    });
+                    true
+                });
                 wait = backoff(longest.saturating_sub(1));
             }
         })
@@ -310,92 +313,4 @@ pub fn pending(calls_dir: &Path) -> Vec<(String, PathBuf)> {
         }
     }
     out
-}
-
-/// One attempt at a call: uploads what is not confirmed yet, confirming each. The line for
-/// the timeline when all are, or the attempts so far and the error.
-fn archive_call(
-    target: &Target,
-    prefix: &str,
-    id: &str,
-    dir: &Path,
-) -> Result<String, (u32, String)> {
-    let folder = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| id.to_owned());
-    let mut state = State::load(dir).unwrap_or_else(|| State {
-        id: id.to_owned(),
-        objects: call_files(dir)
-            .into_iter()
-            .map(|name| Object {
-                key: format!("{prefix}{folder}/{name}"),
-                name,
-                confirmed: false,
-            })
-            .collect(),
-        ..State::default()
-    });
-    if state.archived_us != 0 {
-        return Ok(String::new());
-    }
-    let fail = |state: &mut State, e: String| {
-        state.attempts += 1;
-        state.last_error = e.clone();
-        let _ = state.save(dir);
-        Err((state.attempts, e))
-    };
-    if let Err(e) = state.save(dir) {
-        return fail(&mut state, format!("{STATE_FILE}: {e}"));
-    }
-    for i in 0..state.objects.len() {
-        if state.objects[i].confirmed {
-            continue;
-        }
-        let o = state.objects[i].clone();
-        let path = dir.join(&o.name);
-        let (_, md5, length) = match target.put_file(&o.key, &path, SystemTime::now()) {
-            Ok(sent) => sent,
-            Err(e) => return fail(&mut state, e.to_string()),
-        };
-        match target.head(&o.key) {
-            Ok(Some(h)) if h.length == length && h.etag == s3::etag_of(&md5) => {}
-            Ok(Some(h)) => {
-                return fail(
-                    &mut state,
-                    format!(
-                        "{}: the storage holds {} bytes (etag {:?}), not what was sent",
-                        target.describe(&o.key),
-                        h.length,
-                        h.etag
-                    ),
-                );
-            }
-            Ok(None) => {
-                return fail(
-                    &mut state,
-                    format!("{}: not there after the upload", target.describe(&o.key)),
-                );
-            }
-            Err(e) => return fail(&mut state, e.to_string()),
-        }
-        state.objects[i].confirmed = true;
-        if let Err(e) = state.save(dir) {
-            return fail(&mut state, format!("{STATE_FILE}: {e}"));
-        }
-    }
-    state.archived_us = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(1);
-    state.last_error.clear();
-    if let Err(e) = state.save(dir) {
-        return fail(&mut state, format!("{STATE_FILE}: {e}"));
-    }
-    Ok(format!(
-        "archived {} object(s) to {} after {} failed attempt(s)",
-        state.objects.len(),
-        target.describe(&format!("{prefix}{folder}/")),
-        state.attempts
-    ))
 }

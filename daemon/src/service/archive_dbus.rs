@@ -2,7 +2,7 @@
 //! the archive's thread, and a check of what the bucket holds. The credentials stay here: a
 //! client asks, the daemon downloads.
 
-use crate::archive::{ArchiveConfig, Job, STATE_FILE, State};
+use crate::archive::{ArchiveConfig, Job, Reply, Request, STATE_FILE, State};
 use onrecord_interface::{ArchiveEntry, Error};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -73,15 +73,29 @@ fn verify_archived(
     dir: &Path,
     state: &State,
 ) -> Result<(bool, Vec<(bool, String)>), Error> {
-    let target = config.target().map_err(Error::Internal)?;
+    let target = config.spec().map_err(Error::Internal)?;
     let tmp =
         tempfile::tempdir().map_err(|e| Error::Internal(format!("a temporary directory: {e}")))?;
+    let objects = state
+        .objects
+        .iter()
+        .map(|o| (o.key.clone(), tmp.path().join(&o.name)))
+        .collect();
+    let fetched = match crate::archive::ask_helper(&Request::Fetch { target, objects }) {
+        Ok(Reply::Fetched(f)) if f.len() == state.objects.len() => f,
+        Ok(other) => {
+            return Err(Error::Internal(format!(
+                "onrecord-archive answered {other:?}"
+            )));
+        }
+        Err(e) => return Err(Error::Internal(e)),
+    };
     let mut checks = Vec::new();
-    for o in &state.objects {
+    for (o, got) in state.objects.iter().zip(fetched) {
         let to = tmp.path().join(&o.name);
-        match target.get_to(&o.key, &to) {
-            Err(e) => checks.push((false, format!("{}: {e}", o.name))),
-            Ok(()) => match (sha(&to), sha(&dir.join(&o.name))) {
+        match got {
+            Some(e) => checks.push((false, format!("{}: {e}", o.name))),
+            None => match (sha(&to), sha(&dir.join(&o.name))) {
                 (Some(a), Some(l)) if a == l => checks.push((
                     true,
                     format!("{}: the archived copy is the local file", o.name),

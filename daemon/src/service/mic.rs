@@ -109,10 +109,10 @@ pub fn parse(line: &str) -> Option<MicEvent> {
     })
 }
 
-/// Where the installed file `name` of the microphone is: beside this program (a build tree),
-/// else in the installation's libexec directory (`<prefix>/bin/onrecordd`,
-/// `<prefix>/libexec/onrecord/<name>`).
-fn installed(name: &str) -> Option<PathBuf> {
+/// Where the installed helper file `name` (the microphone's, the archive's) is: beside this
+/// program (a build tree), else in the installation's libexec directory
+/// (`<prefix>/bin/onrecordd`, `<prefix>/libexec/onrecord/<name>`).
+pub fn installed(name: &str) -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let dir = exe.parent()?;
     [dir.join(name), dir.join("../libexec/onrecord").join(name)]
