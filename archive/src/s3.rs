@@ -137,11 +137,6 @@ impl Spec {
             self.lock,
         )
     }
-
-    /// Where `key` is, for people: `s3://bucket/key`.
-    pub fn describe(&self, key: &str) -> String {
-        format!("s3://{}/{key}", self.bucket)
-    }
 }
 
 /// An MD5 in base64 (Content-MD5) as the hex of an entity tag, quoted as S3 sends it.

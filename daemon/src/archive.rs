@@ -155,7 +155,7 @@ impl ArchiveConfig {
 /// Runs the helper on `request`: its reply, or why there is none.
 pub fn ask_helper(request: &Request) -> Result<Reply, String> {
     const HELPER: &str = "onrecord-archive";
-    let program = crate::service::mic::installed(HELPER)
+    let program = crate::installed(HELPER)
         .ok_or_else(|| format!("{HELPER} is not installed beside onrecordd"))?;
     let mut child = Command::new(&program)
         .stdin(Stdio::piped())

@@ -22,3 +22,14 @@ pub mod recording;
 pub mod rules;
 pub mod seal;
 pub mod service;
+
+/// Where the installed helper file `name` (the microphone's program and library, the
+/// archive's program) is: beside this program (a build tree), else in the installation's
+/// libexec directory (`<prefix>/bin/onrecordd`, `<prefix>/libexec/onrecord/<name>`).
+pub fn installed(name: &str) -> Option<std::path::PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    [dir.join(name), dir.join("../libexec/onrecord").join(name)]
+        .into_iter()
+        .find(|p| p.is_file())
+}

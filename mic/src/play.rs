@@ -42,9 +42,9 @@ struct Shared {
 /// Bytes of one frame: left (the call's) and right (the user's) as f32.
 const STRIDE: usize = 8;
 
-/// Fills `bytes` with up to `n` frames: the clip from where it is while `go`, silence after
-/// it (or when the slot is being handed over). Returns the frames written.
-fn fill(s: &Shared, bytes: &mut [u8], n: usize, first: Option<i64>) -> usize {
+/// Fills the first `n` frames of `bytes`: the clip from where it is while `go`, silence after
+/// it (or when the slot is being handed over).
+fn fill(s: &Shared, bytes: &mut [u8], n: usize, first: Option<i64>) {
     let go = s.go.load(Ordering::Acquire);
     let mut slot = if go { s.slot.try_lock().ok() } else { None };
     let (samples, mut pos) = match slot.as_deref() {
@@ -74,7 +74,6 @@ fn fill(s: &Shared, bytes: &mut [u8], n: usize, first: Option<i64>) -> usize {
             s.done.store(true, Ordering::Release);
         }
     }
-    n
 }
 
 /// One announcement stream (see the module's doc).
@@ -142,7 +141,8 @@ impl Player {
                         } else {
                             cap.min(1024)
                         };
-                        fill(s, bytes, n, first)
+                        fill(s, bytes, n, first);
+                        n
                     }
                     None => 0,
                 };

@@ -109,20 +109,9 @@ pub fn parse(line: &str) -> Option<MicEvent> {
     })
 }
 
-/// Where the installed helper file `name` (the microphone's, the archive's) is: beside this
-/// program (a build tree), else in the installation's libexec directory
-/// (`<prefix>/bin/onrecordd`, `<prefix>/libexec/onrecord/<name>`).
-pub fn installed(name: &str) -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let dir = exe.parent()?;
-    [dir.join(name), dir.join("../libexec/onrecord").join(name)]
-        .into_iter()
-        .find(|p| p.is_file())
-}
-
 /// The program, for the one-shot modes.
 pub fn helper() -> Option<PathBuf> {
-    installed("onrecord-mic")
+    crate::installed("onrecord-mic")
 }
 
 const LIBRARY: &str = "libonrecord_mic.so";
@@ -136,8 +125,8 @@ fn serve_fn() -> Result<Serve, String> {
     static LOADED: std::sync::OnceLock<Result<Serve, String>> = std::sync::OnceLock::new();
     LOADED
         .get_or_init(|| {
-            let path =
-                installed(LIBRARY).ok_or(format!("{LIBRARY} is not installed beside onrecordd"))?;
+            let path = crate::installed(LIBRARY)
+                .ok_or(format!("{LIBRARY} is not installed beside onrecordd"))?;
             onrecord_plugin::host::check_file(&path)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
             // SAFETY: onrecord's own library, checked like a plugin (ours or root's, not
