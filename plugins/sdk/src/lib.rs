@@ -213,9 +213,15 @@ pub trait StorageReader: Send + Sized + 'static {
 }
 
 /// Now on CLOCK_MONOTONIC, in nanoseconds: the clock of the capture times `Sink::deliver_at`
-/// takes (and the host's own). A vDSO read: no system call, no lock.
+/// takes (and the host's own). glibc's vDSO read: no system call, no lock.
 pub fn mono_ns() -> u64 {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid timespec to write; CLOCK_MONOTONIC always exists on Linux, so the
+    // call cannot fail.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) };
     t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
 }
 
@@ -307,6 +313,17 @@ macro_rules! export {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_capture_clock_advances_with_time_and_never_back() {
+        let a = mono_ns();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let b = mono_ns();
+        let c = mono_ns();
+        assert!(b - a >= 20_000_000, "{a} then {b}");
+        assert!(b - a < 5_000_000_000, "{a} then {b}");
+        assert!(c >= b, "{b} then {c}");
+    }
 
     #[test]
     fn device_info_round_trips_and_stays_one_line_per_key() {
