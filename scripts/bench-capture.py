@@ -28,7 +28,10 @@ Then onrecordd records while both cores are loaded by stress-ng, without real-ti
 and the frames it lost are read from the call's sealed manifest.
 
 Every recorder (and the idle server) is measured in BENCH_REPEAT rounds, in turn, and each
-figure is the median of its rounds, the CPU's range shown beside it.
+figure is the median of its rounds, the CPU's range shown beside it. The CPU ratios of the
+targets are paired: each round's ratio between two recorders measured one after the other (the
+one node, then onrecordd to WAV, then to FLAC), their median over the rounds; the machine's
+speed drifts between rounds, and a neighbour in time shares the drift.
 
 Environment: BENCH_SMAPS (a directory: the daemon's /proc/PID/smaps of each round is kept
 there), BENCH_SECONDS (default 60), BENCH_REPEAT (default 3), BENCH_STRESS_SECONDS
@@ -283,13 +286,15 @@ def main():
     try:
         out = lambda n: os.path.join(w.dir, n)
         SERVER.extend(p.pid for p in w.procs)
+        # The reference node first, then onrecord to WAV, then to FLAC: each ratio of a target is
+        # taken between neighbours in time (see `paired`).
         recorders = [
+            ("pw-record x1, both sources linked", lambda: one_node(w, SECONDS, out("pw-one.wav"))),
             ("onrecordd (both sides, one process)", lambda: onrecordd(w, SECONDS)),
             ("onrecordd to FLAC", lambda: onrecordd(w, SECONDS, storage="storage-flac")),
             ("pw-record x2", lambda: pair(w, SECONDS, [
                 ["pw-record", "--target", "mic", "--channels", "1", "--rate", "48000", out("pw1.wav")],
                 ["pw-record", "--target", "far_side", "-P", "{ stream.capture.sink=true }", "--channels", "1", "--rate", "48000", out("pw2.wav")]])),
-            ("pw-record x1, both sources linked", lambda: one_node(w, SECONDS, out("pw-one.wav"))),
             ("parecord --latency-msec=100 x2", lambda: pair(w, SECONDS, [
                 ["parecord", "--latency-msec=100", "-d", "mic", "--channels=1", "--rate=48000", "--file-format=wav", out("pa1.wav")],
                 ["parecord", "--latency-msec=100", "-d", "far_side.monitor", "--channels=1", "--rate=48000", "--file-format=wav", out("pa2.wav")]])),
@@ -339,12 +344,27 @@ def main():
         one = rows["pw-record x1, both sources linked"]
         # The targets of the one-node issue, which replaced the live-capture issue's (0.5x the
         # CPU of two pw-records was below what PipeWire's own recorder needs for one node).
+        # The CPU ratios are paired: the median over rounds of each round's ratio between two
+        # recorders measured one after the other. This machine's speed drifts from minute to
+        # minute (the same recorder's CPU varies by a factor of two between rounds), and a
+        # ratio of two medians, each from rounds minutes apart, carries that drift; a ratio
+        # of neighbours in time does not.
+        def paired(a, b, key):
+            rs = [ratio(x[key], y[key]) for x, y in zip(runs[a], runs[b])]
+            print(f"  {key} of {a.split(' (')[0]} / {b.split(' (')[0]}, round by round: "
+                  + ", ".join(f"{r:.2f}" for r in rs))
+            return med(rs)
+        for name, rs in runs.items():
+            for x, idle_x in zip(rs, idles):
+                x["whole_cpu_s"] = x["cpu_s"] + x["server_cpu_s"] - idle_x
+        ONE, US, FLAC = "pw-record x1, both sources linked", "onrecordd (both sides, one process)", "onrecordd to FLAC"
+        print()
         checks = [
-            ("CPU vs one pw-record node carrying both sources", ratio(us["cpu_s"], one["cpu_s"]), 1.0),
-            ("whole CPU (own + server's) vs that node's whole", ratio(us["whole_cpu_s"], one["whole_cpu_s"]), 1.0),
+            ("CPU vs one pw-record node carrying both sources", paired(US, ONE, "cpu_s"), 1.0),
+            ("whole CPU (own + server's) vs that node's whole", paired(US, ONE, "whole_cpu_s"), 1.0),
             ("peak memory vs pw-record x2", ratio(us["peak_kib"], pw["peak_kib"]), 1.0),
             ("wakeups vs pw-record x2", ratio(us["wakeups"], pw["wakeups"]), 0.5),
-            ("CPU recording to FLAC vs to WAV", ratio(rows["onrecordd to FLAC"]["cpu_s"], us["cpu_s"]), 1.25),
+            ("CPU recording to FLAC vs to WAV", paired(FLAC, US, "cpu_s"), 1.25),
         ]
         print()
         for name, r, target in checks:
@@ -360,8 +380,8 @@ def main():
         table = [{"what": f"live capture ({SECONDS:.0f} s, two PipeWire sources): {name}", "measured": f"{r:.2f}x",
                   "target": f"<= {target}x", "met": r <= target} for name, r, target in checks]
         print(f"one pw-record node carrying both sources vs pw-record x2: CPU {ratio(one['cpu_s'], pw['cpu_s']):.2f}x, "
-              f"peak memory {ratio(one['peak_kib'], pw['peak_kib']):.2f}x; onrecordd vs it: CPU "
-              f"{ratio(us['cpu_s'], one['cpu_s']):.2f}x (no target; for context)")
+              f"peak memory {ratio(one['peak_kib'], pw['peak_kib']):.2f}x; onrecordd vs it, as a ratio of the medians "
+              f"(unpaired): CPU {ratio(us['cpu_s'], one['cpu_s']):.2f}x (no target; for context)")
         table.append({"what": "live capture: onrecord's PipeWire nodes for both sides", "measured": str(us["nodes"]),
                       "target": "1", "met": us["nodes"] == 1})
         table.append({"what": "live capture: onrecordd's threads woken every graph cycle, for both sides",
