@@ -88,6 +88,25 @@ impl PipeWire {
         panic!("PipeWire node {name} did not appear");
     }
 
+    /// Waits until a port of node `from` is linked to an input port of node `to`.
+    pub fn wait_linked(&self, from: &str, to: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let (input, peer) = (format!("{to}:"), format!("|<- {from}:"));
+        while Instant::now() < deadline {
+            let out = self.run("pw-link", &["-l"]);
+            let mut port = "";
+            for line in out.lines() {
+                if !line.starts_with(' ') {
+                    port = line;
+                } else if port.starts_with(&input) && line.trim_start().starts_with(&peer) {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("{from} was never linked to {to}");
+    }
+
     /// Starts the servers in `env`'s world and makes the two devices.
     pub fn start(env: &TestEnv) -> PipeWire {
         let root = env.dir.path();
