@@ -288,10 +288,11 @@ def main():
         SERVER.extend(p.pid for p in w.procs)
         # The reference node first, then onrecord to WAV, then to FLAC: each ratio of a target is
         # taken between neighbours in time (see `paired`).
+        ONE, US, FLAC = "pw-record x1, both sources linked", "onrecordd (both sides, one process)", "onrecordd to FLAC"
         recorders = [
-            ("pw-record x1, both sources linked", lambda: one_node(w, SECONDS, out("pw-one.wav"))),
-            ("onrecordd (both sides, one process)", lambda: onrecordd(w, SECONDS)),
-            ("onrecordd to FLAC", lambda: onrecordd(w, SECONDS, storage="storage-flac")),
+            (ONE, lambda: one_node(w, SECONDS, out("pw-one.wav"))),
+            (US, lambda: onrecordd(w, SECONDS)),
+            (FLAC, lambda: onrecordd(w, SECONDS, storage="storage-flac")),
             ("pw-record x2", lambda: pair(w, SECONDS, [
                 ["pw-record", "--target", "mic", "--channels", "1", "--rate", "48000", out("pw1.wav")],
                 ["pw-record", "--target", "far_side", "-P", "{ stream.capture.sink=true }", "--channels", "1", "--rate", "48000", out("pw2.wav")]])),
@@ -316,16 +317,20 @@ def main():
                   file=sys.stderr, flush=True)
         med = lambda xs: sorted(xs)[len(xs) // 2]  # of an even count, the upper middle one
         idle = med(idles)
+        # A round's whole cost: the recorder's own CPU and the server's above its idle round.
+        for rs in runs.values():
+            for x, idle_x in zip(rs, idles):
+                x["whole_cpu_s"] = x["cpu_s"] + x["server_cpu_s"] - idle_x
         rows = {}
         for name, rs in runs.items():
-            r = {k: med([x[k] for x in rs]) for k in ("cpu_s", "wakeups", "peak_kib", "server_cpu_s")}
+            r = {k: med([x[k] for x in rs]) for k in ("cpu_s", "wakeups", "peak_kib", "server_cpu_s", "whole_cpu_s")}
             for k in ("daemon_cpu_s", "daemon_peak_kib"):
                 if k in rs[0]:
                     r[k] = med([x[k] for x in rs])
             r["cpu_range"] = (min(x["cpu_s"] for x in rs), max(x["cpu_s"] for x in rs))
             rows[name] = r
-        us_runs = runs["onrecordd (both sides, one process)"]
-        rows["onrecordd (both sides, one process)"].update(
+        us_runs = runs[US]
+        rows[US].update(
             frames=sum(x["frames"] for x in us_runs), lost=sum(x["lost"] for x in us_runs), drift=us_runs[-1]["drift"],
             nodes=max(x["nodes"] for x in us_runs), busy_threads=us_runs[-1]["busy_threads"],
             graph_threads=max(x["graph_threads"] for x in us_runs),
@@ -335,13 +340,12 @@ def main():
               f"medians of {REPEAT} rounds)\n")
         print(f"{'recorder':<36} {'CPU s':>7} {'(range)':>11} {'CPU %':>6} {'peak MiB':>9} {'wakeups':>8} {'wakeups/s':>9} {'server+':>8} {'whole':>6}")
         for name, r in rows.items():
-            r["whole_cpu_s"] = r["cpu_s"] + r["server_cpu_s"] - idle
             lo, hi = r["cpu_range"]
             print(f"{name:<36} {r['cpu_s']:>7.3f} {f'{lo:.2f}-{hi:.2f}':>11} {100 * r['cpu_s'] / SECONDS:>6.2f} {r['peak_kib'] / 1024:>9.1f} {r['wakeups']:>8} {r['wakeups'] / SECONDS:>9.1f} {r['server_cpu_s'] - idle:>8.2f} {r['whole_cpu_s']:>6.2f}")
         print(f"(server+: the sound server's CPU s above its {idle:.2f} s with no recorder; whole: the recorder's own plus that)")
-        us, pw, pa = rows["onrecordd (both sides, one process)"], rows["pw-record x2"], rows["parecord --latency-msec=100 x2"]
+        us, pw, pa = rows[US], rows["pw-record x2"], rows["parecord --latency-msec=100 x2"]
         ratio = lambda a, b: a / b if b else float("inf")
-        one = rows["pw-record x1, both sources linked"]
+        one = rows[ONE]
         # The targets of the one-node issue, which replaced the live-capture issue's (0.5x the
         # CPU of two pw-records was below what PipeWire's own recorder needs for one node).
         # The CPU ratios are paired: the median over rounds of each round's ratio between two
@@ -354,10 +358,6 @@ def main():
             print(f"  {key} of {a.split(' (')[0]} / {b.split(' (')[0]}, round by round: "
                   + ", ".join(f"{r:.2f}" for r in rs))
             return med(rs)
-        for name, rs in runs.items():
-            for x, idle_x in zip(rs, idles):
-                x["whole_cpu_s"] = x["cpu_s"] + x["server_cpu_s"] - idle_x
-        ONE, US, FLAC = "pw-record x1, both sources linked", "onrecordd (both sides, one process)", "onrecordd to FLAC"
         print()
         checks = [
             ("CPU vs one pw-record node carrying both sources", paired(US, ONE, "cpu_s"), 1.0),
