@@ -17,6 +17,11 @@ pub const MIN_STEP_S: f64 = 0.002;
 pub const GAP_S: f64 = 0.1;
 /// The jitter assumed before any is measured.
 const START_JITTER_S: f64 = 0.005;
+/// Marks on the line after which the jitter is the most they showed, no longer the assumed
+/// one decaying: a source timed exactly (a sound server's graph times) then has the least
+/// step, and a shift of a few milliseconds a second in (a device relinked, the graph's
+/// latency changed) is a discontinuity, not a drift of thousands of ppm.
+const JITTER_MARKS: u32 = 16;
 /// The slope is fitted once the marks span this long (seconds); before, the nominal rate is
 /// assumed.
 const FIT_SPAN_S: f64 = 2.0;
@@ -256,6 +261,9 @@ pub struct SourceClock {
     suspect: Option<Suspect>,
     /// A decaying peak of the accepted marks' distance from the line (seconds).
     jitter: f64,
+    /// Marks accepted on the line, up to `JITTER_MARKS`, and the most they were off it.
+    accepted: u32,
+    peak: f64,
     /// Frames missing at discontinuities (the time gap, at the nominal rate).
     pub lost_frames: u64,
     /// Discontinuities seen.
@@ -270,6 +278,8 @@ impl SourceClock {
             frames: 0,
             suspect: None,
             jitter: START_JITTER_S,
+            accepted: 0,
+            peak: 0.0,
             lost_frames: 0,
             discontinuities: 0,
         }
@@ -294,6 +304,13 @@ impl SourceClock {
             // A suspect followed by a mark back on the line was a late callback.
             self.suspect = None;
             self.jitter = resid.abs().max(self.jitter * 0.99);
+            if self.accepted < JITTER_MARKS {
+                self.accepted += 1;
+                self.peak = self.peak.max(resid.abs());
+                if self.accepted == JITTER_MARKS {
+                    self.jitter = self.peak;
+                }
+            }
             if seg.add(k, t) || !seg.fitted {
                 seg.refit(nominal_b);
             }
