@@ -410,9 +410,9 @@ fn a_detected_softphone_is_recorded_without_the_music_beside_it() {
     assert_eq!(list[0]["label"], "Linphone");
     let id = list[0]["id"].as_str().unwrap().to_owned();
     // The call is proposed from its first stream; WirePlumber may link the capture stream to
-    // the headset a moment later, and a recording keeps the microphone it opened with (one
-    // found later is noted in the timeline). The user here starts once the softphone reads
-    // its microphone (one make test run that did not wait recorded the configured one).
+    // the headset a moment later (a recording that started before follows it then: see
+    // a_softphone_moved_to_another_microphone_mid_call_is_followed). The user here starts
+    // once the softphone reads its microphone.
     pw.wait_linked("headset", "Linphone-capture");
     env.call(&["notice", &id]);
     env.call(&["consent", "yes", &id]);
@@ -442,7 +442,8 @@ fn a_detected_softphone_is_recorded_without_the_music_beside_it() {
     let sources = manifest["capture"]["sources"].to_string();
     assert!(
         sources.contains("far side (Linphone's stream on PipeWire)")
-            && sources.contains("microphone (Linphone's microphone, PipeWire serial "),
+            && sources.contains("microphone (Linphone's microphone, PipeWire serial ")
+            && sources.contains("which the recording follows"),
         "{sources}"
     );
 }
@@ -503,4 +504,83 @@ fn a_softphone_replacing_its_stream_mid_call_is_followed() {
         timeline.contains("which the recording follows"),
         "{timeline}"
     );
+}
+
+/// A softphone moved to another microphone mid-call (the user picks the headset in the sound
+/// settings) is followed: the left channel goes on from the headset, and the timeline says so.
+#[test]
+fn a_softphone_moved_to_another_microphone_mid_call_is_followed() {
+    let mut env = TestEnv::new();
+    let mut pw = PipeWire::start(&env);
+    let (mic, phone) = two_voices(&env.dir.path().join("both.wav"), 20.0);
+    // The headset: the microphone's noise, backwards.
+    let headset: Vec<i16> = mic.iter().rev().copied().collect();
+    let mono = |name: &str, v: &[i16]| onrecord_tests::mono_wav(&env.dir.path().join(name), v);
+    let (mic_wav, phone_wav, headset_wav) = (
+        mono("mic.wav", &mic),
+        mono("phone.wav", &phone),
+        mono("headset.wav", &headset),
+    );
+    pw.add_microphone("headset");
+    configure_pipewire(&env);
+    env.start_daemon();
+    pw.app_stream("mic feed", "Production", false, Some("mic_line"), &mic_wav);
+    pw.app_stream(
+        "headset feed",
+        "Production",
+        false,
+        Some("headset_line"),
+        &headset_wav,
+    );
+    pw.app_stream(
+        "Linphone",
+        "Communication",
+        false,
+        Some("far_side"),
+        &phone_wav,
+    );
+    pw.app_stream("Linphone", "Communication", true, Some("mic"), &phone_wav);
+    let list = env.calls_when("the softphone proposed", |l| !l.is_empty());
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    // No wait for the softphone's capture stream: until it reads a microphone, the recording
+    // reads the configured one (here the same).
+    env.call(&["notice", &id]);
+    env.call(&["consent", "yes", &id]);
+    env.call(&["start", &id]);
+    std::thread::sleep(Duration::from_millis(2500));
+    pw.move_stream("Linphone-capture", "headset");
+    pw.wait_linked("headset", "Linphone-capture");
+    std::thread::sleep(Duration::from_secs(4));
+    env.call(&["stop", &id]);
+
+    let (me, them) = channels(&env.call_dir().join("audio.wav"));
+    let seconds = me.len() as f64 / RATE;
+    let (_, before) = locate(&floats(&mic), &me, 0.5, 1.5);
+    let (_, after) = locate(&floats(&headset), &me, seconds - 2.0, 1.5);
+    let (_, mic_after) = locate(&floats(&mic), &me, seconds - 2.0, 1.5);
+    let (_, c_phone) = locate(&floats(&phone), &them, 0.5, 2.0);
+    eprintln!(
+        "correlation: microphone {before:.4} before, headset {after:.4} after (microphone {mic_after:.4}); far side {c_phone:.4}"
+    );
+    assert!(before >= 0.99, "the microphone before: {before}");
+    assert!(after >= 0.99, "the headset after: {after}");
+    assert!(mic_after <= 0.1, "the microphone after: {mic_after}");
+    assert!(c_phone >= 0.99, "the softphone on the right: {c_phone}");
+    // Said in the timeline: the detector saw the move, and the microphone moved with no gap
+    // (linked from the headset before its old link went).
+    let timeline = env.ctl_json(&["call", "show", &id])["timeline"].to_string();
+    assert!(
+        timeline.contains("microphone: serial") && timeline.contains("which the recording follows"),
+        "{timeline}"
+    );
+    assert!(
+        timeline.contains("device moved") && timeline.contains("now headset"),
+        "{timeline}"
+    );
+    let summary = timeline
+        .split("which the recording follows): drift ")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .unwrap_or_else(|| panic!("no capture summary of the microphone: {timeline}"));
+    assert!(summary.contains(" 0 gap(s)"), "the microphone: {summary}");
 }

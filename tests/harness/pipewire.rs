@@ -352,6 +352,20 @@ impl PipeWire {
         out.matches(&format!("node.name = \"{name}\"")).count()
     }
 
+    /// Moves the stream node `stream` to read from (or play to) the node `target`, as a
+    /// desktop's sound settings do: the `target.object` metadata, which WirePlumber follows.
+    pub fn move_stream(&self, stream: &str, target: &str) {
+        let out = self.run("pw-cli", &["ls", "Node"]);
+        let needle = format!("node.name = \"{stream}\"");
+        // `pw-cli ls` prints "\tid N, type ..." and then the object's properties.
+        let id = out
+            .split("\tid ")
+            .find(|object| object.contains(&needle))
+            .and_then(|object| object.split(',').next())
+            .unwrap_or_else(|| panic!("no node {stream}: {out}"));
+        self.run("pw-metadata", &[id.trim(), "target.object", target]);
+    }
+
     /// Ends a stream `app_stream` made.
     pub fn end_stream(&mut self, handle: usize) {
         let child = &mut self.feeds[handle];

@@ -470,6 +470,7 @@ impl Mixer {
                 let what = match e.kind {
                     SOURCE_LOST => "device lost",
                     SOURCE_BACK => "device back",
+                    SOURCE_MOVED => "device moved",
                     _ => "device event",
                 };
                 let at = offset(

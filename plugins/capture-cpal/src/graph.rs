@@ -9,6 +9,8 @@ pub struct Node {
     pub name: String,
     pub serial: u64,
     pub class: String,
+    /// `application.name`, for an application's stream.
+    pub app: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +29,10 @@ pub enum Want {
     Name(String),
     /// A node by `object.serial` (a source, or an application's stream).
     Serial(u64),
+    /// What the application (`application.name`) reads as its microphone: the node linked
+    /// into its newest capture stream; while it reads nothing (no capture stream, or one not
+    /// linked yet), what `otherwise` names.
+    AppSource { app: String, otherwise: Box<Want> },
 }
 
 #[derive(Debug, Default)]
@@ -61,7 +67,41 @@ impl Graph {
                 .iter()
                 .find(|(_, n)| n.serial == *serial)
                 .map(|(id, _)| *id),
+            Want::AppSource { app, otherwise } => {
+                self.app_source(app).or_else(|| self.node(otherwise))
+            }
         }
+    }
+
+    /// The node the newest linked capture stream of application `app` reads from (the
+    /// newest such node, when it reads several).
+    pub fn app_source(&self, app: &str) -> Option<u32> {
+        let feeds = |stream: u32| {
+            self.links
+                .values()
+                .filter(move |(_, inn)| self.ports.get(inn).is_some_and(|p| p.node == stream))
+                .filter_map(|(out, _)| Some(self.ports.get(out)?.node))
+                .filter(|n| self.nodes.contains_key(n))
+                .max_by_key(|n| self.nodes[n].serial)
+        };
+        self.nodes
+            .iter()
+            .filter(|(_, n)| n.app == app && n.class == "Stream/Input/Audio")
+            .filter_map(|(id, n)| Some((n.serial, feeds(*id)?)))
+            .max_by_key(|(serial, _)| *serial)
+            .map(|(_, source)| source)
+    }
+
+    /// Whether a side that follows `want` and reads `source` now should read another node:
+    /// the default moved, or the application reads another source. (A stream between two
+    /// sources moves nothing: it is about to be linked again.)
+    pub fn moved(&self, want: &Want, source: u32) -> bool {
+        let now = match want {
+            Want::Default { .. } => self.node(want),
+            Want::AppSource { app, .. } => self.app_source(app),
+            Want::Name(_) | Want::Serial(_) => None,
+        };
+        now.is_some_and(|n| n != source)
     }
 
     /// The output port of `node` a side takes its audio from: a sink's monitor, else its
@@ -136,11 +176,7 @@ mod tests {
 
     fn graph() -> Graph {
         let mut g = Graph::default();
-        let node = |name: &str, serial, class: &str| Node {
-            name: name.into(),
-            serial,
-            class: class.into(),
-        };
+        let node = node_named;
         g.nodes.insert(10, node("speakers", 100, "Audio/Sink"));
         g.nodes.insert(20, node("headset", 200, "Audio/Source"));
         g.nodes
@@ -199,6 +235,93 @@ mod tests {
         assert_eq!(g.link(22, 41), Some(50));
         g.remove(50);
         assert_eq!(g.link(22, 41), None);
+    }
+
+    #[test]
+    fn an_applications_microphone_is_what_its_newest_linked_capture_stream_reads() {
+        let mut g = graph();
+        let stream = |serial| Node {
+            name: "Linphone-capture".into(),
+            serial,
+            class: "Stream/Input/Audio".into(),
+            app: "Linphone".into(),
+        };
+        let want = Want::AppSource {
+            app: "Linphone".into(),
+            otherwise: Box::new(Want::Default { monitor: false }),
+        };
+        g.default_source = Some("headset".into());
+        g.nodes.insert(60, node_named("mic", 600, "Audio/Source"));
+        g.ports.insert(61, out_port(60, "capture_MONO"));
+        // No capture stream yet: what it otherwise reads, and nothing to move to.
+        assert_eq!(g.node(&want), Some(20));
+        assert!(!g.moved(&want, 20));
+        // Its capture stream, not linked yet: still that.
+        g.nodes.insert(70, stream(700));
+        g.ports.insert(71, in_port(70, "input_MONO"));
+        assert_eq!(g.node(&want), Some(20));
+        // Linked from the microphone: that, and a side on the headset moves.
+        g.links.insert(80, (61, 71));
+        assert_eq!(g.app_source("Linphone"), Some(60));
+        assert_eq!(g.node(&want), Some(60));
+        assert!(g.moved(&want, 20) && !g.moved(&want, 60));
+        // Unlinked on its way to another source: no move until it reads one.
+        g.remove(80);
+        assert!(!g.moved(&want, 60));
+        g.links.insert(81, (22, 71));
+        assert_eq!(g.node(&want), Some(20));
+        assert!(g.moved(&want, 60));
+        // Another application's stream, or a playback stream of this one, is not it.
+        g.nodes.insert(
+            90,
+            Node {
+                app: "Firefox".into(),
+                ..stream(900)
+            },
+        );
+        g.ports.insert(91, in_port(90, "input_MONO"));
+        g.links.insert(92, (61, 91));
+        assert_eq!(g.node(&want), Some(20));
+        // A newer capture stream of the application is the one that counts.
+        g.nodes.insert(100, stream(1000));
+        g.ports.insert(101, in_port(100, "input_MONO"));
+        g.links.insert(102, (61, 101));
+        assert_eq!(g.node(&want), Some(60));
+        // Otherwise another: that, while the application reads nothing.
+        let named = Want::AppSource {
+            app: "Skype".into(),
+            otherwise: Box::new(Want::Name("mic".into())),
+        };
+        assert_eq!(g.node(&named), Some(60));
+        assert!(!g.moved(&named, 60) && !g.moved(&named, 20));
+        // A name or a serial never moves.
+        assert!(!g.moved(&Want::Name("headset".into()), 60));
+        assert!(!g.moved(&Want::Serial(200), 60));
+    }
+
+    fn node_named(name: &str, serial: u64, class: &str) -> Node {
+        Node {
+            name: name.into(),
+            serial,
+            class: class.into(),
+            app: String::new(),
+        }
+    }
+
+    fn out_port(node: u32, name: &str) -> Port {
+        Port {
+            node,
+            output: true,
+            name: name.into(),
+        }
+    }
+
+    fn in_port(node: u32, name: &str) -> Port {
+        Port {
+            node,
+            output: false,
+            name: name.into(),
+        }
     }
 
     #[test]

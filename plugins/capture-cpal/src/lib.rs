@@ -10,7 +10,12 @@
 //!   default output plays), or `pipewire-stream:SERIAL`: one node on PipeWire by its
 //!   `object.serial` (a source, or an application's own stream), or `pipewire-app:NAME`: the
 //!   newest playback stream of the application NAME (what a softphone plays, without the rest
-//!   of the output), found again when the application replaces it mid-call. Default `default`.
+//!   of the output), found again when the application replaces it mid-call, or
+//!   `pipewire-app-source:NAME`: what the application NAME reads as its microphone (the source
+//!   linked into its newest capture stream), followed when it moves to another. Default
+//!   `default`.
+//! - `otherwise`: for `pipewire-app-source:`, the device read while the application reads
+//!   none (no capture stream yet, or one not linked yet). Default `default`.
 //! - `period_ms`: frames per delivery, as time (default 100: a recorder needs no low latency,
 //!   and large periods mean few wakeups). Clamped to what the device allows.
 //! - `rate`, `channels`, `format` (`i16` or `f32`): override what the host asks for.
@@ -18,7 +23,9 @@
 //! Every stream is opened with an explicit configuration (format, rate, channels, buffer
 //! size); cpal's defaults are not assumed. A device lost mid-call (unplugged, server
 //! restarted) is reported to the host (`SOURCE_LOST`); a supervisor thread looks for it once
-//! a second and reopens it when it returns (`SOURCE_BACK`).
+//! a second and reopens it when it returns (`SOURCE_BACK`). A side on onrecord's node that
+//! follows something (the default device, what an application reads) is linked from the new
+//! device before the old link goes, with no gap (`SOURCE_MOVED`).
 //!
 //! The data callback only copies into the host's sink (which is real-time safe) and touches
 //! atomics: it never blocks, allocates or logs.
@@ -32,8 +39,8 @@ use devices::{choose, device_id, find};
 
 use cpal::traits::{DeviceTrait, StreamTrait};
 use onrecord_plugin::{
-    AudioFormat, CaptureSource, DeviceInfo, SAMPLE_F32, SAMPLE_I16, SOURCE_BACK, SOURCE_LOST, Sink,
-    export,
+    AudioFormat, CaptureSource, DeviceInfo, SAMPLE_F32, SAMPLE_I16, SOURCE_BACK, SOURCE_LOST,
+    SOURCE_MOVED, Sink, export,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -49,6 +56,8 @@ struct Spec {
     format: AudioFormat,
     /// `rate`, `channels` or `format` was given: a stream of its own, converted to it.
     explicit: bool,
+    /// For `pipewire-app-source:`: what to read while the application reads nothing.
+    otherwise: Option<String>,
 }
 
 fn parse(text: &str, want: AudioFormat) -> Result<Spec, String> {
@@ -57,6 +66,7 @@ fn parse(text: &str, want: AudioFormat) -> Result<Spec, String> {
         period_ms: 100,
         format: want,
         explicit: false,
+        otherwise: None,
     };
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let (k, v) = line
@@ -79,6 +89,7 @@ fn parse(text: &str, want: AudioFormat) -> Result<Spec, String> {
             "device" if !v.is_empty() => spec.device = v.to_owned(),
             "device" => return Err("device is empty".into()),
             "period_ms" => spec.period_ms = number("period_ms", 1..=1000)?,
+            "otherwise" if !v.is_empty() => spec.otherwise = Some(v.to_owned()),
             "rate" => {
                 spec.format.rate = number("rate", 8000..=192_000)?;
                 spec.explicit = true;
@@ -97,7 +108,7 @@ fn parse(text: &str, want: AudioFormat) -> Result<Spec, String> {
             }
             _ => {
                 return Err(format!(
-                    "unknown option {k:?} (device, period_ms, rate, channels, format)"
+                    "unknown option {k:?} (device, period_ms, rate, channels, format, otherwise)"
                 ));
             }
         }
@@ -116,6 +127,8 @@ pub(crate) struct Shared {
 pub(crate) enum Msg {
     Stop,
     Lost(String),
+    /// What the side follows moved, and it reads on from the new device.
+    Moved(String),
 }
 
 pub struct CpalSource {
@@ -167,6 +180,28 @@ enum Running {
     Cpal(#[allow(dead_code)] cpal::Stream),
 }
 
+/// What an application reads as its microphone, else the device `otherwise` names (when it
+/// is on PipeWire), else the default source.
+fn app_source(app: &str, otherwise: Option<&str>) -> Result<graph::Want, String> {
+    let default = graph::Want::Default { monitor: false };
+    let otherwise = match otherwise {
+        None | Some("default") => default,
+        Some(sel) => {
+            let d = find(sel)?;
+            let id = d.id().map_err(|e| format!("{sel}: {e}"))?;
+            if id.host() == cpal::HostId::PipeWire {
+                want_of(sel, Some(id.id()))?
+            } else {
+                default
+            }
+        }
+    };
+    Ok(graph::Want::AppSource {
+        app: app.to_owned(),
+        otherwise: Box::new(otherwise),
+    })
+}
+
 /// Where a PipeWire side comes from, for the shared node.
 fn want_of(sel: &str, cpal_id: Option<&str>) -> Result<graph::Want, String> {
     use graph::Want;
@@ -177,7 +212,7 @@ fn want_of(sel: &str, cpal_id: Option<&str>) -> Result<graph::Want, String> {
             name => Want::Name(name.to_owned()),
         });
     }
-    resolve_node(sel)?
+    resolve_node(sel, None)?
         .parse()
         .map(Want::Serial)
         .map_err(|_| format!("{sel:?}: not a PipeWire node"))
@@ -284,7 +319,9 @@ fn native_node(sel: &str) -> Option<Result<(), String>> {
             },
         );
     }
-    let app = sel.strip_prefix("pipewire-app:")?;
+    let app = sel
+        .strip_prefix("pipewire-app:")
+        .or_else(|| sel.strip_prefix("pipewire-app-source:"))?;
     Some(if app.trim().is_empty() {
         Err(format!(
             "{sel:?}: name the application (pipewire-app:Linphone)"
@@ -294,12 +331,20 @@ fn native_node(sel: &str) -> Option<Result<(), String>> {
     })
 }
 
-/// The serial of the node `sel` names now (an application's newest playback stream).
-fn resolve_node(sel: &str) -> Result<String, String> {
-    match sel.strip_prefix("pipewire-app:") {
-        Some(app) => native::app_stream(app),
-        None => Ok(sel.trim_start_matches("pipewire-stream:").to_owned()),
+/// The serial of the node `sel` names now (an application's newest playback stream, or what
+/// it reads as its microphone, else `otherwise`).
+fn resolve_node(sel: &str, otherwise: Option<&str>) -> Result<String, String> {
+    if let Some(app) = sel.strip_prefix("pipewire-app:") {
+        return native::app_stream(app);
     }
+    if let Some(app) = sel.strip_prefix("pipewire-app-source:") {
+        return native::serial_of(&app_source(app, otherwise)?).ok_or_else(|| {
+            format!(
+                "{app:?} reads no microphone on PipeWire, and what it otherwise reads is not there"
+            )
+        });
+    }
+    Ok(sel.trim_start_matches("pipewire-stream:").to_owned())
 }
 
 /// The configuration an application's stream is captured with: as asked (PipeWire converts
@@ -322,19 +367,18 @@ fn stream_config(spec: &Spec) -> (cpal::SampleFormat, cpal::StreamConfig, AudioF
     )
 }
 
-/// Opens the stream `sel` names: on the plugin's one PipeWire node at `node_rate` when given,
+/// Opens the stream `spec` names: on the plugin's one PipeWire node at `node_rate` when given,
 /// else an application's stream natively, a device through `find`.
-#[allow(clippy::too_many_arguments)]
 fn open_stream(
-    sel: &str,
+    spec: &Spec,
     node_rate: Option<u32>,
-    period_ms: u32,
     sample_format: cpal::SampleFormat,
     config: &cpal::StreamConfig,
     sink: Sink,
     shared: Arc<Shared>,
     lost: mpsc::Sender<Msg>,
 ) -> Result<Running, String> {
+    let (sel, otherwise) = (spec.device.as_str(), spec.otherwise.as_deref());
     if let Some(rate) = node_rate {
         let cpal_id = if native_node(sel).is_some() {
             None
@@ -343,12 +387,18 @@ fn open_stream(
             let id = d.id().map_err(|e| format!("{sel}: {e}"))?;
             Some(id.id().to_owned())
         };
-        let want = want_of(sel, cpal_id.as_deref())?;
-        let latency = format!("{}/{rate}", (rate as u64 * period_ms as u64 / 1000).max(1));
+        let want = match sel.strip_prefix("pipewire-app-source:") {
+            Some(app) => app_source(app, otherwise)?,
+            None => want_of(sel, cpal_id.as_deref())?,
+        };
+        let latency = format!(
+            "{}/{rate}",
+            (rate as u64 * spec.period_ms as u64 / 1000).max(1)
+        );
         return node::open(want, sel, rate, &latency, sink, shared, lost).map(Running::Node);
     }
     if native_node(sel).is_some() {
-        let serial = resolve_node(sel)?;
+        let serial = resolve_node(sel, otherwise)?;
         let target = native::Target {
             node: Some(serial),
             monitor: false,
@@ -419,8 +469,9 @@ impl CaptureSource for CpalSource {
     fn start(&mut self) -> Result<(), String> {
         let (tx, rx) = mpsc::channel::<Msg>();
         let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
-        let sel = self.spec.device.clone();
-        let (node_rate, period_ms) = (self.node_rate, self.spec.period_ms);
+        let spec = self.spec.clone();
+        let sel = spec.device.clone();
+        let node_rate = self.node_rate;
         let (sample_format, config, sink, shared) = (
             self.sample_format,
             self.config,
@@ -436,9 +487,8 @@ impl CaptureSource for CpalSource {
             .spawn(move || {
                 let open = || {
                     open_stream(
-                        &sel,
+                        &spec,
                         node_rate,
-                        period_ms,
                         sample_format,
                         &config,
                         sink,
@@ -464,6 +514,9 @@ impl CaptureSource for CpalSource {
                     };
                     match rx.recv_timeout(wait) {
                         Ok(Msg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                        Ok(Msg::Moved(what)) => {
+                            sink.event(SOURCE_MOVED, &format!("{sel}: {what}"));
+                        }
                         Ok(Msg::Lost(why)) => {
                             if stream.take().is_some() {
                                 sink.event(SOURCE_LOST, &format!("{sel}: {why}"));

@@ -105,7 +105,7 @@ pub(crate) fn connection() -> Result<Arc<SharedConn>, String> {
     let registry = core
         .get_registry_rc()
         .map_err(|e| format!("PipeWire registry: {e}"))?;
-    let registry_listener = watch_graph(&registry, &graph, &watchers, &metadata, &tl);
+    let registry_listener = watch_graph(&core, &registry, &graph, &watchers, &metadata, &tl);
     // Every global is announced before the answer to a first round trip, and the default
     // metadata (bound on its global) has said its values before the answer to a second.
     for _ in 0..2 {
@@ -139,18 +139,21 @@ pub(crate) fn lock_graph(g: &Mutex<Graph>) -> std::sync::MutexGuard<'_, Graph> {
 type MetadataSlot = Arc<Mutex<Option<(pw::metadata::Metadata, pw::metadata::MetadataListener)>>>;
 
 /// Keeps `graph` as the registry says, binds the `default` metadata for the default devices,
-/// and tells the watchers of a side whose node or link went away. On the loop's thread; each
+/// and tells the watchers of a side whose node or link went away, or whose default device or
+/// application's microphone moved. On the loop's thread; each
 /// change wakes whoever waits on the loop.
 fn watch_graph(
+    core: &pw::core::CoreRc,
     registry: &pw::registry::RegistryRc,
     graph: &Arc<Mutex<Graph>>,
     watchers: &Arc<Mutex<Vec<crate::node::Watch>>>,
     metadata: &MetadataSlot,
     tl: &pw::thread_loop::ThreadLoopRc,
 ) -> pw::registry::Listener {
-    let (g_add, g_rm, w_rm, md, tl_add, tl_rm) = (
+    let (g_add, g_rm, w_add, w_rm, md, tl_add, tl_rm) = (
         graph.clone(),
         graph.clone(),
+        watchers.clone(),
         watchers.clone(),
         metadata.clone(),
         tl.clone(),
@@ -158,6 +161,7 @@ fn watch_graph(
     );
     let reg = registry.downgrade();
     let md_watchers = watchers.clone();
+    let (core_add, core_md, core_rm) = (core.downgrade(), core.downgrade(), core.downgrade());
     registry
         .add_listener_local()
         .global(move |g| {
@@ -172,6 +176,7 @@ fn watch_graph(
                             name: get("node.name"),
                             serial: get("object.serial").parse().unwrap_or(0),
                             class: get("media.class"),
+                            app: get("application.name"),
                         },
                     );
                 }
@@ -193,6 +198,14 @@ fn watch_graph(
                         get("link.input.port").parse(),
                     ) {
                         graph.links.insert(g.id, (out, inn));
+                        drop(graph);
+                        crate::node::linked(g.id, out, inn, &w_add);
+                        // An application's stream linked to another source.
+                        if let Some(core) = core_add.upgrade() {
+                            crate::node::follow(&g_add, &w_add, &core);
+                        }
+                        tl_add.signal(false);
+                        return;
                     }
                 }
                 pw::types::ObjectType::Metadata if get("metadata.name") == "default" => {
@@ -200,8 +213,12 @@ fn watch_graph(
                     if let Some(reg) = reg.upgrade()
                         && let Ok(m) = reg.bind::<pw::metadata::Metadata, _>(g)
                     {
-                        let (graph, watchers, tl) =
-                            (g_add.clone(), md_watchers.clone(), tl_add.clone());
+                        let (graph, watchers, tl, core) = (
+                            g_add.clone(),
+                            md_watchers.clone(),
+                            tl_add.clone(),
+                            core_md.upgrade().map(|c| c.downgrade()),
+                        );
                         let l = m
                             .add_listener_local()
                             .property(move |subject, key, _type, value| {
@@ -217,7 +234,9 @@ fn watch_graph(
                                     _ => return 0,
                                 }
                                 drop(g);
-                                crate::node::defaults_changed(&graph, &watchers);
+                                if let Some(core) = core.as_ref().and_then(|c| c.upgrade()) {
+                                    crate::node::follow(&graph, &watchers, &core);
+                                }
                                 tl.signal(false);
                                 0
                             })
@@ -235,6 +254,9 @@ fn watch_graph(
         .global_remove(move |id| {
             lock_graph(&g_rm).remove(id);
             crate::node::removed(id, &w_rm);
+            if let Some(core) = core_rm.upgrade() {
+                crate::node::follow(&g_rm, &w_rm, &core);
+            }
             tl_rm.signal(false);
         })
         .register()
@@ -514,4 +536,13 @@ pub fn app_stream(app: &str) -> Result<String, String> {
     serial
         .map(|s| s.to_string())
         .ok_or_else(|| format!("{app:?} has no playback stream on PipeWire"))
+}
+
+/// The `object.serial` of the node `want` names now, from the shared connection's graph.
+pub fn serial_of(want: &crate::graph::Want) -> Option<String> {
+    let conn = connection().ok()?;
+    let _lock = conn.0.tl.lock();
+    let g = lock_graph(&conn.0.graph);
+    let node = g.node(want)?;
+    Some(g.nodes.get(&node)?.serial.to_string())
 }

@@ -7,9 +7,9 @@
 //! the thread loop's lock. The process callback (`RT_PROCESS`, on the data thread) reads the
 //! sides through atomic pointers; a side is removed only once the callback is not running.
 //!
-//! A side's source going away (its node or its link removed), or the default device it follows
-//! changing, is reported as lost to its supervisor, which opens it again (and finds the new
-//! default, or an application's new stream).
+//! A side's source going away (its node or its link removed), or the default device or the
+//! application's microphone it follows changing, is reported as lost to its supervisor, which
+//! opens it again (and finds the new default, the application's new stream or source).
 
 use crate::graph::{Graph, Want};
 use crate::native::{SharedConn, connection, lock_graph};
@@ -191,15 +191,29 @@ fn wait_for<T>(
     }
 }
 
-/// What tells a side's supervisor that its source went away.
+/// What tells a side's supervisor that its source went away, and what a side that follows
+/// something is linked from. Touched only under the thread loop's lock.
 pub struct Watch {
     id: u64,
     want: Want,
     source: u32,
+    /// The node, our port on it, and the source's port linked into it.
+    node: u32,
+    ours: u32,
+    out: u32,
+    /// The link's id once the registry has it (0 while a new one is on its way).
     link: u32,
+    proxy: Option<pw::link::Link>,
+    /// The link a move replaces, kept until the new one is up: the port never goes a cycle
+    /// without a source (for a cycle or two it carries both).
+    retiring: Option<pw::link::Link>,
     lost: mpsc::Sender<Msg>,
     label: String,
 }
+
+// SAFETY: the link proxies are only touched under the thread loop's lock (by the loop's own
+// callbacks, or by `open` and `Port::drop`, which take it).
+unsafe impl Send for Watch {}
 
 static WATCH_IDS: AtomicU64 = AtomicU64::new(1);
 
@@ -217,22 +231,69 @@ pub fn removed(id: u32, watchers: &Mutex<Vec<Watch>>) {
     });
 }
 
-/// The default devices changed: a side that follows one now elsewhere is lost (and reopened
-/// on the new default).
-pub fn defaults_changed(graph: &Mutex<Graph>, watchers: &Mutex<Vec<Watch>>) {
+/// A link appeared: a side moved onto it drops the link it replaced.
+pub fn linked(id: u32, out: u32, inn: u32, watchers: &Mutex<Vec<Watch>>) {
+    let mut w = watchers.lock().unwrap_or_else(|p| p.into_inner());
+    for w in w.iter_mut().filter(|w| (w.out, w.ours) == (out, inn)) {
+        w.link = id;
+        drop(w.retiring.take());
+    }
+}
+
+/// The graph changed: a side that follows the default device, or what an application reads,
+/// and now finds it elsewhere is linked from the new one, before its old link goes (no frame
+/// is lost, nor any time skipped). One that cannot be is lost (and reopened by its
+/// supervisor).
+pub fn follow(graph: &Mutex<Graph>, watchers: &Mutex<Vec<Watch>>, core: &pw::core::Core) {
     let g = lock_graph(graph);
     let mut w = watchers.lock().unwrap_or_else(|p| p.into_inner());
-    w.retain(|w| {
-        let moved = matches!(w.want, Want::Default { .. })
-            && g.node(&w.want).is_some_and(|n| n != w.source);
-        if moved {
-            let _ = w.lost.send(Msg::Lost(format!(
-                "{}: the default device changed",
-                w.label
-            )));
+    w.retain_mut(|w| {
+        if !g.moved(&w.want, w.source) {
+            return true;
         }
-        !moved
+        let what = match w.want {
+            Want::AppSource { .. } => "the application reads another microphone",
+            _ => "the default device changed",
+        };
+        let to = g.node(&w.want).and_then(|n| Some((n, g.source_port(n)?)));
+        let link = to.and_then(|(n, out)| {
+            let link = link(core, n, out, w.node, w.ours).ok()?;
+            Some((n, out, link))
+        });
+        let Some((n, out, link)) = link else {
+            let _ = w.lost.send(Msg::Lost(format!("{}: {what}", w.label)));
+            return false;
+        };
+        let name = g.nodes.get(&n).map_or("?", |n| n.name.as_str());
+        let _ = w.lost.send(Msg::Moved(format!("{what}: now {name}")));
+        // Moved again before the last new link was up: that one goes, the one up stays.
+        if w.link == 0 {
+            drop(w.proxy.take());
+        }
+        if let Some(old) = w.proxy.replace(link) {
+            w.retiring = Some(old);
+        }
+        (w.source, w.out, w.link) = (n, out, 0);
+        true
     });
+}
+
+/// Links the port `out` of node `from` into our port `ours` on `node`. Under the lock.
+fn link(
+    core: &pw::core::Core,
+    from: u32,
+    out: u32,
+    node: u32,
+    ours: u32,
+) -> Result<pw::link::Link, pw::Error> {
+    let props = pw::properties::properties! {
+        "link.output.node" => from.to_string(),
+        "link.output.port" => out.to_string(),
+        "link.input.node" => node.to_string(),
+        "link.input.port" => ours.to_string(),
+        "object.linger" => "false",
+    };
+    core.create_object::<pw::link::Link>("link-factory", &props)
 }
 
 /// One side's port on the node, linked from its source; dropping it unlinks and removes it.
@@ -240,7 +301,6 @@ pub struct Port {
     filter: Arc<Filter>,
     index: usize,
     slot: *mut Slot,
-    link: Option<pw::link::Link>,
     watch: u64,
 }
 
@@ -262,7 +322,6 @@ impl Drop for Port {
         while self.filter.data.busy.load(Ordering::SeqCst) && Instant::now() < deadline {
             std::thread::yield_now();
         }
-        drop(self.link.take());
         // SAFETY: the slot was ours and no callback reads it any more; the port is ours.
         unsafe {
             let slot = Box::from_raw(self.slot);
@@ -334,7 +393,6 @@ pub fn open(
         filter: filter.clone(),
         index,
         slot,
-        link: None,
         watch: 0,
     };
     let raw = filter.raw;
@@ -344,18 +402,8 @@ pub fn open(
         (id != sys::PW_ID_ANY).then_some(id)
     })?;
     let ours = wait_for(&conn, "the capture port", |g| g.input_port(node, &name))?;
-    let props = pw::properties::properties! {
-        "link.output.node" => source.to_string(),
-        "link.output.port" => out.to_string(),
-        "link.input.node" => node.to_string(),
-        "link.input.port" => ours.to_string(),
-        "object.linger" => "false",
-    };
-    handle.link = Some(
-        c.core
-            .create_object::<pw::link::Link>("link-factory", &props)
-            .map_err(|e| format!("PipeWire: cannot link {label}: {e}"))?,
-    );
+    let proxy = link(&c.core, source, out, node, ours)
+        .map_err(|e| format!("PipeWire: cannot link {label}: {e}"))?;
     let link = wait_for(&conn, "the link", |g| g.link(out, ours))?;
     handle.watch = WATCH_IDS.fetch_add(1, Ordering::Relaxed);
     let mut watchers = c.watchers.lock().unwrap_or_else(|p| p.into_inner());
@@ -367,7 +415,12 @@ pub fn open(
         id: handle.watch,
         want,
         source,
+        node,
+        ours,
+        out,
         link,
+        proxy: Some(proxy),
+        retiring: None,
         lost,
         label: label.to_owned(),
     });

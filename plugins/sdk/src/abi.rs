@@ -31,6 +31,9 @@ pub const STORAGE_READER_V1: &std::ffi::CStr = c"storage-reader.v1";
 pub const SOURCE_LOST: u32 = 1;
 /// The device is back and frames flow again.
 pub const SOURCE_BACK: u32 = 2;
+/// The source follows something (the default device, what an application reads) that moved:
+/// frames flow on, without a gap, from the new device the message names.
+pub const SOURCE_MOVED: u32 = 3;
 
 pub const STATUS_OK: i32 = 0;
 /// A failure the plugin reported (see the `ErrorBuf`).

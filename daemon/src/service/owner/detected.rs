@@ -66,13 +66,14 @@ impl Owner {
                         d.far_side = far_side.clone();
                         d.microphone = microphone.clone();
                     }
-                    // What a running recording opened it keeps: said, not hidden.
+                    // A running recording follows both (the capture plugin sees the same
+                    // graph): said in the timeline.
                     if capturing {
                         call.note(
                             stamp(),
                             TimelineKind::Capture,
                             format!(
-                                "the application's streams changed (far side: PipeWire serial {far_side}, which the recording follows; microphone: serial {microphone})"
+                                "the application's streams changed (far side: PipeWire serial {far_side}; microphone: serial {microphone}), which the recording follows"
                             ),
                         );
                     }
