@@ -29,6 +29,9 @@ pub enum Want {
     Name(String),
     /// A node by `object.serial` (a source, or an application's stream).
     Serial(u64),
+    /// The newest playback stream of the application (`application.name`): what it plays,
+    /// followed when it replaces the stream.
+    AppStream(String),
     /// What the application (`application.name`) reads as its microphone: the node linked
     /// into its newest capture stream; while it reads nothing (no capture stream, or one not
     /// linked yet), what `otherwise` names.
@@ -67,6 +70,12 @@ impl Graph {
                 .iter()
                 .find(|(_, n)| n.serial == *serial)
                 .map(|(id, _)| *id),
+            Want::AppStream(app) => self
+                .nodes
+                .iter()
+                .filter(|(_, n)| n.app == *app && n.class == "Stream/Output/Audio")
+                .max_by_key(|(_, n)| n.serial)
+                .map(|(id, _)| *id),
             Want::AppSource { app, otherwise } => {
                 self.app_source(app).or_else(|| self.node(otherwise))
             }
@@ -93,11 +102,11 @@ impl Graph {
     }
 
     /// Whether a side that follows `want` and reads `source` now should read another node:
-    /// the default moved, or the application reads another source. (A stream between two
-    /// sources moves nothing: it is about to be linked again.)
+    /// the default moved, the application has a newer stream, or it reads another source. (A
+    /// stream between two sources moves nothing: it is about to be linked again.)
     pub fn moved(&self, want: &Want, source: u32) -> bool {
         let now = match want {
-            Want::Default { .. } => self.node(want),
+            Want::Default { .. } | Want::AppStream(_) => self.node(want),
             Want::AppSource { app, .. } => self.app_source(app),
             Want::Name(_) | Want::Serial(_) => None,
         };
@@ -238,7 +247,7 @@ mod tests {
     }
 
     #[test]
-    fn an_applications_microphone_is_what_its_newest_linked_capture_stream_reads() {
+    fn an_applications_microphone_and_playback_are_found_and_followed() {
         let mut g = graph();
         let stream = |serial| Node {
             name: "Linphone-capture".into(),
@@ -294,6 +303,22 @@ mod tests {
         };
         assert_eq!(g.node(&named), Some(60));
         assert!(!g.moved(&named, 60) && !g.moved(&named, 20));
+        // The application's newest playback stream, and a newer one it replaces it with.
+        let plays = Want::AppStream("Linphone".into());
+        assert_eq!(g.node(&plays), None);
+        let playback = |serial| Node {
+            class: "Stream/Output/Audio".into(),
+            ..stream(serial)
+        };
+        g.nodes.insert(110, playback(1100));
+        assert_eq!(g.node(&plays), Some(110));
+        assert!(!g.moved(&plays, 110));
+        g.nodes.insert(120, playback(1200));
+        assert!(g.moved(&plays, 110) && !g.moved(&plays, 120));
+        // Gone, with none in its place: nothing to move to.
+        g.remove(110);
+        g.remove(120);
+        assert!(!g.moved(&plays, 120));
         // A name or a serial never moves.
         assert!(!g.moved(&Want::Name("headset".into()), 60));
         assert!(!g.moved(&Want::Serial(200), 60));

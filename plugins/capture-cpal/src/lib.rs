@@ -22,8 +22,9 @@
 //!
 //! Every stream is opened with an explicit configuration (format, rate, channels, buffer
 //! size); cpal's defaults are not assumed. A device lost mid-call (unplugged, server
-//! restarted) is reported to the host (`SOURCE_LOST`); a supervisor thread looks for it once
-//! a second and reopens it when it returns (`SOURCE_BACK`). A side on onrecord's node that
+//! restarted) is reported to the host (`SOURCE_LOST`); a supervisor thread looks for it at
+//! once, every 100 ms for a second, then once a second, and reopens it when it returns
+//! (`SOURCE_BACK`). A side on onrecord's node that
 //! follows something (the default device, what an application reads) is linked from the new
 //! device before the old link goes, with no gap (`SOURCE_MOVED`).
 //!
@@ -387,9 +388,12 @@ fn open_stream(
             let id = d.id().map_err(|e| format!("{sel}: {e}"))?;
             Some(id.id().to_owned())
         };
-        let want = match sel.strip_prefix("pipewire-app-source:") {
-            Some(app) => app_source(app, otherwise)?,
-            None => want_of(sel, cpal_id.as_deref())?,
+        let want = if let Some(app) = sel.strip_prefix("pipewire-app-source:") {
+            app_source(app, otherwise)?
+        } else if let Some(app) = sel.strip_prefix("pipewire-app:") {
+            graph::Want::AppStream(app.to_owned())
+        } else {
+            want_of(sel, cpal_id.as_deref())?
         };
         let latency = format!(
             "{}/{rate}",
@@ -506,12 +510,21 @@ impl CaptureSource for CpalSource {
                         return;
                     }
                 };
+                // Since when the device is lost: it is looked for every 100 ms in the first
+                // second (an application replacing its stream, a server restarting), then once
+                // a second.
+                let mut lost_at = std::time::Instant::now();
+                let mut first_try = false;
                 loop {
-                    let wait = if stream.is_some() {
-                        Duration::from_secs(3600)
-                    } else {
-                        Duration::from_secs(1)
+                    let wait = match (&stream, first_try) {
+                        (Some(_), _) => Duration::from_secs(3600),
+                        (None, true) => Duration::ZERO,
+                        (None, false) if lost_at.elapsed() < Duration::from_secs(1) => {
+                            Duration::from_millis(100)
+                        }
+                        (None, false) => Duration::from_secs(1),
                     };
+                    first_try = false;
                     match rx.recv_timeout(wait) {
                         Ok(Msg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
                         Ok(Msg::Moved(what)) => {
@@ -520,6 +533,8 @@ impl CaptureSource for CpalSource {
                         Ok(Msg::Lost(why)) => {
                             if stream.take().is_some() {
                                 sink.event(SOURCE_LOST, &format!("{sel}: {why}"));
+                                lost_at = std::time::Instant::now();
+                                first_try = true;
                             }
                         }
                         Err(mpsc::RecvTimeoutError::Timeout) => {

@@ -249,6 +249,10 @@ fn watch_graph(
                 _ => {}
             }
             drop(graph);
+            // A node or port a side that follows something may now be linked from.
+            if let Some(core) = core_add.upgrade() {
+                crate::node::follow(&g_add, &w_add, &core);
+            }
             tl_add.signal(false);
         })
         .global_remove(move |id| {

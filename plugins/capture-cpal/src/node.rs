@@ -240,10 +240,10 @@ pub fn linked(id: u32, out: u32, inn: u32, watchers: &Mutex<Vec<Watch>>) {
     }
 }
 
-/// The graph changed: a side that follows the default device, or what an application reads,
-/// and now finds it elsewhere is linked from the new one, before its old link goes (no frame
-/// is lost, nor any time skipped). One that cannot be is lost (and reopened by its
-/// supervisor).
+/// The graph changed: a side that follows the default device, an application's playback, or
+/// what an application reads, and now finds it elsewhere is linked from the new one (once its
+/// ports are there) before its old link goes: no frame is lost, nor any time skipped. One that
+/// cannot be linked is lost (and reopened by its supervisor).
 pub fn follow(graph: &Mutex<Graph>, watchers: &Mutex<Vec<Watch>>, core: &pw::core::Core) {
     let g = lock_graph(graph);
     let mut w = watchers.lock().unwrap_or_else(|p| p.into_inner());
@@ -253,14 +253,17 @@ pub fn follow(graph: &Mutex<Graph>, watchers: &Mutex<Vec<Watch>>, core: &pw::cor
         }
         let what = match w.want {
             Want::AppSource { .. } => "the application reads another microphone",
+            Want::AppStream(_) => "the application plays a new stream",
             _ => "the default device changed",
         };
-        let to = g.node(&w.want).and_then(|n| Some((n, g.source_port(n)?)));
-        let link = to.and_then(|(n, out)| {
-            let link = link(core, n, out, w.node, w.ours).ok()?;
-            Some((n, out, link))
-        });
-        let Some((n, out, link)) = link else {
+        let Some(n) = g.node(&w.want) else {
+            return true;
+        };
+        // A node whose ports the registry has not announced yet: linked once it has.
+        let Some(out) = g.source_port(n) else {
+            return true;
+        };
+        let Ok(link) = link(core, n, out, w.node, w.ours) else {
             let _ = w.lost.send(Msg::Lost(format!("{}: {what}", w.label)));
             return false;
         };
