@@ -7,9 +7,11 @@
 //! the thread loop's lock. The process callback (`RT_PROCESS`, on the data thread) reads the
 //! sides through atomic pointers; a side is removed only once the callback is not running.
 //!
-//! A side's source going away (its node or its link removed), or the default device or the
-//! application's microphone it follows changing, is reported as lost to its supervisor, which
-//! opens it again (and finds the new default, the application's new stream or source).
+//! A side's source going away (its node or its link removed) is reported as lost to its
+//! supervisor, which opens it again (and finds the new default, the application's new stream
+//! or source). A side that follows something (the default device, an application's playback
+//! or microphone) and finds it moved is linked from the new device before its old link goes
+//! (`follow`): no cycle without a source.
 
 use crate::graph::{Graph, Want};
 use crate::native::{SharedConn, connection, lock_graph};
