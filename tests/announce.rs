@@ -380,27 +380,8 @@ fn a_noticed_softphones_microphone_is_moved_onto_the_onrecord_microphone_and_bac
     )
     .unwrap();
     env.start_daemon();
-    pw.app_stream(
-        "headset feed",
-        "Production",
-        false,
-        Some("headset_line"),
-        &voice_wav,
-    );
-    pw.app_stream(
-        "Linphone",
-        "Communication",
-        false,
-        Some("far_side"),
-        &phone_wav,
-    );
-    pw.app_stream(
-        "Linphone",
-        "Communication",
-        true,
-        Some("headset"),
-        &phone_wav,
-    );
+    pw.feed("headset", &voice_wav);
+    pw.softphone("Linphone", &phone_wav, "headset");
     let list = env.calls_when("the softphone proposed", |l| !l.is_empty());
     let id = list[0]["id"].as_str().unwrap().to_owned();
     // Playing the notice takes the proposal up: the softphone is moved before it plays, so the

@@ -154,7 +154,7 @@ fn a_gnome_calls_sip_call_is_recorded_from_its_own_streams_and_sealed_when_hung_
     assert_eq!(list[0]["requirement"], "one-party");
     let id = list[0]["id"].as_str().unwrap().to_owned();
 
-    pw.app_stream("mic feed", "Production", false, Some("mic_line"), &mic_wav);
+    pw.feed("mic", &mic_wav);
     pw.app_stream("Rhythmbox", "Music", false, Some("far_side"), &music_wav);
     // The call's playback stream: linked to the call GNOME Calls showed (no second
     // proposal), with its far side.

@@ -383,29 +383,10 @@ fn a_detected_softphone_is_recorded_without_the_music_beside_it() {
     pw.add_microphone("headset");
     configure_pipewire(&env);
     env.start_daemon();
-    pw.app_stream("mic feed", "Production", false, Some("mic_line"), &mic_wav);
-    pw.app_stream(
-        "headset feed",
-        "Production",
-        false,
-        Some("headset_line"),
-        &headset_wav,
-    );
+    pw.feed("mic", &mic_wav);
+    pw.feed("headset", &headset_wav);
     pw.app_stream("Rhythmbox", "Music", false, Some("far_side"), &music_wav);
-    pw.app_stream(
-        "Linphone",
-        "Communication",
-        false,
-        Some("far_side"),
-        &phone_wav,
-    );
-    pw.app_stream(
-        "Linphone",
-        "Communication",
-        true,
-        Some("headset"),
-        &phone_wav,
-    );
+    pw.softphone("Linphone", &phone_wav, "headset");
     let list = env.calls_when("the softphone proposed", |l| !l.is_empty());
     assert_eq!(list[0]["label"], "Linphone");
     let id = list[0]["id"].as_str().unwrap().to_owned();
@@ -464,15 +445,8 @@ fn a_softphone_replacing_its_stream_mid_call_is_followed() {
     );
     configure_pipewire(&env);
     env.start_daemon();
-    pw.app_stream("mic feed", "Production", false, Some("mic_line"), &mic_wav);
-    let old = pw.app_stream(
-        "Linphone",
-        "Communication",
-        false,
-        Some("far_side"),
-        &first_wav,
-    );
-    pw.app_stream("Linphone", "Communication", true, Some("mic"), &first_wav);
+    pw.feed("mic", &mic_wav);
+    let old = pw.softphone("Linphone", &first_wav, "mic");
     let list = env.calls_when("the softphone proposed", |l| !l.is_empty());
     assert_eq!(list[0]["label"], "Linphone");
     let id = list[0]["id"].as_str().unwrap().to_owned();
@@ -524,22 +498,9 @@ fn a_softphone_moved_to_another_microphone_mid_call_is_followed() {
     pw.add_microphone("headset");
     configure_pipewire(&env);
     env.start_daemon();
-    pw.app_stream("mic feed", "Production", false, Some("mic_line"), &mic_wav);
-    pw.app_stream(
-        "headset feed",
-        "Production",
-        false,
-        Some("headset_line"),
-        &headset_wav,
-    );
-    pw.app_stream(
-        "Linphone",
-        "Communication",
-        false,
-        Some("far_side"),
-        &phone_wav,
-    );
-    pw.app_stream("Linphone", "Communication", true, Some("mic"), &phone_wav);
+    pw.feed("mic", &mic_wav);
+    pw.feed("headset", &headset_wav);
+    pw.softphone("Linphone", &phone_wav, "mic");
     let list = env.calls_when("the softphone proposed", |l| !l.is_empty());
     let id = list[0]["id"].as_str().unwrap().to_owned();
     // No wait for the softphone's capture stream: until it reads a microphone, the recording

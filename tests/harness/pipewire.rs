@@ -283,6 +283,27 @@ impl PipeWire {
         self.feeds.len() - 1
     }
 
+    /// Plays `clip` into the microphone `microphone` (`mic`, or one `add_microphone` made),
+    /// through its line sink. Returns the feed's handle.
+    pub fn feed(&mut self, microphone: &str, clip: &Path) -> usize {
+        let line = format!("{microphone}_line");
+        self.app_stream(
+            &format!("{microphone} feed"),
+            "Production",
+            false,
+            Some(&line),
+            clip,
+        )
+    }
+
+    /// A softphone `application` in a call: its playback stream plays `clip` to the far
+    /// side's sink, and its capture stream reads `microphone`. Returns the playback's handle.
+    pub fn softphone(&mut self, application: &str, clip: &Path, microphone: &str) -> usize {
+        let playback = self.app_stream(application, "Communication", false, Some("far_side"), clip);
+        self.app_stream(application, "Communication", true, Some(microphone), clip);
+        playback
+    }
+
     /// Ends a stream `app_stream` made as a user would (SIGINT): a capture's file is
     /// finished.
     pub fn finish_stream(&mut self, handle: usize) {
