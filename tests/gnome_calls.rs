@@ -139,8 +139,8 @@ fn a_gnome_calls_sip_call_is_recorded_from_its_own_streams_and_sealed_when_hung_
     let mut pw = PipeWire::start(&env);
     let (mic, phone) = two_voices(&env.dir.path().join("both.wav"), 14.0);
     let music: Vec<i16> = mic.iter().rev().copied().collect();
-    let mono = |name: &str, v: &[i16]| onrecord_tests::mono_wav(&env.dir.path().join(name), v);
-    let (mic_wav, music_wav) = (mono("mic.wav", &mic), mono("music.wav", &music));
+    let [mic_wav, music_wav] =
+        onrecord_tests::mono_wavs(env.dir.path(), [("mic.wav", &mic), ("music.wav", &music)]);
     std::fs::write(
         &env.config,
         "jurisdiction = \"US-TX\"\n[capture]\nmicrophone = \"pipewire:mic\"\nfar_side = \"pipewire:far_side\"\n",

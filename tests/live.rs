@@ -371,14 +371,16 @@ fn a_detected_softphone_is_recorded_without_the_music_beside_it() {
     let (mic, phone) = two_voices(&env.dir.path().join("both.wav"), 14.0);
     // The music: as loud, and like neither (the microphone's noise, backwards).
     let music: Vec<i16> = mic.iter().rev().copied().collect();
-    let mono = |name: &str, v: &[i16]| onrecord_tests::mono_wav(&env.dir.path().join(name), v);
     // The headset: the far side's noise, backwards.
     let headset: Vec<i16> = phone.iter().rev().copied().collect();
-    let (mic_wav, phone_wav, music_wav, headset_wav) = (
-        mono("mic.wav", &mic),
-        mono("phone.wav", &phone),
-        mono("music.wav", &music),
-        mono("headset.wav", &headset),
+    let [mic_wav, phone_wav, music_wav, headset_wav] = onrecord_tests::mono_wavs(
+        env.dir.path(),
+        [
+            ("mic.wav", &mic),
+            ("phone.wav", &phone),
+            ("music.wav", &music),
+            ("headset.wav", &headset),
+        ],
     );
     pw.add_microphone("headset");
     configure_pipewire(&env);
@@ -437,11 +439,13 @@ fn a_softphone_replacing_its_stream_mid_call_is_followed() {
     let mut pw = PipeWire::start(&env);
     let (mic, first) = two_voices(&env.dir.path().join("both.wav"), 20.0);
     let second: Vec<i16> = first.iter().rev().copied().collect();
-    let mono = |name: &str, v: &[i16]| onrecord_tests::mono_wav(&env.dir.path().join(name), v);
-    let (mic_wav, first_wav, second_wav) = (
-        mono("mic.wav", &mic),
-        mono("first.wav", &first),
-        mono("second.wav", &second),
+    let [mic_wav, first_wav, second_wav] = onrecord_tests::mono_wavs(
+        env.dir.path(),
+        [
+            ("mic.wav", &mic),
+            ("first.wav", &first),
+            ("second.wav", &second),
+        ],
     );
     configure_pipewire(&env);
     env.start_daemon();
@@ -489,11 +493,13 @@ fn a_softphone_moved_to_another_microphone_mid_call_is_followed() {
     let (mic, phone) = two_voices(&env.dir.path().join("both.wav"), 20.0);
     // The headset: the microphone's noise, backwards.
     let headset: Vec<i16> = mic.iter().rev().copied().collect();
-    let mono = |name: &str, v: &[i16]| onrecord_tests::mono_wav(&env.dir.path().join(name), v);
-    let (mic_wav, phone_wav, headset_wav) = (
-        mono("mic.wav", &mic),
-        mono("phone.wav", &phone),
-        mono("headset.wav", &headset),
+    let [mic_wav, phone_wav, headset_wav] = onrecord_tests::mono_wavs(
+        env.dir.path(),
+        [
+            ("mic.wav", &mic),
+            ("phone.wav", &phone),
+            ("headset.wav", &headset),
+        ],
     );
     pw.add_microphone("headset");
     configure_pipewire(&env);

@@ -722,6 +722,11 @@ pub fn mono_wav(path: &Path, samples: &[i16]) -> PathBuf {
     path.to_owned()
 }
 
+/// Each clip as a mono WAV file of its name in `dir` (as `mono_wav`).
+pub fn mono_wavs<const N: usize>(dir: &Path, clips: [(&str, &[i16]); N]) -> [PathBuf; N] {
+    clips.map(|(name, samples)| mono_wav(&dir.join(name), samples))
+}
+
 /// The kinds of a call's timeline entries (`call show --json`), in order.
 pub fn timeline_kinds(call: &serde_json::Value) -> Vec<String> {
     call["timeline"]

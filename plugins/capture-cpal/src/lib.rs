@@ -35,8 +35,10 @@ mod devices;
 mod graph;
 mod native;
 mod node;
+mod select;
 
 use devices::{choose, device_id, find};
+use select::{native_node, resolve_node};
 
 use cpal::traits::{DeviceTrait, StreamTrait};
 use onrecord_plugin::{
@@ -181,44 +183,6 @@ enum Running {
     Cpal(#[allow(dead_code)] cpal::Stream),
 }
 
-/// What an application reads as its microphone, else the device `otherwise` names (when it
-/// is on PipeWire), else the default source.
-fn app_source(app: &str, otherwise: Option<&str>) -> Result<graph::Want, String> {
-    let default = graph::Want::Default { monitor: false };
-    let otherwise = match otherwise {
-        None | Some("default") => default,
-        Some(sel) => {
-            let d = find(sel)?;
-            let id = d.id().map_err(|e| format!("{sel}: {e}"))?;
-            if id.host() == cpal::HostId::PipeWire {
-                want_of(sel, Some(id.id()))?
-            } else {
-                default
-            }
-        }
-    };
-    Ok(graph::Want::AppSource {
-        app: app.to_owned(),
-        otherwise: Box::new(otherwise),
-    })
-}
-
-/// Where a PipeWire side comes from, for the shared node.
-fn want_of(sel: &str, cpal_id: Option<&str>) -> Result<graph::Want, String> {
-    use graph::Want;
-    if let Some(id) = cpal_id {
-        return Ok(match id {
-            "sink_default" => Want::Default { monitor: true },
-            "input_default" => Want::Default { monitor: false },
-            name => Want::Name(name.to_owned()),
-        });
-    }
-    resolve_node(sel, None)?
-        .parse()
-        .map(Want::Serial)
-        .map_err(|_| format!("{sel:?}: not a PipeWire node"))
-}
-
 fn build(
     device: &cpal::Device,
     sample_format: cpal::SampleFormat,
@@ -306,48 +270,6 @@ fn build_cpal(
     Ok(stream)
 }
 
-/// Whether `sel` names a PipeWire node directly (`pipewire-stream:SERIAL`) or through its
-/// application (`pipewire-app:NAME`), rather than a device cpal lists.
-fn native_node(sel: &str) -> Option<Result<(), String>> {
-    if let Some(serial) = sel.strip_prefix("pipewire-stream:") {
-        return Some(
-            if !serial.is_empty() && serial.bytes().all(|b| b.is_ascii_digit()) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{sel:?}: a PipeWire node is named by its serial (pipewire-stream:123)"
-                ))
-            },
-        );
-    }
-    let app = sel
-        .strip_prefix("pipewire-app:")
-        .or_else(|| sel.strip_prefix("pipewire-app-source:"))?;
-    Some(if app.trim().is_empty() {
-        Err(format!(
-            "{sel:?}: name the application (pipewire-app:Linphone)"
-        ))
-    } else {
-        Ok(())
-    })
-}
-
-/// The serial of the node `sel` names now (an application's newest playback stream, or what
-/// it reads as its microphone, else `otherwise`).
-fn resolve_node(sel: &str, otherwise: Option<&str>) -> Result<String, String> {
-    if let Some(app) = sel.strip_prefix("pipewire-app:") {
-        return native::app_stream(app);
-    }
-    if let Some(app) = sel.strip_prefix("pipewire-app-source:") {
-        return native::serial_of(&app_source(app, otherwise)?).ok_or_else(|| {
-            format!(
-                "{app:?} reads no microphone on PipeWire, and what it otherwise reads is not there"
-            )
-        });
-    }
-    Ok(sel.trim_start_matches("pipewire-stream:").to_owned())
-}
-
 /// The configuration an application's stream is captured with: as asked (PipeWire converts
 /// whatever the application plays).
 fn stream_config(spec: &Spec) -> (cpal::SampleFormat, cpal::StreamConfig, AudioFormat) {
@@ -381,20 +303,7 @@ fn open_stream(
 ) -> Result<Running, String> {
     let (sel, otherwise) = (spec.device.as_str(), spec.otherwise.as_deref());
     if let Some(rate) = node_rate {
-        let cpal_id = if native_node(sel).is_some() {
-            None
-        } else {
-            let d = find(sel)?;
-            let id = d.id().map_err(|e| format!("{sel}: {e}"))?;
-            Some(id.id().to_owned())
-        };
-        let want = if let Some(app) = sel.strip_prefix("pipewire-app-source:") {
-            app_source(app, otherwise)?
-        } else if let Some(app) = sel.strip_prefix("pipewire-app:") {
-            graph::Want::AppStream(app.to_owned())
-        } else {
-            want_of(sel, cpal_id.as_deref())?
-        };
+        let want = select::want(sel, otherwise)?;
         let latency = format!(
             "{}/{rate}",
             (rate as u64 * spec.period_ms as u64 / 1000).max(1)
