@@ -4,21 +4,7 @@
 
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Node {
-    pub name: String,
-    pub class: String,
-    /// `application.name`, for streams.
-    pub app: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Port {
-    pub node: u32,
-    /// An output port (it sends audio).
-    pub output: bool,
-    pub name: String,
-}
+pub use onrecord_pw::{Node, Port, json_for, json_name};
 
 #[derive(Debug, Default)]
 pub struct Graph {
@@ -28,35 +14,6 @@ pub struct Graph {
     pub links: BTreeMap<u32, (u32, u32)>,
     /// The `default` metadata's keys for subject 0 (the whole graph), as JSON values.
     pub defaults: BTreeMap<String, String>,
-}
-
-/// The node name in a metadata value such as `{ "name": "alsa_input.pci" }`.
-pub fn json_name(value: &str) -> Option<String> {
-    let after = &value[value.find("\"name\"")? + "\"name\"".len()..];
-    let after = after.trim_start().strip_prefix(':')?.trim_start();
-    let body = after.strip_prefix('"')?;
-    let mut out = String::new();
-    let mut chars = body.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => return Some(out),
-            '\\' => out.push(chars.next()?),
-            c => out.push(c),
-        }
-    }
-    None
-}
-
-/// A metadata value naming node `name`.
-pub fn json_for(name: &str) -> String {
-    let escaped: String = name
-        .chars()
-        .flat_map(|c| match c {
-            '"' | '\\' => vec!['\\', c],
-            c => vec![c],
-        })
-        .collect();
-    format!("{{ \"name\": \"{escaped}\" }}")
 }
 
 impl Graph {
@@ -173,8 +130,7 @@ mod tests {
             id,
             Node {
                 name: name.into(),
-                class: String::new(),
-                app: String::new(),
+                ..Node::default()
             },
         );
     }
@@ -188,17 +144,6 @@ mod tests {
                 name: name.into(),
             },
         );
-    }
-
-    #[test]
-    fn metadata_values_name_nodes_both_ways() {
-        assert_eq!(json_name(r#"{ "name": "mic" }"#).as_deref(), Some("mic"));
-        assert_eq!(json_name(r#"{"name":"a\"b"}"#).as_deref(), Some("a\"b"));
-        assert_eq!(json_name(r#"{ "other": 1 }"#), None);
-        assert_eq!(json_name(r#"{ "name": "unterminated"#), None);
-        for name in ["onrecord_mic", "x\"y\\z"] {
-            assert_eq!(json_name(&json_for(name)).as_deref(), Some(name));
-        }
     }
 
     #[test]
@@ -254,6 +199,7 @@ mod tests {
                     name: format!("n{id}"),
                     class: class.into(),
                     app: app.into(),
+                    ..Node::default()
                 },
             );
         }

@@ -182,7 +182,7 @@ pub unsafe extern "C" fn onrecord_mic_serve(
 pub fn run(args: Args, input: impl std::io::BufRead + Send + 'static) -> Result<(), String> {
     pw::init();
     let mainloop = pw::main_loop::MainLoopRc::new(None).map_err(|e| format!("PipeWire: {e}"))?;
-    let context = match minimal_context(&mainloop) {
+    let context = match onrecord_pw::minimal_context(&mainloop) {
         Ok(c) => c,
         Err(_) => {
             pw::context::ContextRc::new(&mainloop, None).map_err(|e| format!("PipeWire: {e}"))?
@@ -392,45 +392,4 @@ pub fn run(args: Args, input: impl std::io::BufRead + Send + 'static) -> Result<
         mainloop.loop_().iterate(timeout);
     }
     Ok(())
-}
-
-/// A context of only what the helper uses (as capture-cpal's): no configuration file, no D-Bus
-/// support; the native protocol, client nodes and their adapter (the announcement stream, its
-/// resampling), and the metadata interface. The default client configuration loads more, about
-/// a megabyte resident.
-fn minimal_context(mainloop: &pw::main_loop::MainLoopRc) -> Result<pw::context::ContextRc, String> {
-    let props = pw::properties::properties! {
-        "config.name" => "null",
-        "support.dbus" => "false",
-    };
-    let ctx = pw::context::ContextRc::new(mainloop, Some(props)).map_err(|e| e.to_string())?;
-    let raw = ctx.as_raw_ptr();
-    // SAFETY: a live context, before anything runs on it; NUL-terminated literals.
-    unsafe {
-        if pw::sys::pw_context_add_spa_lib(
-            raw,
-            c"audio.convert.*".as_ptr(),
-            c"audioconvert/libspa-audioconvert".as_ptr(),
-        ) < 0
-        {
-            return Err("cannot register the audio converter".into());
-        }
-        for module in [
-            c"libpipewire-module-protocol-native",
-            c"libpipewire-module-client-node",
-            c"libpipewire-module-adapter",
-            c"libpipewire-module-metadata",
-        ] {
-            let loaded = pw::sys::pw_context_load_module(
-                raw,
-                module.as_ptr(),
-                std::ptr::null(),
-                std::ptr::null_mut(),
-            );
-            if loaded.is_null() {
-                return Err(format!("cannot load {}", module.to_string_lossy()));
-            }
-        }
-    }
-    Ok(ctx)
 }

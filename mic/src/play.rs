@@ -251,17 +251,7 @@ pub fn f32_format(rate: u32, channels: u32) -> Result<Vec<u8>, String> {
         position[1] = spa::sys::SPA_AUDIO_CHANNEL_FR;
         info.set_position(position);
     }
-    Ok(spa::pod::serialize::PodSerializer::serialize(
-        std::io::Cursor::new(Vec::new()),
-        &spa::pod::Value::Object(spa::pod::Object {
-            type_: spa::sys::SPA_TYPE_OBJECT_Format,
-            id: spa::sys::SPA_PARAM_EnumFormat,
-            properties: info.into(),
-        }),
-    )
-    .map_err(|e| format!("PipeWire format: {e:?}"))?
-    .0
-    .into_inner())
+    onrecord_pw::format_pod(info)
 }
 
 impl Drop for Player {

@@ -2,8 +2,9 @@
 //! `default` metadata say, the virtual microphone and what it carries, the announcement
 //! playing, and the streams moved onto it. `tick` makes whatever progress the graph allows.
 
-use crate::graph::{self, Graph, json_for, json_name};
+use crate::graph::{Graph, json_for, json_name};
 use crate::{DEFAULT_SOURCE, NAME, clip, play, say};
+use onrecord_pw::Global;
 use pipewire as pw;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -347,44 +348,24 @@ impl Session {
 
 pub fn on_global(s: &Rc<Session>, g: &pw::registry::GlobalObject<&pw::spa::utils::dict::DictRef>) {
     let Some(props) = g.props else { return };
-    let get = |k: &str| props.get(k).unwrap_or_default().to_owned();
     let mut graph = s.graph.borrow_mut();
-    match g.type_ {
-        pw::types::ObjectType::Node => {
-            graph.nodes.insert(
-                g.id,
-                graph::Node {
-                    name: get("node.name"),
-                    class: get("media.class"),
-                    app: get("application.name"),
-                },
-            );
+    match onrecord_pw::global(&g.type_, |k| props.get(k)) {
+        Some(Global::Node(node)) => {
+            graph.nodes.insert(g.id, node);
         }
-        pw::types::ObjectType::Port => {
-            if let Ok(node) = get("node.id").parse() {
-                graph.ports.insert(
-                    g.id,
-                    graph::Port {
-                        node,
-                        output: get("port.direction") == "out",
-                        name: get("port.name"),
-                    },
-                );
-            }
+        Some(Global::Port(port)) => {
+            graph.ports.insert(g.id, port);
         }
-        pw::types::ObjectType::Link => {
-            if let (Ok(out), Ok(inn)) = (
-                get("link.output.node").parse(),
-                get("link.input.node").parse(),
-            ) {
-                graph.links.insert(g.id, (out, inn));
-            }
+        Some(Global::Link(link)) => {
+            graph
+                .links
+                .insert(g.id, (link.output_node, link.input_node));
         }
-        pw::types::ObjectType::Metadata if get("metadata.name") == "default" => {
+        Some(Global::DefaultMetadata) => {
             drop(graph);
             bind_metadata(s, g);
         }
-        _ => {}
+        None => {}
     }
 }
 

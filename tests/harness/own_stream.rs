@@ -87,18 +87,7 @@ impl OwnStream {
                 info.set_format(spa::param::audio::AudioFormat::S16LE);
                 info.set_rate(48_000);
                 info.set_channels(1);
-                let obj = spa::pod::Object {
-                    type_: spa::utils::SpaTypes::ObjectParamFormat.as_raw(),
-                    id: spa::param::ParamType::EnumFormat.as_raw(),
-                    properties: info.into(),
-                };
-                let values: Vec<u8> = spa::pod::serialize::PodSerializer::serialize(
-                    std::io::Cursor::new(Vec::new()),
-                    &spa::pod::Value::Object(obj),
-                )
-                .map_err(|e| format!("{e:?}"))?
-                .0
-                .into_inner();
+                let values = onrecord_pw::format_pod(info)?;
                 let mut params = [spa::pod::Pod::from_bytes(&values).ok_or("format")?];
                 stream
                     .connect(

@@ -4,21 +4,7 @@
 
 use std::collections::HashMap;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Node {
-    pub name: String,
-    pub serial: u64,
-    pub class: String,
-    /// `application.name`, for an application's stream.
-    pub app: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Port {
-    pub node: u32,
-    pub output: bool,
-    pub name: String,
-}
+pub use onrecord_pw::{Node, Port, json_name};
 
 /// What a side captures, as the graph names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,26 +143,6 @@ impl Graph {
         self.ports.remove(&id);
         self.links.remove(&id);
     }
-}
-
-/// The node name in a metadata value such as `{ "name": "alsa_input.pci" }`.
-pub fn json_name(value: &str) -> Option<String> {
-    let after = &value[value.find("\"name\"")? + "\"name\"".len()..];
-    let body = after
-        .trim_start()
-        .strip_prefix(':')?
-        .trim_start()
-        .strip_prefix('"')?;
-    let mut out = String::new();
-    let mut chars = body.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => return Some(out),
-            '\\' => out.push(chars.next()?),
-            c => out.push(c),
-        }
-    }
-    None
 }
 
 #[cfg(test)]
@@ -347,12 +313,5 @@ mod tests {
             output: false,
             name: name.into(),
         }
-    }
-
-    #[test]
-    fn metadata_values_name_nodes() {
-        assert_eq!(json_name(r#"{ "name": "mic" }"#).as_deref(), Some("mic"));
-        assert_eq!(json_name(r#"{"name":"a\"b"}"#).as_deref(), Some("a\"b"));
-        assert_eq!(json_name("{}"), None);
     }
 }

@@ -14,6 +14,7 @@
 use crate::graph::{self, Graph};
 use crate::{Msg, Shared};
 use onrecord_plugin::Sink;
+use onrecord_pw::Global;
 use pipewire as pw;
 use pw::spa;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -63,7 +64,7 @@ pub(crate) fn connection() -> Result<Arc<SharedConn>, String> {
         .map_err(|e| format!("PipeWire: {e}"))?;
     // A context of only what a capture stream needs, else (a PipeWire packaged otherwise) the
     // default client configuration's.
-    let ctx = match minimal_context(&tl) {
+    let ctx = match onrecord_pw::minimal_context(&tl) {
         Ok(ctx) => ctx,
         Err(_) => pw::context::ContextRc::new(&tl, None).map_err(|e| format!("PipeWire: {e}"))?,
     };
@@ -166,49 +167,27 @@ fn watch_graph(
         .add_listener_local()
         .global(move |g| {
             let Some(props) = g.props else { return };
-            let get = |k: &str| props.get(k).unwrap_or_default().to_owned();
             let mut graph = lock_graph(&g_add);
-            match g.type_ {
-                pw::types::ObjectType::Node => {
-                    graph.nodes.insert(
-                        g.id,
-                        graph::Node {
-                            name: get("node.name"),
-                            serial: get("object.serial").parse().unwrap_or(0),
-                            class: get("media.class"),
-                            app: get("application.name"),
-                        },
-                    );
+            match onrecord_pw::global(&g.type_, |k| props.get(k)) {
+                Some(Global::Node(node)) => {
+                    graph.nodes.insert(g.id, node);
                 }
-                pw::types::ObjectType::Port => {
-                    if let Ok(node) = get("node.id").parse() {
-                        graph.ports.insert(
-                            g.id,
-                            graph::Port {
-                                node,
-                                output: get("port.direction") == "out",
-                                name: get("port.name"),
-                            },
-                        );
+                Some(Global::Port(port)) => {
+                    graph.ports.insert(g.id, port);
+                }
+                Some(Global::Link(link)) => {
+                    let (out, inn) = (link.output_port, link.input_port);
+                    graph.links.insert(g.id, (out, inn));
+                    drop(graph);
+                    crate::node::linked(g.id, out, inn, &w_add);
+                    // An application's stream linked to another source.
+                    if let Some(core) = core_add.upgrade() {
+                        crate::node::follow(&g_add, &w_add, &core);
                     }
+                    tl_add.signal(false);
+                    return;
                 }
-                pw::types::ObjectType::Link => {
-                    if let (Ok(out), Ok(inn)) = (
-                        get("link.output.port").parse(),
-                        get("link.input.port").parse(),
-                    ) {
-                        graph.links.insert(g.id, (out, inn));
-                        drop(graph);
-                        crate::node::linked(g.id, out, inn, &w_add);
-                        // An application's stream linked to another source.
-                        if let Some(core) = core_add.upgrade() {
-                            crate::node::follow(&g_add, &w_add, &core);
-                        }
-                        tl_add.signal(false);
-                        return;
-                    }
-                }
-                pw::types::ObjectType::Metadata if get("metadata.name") == "default" => {
+                Some(Global::DefaultMetadata) => {
                     drop(graph);
                     if let Some(reg) = reg.upgrade()
                         && let Ok(m) = reg.bind::<pw::metadata::Metadata, _>(g)
@@ -246,7 +225,7 @@ fn watch_graph(
                     tl_add.signal(false);
                     return;
                 }
-                _ => {}
+                None => {}
             }
             drop(graph);
             // A node or port a side that follows something may now be linked from.
@@ -264,54 +243,6 @@ fn watch_graph(
             tl_rm.signal(false);
         })
         .register()
-}
-
-/// A context of only what a capture stream needs. The default client configuration also
-/// loads the session-manager and client-device modules and the D-Bus support library
-/// (for RTKit and device reservation), none of which a stream uses: together about 0.8 MiB
-/// resident. So no configuration file is read ("null"), and the protocol, the client-node (a
-/// stream's node on the server) and the adapter (its format conversion) are loaded here.
-fn minimal_context(tl: &pw::thread_loop::ThreadLoopRc) -> Result<pw::context::ContextRc, String> {
-    let props = pw::properties::properties! {
-        "config.name" => "null",
-        "support.dbus" => "false",
-    };
-    let ctx = pw::context::ContextRc::new(tl, Some(props)).map_err(|e| format!("PipeWire: {e}"))?;
-    let raw = ctx.as_raw_ptr();
-    // SAFETY: a live context, used on this thread before the loop runs anything of it;
-    // NUL-terminated literals.
-    unsafe {
-        if pw::sys::pw_context_add_spa_lib(
-            raw,
-            c"audio.convert.*".as_ptr(),
-            c"audioconvert/libspa-audioconvert".as_ptr(),
-        ) < 0
-        {
-            return Err("PipeWire: cannot register the audio converter".into());
-        }
-        for module in [
-            c"libpipewire-module-protocol-native",
-            c"libpipewire-module-client-node",
-            c"libpipewire-module-adapter",
-            // The `default` metadata's interface: which devices are the defaults.
-            c"libpipewire-module-metadata",
-        ] {
-            let loaded = pw::sys::pw_context_load_module(
-                raw,
-                module.as_ptr(),
-                std::ptr::null(),
-                std::ptr::null_mut(),
-            );
-            if loaded.is_null() {
-                return Err(format!(
-                    "PipeWire: cannot load {}: {}",
-                    module.to_string_lossy(),
-                    std::io::Error::last_os_error()
-                ));
-            }
-        }
-    }
-    Ok(ctx)
 }
 
 struct Data {
@@ -441,18 +372,7 @@ pub fn open(
     });
     info.set_rate(rate);
     info.set_channels(channels);
-    let obj = spa::pod::Object {
-        type_: spa::utils::SpaTypes::ObjectParamFormat.as_raw(),
-        id: spa::param::ParamType::EnumFormat.as_raw(),
-        properties: info.into(),
-    };
-    let values: Vec<u8> = spa::pod::serialize::PodSerializer::serialize(
-        std::io::Cursor::new(Vec::new()),
-        &spa::pod::Value::Object(obj),
-    )
-    .map_err(|e| format!("PipeWire format: {e:?}"))?
-    .0
-    .into_inner();
+    let values = onrecord_pw::format_pod(info)?;
     let mut params = [spa::pod::Pod::from_bytes(&values).ok_or("PipeWire format")?];
     stream
         .connect(
