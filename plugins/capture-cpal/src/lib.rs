@@ -26,7 +26,8 @@
 //! once, every 100 ms for a second, then once a second, and reopens it when it returns
 //! (`SOURCE_BACK`). A side on onrecord's node that
 //! follows something (the default device, what an application reads) is linked from the new
-//! device before the old link goes, with no gap (`SOURCE_MOVED`).
+//! device before the old link goes, so it is never left without a source (`SOURCE_MOVED`);
+//! PipeWire still sometimes skips one cycle of a port whose links change.
 //!
 //! The data callback only copies into the host's sink (which is real-time safe) and touches
 //! atomics: it never blocks, allocates or logs.

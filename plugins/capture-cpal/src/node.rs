@@ -11,7 +11,8 @@
 //! supervisor, which opens it again (and finds the new default, the application's new stream
 //! or source). A side that follows something (the default device, an application's playback
 //! or microphone) and finds it moved is linked from the new device before its old link goes
-//! (`follow`): no cycle without a source.
+//! (`follow`): no cycle without a source linked (though PipeWire sometimes skips one cycle of
+//! a port whose links change).
 
 use crate::graph::{Graph, Want};
 use crate::native::{SharedConn, connection, lock_graph};
@@ -244,7 +245,7 @@ pub fn linked(id: u32, out: u32, inn: u32, watchers: &Mutex<Vec<Watch>>) {
 
 /// The graph changed: a side that follows the default device, an application's playback, or
 /// what an application reads, and now finds it elsewhere is linked from the new one (once its
-/// ports are there) before its old link goes: no frame is lost, nor any time skipped. One that
+/// ports are there) before its old link goes: never a cycle without a source linked. One that
 /// cannot be linked is lost (and reopened by its supervisor).
 pub fn follow(graph: &Mutex<Graph>, watchers: &Mutex<Vec<Watch>>, core: &pw::core::Core) {
     let g = lock_graph(graph);
