@@ -11,10 +11,19 @@
 
 /// A delivery off its segment's line by more than four times the recent jitter of the
 /// source's marks (seconds, kept between these bounds) is a discontinuity, once the next
-/// delivery confirms it (a single late callback is not). Exact capture times (a sound
-/// server's) have no jitter: a step of 2 ms is seen. Callback times jitter by milliseconds.
+/// delivery confirms it (a single late callback is not). Callback times jitter by
+/// milliseconds.
 pub const MIN_STEP_S: f64 = 0.002;
 pub const GAP_S: f64 = 0.1;
+/// A source whose first `JITTER_MARKS` marks were all this close to the line is timed exactly
+/// (a sound server's graph times), and for it the least step is `EXACT_STEP_S`: a step under
+/// `MIN_STEP_S` was fitted into the line as a drift of hundreds of ppm, and resampled (a live
+/// test's microphone, moved to a headset, when PipeWire moved onrecord's node to another
+/// driver whose cycles ran 1.5 ms later). A drift cannot pass for a step however small the
+/// floor: it moves the marks off the line a little at a time, and the jitter, which follows
+/// the marks' distance, keeps the step four times ahead of it.
+const EXACT_JITTER_S: f64 = 0.000_1;
+const EXACT_STEP_S: f64 = 0.000_5;
 /// The jitter assumed before any is measured.
 const START_JITTER_S: f64 = 0.005;
 /// Marks on the line after which the jitter is the most they showed, no longer the assumed
@@ -299,7 +308,9 @@ impl SourceClock {
             return;
         };
         let resid = t - seg.time_of(k as f64);
-        let step = (4.0 * self.jitter).clamp(MIN_STEP_S, GAP_S);
+        let exact = self.accepted == JITTER_MARKS && self.peak <= EXACT_JITTER_S;
+        let floor = if exact { EXACT_STEP_S } else { MIN_STEP_S };
+        let step = (4.0 * self.jitter).clamp(floor, GAP_S);
         if resid.abs() <= step {
             // A suspect followed by a mark back on the line was a late callback.
             self.suspect = None;

@@ -322,3 +322,68 @@ fn a_step_of_a_few_milliseconds_in_exact_times_is_a_gap_not_a_drift() {
         }
     }
 }
+
+/// Exact times (a sound server's) that step by less than `MIN_STEP_S` (PipeWire moved the node
+/// to another driver, whose cycles run a millisecond or two later): a discontinuity, not a
+/// drift, and the frames after it keep their time. Callback times, which jitter by
+/// milliseconds, keep the coarser floor.
+#[test]
+fn a_step_under_two_milliseconds_in_exact_times_is_a_gap_not_a_drift() {
+    for period in [1024u64, 2048] {
+        for step in [-0.0015, -0.0008, 0.0008, 0.0015, 0.0019] {
+            let mut c = SourceClock::new(48_000);
+            for (k, t) in marks(48_000, 0.0, period, 7.0, 0.0) {
+                c.mark(k, if t >= 103.0 { t + step } else { t }, k);
+            }
+            let case = format!("{period} frames a delivery, a step of {step} s");
+            assert_eq!(c.discontinuities, 1, "{case}");
+            assert_eq!(c.drift_ppm(), Some(0.0), "{case}");
+            let late = (step.max(0.0) * 48_000.0) as i64;
+            assert!(
+                (c.lost_frames as i64 - late).abs() <= 1,
+                "{case}: {}",
+                c.lost_frames
+            );
+            let k = c.frame_at(106.0 + step).unwrap();
+            assert!((k - 6.0 * 48_000.0).abs() < 1.0, "{case}: {k}");
+        }
+    }
+}
+
+/// An exact source that drifts (a sound card's clock under graph times) is not cut into
+/// steps by the finer floor: its marks leave the line a little at a time, and the drift is
+/// measured.
+#[test]
+fn an_exact_source_that_drifts_has_no_steps() {
+    for ppm in [-500.0, -100.0, 50.0, 300.0, 1000.0] {
+        for period in [256u64, 1024, 2048] {
+            let mut c = SourceClock::new(48_000);
+            for (k, t) in marks(48_000, ppm, period, 20.0, 0.0) {
+                c.mark(k, t, k);
+            }
+            let case = format!("{ppm} ppm, {period} frames a delivery");
+            assert_eq!(c.discontinuities, 0, "{case}");
+            // Measured (a drift of 100 ppm or less may be too small to tell from none in
+            // 20 s, and is then taken as none).
+            let got = c.drift_ppm().unwrap();
+            let measured = (got.abs() - ppm.abs()).abs() < 0.1 * ppm.abs();
+            assert!(
+                measured || (ppm.abs() <= 100.0 && got == 0.0),
+                "{case}: {got}"
+            );
+        }
+    }
+}
+
+/// Callback times that jitter keep `MIN_STEP_S`: a shift of a millisecond among marks late by
+/// up to a millisecond is not a discontinuity.
+#[test]
+fn jittered_times_keep_the_coarse_floor() {
+    for run in 0..8 {
+        let mut c = SourceClock::new(48_000);
+        for (k, t) in jittered(run, 0.0, 480, 8.0, 0.001) {
+            c.mark(k, if t >= 104.0 { t + 0.001 } else { t }, k);
+        }
+        assert_eq!(c.discontinuities, 0, "run {run}");
+    }
+}
