@@ -61,6 +61,19 @@ impl Graph {
             .filter(|n| n != ours)
     }
 
+    /// The microphone to carry when the default names none (there is no default yet, or the
+    /// session manager chose the virtual microphone itself, as it may where no other source
+    /// has a session priority) and nothing is carried yet: the source, other than ours, the
+    /// session manager ranks first (the oldest of equals). Without it the virtual microphone
+    /// would carry nothing, and a softphone moved onto it would send silence.
+    pub fn fallback_microphone(&self, ours: &str) -> Option<String> {
+        self.nodes
+            .iter()
+            .filter(|(_, n)| n.class.starts_with("Audio/Source") && n.name != ours)
+            .max_by_key(|(id, n)| (n.priority, std::cmp::Reverse(**id)))
+            .map(|(_, n)| n.name.clone())
+    }
+
     /// `app`'s capture streams (what it reads its microphone with), each with the source it
     /// reads now (`None` once it reads the node `ours` or nothing).
     pub fn captures_of(&self, app: &str, ours: u32) -> Vec<(u32, Option<String>)> {
@@ -124,6 +137,40 @@ impl Graph {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::NAME;
+
+    #[test]
+    fn without_a_default_the_source_ranked_first_is_carried_never_ours() {
+        let mut g = Graph::default();
+        assert_eq!(g.fallback_microphone(NAME), None);
+        for (id, name, class, priority) in [
+            (10, NAME, "Audio/Source/Virtual", 1),
+            (20, "far_side", "Audio/Sink", 3000),
+            (30, "mic", "Audio/Source", 0),
+            (40, "headset", "Audio/Source", 0),
+        ] {
+            g.nodes.insert(
+                id,
+                Node {
+                    name: name.into(),
+                    class: class.into(),
+                    priority,
+                    ..Node::default()
+                },
+            );
+        }
+        // Ours ranks above the others, but is never carried; of equals, the oldest.
+        assert_eq!(g.fallback_microphone(NAME).as_deref(), Some("mic"));
+        g.nodes.get_mut(&40).unwrap().priority = 2000;
+        assert_eq!(g.fallback_microphone(NAME).as_deref(), Some("headset"));
+        // The session manager's choice, when it is not ours, comes first.
+        g.defaults
+            .insert("default.audio.source".into(), json_for(NAME));
+        assert_eq!(g.microphone(NAME), None);
+        g.defaults
+            .insert("default.audio.source".into(), json_for("mic"));
+        assert_eq!(g.microphone(NAME).as_deref(), Some("mic"));
+    }
 
     fn node(g: &mut Graph, id: u32, name: &str) {
         g.nodes.insert(

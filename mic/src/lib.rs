@@ -13,8 +13,9 @@
 //! The daemon talks to it by lines. In (stdin, or the socket):
 //! - `play ID CLIP`: play `CLIP` (`builtin:<lang>-<notice|started>`, or a WAV or FLAC file);
 //! - `move APP`: move the application's capture streams (a softphone's microphone) onto the
-//!   virtual microphone, which then carries the source they read; they are moved back (their
-//!   target removed) when the helper ends;
+//!   virtual microphone, which then carries the source they read (a stream not linked yet, as
+//!   one just made, is waited for up to 2 s, and announcements with it); they are moved back
+//!   (their target removed) when the helper ends;
 //! - `kept`: the previous default (said as `previous`) is kept where it survives a crash: with
 //!   `--set-default`, the virtual microphone becomes the default source only then, so that a
 //!   crash at any moment leaves a default that can be given back;
@@ -290,7 +291,8 @@ pub fn run(args: Args, input: impl std::io::BufRead + Send + 'static) -> Result<
                     "node.description" => "onrecord microphone",
                     "audio.position" => "MONO",
                     "audio.rate" => "48000",
-                    // Never chosen as the default by itself: only when the user asks.
+                    // Below any device, for the session manager's choice of a default (a
+                    // source without a priority still ranks below it: `fallback_microphone`).
                     "priority.session" => "1",
                     "priority.driver" => "1",
                     "object.linger" => "false",
@@ -353,7 +355,7 @@ pub fn run(args: Args, input: impl std::io::BufRead + Send + 'static) -> Result<
                 s.tick();
             }
             Input::Move(app) => {
-                s.to_move.borrow_mut().push(app);
+                s.to_move.borrow_mut().push((app, Instant::now()));
                 s.tick();
             }
             Input::Kept => s.set_ours(),

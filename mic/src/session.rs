@@ -10,6 +10,9 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+/// How long moving an application waits for a capture stream it just made to be linked.
+const LINK_WAIT: Duration = Duration::from_secs(2);
+
 /// Everything of one connection, on the main loop's thread.
 pub struct Session {
     pub core: pw::core::CoreRc,
@@ -37,8 +40,11 @@ pub struct Session {
     pub carry: RefCell<Option<String>>,
     /// Streams we moved onto the virtual microphone: moved back at the end.
     pub moved: RefCell<Vec<u32>>,
-    /// Applications to move, once the graph is known.
-    pub to_move: RefCell<Vec<String>>,
+    /// Applications to move once the graph is known, each with when it was asked. One whose
+    /// capture stream reads nothing yet (just made, not linked) waits for it, up to
+    /// `LINK_WAIT`: the virtual microphone then carries the microphone the application chose
+    /// (which need not be the default, and there may be no default yet).
+    pub to_move: RefCell<Vec<(String, Instant)>>,
     /// Until when playing waits for moved streams to read the virtual microphone.
     pub moving_until: Cell<Option<Instant>>,
     pub quit_seq: Cell<Option<i32>>,
@@ -124,27 +130,32 @@ impl Session {
                 *self.previous.borrow_mut() = Some(if stale { None } else { before });
             }
         }
-        let apps: Vec<String> = self.to_move.borrow_mut().drain(..).collect();
-        for app in apps {
-            self.move_app(&app);
+        let apps: Vec<(String, Instant)> = self.to_move.borrow_mut().drain(..).collect();
+        for (app, asked) in apps {
+            if !self.move_app(&app, asked.elapsed() >= LINK_WAIT) {
+                self.to_move.borrow_mut().push((app, asked));
+            }
         }
-        if self.waiting_for_moves(input.0) {
+        if !self.to_move.borrow().is_empty() || self.waiting_for_moves(input.0) {
             return;
         }
         self.advance_playback(input);
     }
 
-    /// Links the default source into the virtual microphone, following it when it changes.
+    /// Links the default source into the virtual microphone, following it when it changes
+    /// (or, while nothing is carried and the default names none, the source ranked first).
     fn carry_microphone(&self, input: (u32, u32)) {
+        let have = self.mic_link.borrow().as_ref().map(|(n, _)| *n);
         let want = {
             let g = self.graph.borrow();
             let carry = self.carry.borrow().clone();
+            let carried = have.is_some_and(|n| g.nodes.contains_key(&n));
             carry
                 .or_else(|| g.microphone(NAME))
+                .or_else(|| (!carried).then(|| g.fallback_microphone(NAME)).flatten())
                 .and_then(|name| g.node_named(&name))
                 .and_then(|node| g.voice_port(node).map(|port| (node, port)))
         };
-        let have = self.mic_link.borrow().as_ref().map(|(n, _)| *n);
         match want {
             Some((node, port)) if have != Some(node) => {
                 let link = self.link((node, port), input);
@@ -249,11 +260,22 @@ impl Session {
     }
 
     /// Moves `app`'s capture streams onto the virtual microphone, which carries what they read.
-    pub fn move_app(&self, app: &str) {
+    /// Unless `now`, waits (false) while one of them reads nothing yet.
+    pub fn move_app(&self, app: &str, now: bool) -> bool {
         let Some(vmic) = self.vmic_id.get() else {
-            return say(&format!("moved 0 - {app}"));
+            say(&format!("moved 0 - {app}"));
+            return true;
         };
         let streams = self.graph.borrow().captures_of(app, vmic);
+        let unlinked = {
+            let g = self.graph.borrow();
+            streams
+                .iter()
+                .any(|(stream, _)| !g.links.values().any(|&(_, inn)| inn == *stream))
+        };
+        if unlinked && !now {
+            return false;
+        }
         if let Some(source) = streams.iter().find_map(|(_, s)| s.clone()) {
             *self.carry.borrow_mut() = Some(source);
             if let Some(input) = self.vmic_input() {
@@ -274,6 +296,7 @@ impl Session {
         }
         let carried = self.carry.borrow().clone().unwrap_or_else(|| "-".into());
         say(&format!("moved {moved} {carried} {app}"));
+        true
     }
 
     /// Whether streams just moved do not read the virtual microphone yet (for at most a
@@ -300,6 +323,7 @@ impl Session {
             || self.playing.borrow().is_some()
             || !self.queue.borrow().is_empty()
             || self.moving_until.get().is_some()
+            || !self.to_move.borrow().is_empty()
     }
 
     /// `--restore-default`: once the metadata's values are known.

@@ -85,6 +85,8 @@ pub struct Node {
     pub class: String,
     /// `application.name`, for an application's stream.
     pub app: String,
+    /// `priority.session` (0 where missing): how the session manager ranks it as a default.
+    pub priority: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +133,9 @@ pub fn global<'a>(
             serial: serial("object.serial").unwrap_or(0),
             class: text("media.class"),
             app: text("application.name"),
+            priority: get("priority.session")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0),
         }),
         pw::types::ObjectType::Port => Global::Port(Port {
             node: id("node.id")?,
@@ -202,14 +207,16 @@ mod tests {
                     ("node.name", "Linphone"),
                     ("object.serial", "300"),
                     ("media.class", "Stream/Output/Audio"),
-                    ("application.name", "Linphone")
+                    ("application.name", "Linphone"),
+                    ("priority.session", "2000")
                 ]
             ),
             Some(Global::Node(Node {
                 name: "Linphone".into(),
                 serial: 300,
                 class: "Stream/Output/Audio".into(),
-                app: "Linphone".into()
+                app: "Linphone".into(),
+                priority: 2000,
             }))
         );
         // A node without a serial (an older server) is still a node.

@@ -220,6 +220,7 @@ mod tests {
             serial,
             class: "Stream/Input/Audio".into(),
             app: "Linphone".into(),
+            ..Node::default()
         };
         let want = Want::AppSource {
             app: "Linphone".into(),
@@ -295,7 +296,7 @@ mod tests {
             name: name.into(),
             serial,
             class: class.into(),
-            app: String::new(),
+            ..Node::default()
         }
     }
 
