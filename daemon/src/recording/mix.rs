@@ -471,6 +471,7 @@ impl Mixer {
                     SOURCE_LOST => "device lost",
                     SOURCE_BACK => "device back",
                     SOURCE_MOVED => "device moved",
+                    SOURCE_CLOCK => "clock changed",
                     _ => "device event",
                 };
                 let at = offset(

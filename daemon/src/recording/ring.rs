@@ -93,7 +93,8 @@ struct RtState {
     mono: Option<AudioFormat>,
 }
 
-/// A device event a source reported (`SOURCE_LOST`, `SOURCE_BACK`), with when.
+/// A device event a source reported (`SOURCE_LOST`, `SOURCE_BACK`, `SOURCE_MOVED`,
+/// `SOURCE_CLOCK`), with when.
 #[derive(Clone, Debug)]
 pub struct SourceEvent {
     pub kind: u32,

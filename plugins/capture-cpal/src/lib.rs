@@ -26,8 +26,9 @@
 //! once, every 100 ms for a second, then once a second, and reopens it when it returns
 //! (`SOURCE_BACK`). A side on onrecord's node that
 //! follows something (the default device, what an application reads) is linked from the new
-//! device before the old link goes, so it is never left without a source (`SOURCE_MOVED`);
-//! PipeWire still sometimes skips one cycle of a port whose links change.
+//! device before the old link goes, so it is never left without a source (`SOURCE_MOVED`).
+//! When PipeWire moves the node to another driver (the device a move leaves drove the graph),
+//! the capture times pause for up to a cycle: every side is told (`SOURCE_CLOCK`).
 //!
 //! The data callback only copies into the host's sink (which is real-time safe) and touches
 //! atomics: it never blocks, allocates or logs.
@@ -43,8 +44,8 @@ use select::{native_node, resolve_node};
 
 use cpal::traits::{DeviceTrait, StreamTrait};
 use onrecord_plugin::{
-    AudioFormat, CaptureSource, DeviceInfo, SAMPLE_F32, SAMPLE_I16, SOURCE_BACK, SOURCE_LOST,
-    SOURCE_MOVED, Sink, export,
+    AudioFormat, CaptureSource, DeviceInfo, SAMPLE_F32, SAMPLE_I16, SOURCE_BACK, SOURCE_CLOCK,
+    SOURCE_LOST, SOURCE_MOVED, Sink, export,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -133,6 +134,8 @@ pub(crate) enum Msg {
     Lost(String),
     /// What the side follows moved, and it reads on from the new device.
     Moved(String),
+    /// The capture times' clock changed (onrecord's node has another driver).
+    Clock(String),
 }
 
 pub struct CpalSource {
@@ -439,6 +442,9 @@ impl CaptureSource for CpalSource {
                         Ok(Msg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
                         Ok(Msg::Moved(what)) => {
                             sink.event(SOURCE_MOVED, &format!("{sel}: {what}"));
+                        }
+                        Ok(Msg::Clock(what)) => {
+                            sink.event(SOURCE_CLOCK, &format!("{sel}: {what}"));
                         }
                         Ok(Msg::Lost(why)) => {
                             if stream.take().is_some() {

@@ -11,8 +11,13 @@
 //! supervisor, which opens it again (and finds the new default, the application's new stream
 //! or source). A side that follows something (the default device, an application's playback
 //! or microphone) and finds it moved is linked from the new device before its old link goes
-//! (`follow`): no cycle without a source linked (though PipeWire sometimes skips one cycle of
-//! a port whose links change).
+//! (`follow`): no cycle without a source linked.
+//!
+//! The move can still leave a short gap: when the device it moves from was what drove the
+//! graph, PipeWire hands the node to another driver, whose cycles run at another phase. The
+//! process callback sees the driver change (the clock's id) and the pause in the capture
+//! times, and the loop thread tells every side (`Msg::Clock`): the host keeps the pause as
+//! silence at its time, and the timeline says why.
 
 use crate::graph::{Graph, Want};
 use crate::native::{SharedConn, connection, lock_graph};
@@ -22,7 +27,7 @@ use pipewire as pw;
 use pw::spa::sys as spa_sys;
 use pw::sys;
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak, mpsc};
 use std::time::{Duration, Instant};
 
@@ -41,11 +46,43 @@ struct FilterData {
     slots: [AtomicPtr<Slot>; SLOTS],
     /// Set while the process callback runs.
     busy: AtomicBool,
+    /// The driver of the last cycle (its node id; `PW_ID_ANY` before the first) and when the
+    /// frames after that cycle's were due (capture time, ns).
+    driver: AtomicU32,
+    due: AtomicU64,
+    /// The last change of driver while a side delivered (from, to, the pause in the capture
+    /// times in ns), and how many there were and how many the sides were told of.
+    handover: [AtomicU32; 2],
+    pause_ns: AtomicI64,
+    handovers: AtomicU64,
+    told: AtomicU64,
+    /// Wakes the loop thread to tell the sides of a handover: the filter's `EventSource`,
+    /// null until it exists.
+    wake: AtomicPtr<pw::loop_::EventSource<'static>>,
+}
+
+impl FilterData {
+    fn new() -> FilterData {
+        FilterData {
+            slots: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
+            busy: AtomicBool::new(false),
+            driver: AtomicU32::new(sys::PW_ID_ANY),
+            due: AtomicU64::new(0),
+            handover: [AtomicU32::new(0), AtomicU32::new(0)],
+            pause_ns: AtomicI64::new(0),
+            handovers: AtomicU64::new(0),
+            told: AtomicU64::new(0),
+            wake: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
 }
 
 /// The node, while any side uses it.
 struct Filter {
     raw: *mut sys::pw_filter,
+    /// What `FilterData::wake` points to; it borrows the connection's loop, which `conn`
+    /// keeps alive, and goes before `data`.
+    event: Option<Box<pw::loop_::EventSource<'static>>>,
     _hook: Box<spa_sys::spa_hook>,
     _events: Box<sys::pw_filter_events>,
     data: Box<FilterData>,
@@ -60,11 +97,14 @@ unsafe impl Sync for Filter {}
 impl Drop for Filter {
     fn drop(&mut self) {
         let _lock = self.conn.0.tl.lock();
+        self.data.wake.store(std::ptr::null_mut(), Ordering::SeqCst);
         // SAFETY: our filter, destroyed once, under the lock.
         unsafe {
             sys::pw_filter_disconnect(self.raw);
             sys::pw_filter_destroy(self.raw);
         }
+        // No callback runs any more: the event can go, before the data its callback reads.
+        drop(self.event.take());
     }
 }
 
@@ -84,6 +124,12 @@ unsafe extern "C" fn process(data: *mut c_void, position: *mut spa_sys::spa_io_p
     let captured = clock
         .nsec
         .saturating_sub(clock.delay.max(0) as u64 * 1_000_000_000 / denom);
+    let driver = d.driver.swap(clock.id, Ordering::Relaxed);
+    let due = d.due.swap(
+        captured + n as u64 * 1_000_000_000 / denom,
+        Ordering::Relaxed,
+    );
+    let mut delivered = false;
     d.busy.store(true, Ordering::SeqCst);
     for s in &d.slots {
         let p = s.load(Ordering::SeqCst);
@@ -103,8 +149,58 @@ unsafe extern "C" fn process(data: *mut c_void, position: *mut spa_sys::spa_io_p
         // SAFETY: a DSP buffer holds `n` f32 samples.
         let bytes = unsafe { std::slice::from_raw_parts(buf, n * 4) };
         slot.sink.deliver_at(bytes, n, captured);
+        delivered = true;
+    }
+    if delivered && driver != clock.id && driver != sys::PW_ID_ANY {
+        d.handover[0].store(driver, Ordering::Relaxed);
+        d.handover[1].store(clock.id, Ordering::Relaxed);
+        d.pause_ns
+            .store(captured as i64 - due as i64, Ordering::Relaxed);
+        d.handovers.fetch_add(1, Ordering::Release);
+        let wake = d.wake.load(Ordering::Acquire);
+        if !wake.is_null() {
+            // SAFETY: the event source lives until the filter is disconnected (and this
+            // callback with it); signalling it writes an eventfd: no lock, no allocation.
+            let _ = unsafe { &*wake }.signal();
+        }
     }
     d.busy.store(false, Ordering::SeqCst);
+}
+
+/// On the loop thread, woken by the process callback: every side is told that the node's
+/// driver changed, and by how much its capture times paused.
+fn tell_handover(d: &FilterData, graph: &Mutex<Graph>, watchers: &Mutex<Vec<Watch>>) {
+    let count = d.handovers.load(Ordering::Acquire);
+    let told = d.told.swap(count, Ordering::Relaxed);
+    if count == told {
+        return;
+    }
+    let [from, to] = [0, 1].map(|i| d.handover[i].load(Ordering::Relaxed));
+    let pause_ms = d.pause_ns.load(Ordering::Relaxed) as f64 / 1e6;
+    let g = lock_graph(graph);
+    let name = |id: u32| {
+        g.nodes
+            .get(&id)
+            .map_or_else(|| format!("node {id}"), |n| n.name.clone())
+    };
+    let pause = if pause_ms >= 0.0 {
+        format!("no graph cycle for {pause_ms:.1} ms, kept as silence at its time")
+    } else {
+        format!("the capture times step back {:.1} ms", -pause_ms)
+    };
+    let more = match count - told {
+        1 => String::new(),
+        n => format!(" ({n} changes)"),
+    };
+    let msg = format!(
+        "PipeWire moved onrecord's node to another driver, from {} to {}{more}: {pause}",
+        name(from),
+        name(to)
+    );
+    drop(g);
+    for w in watchers.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        let _ = w.lost.send(Msg::Clock(msg.clone()));
+    }
 }
 
 /// The node on `conn`, made and connected if there is none. Under the lock.
@@ -125,10 +221,7 @@ fn filter_for(conn: &Arc<SharedConn>, latency: &str) -> Result<Arc<Filter>, Stri
         // The plugin links every port itself.
         "node.autoconnect" => "false",
     };
-    let data = Box::new(FilterData {
-        slots: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
-        busy: AtomicBool::new(false),
-    });
+    let data = Box::new(FilterData::new());
     // SAFETY: zeroed C structs (all fields optional or plain), filled as pw_filter expects;
     // they live in the `Filter` as long as the filter.
     let (mut hook, mut events) = unsafe {
@@ -160,8 +253,24 @@ fn filter_for(conn: &Arc<SharedConn>, latency: &str) -> Result<Arc<Filter>, Stri
             0,
         )
     };
+    // Woken by the process callback when the node's driver changes; it reads `data`, which
+    // outlives it (see `Filter`).
+    let (graph, watchers) = (c.graph.clone(), c.watchers.clone());
+    let d = &*data as *const FilterData as usize;
+    let event = c.tl.loop_().add_event(move || {
+        // SAFETY: see above.
+        tell_handover(unsafe { &*(d as *const FilterData) }, &graph, &watchers)
+    });
+    // SAFETY: the event borrows the connection's loop, which the filter's `conn` keeps alive
+    // for as long as the event (dropped first, in `Filter::drop`).
+    let event = Box::new(unsafe {
+        std::mem::transmute::<pw::loop_::EventSource<'_>, pw::loop_::EventSource<'static>>(event)
+    });
+    data.wake
+        .store(&*event as *const _ as *mut _, Ordering::Release);
     let filter = Arc::new(Filter {
         raw,
+        event: Some(event),
         _hook: hook,
         _events: events,
         data,

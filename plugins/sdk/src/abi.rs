@@ -32,8 +32,14 @@ pub const SOURCE_LOST: u32 = 1;
 /// The device is back and frames flow again.
 pub const SOURCE_BACK: u32 = 2;
 /// The source follows something (the default device, what an application reads) that moved:
-/// frames flow on, without a gap, from the new device the message names.
+/// frames flow on from the new device the message names.
 pub const SOURCE_MOVED: u32 = 3;
+/// The clock the source's capture times come from changed (a host that does not know this kind
+/// notes it as a device event; a sound server moved the
+/// capture to another driver, as PipeWire does when the device that drove its graph leaves
+/// it): frames flow on, and their times step by the pause the message gives. The host keeps
+/// the pause as silence at its time, as a gap.
+pub const SOURCE_CLOCK: u32 = 4;
 
 pub const STATUS_OK: i32 = 0;
 /// A failure the plugin reported (see the `ErrorBuf`).

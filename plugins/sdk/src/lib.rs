@@ -174,7 +174,7 @@ impl Sink {
     }
 
     /// Tells the host the device was lost (`SOURCE_LOST`), is back (`SOURCE_BACK`) or moved
-    /// (`SOURCE_MOVED`). Not from
+    /// (`SOURCE_MOVED`), or that the capture times' clock changed (`SOURCE_CLOCK`). Not from
     /// the real-time callback. A host older than ABI 1.1 is not told.
     pub fn event(&self, kind: u32, msg: &str) {
         // SAFETY: as in `deliver_at`.
