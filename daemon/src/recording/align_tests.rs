@@ -297,10 +297,14 @@ proptest::proptest! {
 /// was relinked): a discontinuity, and the frames after it keep their time. Such a step was
 /// below the assumed start jitter's threshold and was fitted as a drift of thousands of ppm
 /// (a live test's microphone, moved to a headset 2.5 s in, was then resampled 2500 ppm off).
+/// So was a step under `MIN_STEP_S`, PipeWire moving the node to another driver whose cycles
+/// ran 1.5 ms later.
 #[test]
 fn a_step_of_a_few_milliseconds_in_exact_times_is_a_gap_not_a_drift() {
     for period in [1024u64, 2048] {
-        for step in [-0.01, -0.003, 0.003, 0.005, 0.01, 0.02] {
+        for step in [
+            -0.01, -0.003, -0.0015, -0.0008, 0.0008, 0.0015, 0.0019, 0.003, 0.005, 0.01, 0.02,
+        ] {
             let mut c = SourceClock::new(48_000);
             for (k, t) in marks(48_000, 0.0, period, 7.0, 0.0) {
                 c.mark(k, if t >= 102.5 { t + step } else { t }, k);
@@ -317,33 +321,6 @@ fn a_step_of_a_few_milliseconds_in_exact_times_is_a_gap_not_a_drift() {
             // Frames before and after the step are where their times say.
             let k = c.frame_at(101.0).unwrap();
             assert!((k - 48_000.0).abs() < 1.0, "{case}: {k}");
-            let k = c.frame_at(106.0 + step).unwrap();
-            assert!((k - 6.0 * 48_000.0).abs() < 1.0, "{case}: {k}");
-        }
-    }
-}
-
-/// Exact times (a sound server's) that step by less than `MIN_STEP_S` (PipeWire moved the node
-/// to another driver, whose cycles run a millisecond or two later): a discontinuity, not a
-/// drift, and the frames after it keep their time. Callback times, which jitter by
-/// milliseconds, keep the coarser floor.
-#[test]
-fn a_step_under_two_milliseconds_in_exact_times_is_a_gap_not_a_drift() {
-    for period in [1024u64, 2048] {
-        for step in [-0.0015, -0.0008, 0.0008, 0.0015, 0.0019] {
-            let mut c = SourceClock::new(48_000);
-            for (k, t) in marks(48_000, 0.0, period, 7.0, 0.0) {
-                c.mark(k, if t >= 103.0 { t + step } else { t }, k);
-            }
-            let case = format!("{period} frames a delivery, a step of {step} s");
-            assert_eq!(c.discontinuities, 1, "{case}");
-            assert_eq!(c.drift_ppm(), Some(0.0), "{case}");
-            let late = (step.max(0.0) * 48_000.0) as i64;
-            assert!(
-                (c.lost_frames as i64 - late).abs() <= 1,
-                "{case}: {}",
-                c.lost_frames
-            );
             let k = c.frame_at(106.0 + step).unwrap();
             assert!((k - 6.0 * 48_000.0).abs() < 1.0, "{case}: {k}");
         }
