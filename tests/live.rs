@@ -44,13 +44,21 @@ fn secs(offset: &str) -> f64 {
     m.parse::<f64>().unwrap() * 60.0 + s.parse::<f64>().unwrap()
 }
 
-/// The (from, to) of the first "no audio from A to B" note of `who`.
+/// The (from, to) of every "no audio from A to B" note of `who`.
+fn gaps(notes: &[String], who: &str) -> Vec<(f64, f64)> {
+    notes
+        .iter()
+        .filter_map(|n| {
+            let rest = n.strip_prefix(who)?.strip_prefix(": no audio from ")?;
+            let (a, b) = rest.split_once(" to ")?;
+            Some((secs(a), secs(b.split_whitespace().next()?)))
+        })
+        .collect()
+}
+
+/// The first of `gaps`.
 fn gap(notes: &[String], who: &str) -> Option<(f64, f64)> {
-    notes.iter().find_map(|n| {
-        let rest = n.strip_prefix(who)?.strip_prefix(": no audio from ")?;
-        let (a, b) = rest.split_once(" to ")?;
-        Some((secs(a), secs(b.split_whitespace().next()?)))
-    })
+    gaps(notes, who).into_iter().next()
 }
 
 #[test]
@@ -554,24 +562,20 @@ fn a_softphone_moved_to_another_microphone_mid_call_is_followed() {
     // onrecord's node PipeWire hands the node to another driver, whose cycles run at another
     // phase (the capture pauses for up to a cycle). Every gap is such a pause, of the length
     // the node's clock gave, and the timeline says so for both sides (they share the node).
-    let details: Vec<&str> = show["timeline"]
+    let details: Vec<String> = show["timeline"]
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|e| e["detail"].as_str())
+        .filter_map(|e| Some(e["detail"].as_str()?.to_owned()))
         .collect();
-    let ms = |at: &str| {
-        let (m, s) = at.trim().split_once(':').unwrap();
-        m.parse::<f64>().unwrap() * 60_000.0 + s.parse::<f64>().unwrap() * 1000.0
-    };
-    let mic_gaps: Vec<f64> = details
+    // The side's label, as its notes begin: "microphone (Linphone's microphone, ...)".
+    let microphone = details
         .iter()
-        .filter(|d| d.starts_with("microphone"))
-        .filter_map(|d| d.split(": no audio from ").nth(1))
-        .map(|span| {
-            let (from, to) = span.split_once(" to ").unwrap();
-            ms(to) - ms(from)
-        })
+        .find_map(|d| Some(d[..=d.strip_prefix("microphone (").and(d.find("): "))?].to_owned()))
+        .unwrap_or_else(|| panic!("no note of the microphone: {timeline}"));
+    let mic_gaps: Vec<f64> = gaps(&details, &microphone)
+        .into_iter()
+        .map(|(from, to)| (to - from) * 1000.0)
         .collect();
     let pauses = |side: &str| -> Vec<f64> {
         details
