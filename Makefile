@@ -12,7 +12,7 @@ CARGO ?= cargo
 # encryption at rest is checked against; python3-venv: target/pyenv, where scripts/pyenv.sh
 # installs the PyPI packages the tests check onrecord against (tests/python/requirements.txt); scripts/tools.sh
 # builds s3s-fs (crates.io) into target/tools, the S3 server that checks signatures. BUILD_DEBS: what the live capture
-# plugin (cpal: ALSA and PipeWire) and the FLAC plugin (libFLAC) build against; openssl: the
+# plugin (cpal: ALSA and PipeWire) builds against, and cmake, which builds the FLAC plugin's libFLAC; openssl: the
 # program that makes the private CA of the archive's HTTPS test. PW_DEBS: a headless PipeWire for the live tests,
 # the demo and the benchmarks, with the reference recorders (pw-record, parecord, arecord).
 # SOUND_DEBS: real recorded IVR prompts and hold music (CC BY-SA 3.0) for the corpus's calls
@@ -21,7 +21,7 @@ CARGO ?= cargo
 # backend and its WAV and FLAC decoders (the app's player), gettext (the catalogue), and the
 # .desktop and AppStream validators. The app builds against GTK 4 and libadwaita (BUILD_DEBS).
 SOUND_DEBS := asterisk-core-sounds-en-wav asterisk-moh-opsound-wav
-BUILD_DEBS := pkg-config libasound2-dev libpipewire-0.3-dev libclang-dev libflac-dev libgtk-4-dev libadwaita-1-dev
+BUILD_DEBS := pkg-config libasound2-dev libpipewire-0.3-dev libclang-dev cmake libgtk-4-dev libadwaita-1-dev
 APP_DEBS   := xvfb python3-pyatspi gir1.2-atspi-2.0 imagemagick xdotool libgtk-4-media-gstreamer gstreamer1.0-plugins-good gettext desktop-file-utils appstream
 PW_DEBS    := pipewire pipewire-pulse wireplumber pipewire-alsa pulseaudio-utils alsa-utils
 DEMO_DEBS  := dbus-daemon $(BUILD_DEBS)
