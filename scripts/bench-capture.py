@@ -3,7 +3,10 @@
 microphone and the far side's monitor) to WAV, side by side with the reference recorders on
 the same sources, in the same run: pw-record, parecord --latency-msec=100 and arecord, one
 process per source; and onrecordd recording the same to FLAC (target: at most 1.25x its CPU
-recording to WAV). Each runs alone for the same window over a private headless PipeWire.
+recording to WAV). Each runs alone for the same window over a private headless PipeWire, fed
+calls: the call analysis's corpus at 48 kHz over a telephone line (speech, hold music, ring
+tones, silence), the caller on the microphone and the far side on the other source. Once more,
+for context, onrecordd to WAV and to FLAC fed full-scale white noise (FLAC's worst case).
 
 Measured per recorder, over the window (after a one-second settle):
   CPU      time on a CPU of all their threads, from /proc/PID/task/*/schedstat
@@ -47,17 +50,49 @@ REPEAT = max(1, int(os.environ.get("BENCH_REPEAT", "3")))
 RATE = 48000
 
 
-def wav(path, seconds):
-    """A stereo 16-bit noise clip (its left feeds the microphone, its right the far side)."""
+def wav_header(f, n):
+    f.write(b"RIFF" + struct.pack("<I", 36 + n * 4) + b"WAVEfmt ")
+    f.write(struct.pack("<IHHIIHH", 16, 1, 2, RATE, RATE * 4, 4, 16))
+    f.write(b"data" + struct.pack("<I", n * 4))
+
+
+def noise(path, seconds):
+    """A stereo 16-bit clip of full-scale white noise: what no codec can compress, FLAC's worst
+    case (for context only; its left feeds the microphone, its right the far side)."""
     n = int(seconds * RATE)
     with open(path, "wb") as f:
-        f.write(b"RIFF" + struct.pack("<I", 36 + n * 4) + b"WAVEfmt ")
-        f.write(struct.pack("<IHHIIHH", 16, 1, 2, RATE, RATE * 4, 4, 16))
-        f.write(b"data" + struct.pack("<I", n * 4))
+        wav_header(f, n)
         block = os.urandom(RATE * 4)
         for i in range(int(seconds)):
             f.write(block)
         f.write(block[: (n - int(seconds) * RATE) * 4])
+
+
+def calls(path, seconds):
+    """A stereo 16-bit clip of calls (left the caller, who feeds the microphone; right the far
+    side): the call analysis's corpus (dev seeds: speech, hold music, ring tones and silence,
+    over a telephone line, at 48 kHz), the calls end to end and again until `seconds`. What a
+    recorder of calls records, and what FLAC's cost depends on."""
+    import wave
+    tmp = tempfile.mkdtemp(prefix="onrecord-bench-calls-")
+    try:
+        subprocess.run([os.path.join(REL, "onrecord-corpus"), "--set", "dev", "--seeds", "1-6",
+                        "--rendering", "48000-phone", "--out", tmp], check=True, stdout=subprocess.DEVNULL)
+        pcm = []
+        for name in sorted(os.listdir(tmp)):
+            if name.endswith(".wav"):
+                with wave.open(os.path.join(tmp, name)) as w:
+                    assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (2, 2, RATE), name
+                    pcm.append(w.readframes(w.getnframes()))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    n, left = int(seconds * RATE), int(seconds * RATE) * 4
+    with open(path, "wb") as f:
+        wav_header(f, n)
+        while left > 0:
+            for block in pcm:
+                f.write(block[:left])
+                left -= min(left, len(block))
 
 
 class World:
@@ -107,9 +142,10 @@ class World:
             time.sleep(0.05)
         sys.exit("timed out waiting for the sound server")
 
-    def feed(self, seconds):
-        clip = os.path.join(self.dir, "feed.wav")
-        wav(clip, seconds)
+    def feed(self, seconds, clip=calls):
+        path = os.path.join(self.dir, "feed.wav")
+        clip(path, seconds)
+        clip = path
         p = self.spawn(["pw-cat", "-p", "--target", "0", "-P",
                         "{ node.name=feed node.autoconnect=false node.dont-reconnect=true }", clip], log="feed")
         self.wait(lambda: "feed" in subprocess.run(["pw-cli", "ls", "Node"], env=self.env,
@@ -399,6 +435,15 @@ def main():
         for name, ref in [("pw-record x2", pw), ("parecord x2", pa)]:
             table.append({"what": f"live capture, whole CPU (own + sound server's share) vs {name}",
                           "measured": f"{ratio(us['whole_cpu_s'], ref['whole_cpu_s']):.2f}x", "target": "", "met": None})
+        # FLAC's worst case, for context: full-scale white noise, which FLAC cannot compress and
+        # libFLAC writes out sample by sample (one round, WAV then FLAC).
+        feed = w.feed(2 * (SECONDS + 2) + 60, clip=noise)
+        nw, nf = onrecordd(w, SECONDS), onrecordd(w, SECONDS, storage="storage-flac")
+        feed.kill()
+        print(f"on full-scale white noise instead of calls (FLAC's worst case; one round, no target): "
+              f"onrecordd to WAV {nw['cpu_s']:.3f} s, to FLAC {nf['cpu_s']:.3f} s, {ratio(nf['cpu_s'], nw['cpu_s']):.2f}x")
+        table.append({"what": "live capture: CPU recording to FLAC vs to WAV on full-scale white noise (FLAC's worst case, one round)",
+                      "measured": f"{ratio(nf['cpu_s'], nw['cpu_s']):.2f}x", "target": "", "met": None})
         if STRESS > 0:
             feed = w.feed(STRESS + 40)
             s = onrecordd(w, STRESS, stress=True)
