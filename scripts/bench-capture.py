@@ -40,7 +40,7 @@ Environment: BENCH_SMAPS (a directory: the daemon's /proc/PID/smaps of each roun
 there), BENCH_SECONDS (default 60), BENCH_REPEAT (default 3), BENCH_STRESS_SECONDS
 (default 600; 0 skips it).
 """
-import json, os, re, shutil, signal, struct, subprocess, sys, tempfile, time
+import functools, json, os, re, shutil, signal, struct, subprocess, sys, tempfile, time, wave
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REL = os.path.join(ROOT, "target", "release")
@@ -68,12 +68,10 @@ def noise(path, seconds):
         f.write(block[: (n - int(seconds) * RATE) * 4])
 
 
-def calls(path, seconds):
-    """A stereo 16-bit clip of calls (left the caller, who feeds the microphone; right the far
-    side): the call analysis's corpus (dev seeds: speech, hold music, ring tones and silence,
-    over a telephone line, at 48 kHz), the calls end to end and again until `seconds`. What a
-    recorder of calls records, and what FLAC's cost depends on."""
-    import wave
+@functools.cache
+def corpus():
+    """The call analysis's corpus calls (dev seeds 1-6, over a telephone line, at 48 kHz), each
+    as stereo 16-bit frames (left the caller, right the far side): made once per run."""
     tmp = tempfile.mkdtemp(prefix="onrecord-bench-calls-")
     try:
         subprocess.run([os.path.join(REL, "onrecord-corpus"), "--set", "dev", "--seeds", "1-6",
@@ -84,13 +82,20 @@ def calls(path, seconds):
                 with wave.open(os.path.join(tmp, name)) as w:
                     assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (2, 2, RATE), name
                     pcm.append(w.readframes(w.getnframes()))
+        return pcm
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def calls(path, seconds):
+    """A stereo 16-bit clip of calls (left the caller, who feeds the microphone; right the far
+    side): the corpus's calls (speech, hold music, ring tones and silence) end to end and again
+    until `seconds`. What a recorder of calls records, and what FLAC's cost depends on."""
     n, left = int(seconds * RATE), int(seconds * RATE) * 4
     with open(path, "wb") as f:
         wav_header(f, n)
         while left > 0:
-            for block in pcm:
+            for block in corpus():
                 f.write(block[:left])
                 left -= min(left, len(block))
 
@@ -142,10 +147,9 @@ class World:
             time.sleep(0.05)
         sys.exit("timed out waiting for the sound server")
 
-    def feed(self, seconds, clip=calls):
-        path = os.path.join(self.dir, "feed.wav")
-        clip(path, seconds)
-        clip = path
+    def feed(self, seconds, make=calls):
+        clip = os.path.join(self.dir, "feed.wav")
+        make(clip, seconds)
         p = self.spawn(["pw-cat", "-p", "--target", "0", "-P",
                         "{ node.name=feed node.autoconnect=false node.dont-reconnect=true }", clip], log="feed")
         self.wait(lambda: "feed" in subprocess.run(["pw-cli", "ls", "Node"], env=self.env,
@@ -437,7 +441,7 @@ def main():
                           "measured": f"{ratio(us['whole_cpu_s'], ref['whole_cpu_s']):.2f}x", "target": "", "met": None})
         # FLAC's worst case, for context: full-scale white noise, which FLAC cannot compress and
         # libFLAC writes out sample by sample (one round, WAV then FLAC).
-        feed = w.feed(2 * (SECONDS + 2) + 60, clip=noise)
+        feed = w.feed(2 * (SECONDS + 2) + 60, make=noise)
         nw, nf = onrecordd(w, SECONDS), onrecordd(w, SECONDS, storage="storage-flac")
         feed.kill()
         print(f"on full-scale white noise instead of calls (FLAC's worst case; one round, no target): "

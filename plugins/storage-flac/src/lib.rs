@@ -40,7 +40,8 @@ const LPC_ORDER: u32 = 7;
 /// call audio) 0.56 s of CPU where 3584 cost 0.41 s, for a file 0.04 % larger (2048: 0.43 s,
 /// +1.1 %): a recording spent a third less on its encoding. With the 1.5.0 built here the gap
 /// is smaller and 3584 still wins (a harness, per second of the calls: 4096 frames and order
-/// 8 cost 0.67 ms of CPU, 3584 and order 7 0.61 ms). A multiple of 32, as residual partitions of order 5 need.
+/// 8 cost 0.67 ms of CPU, 3584 and order 7 0.61 ms). A multiple of 32, as residual
+/// partitions of order 5 need.
 const BLOCK_FRAMES: u32 = 3584;
 
 /// Where libFLAC's callbacks write: the file, and the first error they met.
@@ -120,28 +121,6 @@ unsafe extern "C" fn tell_cb(
 }
 
 impl Flac {
-    /// Hands libFLAC the samples of a write: it writes every whole block it has and keeps the
-    /// rest (less than a block) for the next.
-    fn encode(&mut self) -> Result<(), String> {
-        let frames = self.planes[0].len();
-        if frames == 0 {
-            return Ok(());
-        }
-        // At most 8 channels (`accepts`): their buffers' addresses without an allocation.
-        let mut planes = [std::ptr::null::<i32>(); 8];
-        for (p, plane) in planes.iter_mut().zip(&self.planes) {
-            *p = plane.as_ptr();
-        }
-        // SAFETY: a live encoder; each of its channels has a buffer of `frames` samples.
-        let ok = unsafe {
-            sys::FLAC__stream_encoder_process(self.encoder, planes.as_ptr(), frames as u32)
-        };
-        if ok == 0 {
-            return Err(self.failure("cannot write the FLAC file"));
-        }
-        Ok(())
-    }
-
     /// Why libFLAC stopped: the file's error if there was one, else its state.
     fn failure(&mut self, what: &str) -> String {
         if let Some(e) = self.sink.error.take() {
@@ -242,7 +221,19 @@ impl StorageBackend for Flac {
                     .map(|f| i32::from(i16::from_le_bytes([f[2 * c], f[2 * c + 1]]))),
             );
         }
-        self.encode()
+        // At most 8 channels (`accepts`): their buffers' addresses without an allocation.
+        let mut planes = [std::ptr::null::<i32>(); 8];
+        for (p, plane) in planes.iter_mut().zip(&self.planes) {
+            *p = plane.as_ptr();
+        }
+        let frames = self.planes[0].len() as u32;
+        // SAFETY: a live encoder; each of its channels has a buffer of `frames` samples.
+        let ok =
+            unsafe { sys::FLAC__stream_encoder_process(self.encoder, planes.as_ptr(), frames) };
+        if ok == 0 {
+            return Err(self.failure("cannot write the FLAC file"));
+        }
+        Ok(())
     }
 
     fn sync(&mut self) -> Result<(), String> {
