@@ -329,6 +329,28 @@ impl Live {
     }
 }
 
+/// `planes` (one per channel, `len` samples each) as interleaved little-endian 16-bit frames
+/// into `frame`: two channels (a call's) in one plain loop over pairs, which the compiler
+/// vectorizes; any other number slot by slot.
+fn interleave(planes: &[&[i16]], len: usize, frame: &mut Vec<u8>) {
+    frame.clear();
+    frame.resize(len * planes.len() * 2, 0);
+    if let [a, b] = planes {
+        let (slots, _) = frame.as_chunks_mut::<4>();
+        for ((slot, l), r) in slots.iter_mut().zip(&a[..len]).zip(&b[..len]) {
+            let (l, r) = (l.to_le_bytes(), r.to_le_bytes());
+            *slot = [l[0], l[1], r[0], r[1]];
+        }
+        return;
+    }
+    let channels = planes.len();
+    for (c, plane) in planes.iter().enumerate() {
+        for (slot, s) in frame.chunks_exact_mut(channels * 2).zip(&plane[..len]) {
+            slot[c * 2..c * 2 + 2].copy_from_slice(&s.to_le_bytes());
+        }
+    }
+}
+
 /// Renders interpolated values into `out` as 16-bit (silence where there is none), and which are
 /// missing into `missing`, left empty when none is.
 fn fill(out: &mut Vec<i16>, missing: &mut Vec<bool>, values: impl Iterator<Item = Option<f32>>) {
@@ -343,6 +365,9 @@ fn fill(out: &mut Vec<i16>, missing: &mut Vec<bool>, values: impl Iterator<Item 
     }
 }
 
+/// The most sides a recording has (the microphone and the far side).
+pub const MAX_SIDES: usize = 2;
+
 /// Starts the writer of `sides` (left, right): i16 frames of `sides.len()` channels at `rate`.
 pub fn spawn_mixer(
     sides: Vec<Side>,
@@ -352,6 +377,12 @@ pub fn spawn_mixer(
     notes: Notes,
     call_id: &str,
 ) -> Result<std::thread::JoinHandle<Result<Sealed, crate::capture::CaptureError>>, String> {
+    if sides.len() > MAX_SIDES {
+        return Err(format!(
+            "a recording has at most {MAX_SIDES} sides, not {}",
+            sides.len()
+        ));
+    }
     std::thread::Builder::new()
         .name(format!("mixer-{call_id}"))
         .spawn(move || Mixer::new(sides, shared, out, rate, notes).run())
@@ -411,10 +442,10 @@ struct Mixer {
     rate: u32,
     next: u64,
     trimmed: bool,
-    /// One chunk of interleaved i16 output, one side's rendering of it, and which of its frames
-    /// had no audio.
+    /// One chunk of interleaved i16 output, each side's rendering of it (where it is not a
+    /// plain copy of the side's samples), and which of a side's frames had no audio.
     frame: Vec<u8>,
-    scratch: Vec<i16>,
+    scratch: Vec<Vec<i16>>,
     missing: Vec<bool>,
 }
 
@@ -434,7 +465,9 @@ impl Mixer {
             next: 0,
             trimmed: false,
             frame: Vec::with_capacity(CHUNK as usize * channels * 2),
-            scratch: Vec::with_capacity(CHUNK as usize),
+            scratch: (0..channels)
+                .map(|_| Vec::with_capacity(CHUNK as usize))
+                .collect(),
             missing: Vec::new(),
         }
     }
@@ -511,12 +544,22 @@ impl Mixer {
             if !self.live.iter().all(|l| l.ready(t_last, now, finished)) {
                 return false;
             }
-            self.frame.clear();
-            self.frame.resize(len as usize * channels * 2, 0);
-            for c in 0..channels {
-                self.render_channel(c, t0, len);
+            let mut copies = [const { None }; MAX_SIDES];
+            for (c, copy) in copies.iter_mut().enumerate().take(channels) {
+                *copy = self.render_channel(c, t0, len);
             }
-            self.out.put(&self.frame);
+            // Each side's samples for the chunk: its own (a plain copy) or its rendering.
+            let mut planes: [&[i16]; MAX_SIDES] = [&[]; MAX_SIDES];
+            for (c, plane) in planes.iter_mut().enumerate().take(channels) {
+                *plane = match &copies[c] {
+                    Some(r) => &self.live[c].buf.as_slice()[r.clone()],
+                    None => &self.scratch[c],
+                };
+            }
+            let planes = &planes[..channels];
+            interleave(planes, len as usize, &mut self.frame);
+            // The call analysis takes the sides' samples as they are, not out of the frames.
+            self.out.put_planes(&self.frame, planes);
             self.next += len;
             let t_next = t0 + len as f64 / rate as f64;
             for l in self.live.iter_mut() {
@@ -525,22 +568,14 @@ impl Mixer {
         }
     }
 
-    /// Side `c`'s `len` frames from time `t0` into its channel of the chunk; silence where it
-    /// has no audio, with the gap noted when it ends.
-    fn render_channel(&mut self, c: usize, t0: f64, len: u64) {
-        let channels = self.live.len();
-        let (l, scratch, missing) = (&mut self.live[c], &mut self.scratch, &mut self.missing);
+    /// Side `c`'s `len` frames from time `t0`: the range of its samples when they are a plain
+    /// copy, else rendered into its scratch (silence where it has no audio); a gap is noted
+    /// when it ends.
+    fn render_channel(&mut self, c: usize, t0: f64, len: u64) -> Option<std::ops::Range<usize>> {
+        let (l, scratch, missing) = (&mut self.live[c], &mut self.scratch[c], &mut self.missing);
         let copy = l.render_or_copy(t0, len, self.rate as f64, scratch, missing);
-        let samples = match &copy {
-            Some(r) => &l.buf.as_slice()[r.clone()],
-            None => scratch.as_slice(),
-        };
-        // Into the channel's slots of the interleaved chunk.
-        for (slot, s) in self.frame.chunks_exact_mut(channels * 2).zip(samples) {
-            slot[c * 2..c * 2 + 2].copy_from_slice(&s.to_le_bytes());
-        }
         if l.gap_from.is_none() && missing.is_empty() {
-            return;
+            return copy;
         }
         // Where a gap begins or ends.
         for j in 0..len as usize {
@@ -552,6 +587,7 @@ impl Mixer {
                 self.tell.gap(l, from, Some(at), at);
             }
         }
+        copy
     }
 
     /// Each side's counts, for the seal; a gap still open runs to the end.

@@ -412,8 +412,29 @@ impl Output {
 
     /// Stores whole frames of `format`.
     pub fn put(&mut self, data: &[u8]) {
+        if self.store(data)
+            && let Some(h) = self.hold.as_mut()
+        {
+            h.feed(data);
+        }
+        self.report_failure();
+    }
+
+    /// [`Output::put`] of 16-bit frames whose channels the caller also has apart (`planes`,
+    /// one per channel): the call analysis takes those rather than picking them out again.
+    pub fn put_planes(&mut self, data: &[u8], planes: &[&[i16]]) {
+        if self.store(data)
+            && let Some(h) = self.hold.as_mut()
+        {
+            h.feed_planes(planes);
+        }
+        self.report_failure();
+    }
+
+    /// Writes `data` to the storage and the journal; whether it was stored.
+    fn store(&mut self, data: &[u8]) -> bool {
         if self.failure.is_some() || data.is_empty() {
-            return;
+            return false;
         }
         let (storage, file, ring, journal) =
             (self.storage, self.file.0, &self.ring, &mut self.journal);
@@ -430,12 +451,7 @@ impl Output {
             None => write(data, frames),
         }
         .err();
-        if self.failure.is_none()
-            && let Some(h) = self.hold.as_mut()
-        {
-            h.feed(data);
-        }
-        self.report_failure();
+        self.failure.is_none()
     }
 
     /// Makes the file and its journal durable when the interval has passed.
