@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 /// Ten seconds of 48 kHz stereo 16-bit audio; rounded to whole frames when configured.
 const RING_BYTES: usize = 10 * 48_000 * 4;
 /// A timed source's ring holds this many seconds at its own rate: the mixer drains it every
-/// pass (at most half a second apart) into a buffer of its own, whatever the clock fit, so the
+/// pass (a second apart) into a buffer of its own, whatever the clock fit, so the
 /// ring only covers a pass and a scheduling delay (and the storage's sync, which the mixer
 /// makes), with room to spare on a loaded machine. The callback writes it as 16-bit mono
 /// (what the mixer takes), two bytes a frame whatever the source delivers.
