@@ -458,8 +458,13 @@ impl Output {
     pub fn tick(&mut self) {
         if self.last_sync.elapsed() >= self.interval && self.failure.is_none() {
             let (storage, file) = (self.storage, self.file.0);
-            // SAFETY: ABI call on our handle.
-            self.failure = plugin_call(&|eb| unsafe { (storage.sync)(file, eb) })
+            // The journal's blocks are on their way to the disk while the storage syncs.
+            self.failure = self
+                .journal
+                .start_sync()
+                .map_err(CaptureError::from)
+                // SAFETY: ABI call on our handle.
+                .and_then(|()| plugin_call(&|eb| unsafe { (storage.sync)(file, eb) }))
                 .and_then(|()| self.journal.sync().map_err(CaptureError::from))
                 .err();
             self.last_sync = Instant::now();
