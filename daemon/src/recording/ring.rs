@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 /// Ten seconds of 48 kHz stereo 16-bit audio; rounded to whole frames when configured.
 const RING_BYTES: usize = 10 * 48_000 * 4;
 /// A timed source's ring holds this many seconds at its own rate: the mixer drains it every
-/// pass (a second apart) into a buffer of its own, whatever the clock fit, so the
-/// ring only covers a pass and a scheduling delay (and the storage's sync, which the mixer
-/// makes), with room to spare on a loaded machine. The callback writes it as 16-bit mono
+/// pass (at most a second apart) into a buffer of its own, whatever the clock fit, so the ring
+/// only covers a pass and a scheduling delay (and the storage's sync, which the mixer makes),
+/// with room to spare on a loaded machine. The callback writes it as 16-bit mono
 /// (what the mixer takes), two bytes a frame whatever the source delivers.
 const TIMED_RING_S: usize = 3;
 
@@ -452,6 +452,11 @@ impl Output {
         }
         .err();
         self.failure.is_none()
+    }
+
+    /// How often the file and its journal are made durable.
+    pub fn sync_interval(&self) -> Duration {
+        self.interval
     }
 
     /// Makes the file and its journal durable when the interval has passed.
