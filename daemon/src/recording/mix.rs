@@ -7,7 +7,7 @@
 
 use super::align::{SourceClock, Timebase, interpolate};
 use super::journal::Sealed;
-use super::pcm::to_i16;
+use super::pcm::{interleave, to_i16};
 use super::ring::{Mark, Output, Ring, SinkCtx, mono_ns};
 use onrecord_plugin::abi::*;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -327,28 +327,6 @@ impl Live {
                 self.buf.drop_front(n);
                 self.buf_k0 += n as u64;
             }
-        }
-    }
-}
-
-/// `planes` (one per channel, `len` samples each) as interleaved little-endian 16-bit frames
-/// into `frame`: two channels (a call's) in one plain loop over pairs, which the compiler
-/// vectorizes; any other number slot by slot.
-fn interleave(planes: &[&[i16]], len: usize, frame: &mut Vec<u8>) {
-    frame.clear();
-    frame.resize(len * planes.len() * 2, 0);
-    if let [a, b] = planes {
-        let (slots, _) = frame.as_chunks_mut::<4>();
-        for ((slot, l), r) in slots.iter_mut().zip(&a[..len]).zip(&b[..len]) {
-            let (l, r) = (l.to_le_bytes(), r.to_le_bytes());
-            *slot = [l[0], l[1], r[0], r[1]];
-        }
-        return;
-    }
-    let channels = planes.len();
-    for (c, plane) in planes.iter().enumerate() {
-        for (slot, s) in frame.chunks_exact_mut(channels * 2).zip(&plane[..len]) {
-            slot[c * 2..c * 2 + 2].copy_from_slice(&s.to_le_bytes());
         }
     }
 }

@@ -111,21 +111,3 @@ fn a_side_whose_line_moves_further_is_moved_back_a_frame_at_a_time() {
         );
     }
 }
-
-/// Two channels (the fast loop) and any other number (slot by slot) interleave alike: frame
-/// `j` holds each plane's sample `j` in channel order, little-endian; samples past `len` are
-/// left out.
-#[test]
-fn planes_interleave_into_little_endian_frames() {
-    let plane = |c: i16| (0..7).map(|j| c * 1000 - j * 301).collect::<Vec<i16>>();
-    for channels in 1..=3 {
-        let planes: Vec<Vec<i16>> = (0..channels).map(plane).collect();
-        let refs: Vec<&[i16]> = planes.iter().map(|p| p.as_slice()).collect();
-        let mut frame = vec![0xAA; 3];
-        interleave(&refs, 5, &mut frame);
-        let want: Vec<u8> = (0..5)
-            .flat_map(|j| planes.iter().flat_map(move |p| p[j].to_le_bytes()))
-            .collect();
-        assert_eq!(frame, want, "{channels} channels");
-    }
-}

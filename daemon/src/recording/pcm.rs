@@ -86,6 +86,28 @@ fn blocks_to_i16s(src: &[u8], dst: &mut [MaybeUninit<u8>], n: usize) -> usize {
     done
 }
 
+/// `planes` (one per channel, `len` samples each) as interleaved little-endian 16-bit frames
+/// into `frame`: two channels (a call's) in one plain loop over pairs, which the compiler
+/// vectorizes; any other number slot by slot.
+pub fn interleave(planes: &[&[i16]], len: usize, frame: &mut Vec<u8>) {
+    frame.clear();
+    frame.resize(len * planes.len() * 2, 0);
+    if let [a, b] = planes {
+        let (slots, _) = frame.as_chunks_mut::<4>();
+        for ((slot, l), r) in slots.iter_mut().zip(&a[..len]).zip(&b[..len]) {
+            let (l, r) = (l.to_le_bytes(), r.to_le_bytes());
+            *slot = [l[0], l[1], r[0], r[1]];
+        }
+        return;
+    }
+    let channels = planes.len();
+    for (c, plane) in planes.iter().enumerate() {
+        for (slot, s) in frame.chunks_exact_mut(channels * 2).zip(&plane[..len]) {
+            slot[c * 2..c * 2 + 2].copy_from_slice(&s.to_le_bytes());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,5 +218,23 @@ mod tests {
         // SAFETY: initialised above.
         let last = unsafe { i16::from_le_bytes([dst[16].assume_init(), dst[17].assume_init()]) };
         assert_eq!(last, 16384);
+    }
+
+    /// Two channels (the fast loop) and any other number (slot by slot) interleave alike: frame
+    /// `j` holds each plane's sample `j` in channel order, little-endian; samples past `len` are
+    /// left out.
+    #[test]
+    fn planes_interleave_into_little_endian_frames() {
+        let plane = |c: i16| (0..7).map(|j| c * 1000 - j * 301).collect::<Vec<i16>>();
+        for channels in 1..=3 {
+            let planes: Vec<Vec<i16>> = (0..channels).map(plane).collect();
+            let refs: Vec<&[i16]> = planes.iter().map(|p| p.as_slice()).collect();
+            let mut frame = vec![0xAA; 3];
+            interleave(&refs, 5, &mut frame);
+            let want: Vec<u8> = (0..5)
+                .flat_map(|j| planes.iter().flat_map(move |p| p[j].to_le_bytes()))
+                .collect();
+            assert_eq!(frame, want, "{channels} channels");
+        }
     }
 }
