@@ -10,6 +10,7 @@
 //! ```
 
 pub mod abi;
+pub mod append;
 #[doc(hidden)]
 pub mod ffi;
 #[cfg(feature = "host")]
