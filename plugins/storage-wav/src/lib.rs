@@ -1,18 +1,23 @@
-//! `storage-wav`: audio into WAV files with hound. `sync` rewrites the header's sizes and
-//! fsyncs, so a crash loses at most what came after the last sync; `repair` fixes the header
-//! of a file left open by a crash from the file's size.
+//! `storage-wav`: audio into WAV files. hound makes the header; the samples go into the file
+//! as they come (a WAV's samples are the host's little-endian bytes as they are), through the
+//! SDK's [`AppendFile`] (whole blocks straight to the disk). `sync` rewrites the header's sizes
+//! and fdatasyncs, so a crash loses at most what came after the last sync; `repair` fixes the
+//! header of a file left open by a crash from the file's size.
 
+use onrecord_plugin::append::AppendFile;
 use onrecord_plugin::{AudioFormat, SAMPLE_F32, SAMPLE_I16, StorageBackend, StorageReader, export};
 use std::ffi::CStr;
 use std::fs::File;
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 pub struct Wav {
-    writer: hound::WavWriter<BufWriter<File>>,
-    /// The same file, to fsync after hound has flushed.
-    file: File,
+    file: AppendFile,
+    path: std::path::PathBuf,
     format: AudioFormat,
+    /// Where the data chunk's size is, and the data's bytes so far.
+    size_at: u64,
+    data_bytes: u64,
 }
 
 fn spec(format: AudioFormat) -> hound::WavSpec {
@@ -26,6 +31,31 @@ fn spec(format: AudioFormat) -> hound::WavSpec {
         sample_rate: format.rate,
         bits_per_sample: bits,
         sample_format,
+    }
+}
+
+/// hound's header for `format` with no data yet, and where its data chunk's size is.
+fn header(format: AudioFormat) -> Result<(Vec<u8>, u64), String> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    hound::WavWriter::new(&mut out, spec(format))
+        .and_then(hound::WavWriter::finalize)
+        .map_err(|e| e.to_string())?;
+    out.set_position(0);
+    let (_, data_at, _) = wav_header(&mut out)?;
+    Ok((out.into_inner(), data_at - 4))
+}
+
+impl Wav {
+    /// The RIFF size and the data chunk's size, from the data written so far.
+    fn write_sizes(&mut self) -> std::io::Result<()> {
+        let riff = (self.size_at + 4 + self.data_bytes - 8) as u32;
+        self.file.seek(SeekFrom::Start(4))?;
+        self.file.write_all(&riff.to_le_bytes())?;
+        self.file.seek(SeekFrom::Start(self.size_at))?;
+        self.file
+            .write_all(&(self.data_bytes as u32).to_le_bytes())?;
+        self.file.seek(SeekFrom::End(0))?;
+        Ok(())
     }
 }
 
@@ -48,17 +78,19 @@ impl StorageBackend for Wav {
         if !format.is_valid() {
             return Err(format!("unsupported format {format:?}"));
         }
-        let file = onrecord_plugin::create_private_file(path)?;
-        let clone = file.try_clone().map_err(|e| e.to_string())?;
-        let mut writer = hound::WavWriter::new(BufWriter::new(clone), spec(format))
+        let (head, size_at) = header(format)?;
+        let mut file = AppendFile::create(path)?;
+        // The header reaches the file now, not with the first audio: a recording killed in
+        // its first milliseconds is an empty WAV that repairs, not an empty file.
+        file.write_all(&head)
+            .and_then(|()| file.flush_all())
             .map_err(|e| e.to_string())?;
-        // The header reaches the file now, not with the first 8 KiB of audio: a recording
-        // killed in its first milliseconds is an empty WAV that repairs, not an empty file.
-        writer.flush().map_err(|e| e.to_string())?;
         Ok(Wav {
-            writer,
             file,
+            path: path.to_owned(),
             format,
+            size_at,
+            data_bytes: 0,
         })
     }
 
@@ -67,30 +99,35 @@ impl StorageBackend for Wav {
     }
 
     fn write(&mut self, data: &[u8], _frames: usize) -> Result<(), String> {
-        if self.format.sample_format == SAMPLE_F32 {
-            for s in data.chunks_exact(4) {
-                self.writer
-                    .write_sample(f32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-                    .map_err(|e| e.to_string())?;
-            }
-        } else {
-            let mut w = self.writer.get_i16_writer((data.len() / 2) as u32);
-            for s in data.chunks_exact(2) {
-                w.write_sample(i16::from_le_bytes([s[0], s[1]]));
-            }
-            w.flush().map_err(|e| e.to_string())?;
+        let total = self.data_bytes + data.len() as u64;
+        // The RIFF sizes are 32-bit: about 6 hours of 48 kHz stereo 16-bit audio.
+        if self.size_at + 4 + total - 8 > u64::from(u32::MAX) {
+            return Err("a WAV file holds at most 4 GiB of audio".into());
         }
+        self.file.write_all(data).map_err(|e| e.to_string())?;
+        self.data_bytes = total;
         Ok(())
     }
 
     fn sync(&mut self) -> Result<(), String> {
-        self.writer.flush().map_err(|e| e.to_string())?;
-        self.file.sync_data().map_err(|e| e.to_string())
+        self.write_sizes()
+            .and_then(|()| self.file.sync_data())
+            .map_err(|e| e.to_string())
     }
 
-    fn finish(self) -> Result<(), String> {
-        self.writer.finalize().map_err(|e| e.to_string())?;
-        self.file.sync_all().map_err(|e| e.to_string())
+    fn finish(mut self) -> Result<(), String> {
+        let done = self
+            .write_sizes()
+            .and_then(|()| self.file.sync_all())
+            .map_err(|e| e.to_string());
+        if done.is_err() {
+            // Some of the audio never reached the file (a full disk): the header is made to
+            // count what it holds, whole frames, so the file stays a valid WAV of the start.
+            let Wav { file, path, .. } = self;
+            drop(file);
+            let _ = repair(&path);
+        }
+        done
     }
 
     fn repair(path: &Path) -> Result<u64, String> {
@@ -165,14 +202,14 @@ impl StorageReader for WavReader {
     }
 }
 
-fn read_exact_at(file: &mut File, n: usize) -> std::io::Result<Vec<u8>> {
+fn read_exact_at(file: &mut impl Read, n: usize) -> std::io::Result<Vec<u8>> {
     let mut b = vec![0; n];
     file.read_exact(&mut b)?;
     Ok(b)
 }
 
 /// A WAV file's format, and where its data chunk starts and how long it is.
-fn wav_header(file: &mut File) -> Result<(AudioFormat, u64, u64), String> {
+fn wav_header(file: &mut (impl Read + Seek)) -> Result<(AudioFormat, u64, u64), String> {
     let riff = read_exact_at(file, 12).map_err(|_| "not a WAV file")?;
     if &riff[0..4] != b"RIFF" || &riff[8..12] != b"WAVE" {
         return Err("not a WAV file".into());
@@ -256,6 +293,71 @@ mod tests {
             .map(Result::unwrap)
             .collect();
         assert_eq!(read, samples);
+    }
+
+    /// Byte for byte the file hound writes for the same samples (16-bit stereo and float
+    /// mono), written in uneven pieces with syncs between them.
+    #[test]
+    fn the_file_is_hounds_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let float = AudioFormat {
+            sample_format: SAMPLE_F32,
+            rate: 16_000,
+            channels: 1,
+        };
+        for (name, format) in [("i16", fmt(2)), ("f32", float)] {
+            let frames = 100_003;
+            let bytes: Vec<u8> = (0..frames * format.bytes_per_frame())
+                .map(|i| (i * 31 % 251) as u8)
+                .collect();
+            let ours = dir.path().join(format!("{name}.wav"));
+            let mut w = Wav::create(&ours, format).unwrap();
+            let step = 777 * format.bytes_per_frame();
+            for (k, piece) in bytes.chunks(step).enumerate() {
+                w.write(piece, piece.len() / format.bytes_per_frame())
+                    .unwrap();
+                if k % 50 == 0 {
+                    w.sync().unwrap();
+                }
+            }
+            w.finish().unwrap();
+            let theirs = dir.path().join(format!("{name}-hound.wav"));
+            let mut h = hound::WavWriter::create(&theirs, spec(format)).unwrap();
+            if format.sample_format == SAMPLE_F32 {
+                for s in bytes.chunks_exact(4) {
+                    h.write_sample(f32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+                        .unwrap();
+                }
+            } else {
+                for s in bytes.chunks_exact(2) {
+                    h.write_sample(i16::from_le_bytes([s[0], s[1]])).unwrap();
+                }
+            }
+            h.finalize().unwrap();
+            assert!(
+                std::fs::read(&ours).unwrap() == std::fs::read(&theirs).unwrap(),
+                "{name}"
+            );
+        }
+    }
+
+    /// Past what the header's 32-bit sizes can count, a write is refused (hound's counter
+    /// would wrap around): the recording stops with a reason, its file still valid.
+    #[test]
+    fn a_file_past_4_gib_is_refused_not_wrapped() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.wav");
+        let mut w = Wav::create(&p, fmt(2)).unwrap();
+        w.write(&[1, 2, 3, 4], 1).unwrap();
+        // As if six hours had been written (the file itself stays small).
+        w.data_bytes = u64::from(u32::MAX) - 40;
+        // The last frame that fits: the RIFF size (36 + data) is then 2^32 - 1.
+        w.write(&[0; 4], 1).unwrap();
+        let e = w.write(&[0; 4], 1).unwrap_err();
+        assert!(e.contains("at most 4 GiB"), "{e}");
+        w.data_bytes = 8;
+        w.finish().unwrap();
+        assert_eq!(hound::WavReader::open(&p).unwrap().len(), 4);
     }
 
     #[test]
