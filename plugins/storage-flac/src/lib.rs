@@ -1,6 +1,7 @@
 //! `storage-flac`: 16-bit audio into FLAC files with libFLAC at compression level 5 without
 //! mid-side stereo, with LPC up to order 7, in 3584-frame blocks (`flac -5 --no-mid-side -l 7
-//! -b 3584`), written frame by frame as libFLAC makes them, so memory stays bounded however
+//! -b 3584`), written as libFLAC makes them (whole blocks straight to the disk through the
+//! SDK's [`AppendFile`], what is left of a block at each sync), so memory stays bounded however
 //! long the call. The header's totals are written at finish (libFLAC seeks back); until then
 //! (and after a crash) it says "length unknown", which decoders accept, and every complete
 //! frame already written decodes. No MD5 of the audio is computed (the header says "unset"):
@@ -11,6 +12,7 @@ mod frames;
 
 use frames::complete_frames;
 use libflac_sys as sys;
+use onrecord_plugin::append::AppendFile;
 use onrecord_plugin::{AudioFormat, SAMPLE_I16, StorageBackend, StorageReader, export};
 use std::ffi::{CStr, c_void};
 use std::fs::File;
@@ -44,9 +46,10 @@ const LPC_ORDER: u32 = 7;
 /// partitions of order 5 need.
 const BLOCK_FRAMES: u32 = 3584;
 
-/// Where libFLAC's callbacks write: the file, and the first error they met.
+/// Where libFLAC's callbacks write: the file (whole blocks straight to the disk, see
+/// [`AppendFile`]), and the first error they met.
 struct Sink {
-    file: File,
+    file: AppendFile,
     error: Option<std::io::Error>,
 }
 
@@ -163,7 +166,7 @@ impl StorageBackend for Flac {
                 "FLAC here stores 16-bit integer audio, not {format:?}"
             ));
         }
-        let file = onrecord_plugin::create_private_file(path)?;
+        let file = AppendFile::create(path)?;
         // SAFETY: plain constructor; null when out of memory.
         let encoder = unsafe { sys::FLAC__stream_encoder_new() };
         if encoder.is_null() {
