@@ -143,13 +143,15 @@ impl SinkCtx {
         } else {
             RING_BYTES / frame_bytes * frame_bytes
         };
-        let (p, c) = rtrb::RingBuffer::new(cap);
+        let (mut p, mut c) = rtrb::RingBuffer::new(cap);
+        prefault(&mut p, &mut c);
         let rt = self.rt.get_mut();
         rt.producer = Some(p);
         rt.frame_bytes = frame_bytes;
         rt.mono = timed.then_some(format);
         let marks = timed.then(|| {
-            let (mp, mc) = rtrb::RingBuffer::new(MARKS);
+            let (mut mp, mut mc) = rtrb::RingBuffer::new(MARKS);
+            prefault(&mut mp, &mut mc);
             rt.marks = Some(mp);
             mc
         });
@@ -162,6 +164,20 @@ impl SinkCtx {
             .lock()
             .map(|mut e| std::mem::take(&mut *e))
             .unwrap_or_default()
+    }
+}
+
+/// Writes every slot of a new ring once (and reads them back): its memory is fresh from the
+/// allocator, and the first write to each page would be a page fault on the callback's
+/// real-time thread (each tens of microseconds on a VM, a thousand of them for a ring of ten
+/// seconds) instead of here, before the source starts.
+fn prefault<T: Copy + Default>(p: &mut rtrb::Producer<T>, c: &mut rtrb::Consumer<T>) {
+    let n = p.slots();
+    if let Ok(chunk) = p.write_chunk_uninit(n) {
+        chunk.fill_from_iter(std::iter::repeat(T::default()));
+    }
+    if let Ok(chunk) = c.read_chunk(n) {
+        chunk.commit_all();
     }
 }
 

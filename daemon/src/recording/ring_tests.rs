@@ -94,3 +94,41 @@ fn a_plugin_status_becomes_the_kind_of_failure() {
         ))
     );
 }
+
+/// The callback takes no page fault filling a new ring: configuring it touched every page
+/// (without that, filling three seconds of a 48 kHz ring takes about 70 minor faults on the
+/// real-time thread).
+#[test]
+fn a_new_ring_is_filled_without_a_page_fault() {
+    let minor_faults = || {
+        // SAFETY: getrusage fills the struct it is given.
+        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut u) }, 0);
+        u.ru_minflt
+    };
+    let ring = Arc::new(Ring::default());
+    ring.set_writing(true);
+    let format = AudioFormat {
+        sample_format: SAMPLE_I16,
+        rate: 48_000,
+        channels: 1,
+    };
+    let mut sink = SinkCtx::new(ring.clone());
+    let (c, _marks) = sink.configure(format, true);
+    let frames = c.buffer().capacity() / 2;
+    // The source's buffer, written (and so resident) before counting.
+    let bytes: Vec<u8> = (0..frames * 2).map(|i| (i % 251) as u8 + 1).collect();
+    let ctx = &mut sink as *mut SinkCtx as *mut c_void;
+    let before = minor_faults();
+    for piece in bytes.chunks(4096) {
+        // SAFETY: a configured SinkCtx; `piece` holds whole 16-bit mono frames.
+        unsafe { push(ctx, piece.as_ptr(), piece.len() / 2, Some(1)) };
+    }
+    let faults = minor_faults() - before;
+    assert_eq!(ring.counts().1, 0, "all of it fit");
+    assert!(
+        faults < 8,
+        "{faults} page faults filling a {} byte ring",
+        frames * 2
+    );
+}
