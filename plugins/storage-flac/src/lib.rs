@@ -138,6 +138,36 @@ impl Flac {
     }
 }
 
+/// Interleaved 16-bit little-endian frames of `planes.len()` channels into one widened
+/// buffer per channel. A call's two channels have a loop of their own, over whole frames into
+/// buffers of their length, which the compiler vectorizes (the general one, sample by sample
+/// with a stride it does not know, was a tenth of the live FLAC path's CPU).
+fn split_planes(data: &[u8], planes: &mut [Vec<i32>]) {
+    let sample = |b: &[u8]| i32::from(i16::from_le_bytes([b[0], b[1]]));
+    let frames = data.len() / (2 * planes.len());
+    for plane in planes.iter_mut() {
+        plane.clear();
+        plane.resize(frames, 0);
+    }
+    if let [left, right] = planes {
+        for ((f, l), r) in data
+            .chunks_exact(4)
+            .zip(left.iter_mut())
+            .zip(right.iter_mut())
+        {
+            *l = sample(&f[..2]);
+            *r = sample(&f[2..]);
+        }
+        return;
+    }
+    let stride = 2 * planes.len();
+    for (c, plane) in planes.iter_mut().enumerate() {
+        for (f, v) in data.chunks_exact(stride).zip(plane.iter_mut()) {
+            *v = sample(&f[2 * c..]);
+        }
+    }
+}
+
 impl Drop for Flac {
     fn drop(&mut self) {
         // SAFETY: the encoder is ours and deleted once; the sink outlives it (dropped after).
@@ -216,14 +246,7 @@ impl StorageBackend for Flac {
     }
 
     fn write(&mut self, data: &[u8], _frames: usize) -> Result<(), String> {
-        let stride = self.frame_bytes();
-        for (c, plane) in self.planes.iter_mut().enumerate() {
-            plane.clear();
-            plane.extend(
-                data.chunks_exact(stride)
-                    .map(|f| i32::from(i16::from_le_bytes([f[2 * c], f[2 * c + 1]]))),
-            );
-        }
+        split_planes(data, &mut self.planes);
         // At most 8 channels (`accepts`): their buffers' addresses without an allocation.
         let mut planes = [std::ptr::null::<i32>(); 8];
         for (p, plane) in planes.iter_mut().zip(&self.planes) {
@@ -532,6 +555,12 @@ mod tests {
     #[test]
     fn mono_shorter_than_a_block_is_bit_exact() {
         roundtrip(1, 1000);
+    }
+
+    /// More channels than a call has take the general loop.
+    #[test]
+    fn three_channels_are_bit_exact() {
+        roundtrip(3, 10_000);
     }
 
     #[test]
