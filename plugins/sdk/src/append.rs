@@ -75,27 +75,15 @@ impl AppendFile {
         self.direct.is_some()
     }
 
-    /// Every byte written so far is in the file (not yet on the disk): the whole staged
-    /// blocks directly, what is left of a block through the page cache.
-    pub fn flush_all(&mut self) -> std::io::Result<()> {
-        self.write_blocks()?;
-        if self.staged > 0 {
-            let (from, n) = (self.at, self.staged);
-            self.file
-                .write_all_at(&self.buf[from..from + n], self.staged_from)?;
-        }
-        Ok(())
-    }
-
-    /// [`flush_all`](Self::flush_all), then `fdatasync`.
+    /// [`flush`](Write::flush), then `fdatasync`.
     pub fn sync_data(&mut self) -> std::io::Result<()> {
-        self.flush_all()?;
+        self.flush()?;
         self.file.sync_data()
     }
 
-    /// [`flush_all`](Self::flush_all), then `fsync`.
+    /// [`flush`](Write::flush), then `fsync`.
     pub fn sync_all(&mut self) -> std::io::Result<()> {
-        self.flush_all()?;
+        self.flush()?;
         self.file.sync_all()
     }
 
@@ -142,7 +130,7 @@ impl Write for AppendFile {
             if offset >= STAGE {
                 // A seek far past the end (no recording does it): the staged bytes to the
                 // file, and plain writes from now on, holes and all.
-                self.flush_all()?;
+                self.flush()?;
                 self.direct = None;
                 self.staged = 0;
                 self.staged_from = u64::MAX;
@@ -165,9 +153,16 @@ impl Write for AppendFile {
         Ok(n)
     }
 
-    /// Nothing: the bytes are the file's as they are written (in the file or staged for it);
-    /// [`AppendFile::flush_all`] puts the staged ones in the file.
+    /// Every byte written so far is in the file (not yet on the disk): the whole staged
+    /// blocks directly, what is left of a block through the page cache (and staged still, to
+    /// go directly once its block is whole).
     fn flush(&mut self) -> std::io::Result<()> {
+        self.write_blocks()?;
+        if self.staged > 0 {
+            let (from, n) = (self.at, self.staged);
+            self.file
+                .write_all_at(&self.buf[from..from + n], self.staged_from)?;
+        }
         Ok(())
     }
 }
@@ -189,7 +184,7 @@ impl Drop for AppendFile {
     /// The staged bytes to the file (not synced): a storage dropped without finishing keeps
     /// what it was given, as a plain file's buffered writer would.
     fn drop(&mut self) {
-        let _ = self.flush_all();
+        let _ = self.flush();
     }
 }
 

@@ -83,7 +83,7 @@ impl StorageBackend for Wav {
         // The header reaches the file now, not with the first audio: a recording killed in
         // its first milliseconds is an empty WAV that repairs, not an empty file.
         file.write_all(&head)
-            .and_then(|()| file.flush_all())
+            .and_then(|()| file.flush())
             .map_err(|e| e.to_string())?;
         Ok(Wav {
             file,
