@@ -94,6 +94,28 @@ fn announcements(env: &TestEnv) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// `pw-link -l`: each input port, then what feeds it ("  |<- node:port").
+fn links(pw: &PipeWire) -> Vec<String> {
+    pw.run("pw-link", &["-l"])
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// What feeds the input ports named `port_prefix...` in `links`' lines.
+fn fed_from(lines: &[String], port_prefix: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = false;
+    for l in lines {
+        if !l.starts_with(' ') {
+            current = l.starts_with(port_prefix);
+        } else if current && let Some(from) = l.trim().strip_prefix("|<- ") {
+            out.push(from.to_owned());
+        }
+    }
+    out
+}
+
 fn configure(env: &TestEnv, extra: &str) {
     std::fs::write(
         &env.config,
@@ -363,6 +385,56 @@ async fn a_click_on_play_the_notice_plays_it_and_tells_them() {
     env.call(&["stop"]);
 }
 
+/// Unread, the onrecord microphone carries nothing, so the graph does not run it every cycle
+/// for nobody; a softphone that reads it gets the microphone linked in, and when the softphone
+/// is gone the link goes with it.
+#[test]
+fn the_onrecord_microphone_carries_the_microphone_only_while_something_reads_it() {
+    let mut env = TestEnv::new();
+    let mut pw = PipeWire::start(&env);
+    let clip = env.dir.path().join("both.wav");
+    two_voices(&clip, 20.0);
+    configure(&env, "");
+    pw.configure_source("mic");
+    env.start_daemon();
+    pw.play(&clip);
+    env.ctl_json(&["call", "new", "--them", "US-CA", "--label", "unread"]);
+    pw.wait_node("onrecord_mic");
+    // Made the default: the helper has seen the graph, and chosen what it carries.
+    pw.wait_configured_source(Some("onrecord_mic"));
+    std::thread::sleep(Duration::from_millis(1000));
+    let vmic = fed_from(&links(&pw), "onrecord_mic:input");
+    assert!(
+        vmic.is_empty(),
+        "nothing reads it, yet it is fed by {vmic:?}"
+    );
+
+    let softphone = pw.app_stream(
+        "Softphone",
+        "Communication",
+        true,
+        Some("onrecord_mic"),
+        &clip,
+    );
+    pw.wait_linked("onrecord_mic", "Softphone-capture");
+    pw.wait_linked("mic", "onrecord_mic");
+
+    pw.finish_stream(softphone);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let vmic = fed_from(&links(&pw), "onrecord_mic:input");
+        if vmic.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the softphone is gone, yet it is fed by {vmic:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    env.call(&["stop"]);
+}
+
 /// A softphone onrecord noticed: once its call is taken up (here by playing the notice), its
 /// microphone stream reads the onrecord microphone (which carries the headset it read), so the
 /// notice reaches the far side; after the call it reads its headset again.
@@ -389,28 +461,9 @@ fn a_noticed_softphones_microphone_is_moved_onto_the_onrecord_microphone_and_bac
     let out = env.call(&["announce", &id]);
     assert!(!out.contains("may not have heard"), "{out}");
 
-    let reads = |pw: &PipeWire| {
-        pw.run("pw-link", &["-l"])
-            .lines()
-            .map(str::to_owned)
-            .collect::<Vec<_>>()
-    };
-    // `pw-link -l` shows each input port with what feeds it ("  |<- node:port").
-    let fed_from = |lines: &[String], port_prefix: &str| -> Vec<String> {
-        let mut out = Vec::new();
-        let mut current = false;
-        for l in lines {
-            if !l.starts_with(' ') {
-                current = l.starts_with(port_prefix);
-            } else if current && let Some(from) = l.trim().strip_prefix("|<- ") {
-                out.push(from.to_owned());
-            }
-        }
-        out
-    };
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let lines = reads(&pw);
+        let lines = links(&pw);
         let softphone = fed_from(&lines, "Linphone-capture:input");
         let vmic = fed_from(&lines, "onrecord_mic:input");
         if softphone.iter().all(|f| f.starts_with("onrecord_mic:"))
@@ -435,7 +488,7 @@ fn a_noticed_softphones_microphone_is_moved_onto_the_onrecord_microphone_and_bac
     env.call(&["stop", &id]);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let softphone = fed_from(&reads(&pw), "Linphone-capture:input");
+        let softphone = fed_from(&links(&pw), "Linphone-capture:input");
         if !softphone.is_empty() && softphone.iter().all(|f| f.starts_with("headset:")) {
             break;
         }

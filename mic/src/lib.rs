@@ -5,7 +5,8 @@
 //! (the same code, on stdin and stdout) for the one-shot modes below and for use by hand.
 //!
 //! It makes a virtual source, "onrecord microphone" (`onrecord_mic`, `Audio/Source/Virtual`),
-//! carries the user's microphone (the default source) into it, and plays announcements into
+//! carries the user's microphone (the default source) into it while anything but onrecord reads
+//! it (unread, it has no links and the graph does not run it), and plays announcements into
 //! it: a softphone that records from it sends the user's voice and the announcement to the
 //! other side. The user hears a quieter copy on the default sink. Optionally it makes the
 //! virtual microphone the default source, and restores the previous default when it ends.
@@ -208,6 +209,7 @@ pub fn run(args: Args, input: impl std::io::BufRead + Send + 'static) -> Result<
         synced: Cell::new(false),
         vmic: RefCell::default(),
         vmic_id: Rc::default(),
+        mic_node: Cell::default(),
         mic_link: RefCell::default(),
         ready: Cell::new(false),
         set_default: args.set_default,

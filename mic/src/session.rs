@@ -24,6 +24,8 @@ pub struct Session {
     pub synced: Cell<bool>,
     pub vmic: RefCell<Option<pw::node::Node>>,
     pub vmic_id: Rc<Cell<Option<u32>>>,
+    /// The source the virtual microphone carries, and its link while anything reads it.
+    pub mic_node: Cell<Option<u32>>,
     pub mic_link: RefCell<Option<(u32, pw::link::Link)>>,
     pub ready: Cell<bool>,
     pub set_default: bool,
@@ -110,7 +112,7 @@ impl Session {
             return;
         }
         if !self.ready.get() {
-            let mic = self.mic_link.borrow().as_ref().map(|(n, _)| *n);
+            let mic = self.mic_node.get();
             let name = mic
                 .and_then(|n| self.graph.borrow().nodes.get(&n).map(|n| n.name.clone()))
                 .unwrap_or_else(|| "-".into());
@@ -142,29 +144,39 @@ impl Session {
         self.advance_playback(input);
     }
 
-    /// Links the default source into the virtual microphone, following it when it changes
-    /// (or, while nothing is carried and the default names none, the source ranked first).
+    /// Chooses the source the virtual microphone carries: the default, following it when it
+    /// changes (or, while nothing is chosen and the default names none, the source ranked
+    /// first). It is linked in only while something other than onrecord reads the virtual
+    /// microphone (a softphone): unread, the node has no links of its own and the graph does
+    /// not run it (linked, it ran every cycle for nobody: 0.49 ms of the sound server's CPU
+    /// and 0.36 ms of the daemon's per second of call, in paired rounds against no virtual
+    /// microphone). The link is made as soon as the reader's own link shows in the registry.
     fn carry_microphone(&self, input: (u32, u32)) {
-        let have = self.mic_link.borrow().as_ref().map(|(n, _)| *n);
-        let want = {
-            let g = self.graph.borrow();
-            let carry = self.carry.borrow().clone();
-            let carried = have.is_some_and(|n| g.nodes.contains_key(&n));
-            carry
-                .or_else(|| g.microphone(NAME))
-                .or_else(|| (!carried).then(|| g.fallback_microphone(NAME)).flatten())
-                .and_then(|name| g.node_named(&name))
-                .and_then(|node| g.voice_port(node).map(|port| (node, port)))
-        };
-        match want {
-            Some((node, port)) if have != Some(node) => {
-                let link = self.link((node, port), input);
-                *self.mic_link.borrow_mut() = link.map(|l| (node, l));
-            }
-            None if have.is_some_and(|n| !self.graph.borrow().nodes.contains_key(&n)) => {
-                *self.mic_link.borrow_mut() = None;
-            }
-            _ => {}
+        let g = self.graph.borrow();
+        let chosen = self.mic_node.get().filter(|n| g.nodes.contains_key(n));
+        let want = self
+            .carry
+            .borrow()
+            .clone()
+            .or_else(|| g.microphone(NAME))
+            .or_else(|| {
+                chosen
+                    .is_none()
+                    .then(|| g.fallback_microphone(NAME))
+                    .flatten()
+            })
+            .and_then(|name| g.node_named(&name));
+        let chosen = want.or(chosen);
+        self.mic_node.set(chosen);
+        let target = chosen
+            .filter(|_| g.has_listener(input.0))
+            .and_then(|node| g.voice_port(node).map(|port| (node, port)));
+        drop(g);
+        let linked = self.mic_link.borrow().as_ref().map(|(n, _)| *n);
+        if target.map(|(n, _)| n) != linked {
+            // Dropping the old link's proxy removes it (`object.linger` false).
+            *self.mic_link.borrow_mut() =
+                target.and_then(|(node, port)| self.link((node, port), input).map(|l| (node, l)));
         }
     }
 
