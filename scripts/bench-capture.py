@@ -23,7 +23,9 @@ node, the reference of the CPU targets (onrecordd at most 1.0x its CPU, and its 
 most 1.0x that node's whole cost; peak memory at most 1.0x and wakeups at most 0.5x two
 pw-records).
 onrecord's figures are the daemon's, with its virtual microphone (the announcement node,
-`onrecord_mic`, which a call runs on a thread of the daemon; checked present in every round),
+`onrecord_mic`, which a call runs on a thread of the daemon; checked present in every round;
+no softphone reads it there, so it carries nothing and the graph does not run it; once more, for
+context, a softphone's capture stream reads the real microphone and then the onrecord one),
 and any helper process of the daemon's counted with it; the daemon alone is shown for context. Also counted: onrecord's
 PipeWire nodes while it records both sides (target 1) and the daemon's threads that woke at least
 once a second (one PipeWire data thread for both sides).
@@ -230,7 +232,9 @@ def ctl(w, *args):
     return subprocess.run([os.path.join(REL, "onrecordctl"), *args], env=w.env, capture_output=True, text=True, check=True).stdout
 
 
-def onrecordd(w, seconds, stress=False, storage="storage-wav"):
+def onrecordd(w, seconds, stress=False, storage="storage-wav", reader=None):
+    """One call recorded for `seconds`; with `reader`, a softphone's capture stream (a pw-record)
+    reads that source throughout (its own CPU not counted: the softphone's)."""
     cfg = os.path.join(w.dir, "config.toml")
     data = os.path.join(w.dir, "data", str(time.time()))
     with open(cfg, "w") as f:
@@ -243,6 +247,15 @@ def onrecordd(w, seconds, stress=False, storage="storage-wav"):
     ctl(w, "call", "consent", "yes")
     ctl(w, "call", "start")
     load = None
+    softphone = None
+    if reader:
+        w.wait(lambda: 'node.name = "onrecord_mic"' in subprocess.run(["pw-cli", "ls", "Node"], env=w.env, capture_output=True, text=True).stdout)
+        softphone = w.spawn(["pw-record", "--target", reader, "-P", "{ node.name=bench-softphone }", "--channels", "1",
+                             "--rate", "48000", os.path.join(w.dir, "softphone.wav")], log="softphone")
+        # Linked, and (reading the onrecord microphone) the microphone carried into it.
+        want = ["bench-softphone:input"] + (["onrecord_mic:input"] if reader == "onrecord_mic" else [])
+        links = lambda: subprocess.run(["pw-link", "-l", "-i"], env=w.env, capture_output=True, text=True).stdout
+        w.wait(lambda: all(re.search(re.escape(p) + r"\S*\n\s+\|<- ", links()) for p in want))
     if stress:
         load = subprocess.Popen(["stress-ng", "--cpu", "2", "--timeout", f"{int(seconds) + 5}s", "--quiet"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -272,6 +285,8 @@ def onrecordd(w, seconds, stress=False, storage="storage-wav"):
     m["nodes"] = nodes.count('node.name = "onrecord"')
     m["mic"] = nodes.count('node.name = "onrecord_mic"')
     ctl(w, "call", "stop")
+    if softphone:
+        stop([softphone])
     if load:
         load.kill()
         load.wait()
@@ -448,6 +463,19 @@ def main():
               f"onrecordd to WAV {nw['cpu_s']:.3f} s, to FLAC {nf['cpu_s']:.3f} s, {ratio(nf['cpu_s'], nw['cpu_s']):.2f}x")
         table.append({"what": "live capture: CPU recording to FLAC vs to WAV on full-scale white noise (FLAC's worst case, one round)",
                       "measured": f"{ratio(nf['cpu_s'], nw['cpu_s']):.2f}x", "target": "", "met": None})
+        # What the onrecord microphone costs when used (one round each, no target): a softphone
+        # reading the real microphone (the onrecord microphone unread, as in every round above),
+        # then the same softphone reading the onrecord microphone, which carries the real one.
+        feed = w.feed(2 * (SECONDS + 4) + 60)
+        direct, via = onrecordd(w, SECONDS, reader="mic"), onrecordd(w, SECONDS, reader="onrecord_mic")
+        feed.kill()
+        extra = lambda k: (via[k] - direct[k]) * 1000 / SECONDS
+        print(f"a softphone reading the onrecord microphone rather than the real one (one round each, no target): "
+              f"onrecordd {extra('cpu_s'):+.2f} ms of CPU per s, the sound server {extra('server_cpu_s'):+.2f} ms per s")
+        table.append({"what": "live capture: a softphone reading the onrecord microphone instead of the real one, "
+                              "CPU per s of call (one round each)",
+                      "measured": f"onrecordd {extra('cpu_s'):+.2f} ms, sound server {extra('server_cpu_s'):+.2f} ms",
+                      "target": "", "met": None})
         if STRESS > 0:
             feed = w.feed(STRESS + 40)
             s = onrecordd(w, STRESS, stress=True)
