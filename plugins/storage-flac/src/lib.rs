@@ -146,7 +146,8 @@ fn split_planes(data: &[u8], planes: &mut [Vec<i32>]) {
     let sample = |b: &[u8]| i32::from(i16::from_le_bytes([b[0], b[1]]));
     let frames = data.len() / (2 * planes.len());
     for plane in planes.iter_mut() {
-        plane.clear();
+        // Every sample is written below: only a change of length touches the buffer here
+        // (zeroing it first was 1.4 % of the live FLAC path's CPU).
         plane.resize(frames, 0);
     }
     if let [left, right] = planes {
