@@ -251,7 +251,7 @@ def onrecordd(w, seconds, stress=False, storage="storage-wav", reader=None):
     if reader:
         w.wait(lambda: 'node.name = "onrecord_mic"' in subprocess.run(["pw-cli", "ls", "Node"], env=w.env, capture_output=True, text=True).stdout)
         softphone = w.spawn(["pw-record", "--target", reader, "-P", "{ node.name=bench-softphone }", "--channels", "1",
-                             "--rate", "48000", os.path.join(w.dir, "softphone.wav")], log="softphone")
+                             "--rate", "48000", os.path.join(w.dir, "home", "softphone.wav")], log="softphone")
         # Linked, and (reading the onrecord microphone) the microphone carried into it.
         want = ["bench-softphone:input"] + (["onrecord_mic:input"] if reader == "onrecord_mic" else [])
         links = lambda: subprocess.run(["pw-link", "-l", "-i"], env=w.env, capture_output=True, text=True).stdout
