@@ -321,17 +321,24 @@ fn a_default_source_left_by_a_crash_is_given_back_at_the_next_start() {
     assert!(!env.data_dir.join("mic-previous-default").exists());
 }
 
-#[test]
-fn without_a_listener_the_announcement_says_the_far_side_may_not_have_heard_it() {
+/// A daemon configured with `extra` over a PipeWire playing two voices (`both.wav`), and a
+/// call with `them` whose onrecord microphone is up.
+fn a_call(extra: &str, them: &str) -> (TestEnv, PipeWire) {
     let mut env = TestEnv::new();
     let mut pw = PipeWire::start(&env);
     let clip = env.dir.path().join("both.wav");
-    two_voices(&clip, 10.0);
-    configure(&env, "language = \"auto\"\n");
+    two_voices(&clip, 20.0);
+    configure(&env, extra);
     env.start_daemon();
     pw.play(&clip);
-    env.ctl_json(&["call", "new", "--them", "DE", "--label", "German"]);
+    env.ctl_json(&["call", "new", "--them", them, "--label", them]);
     pw.wait_node("onrecord_mic");
+    (env, pw)
+}
+
+#[test]
+fn without_a_listener_the_announcement_says_the_far_side_may_not_have_heard_it() {
+    let (env, _pw) = a_call("language = \"auto\"\n", "DE");
     let out = env.call(&["announce"]);
     assert!(out.contains("the notice in German"), "{out}");
     let entry = &announcements(&env)[0];
@@ -390,16 +397,7 @@ async fn a_click_on_play_the_notice_plays_it_and_tells_them() {
 /// is gone the link goes with it.
 #[test]
 fn the_onrecord_microphone_carries_the_microphone_only_while_something_reads_it() {
-    let mut env = TestEnv::new();
-    let mut pw = PipeWire::start(&env);
-    let clip = env.dir.path().join("both.wav");
-    two_voices(&clip, 20.0);
-    configure(&env, "");
-    pw.configure_source("mic");
-    env.start_daemon();
-    pw.play(&clip);
-    env.ctl_json(&["call", "new", "--them", "US-CA", "--label", "unread"]);
-    pw.wait_node("onrecord_mic");
+    let (env, mut pw) = a_call("", "US-CA");
     // Made the default: the helper has seen the graph, and chosen what it carries.
     pw.wait_configured_source(Some("onrecord_mic"));
     std::thread::sleep(Duration::from_millis(1000));
@@ -414,7 +412,7 @@ fn the_onrecord_microphone_carries_the_microphone_only_while_something_reads_it(
         "Communication",
         true,
         Some("onrecord_mic"),
-        &clip,
+        &env.dir.path().join("both.wav"),
     );
     pw.wait_linked("onrecord_mic", "Softphone-capture");
     pw.wait_linked("mic", "onrecord_mic");
