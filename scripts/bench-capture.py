@@ -16,7 +16,8 @@ Measured per recorder, over the window (after a one-second settle):
            over the same window: part of a recorder's cost lives there (parecord's graph work
            is done by pipewire-pulse), so each recorder's whole cost is its own plus the
            server's above what the server spends with no recorder at all (measured alone,
-           the feed still playing)
+           the feed still playing, in the window just before: at each round's start, which
+           precedes the one node, and again before onrecordd)
 One more recorder: a single pw-record node with two input channels, the two sources linked to
 it by hand (pw-link): what PipeWire's own recorder needs to capture and write both sides in one
 node, the reference of the CPU targets (onrecordd at most 1.0x its CPU, and its whole cost at
@@ -24,8 +25,8 @@ most 1.0x that node's whole cost; peak memory at most 1.0x and wakeups at most 0
 pw-records).
 onrecord's figures are the daemon's, with its virtual microphone (the announcement node,
 `onrecord_mic`, which a call runs on a thread of the daemon; checked present in every round;
-no softphone reads it there, so it carries nothing and the graph does not run it; once more, for
-context, a softphone's capture stream reads the real microphone and then the onrecord one),
+no softphone reads it there, so it carries nothing and the graph does not run it, as when the
+softphone reads the real microphone),
 and any helper process of the daemon's counted with it; the daemon alone is shown for context. Also counted: onrecord's
 PipeWire nodes while it records both sides (target 1) and the daemon's threads that woke at least
 once a second (one PipeWire data thread for both sides).
@@ -232,9 +233,7 @@ def ctl(w, *args):
     return subprocess.run([os.path.join(REL, "onrecordctl"), *args], env=w.env, capture_output=True, text=True, check=True).stdout
 
 
-def onrecordd(w, seconds, stress=False, storage="storage-wav", reader=None):
-    """One call recorded for `seconds`; with `reader`, a softphone's capture stream (a pw-record)
-    reads that source throughout (its own CPU not counted: the softphone's)."""
+def onrecordd(w, seconds, stress=False, storage="storage-wav"):
     cfg = os.path.join(w.dir, "config.toml")
     data = os.path.join(w.dir, "data", str(time.time()))
     with open(cfg, "w") as f:
@@ -247,15 +246,6 @@ def onrecordd(w, seconds, stress=False, storage="storage-wav", reader=None):
     ctl(w, "call", "consent", "yes")
     ctl(w, "call", "start")
     load = None
-    softphone = None
-    if reader:
-        w.wait(lambda: 'node.name = "onrecord_mic"' in subprocess.run(["pw-cli", "ls", "Node"], env=w.env, capture_output=True, text=True).stdout)
-        softphone = w.spawn(["pw-record", "--target", reader, "-P", "{ node.name=bench-softphone }", "--channels", "1",
-                             "--rate", "48000", os.path.join(w.dir, "home", "softphone.wav")], log="softphone")
-        # Linked, and (reading the onrecord microphone) the microphone carried into it.
-        want = ["bench-softphone:input"] + (["onrecord_mic:input"] if reader == "onrecord_mic" else [])
-        links = lambda: subprocess.run(["pw-link", "-l", "-i"], env=w.env, capture_output=True, text=True).stdout
-        w.wait(lambda: all(re.search(re.escape(p) + r"\S*\n\s+\|<- ", links()) for p in want))
     if stress:
         load = subprocess.Popen(["stress-ng", "--cpu", "2", "--timeout", f"{int(seconds) + 5}s", "--quiet"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -285,8 +275,6 @@ def onrecordd(w, seconds, stress=False, storage="storage-wav", reader=None):
     m["nodes"] = nodes.count('node.name = "onrecord"')
     m["mic"] = nodes.count('node.name = "onrecord_mic"')
     ctl(w, "call", "stop")
-    if softphone:
-        stop([softphone])
     if load:
         load.kill()
         load.wait()
@@ -362,23 +350,32 @@ def main():
         # rounds: one window of a fraction of a percent of a core varies by a third and more
         # between runs on a shared machine.
         runs = {name: [] for name, _ in recorders}
-        idles = []
-        feed = w.feed((SECONDS + 2) * (len(recorders) + 1) * REPEAT + 60)
+        # The server alone, at the start of each round (just before the one node), and again
+        # just before onrecordd: each whole cost of a target is taken against the server's
+        # idle in a neighbouring window (its CPU drifts with the machine's speed by more
+        # than the extra a recorder adds; against an idle minutes away, the one node's extra
+        # came out below zero).
+        idles, us_idles = [], []
+        feed = w.feed((SECONDS + 2) * (len(recorders) + 2) * REPEAT + 60)
         for rnd in range(REPEAT):
             idles.append(measure([], SECONDS)["server_cpu_s"])
             for name, run in recorders:
+                if name == US:
+                    us_idles.append(measure([], SECONDS)["server_cpu_s"])
                 runs[name].append(run())
             print(f"round {rnd + 1} of {REPEAT}: " + ", ".join(f"{n.split(' (')[0]} {r[-1]['cpu_s']:.3f}" for n, r in runs.items()),
                   file=sys.stderr, flush=True)
         med = lambda xs: sorted(xs)[len(xs) // 2]  # of an even count, the upper middle one
-        idle = med(idles)
-        # A round's whole cost: the recorder's own CPU and the server's above its idle round.
-        for rs in runs.values():
-            for x, idle_x in zip(rs, idles):
-                x["whole_cpu_s"] = x["cpu_s"] + x["server_cpu_s"] - idle_x
+        # A round's whole cost: the recorder's own CPU and the server's above its idle (for
+        # onrecordd, to WAV and to FLAC, the idle window just before it; for the others, the
+        # round's first).
+        for name, rs in runs.items():
+            for x, idle_x in zip(rs, us_idles if name in (US, FLAC) else idles):
+                x["server_extra_s"] = x["server_cpu_s"] - idle_x
+                x["whole_cpu_s"] = x["cpu_s"] + x["server_extra_s"]
         rows = {}
         for name, rs in runs.items():
-            r = {k: med([x[k] for x in rs]) for k in ("cpu_s", "wakeups", "peak_kib", "server_cpu_s", "whole_cpu_s")}
+            r = {k: med([x[k] for x in rs]) for k in ("cpu_s", "wakeups", "peak_kib", "server_cpu_s", "server_extra_s", "whole_cpu_s")}
             for k in ("daemon_cpu_s", "daemon_peak_kib"):
                 if k in rs[0]:
                     r[k] = med([x[k] for x in rs])
@@ -396,8 +393,10 @@ def main():
         print(f"{'recorder':<36} {'CPU s':>7} {'(range)':>11} {'CPU %':>6} {'peak MiB':>9} {'wakeups':>8} {'wakeups/s':>9} {'server+':>8} {'whole':>6}")
         for name, r in rows.items():
             lo, hi = r["cpu_range"]
-            print(f"{name:<36} {r['cpu_s']:>7.3f} {f'{lo:.2f}-{hi:.2f}':>11} {100 * r['cpu_s'] / SECONDS:>6.2f} {r['peak_kib'] / 1024:>9.1f} {r['wakeups']:>8} {r['wakeups'] / SECONDS:>9.1f} {r['server_cpu_s'] - idle:>8.2f} {r['whole_cpu_s']:>6.2f}")
-        print(f"(server+: the sound server's CPU s above its {idle:.2f} s with no recorder; whole: the recorder's own plus that)")
+            print(f"{name:<36} {r['cpu_s']:>7.3f} {f'{lo:.2f}-{hi:.2f}':>11} {100 * r['cpu_s'] / SECONDS:>6.2f} {r['peak_kib'] / 1024:>9.1f} {r['wakeups']:>8} {r['wakeups'] / SECONDS:>9.1f} {r['server_extra_s']:>8.2f} {r['whole_cpu_s']:>6.2f}")
+        print(f"(server+: the sound server's CPU s above its idle, median of the rounds; whole: the recorder's own plus that; "
+              f"the server alone, round by round: {', '.join(f'{a:.2f}' for a in idles)} at the round's start, "
+              f"{', '.join(f'{a:.2f}' for a in us_idles)} just before onrecordd, whose server+ and whole are taken against those)")
         us, pw, pa = rows[US], rows["pw-record x2"], rows["parecord --latency-msec=100 x2"]
         ratio = lambda a, b: a / b if b else float("inf")
         one = rows[ONE]
@@ -463,19 +462,6 @@ def main():
               f"onrecordd to WAV {nw['cpu_s']:.3f} s, to FLAC {nf['cpu_s']:.3f} s, {ratio(nf['cpu_s'], nw['cpu_s']):.2f}x")
         table.append({"what": "live capture: CPU recording to FLAC vs to WAV on full-scale white noise (FLAC's worst case, one round)",
                       "measured": f"{ratio(nf['cpu_s'], nw['cpu_s']):.2f}x", "target": "", "met": None})
-        # What the onrecord microphone costs when used (one round each, no target): a softphone
-        # reading the real microphone (the onrecord microphone unread, as in every round above),
-        # then the same softphone reading the onrecord microphone, which carries the real one.
-        feed = w.feed(2 * (SECONDS + 4) + 60)
-        direct, via = onrecordd(w, SECONDS, reader="mic"), onrecordd(w, SECONDS, reader="onrecord_mic")
-        feed.kill()
-        extra = lambda k: (via[k] - direct[k]) * 1000 / SECONDS
-        print(f"a softphone reading the onrecord microphone rather than the real one (one round each, no target): "
-              f"onrecordd {extra('cpu_s'):+.2f} ms of CPU per s, the sound server {extra('server_cpu_s'):+.2f} ms per s")
-        table.append({"what": "live capture: a softphone reading the onrecord microphone instead of the real one, "
-                              "CPU per s of call (one round each)",
-                      "measured": f"onrecordd {extra('cpu_s'):+.2f} ms, sound server {extra('server_cpu_s'):+.2f} ms",
-                      "target": "", "met": None})
         if STRESS > 0:
             feed = w.feed(STRESS + 40)
             s = onrecordd(w, STRESS, stress=True)
