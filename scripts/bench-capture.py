@@ -16,8 +16,9 @@ Measured per recorder, over the window (after a one-second settle):
            over the same window: part of a recorder's cost lives there (parecord's graph work
            is done by pipewire-pulse), so each recorder's whole cost is its own plus the
            server's above what the server spends with no recorder at all (measured alone,
-           the feed still playing, in the window just before: at each round's start, which
-           precedes the one node, and again before onrecordd)
+           the feed still playing: for the one node and onrecordd, the mean of the idle
+           windows just before and just after each, so a steady drift of the machine's speed
+           cancels; for the others, the round's last idle window)
 One more recorder: a single pw-record node with two input channels, the two sources linked to
 it by hand (pw-link): what PipeWire's own recorder needs to capture and write both sides in one
 node, the reference of the CPU targets (onrecordd at most 1.0x its CPU, and its whole cost at
@@ -34,22 +35,25 @@ Then onrecordd records while both cores are loaded by stress-ng, without real-ti
 and the frames it lost are read from the call's sealed manifest.
 
 Every recorder (and the idle server) is measured in BENCH_REPEAT rounds, in turn, and each
-figure is the median of its rounds, the CPU's range shown beside it. The CPU ratios of the
-targets are paired: each round's ratio between two recorders measured one after the other (the
-one node, then onrecordd to WAV, then to FLAC), their median over the rounds; the machine's
-speed drifts between rounds, and a neighbour in time shares the drift.
+figure is the median of its rounds, the CPU's range shown beside it. A round: the idle server,
+the one node, the idle server, onrecordd to WAV, the idle server, then onrecordd to FLAC and the
+other recorders; every other round the one node and onrecordd swap places and onrecordd to FLAC
+comes first, so no recorder gains from its place. The CPU ratios of the targets are paired:
+each round's ratio between two recorders measured close together (the one node and onrecordd
+to WAV one idle window apart, onrecordd to WAV and to FLAC likewise), their median over the
+rounds; the machine's speed drifts between rounds, and a neighbour in time shares the drift.
 
 Environment: BENCH_SMAPS (a directory: the daemon's /proc/PID/smaps of each round is kept
-there), BENCH_SECONDS (default 60), BENCH_REPEAT (default 3), BENCH_STRESS_SECONDS
+there), BENCH_SECONDS (default 45), BENCH_REPEAT (default 4: an even count, so each order comes as often), BENCH_STRESS_SECONDS
 (default 600; 0 skips it).
 """
 import functools, json, os, re, shutil, signal, struct, subprocess, sys, tempfile, time, wave
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REL = os.path.join(ROOT, "target", "release")
-SECONDS = float(os.environ.get("BENCH_SECONDS", "60"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "45"))
 STRESS = float(os.environ.get("BENCH_STRESS_SECONDS", "600"))
-REPEAT = max(1, int(os.environ.get("BENCH_REPEAT", "3")))
+REPEAT = max(1, int(os.environ.get("BENCH_REPEAT", "4")))
 RATE = 48000
 
 
@@ -329,8 +333,8 @@ def main():
     try:
         out = lambda n: os.path.join(w.dir, n)
         SERVER.extend(p.pid for p in w.procs)
-        # The reference node first, then onrecord to WAV, then to FLAC: each ratio of a target is
-        # taken between neighbours in time (see `paired`).
+        # Each ratio of a target is taken between recorders measured close together (see the
+        # rounds below and `paired`).
         ONE, US, FLAC = "pw-record x1, both sources linked", "onrecordd (both sides, one process)", "onrecordd to FLAC"
         recorders = [
             (ONE, lambda: one_node(w, SECONDS, out("pw-one.wav"))),
@@ -350,28 +354,46 @@ def main():
         # rounds: one window of a fraction of a percent of a core varies by a third and more
         # between runs on a shared machine.
         runs = {name: [] for name, _ in recorders}
-        # The server alone, at the start of each round (just before the one node), and again
-        # just before onrecordd: each whole cost of a target is taken against the server's
-        # idle in a neighbouring window (its CPU drifts with the machine's speed by more
-        # than the extra a recorder adds; against an idle minutes away, the one node's extra
-        # came out below zero).
-        idles, us_idles = [], []
-        feed = w.feed((SECONDS + 2) * (len(recorders) + 2) * REPEAT + 60)
+        run = dict(recorders)
+        # The server alone is measured in three windows a round, bracketing the one node and
+        # onrecordd: each one's server extra is taken against the mean of the idle windows
+        # just before and just after it. The server's CPU drifts with the machine's speed by
+        # more than the extra a recorder adds (one window to the next by a fifth; the extras
+        # are a tenth of that), so an idle on one side only carries the drift of a window
+        # into the extra; the mean of both sides cancels a steady drift. The one node and
+        # onrecordd swap places every other round, as do onrecordd to WAV and to FLAC (one
+        # idle window apart either way), so neither gains from its place in the round.
+        idles = []
+        feed = w.feed((SECONDS + 2) * (len(recorders) + 3) * REPEAT + 60)
+        idle = lambda: measure([], SECONDS)["server_cpu_s"]
         for rnd in range(REPEAT):
-            idles.append(measure([], SECONDS)["server_cpu_s"])
-            for name, run in recorders:
-                if name == US:
-                    us_idles.append(measure([], SECONDS)["server_cpu_s"])
-                runs[name].append(run())
+            first, second = (ONE, US) if rnd % 2 == 0 else (US, ONE)
+            if rnd % 2:
+                runs[FLAC].append(run[FLAC]())
+            i0 = idle()
+            runs[first].append(run[first]())
+            i1 = idle()
+            runs[second].append(run[second]())
+            i2 = idle()
+            idles.append((i0, i1, i2))
+            for name, base in ((first, (i0 + i1) / 2), (second, (i1 + i2) / 2)):
+                runs[name][-1]["idle_s"] = base
+            if rnd % 2 == 0:
+                runs[FLAC].append(run[FLAC]())
+            # onrecordd to FLAC against the idle window beside it; the others (context only)
+            # against the round's last.
+            runs[FLAC][-1]["idle_s"] = i0 if rnd % 2 else i2
+            for name, go in recorders:
+                if name not in (ONE, US, FLAC):
+                    runs[name].append(go())
+                    runs[name][-1]["idle_s"] = i2
             print(f"round {rnd + 1} of {REPEAT}: " + ", ".join(f"{n.split(' (')[0]} {r[-1]['cpu_s']:.3f}" for n, r in runs.items()),
                   file=sys.stderr, flush=True)
         med = lambda xs: sorted(xs)[len(xs) // 2]  # of an even count, the upper middle one
-        # A round's whole cost: the recorder's own CPU and the server's above its idle (for
-        # onrecordd, to WAV and to FLAC, the idle window just before it; for the others, the
-        # round's first).
+        # A round's whole cost: the recorder's own CPU and the server's above its idle.
         for name, rs in runs.items():
-            for x, idle_x in zip(rs, us_idles if name in (US, FLAC) else idles):
-                x["server_extra_s"] = x["server_cpu_s"] - idle_x
+            for x in rs:
+                x["server_extra_s"] = x["server_cpu_s"] - x["idle_s"]
                 x["whole_cpu_s"] = x["cpu_s"] + x["server_extra_s"]
         rows = {}
         for name, rs in runs.items():
@@ -395,8 +417,8 @@ def main():
             lo, hi = r["cpu_range"]
             print(f"{name:<36} {r['cpu_s']:>7.3f} {f'{lo:.2f}-{hi:.2f}':>11} {100 * r['cpu_s'] / SECONDS:>6.2f} {r['peak_kib'] / 1024:>9.1f} {r['wakeups']:>8} {r['wakeups'] / SECONDS:>9.1f} {r['server_extra_s']:>8.2f} {r['whole_cpu_s']:>6.2f}")
         print(f"(server+: the sound server's CPU s above its idle, median of the rounds; whole: the recorder's own plus that; "
-              f"the server alone, round by round: {', '.join(f'{a:.2f}' for a in idles)} at the round's start, "
-              f"{', '.join(f'{a:.2f}' for a in us_idles)} just before onrecordd, whose server+ and whole are taken against those)")
+              f"the server alone, round by round, in the windows bracketing the one node and onrecordd: "
+              f"{'; '.join(', '.join(f'{a:.2f}' for a in i) for i in idles)})")
         us, pw, pa = rows[US], rows["pw-record x2"], rows["parecord --latency-msec=100 x2"]
         ratio = lambda a, b: a / b if b else float("inf")
         one = rows[ONE]
