@@ -9,9 +9,14 @@
 //!   path, against `flac -5`'s CPU time on the same audio (target at most 1.0x);
 //! - its size against `flac -5`'s (target within 2 %);
 //! - the whole FLAC path and the whole WAV path per minute of audio (for context: live, the
-//!   capture bench compares recording to FLAC with recording to WAV).
+//!   capture bench compares recording to FLAC with recording to WAV);
+//! - the plugin's encoder alone, in this process, on the same audio in the writer's 0.1 s
+//!   chunks (for context: what libFLAC costs per second of call on a warm cache, the floor
+//!   under the live FLAC path's extra over WAV).
 
 use onrecord_corpus::{Line, render, synth, write_wav};
+use onrecord_plugin::{AudioFormat, SAMPLE_I16, StorageBackend};
+use onrecord_storage_flac::Flac;
 use onrecord_tests::TestEnv;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -101,6 +106,44 @@ fn reference(clip: &Path, out: &Path) -> (f64, u64) {
     )
 }
 
+/// This thread's CPU time in seconds.
+fn thread_cpu() -> f64 {
+    // SAFETY: a plain out-parameter.
+    let mut t: libc::timespec = unsafe { std::mem::zeroed() };
+    assert_eq!(
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) },
+        0
+    );
+    t.tv_sec as f64 + t.tv_nsec as f64 / 1e9
+}
+
+/// The FLAC plugin's encoder alone on `clip`, fed as the daemon's writer feeds it (0.1 s of
+/// interleaved 16-bit frames a write): the CPU seconds of its writes and finish.
+fn in_process(clip: &Path, out: &Path) -> f64 {
+    let mut reader = hound::WavReader::open(clip).expect("the clip");
+    let spec = reader.spec();
+    let bytes: Vec<u8> = reader
+        .samples::<i16>()
+        .flat_map(|s| s.expect("a sample").to_le_bytes())
+        .collect();
+    let format = AudioFormat {
+        sample_format: SAMPLE_I16,
+        rate: spec.sample_rate,
+        channels: u32::from(spec.channels),
+    };
+    // The plugin never overwrites a file: each round's output is new.
+    let _ = std::fs::remove_file(out);
+    let mut flac = Flac::create(out, format).expect("an encoder");
+    let chunk = spec.sample_rate as usize / 10 * flac.frame_bytes();
+    let start = thread_cpu();
+    for piece in bytes.chunks(chunk) {
+        flac.write(piece, piece.len() / flac.frame_bytes())
+            .expect("encoded");
+    }
+    flac.finish().expect("finished");
+    thread_cpu() - start
+}
+
 /// The median of `xs` (of an even count, the upper middle one: the conservative side).
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
@@ -127,6 +170,7 @@ fn main() {
     let (mut encodings, mut ratios, mut wholes) = (Vec::new(), Vec::new(), Vec::new());
     let (mut flac_cpus, mut wav_cpus, mut ref_cpus) = (Vec::new(), Vec::new(), Vec::new());
     let (mut flac_size, mut ref_size) = (0, 0);
+    let mut alone = Vec::new();
     for round in 0..rounds {
         let (wav_cpu, flac_cpu);
         if round % 2 == 0 {
@@ -138,6 +182,7 @@ fn main() {
         }
         let ref_cpu;
         (ref_cpu, ref_size) = reference(&clip, &env.dir.path().join("reference.flac"));
+        alone.push(in_process(&clip, &env.dir.path().join("alone.flac")));
         encodings.push(flac_cpu - wav_cpu);
         ratios.push((flac_cpu - wav_cpu) / ref_cpu);
         wholes.push(flac_cpu / wav_cpu);
@@ -145,8 +190,9 @@ fn main() {
         wav_cpus.push(wav_cpu);
         ref_cpus.push(ref_cpu);
         eprintln!(
-            "round {} of {rounds}: WAV {wav_cpu:.2} s, FLAC {flac_cpu:.2} s, flac -5 {ref_cpu:.2} s",
-            round + 1
+            "round {} of {rounds}: WAV {wav_cpu:.2} s, FLAC {flac_cpu:.2} s, flac -5 {ref_cpu:.2} s, the encoder alone {:.2} s",
+            round + 1,
+            alone[round]
         );
     }
     let per_round = |xs: &[f64]| {
@@ -188,6 +234,21 @@ fn main() {
                 median(wav_cpus) / minutes,
                 median(wholes.clone()),
                 per_round(&wholes)
+            ),
+            "",
+            None,
+        ),
+        onrecord_tests::bench_row(
+            "the FLAC plugin's encoder alone, in process (0.1 s writes, warm cache), CPU per second of call audio",
+            format!(
+                "{:.2} ms (the median of the rounds' {})",
+                median(alone.clone()) * 1000.0 / (minutes * 60.0),
+                per_round(
+                    &alone
+                        .iter()
+                        .map(|a| a * 1000.0 / (minutes * 60.0))
+                        .collect::<Vec<_>>()
+                )
             ),
             "",
             None,
